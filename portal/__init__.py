@@ -1,0 +1,193 @@
+"""Family Portal: a school district's self-service portal for families."""
+
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, render_template, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal import db as database
+from portal.extensions import babel, csrf, limiter, login_manager
+from portal.services import errors, passwords, sessions
+
+ERROR_PAGES = (400, 403, 404, 405, 413, 429, 500)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_request_hooks(app)
+    register_commands(app)
+    return app
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    app.config.from_object("portal.config")
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("PORTAL")
+    else:
+        app.config.from_mapping(test_config)
+    instance = Path(app.instance_path)
+    if not app.config["DATABASE_URL"]:
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'portal.sqlite3'}"
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret_key(instance / "secret_key")
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
+    if app.config["SESSION_COOKIE_SECURE"]:
+        # The __Host- prefix pins the cookie to this host, over HTTPS, for every path.
+        app.config["SESSION_COOKIE_NAME"] = "__Host-portal_session"
+    else:
+        app.config["SESSION_COOKIE_NAME"] = "portal_session"
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["DISTRICT_TIMEZONE"]
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+    if app.config.get("PROXY_COUNT"):
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
+
+
+def _instance_secret_key(path: Path) -> str:
+    """The key generated on first start, kept in instance/ so sessions survive restarts."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key
+
+
+def session_lifetimes(app: Flask) -> sessions.Lifetimes:
+    config = app.config
+    return sessions.Lifetimes(
+        family_idle=timedelta(minutes=config["FAMILY_SESSION_IDLE_MINUTES"]),
+        family_max=timedelta(hours=config["FAMILY_SESSION_MAX_HOURS"]),
+        staff_idle=timedelta(minutes=config["STAFF_SESSION_IDLE_MINUTES"]),
+        staff_max=timedelta(hours=config["STAFF_SESSION_MAX_HOURS"]),
+    )
+
+
+def register_extensions(app: Flask) -> None:
+    from portal.blueprints import access
+
+    database.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=access.select_locale)
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # sessions are checked on the server instead
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = None
+    login_manager.user_loader(access.load_user)
+    limiter.init_app(app)
+    passwords.configure(
+        time_cost=app.config["PASSWORD_HASH_TIME_COST"],
+        memory_kib=app.config["PASSWORD_HASH_MEMORY_KIB"],
+        parallelism=app.config["PASSWORD_HASH_PARALLELISM"],
+    )
+    app.extensions["portal.session_lifetimes"] = session_lifetimes(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.blueprints.admin.views import bp as admin_bp
+    from portal.blueprints.auth.views import bp as auth_bp
+    from portal.blueprints.family.views import bp as family_bp
+    from portal.blueprints.main.views import bp as main_bp
+    from portal.blueprints.staff.views import bp as staff_bp
+
+    for blueprint in (main_bp, auth_bp, family_bp, staff_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    def render_error(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        if code == 500:
+            # Roll back first: the error page must not commit half a change.
+            database.close_session()
+        template = f"errors/{code}.html" if code in ERROR_PAGES else "errors/generic.html"
+        return render_template(template, error=error), code
+
+    for code in ERROR_PAGES:
+        app.register_error_handler(code, render_error)
+
+    @app.errorhandler(HTTPException)
+    def any_http_error(error: HTTPException) -> tuple[str, int]:
+        return render_error(error)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[str, int]:
+        return render_template("errors/csrf.html", error=error), 400
+
+    @app.errorhandler(errors.NotFound)
+    def not_found(_error: errors.NotFound) -> tuple[str, int]:
+        return render_template("errors/404.html"), 404
+
+    @app.errorhandler(errors.NotAllowed)
+    def not_allowed(_error: errors.NotAllowed) -> tuple[str, int]:
+        return render_template("errors/403.html"), 403
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def register_request_hooks(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):  # type: ignore[no-untyped-def]
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.endpoint != "static" and (
+            current_user.is_authenticated or g.get("personal_data")
+        ):
+            # Personal data must not stay in a shared computer's cache or back button.
+            headers["Cache-Control"] = "no-store"
+        response.vary.add("Cookie")
+        return response
+
+    app.add_template_filter(datetime.fromisoformat, "isodate")
+    app.add_template_global(public_url)
+
+    @app.context_processor
+    def layout_values() -> dict[str, Any]:
+        return {
+            "district_name": app.config["DISTRICT_NAME"],
+            "languages": app.config["LANGUAGES"],
+            "current_language": str(get_locale() or "en"),
+        }
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """An absolute address on the portal's configured public host, never the request's."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    return f"{base.scheme}://{base.netloc}{url_for(endpoint, **values)}"
+
+
+def register_commands(app: Flask) -> None:
+    from portal import cli
+
+    for command in cli.COMMANDS:
+        app.cli.add_command(command)
+

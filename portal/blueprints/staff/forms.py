@@ -1,0 +1,70 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, FieldList, Form, FormField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from portal.models import GuardianRelationship
+
+GRADES = ["PK", "K", *[str(n) for n in range(1, 13)]]
+
+
+def relationship_choices() -> list[tuple[str, str]]:
+    labels = {
+        GuardianRelationship.MOTHER: _l("Mother"),
+        GuardianRelationship.FATHER: _l("Father"),
+        GuardianRelationship.PARENT: _l("Parent"),
+        GuardianRelationship.GRANDMOTHER: _l("Grandmother"),
+        GuardianRelationship.GRANDFATHER: _l("Grandfather"),
+        GuardianRelationship.STEPMOTHER: _l("Stepmother"),
+        GuardianRelationship.STEPFATHER: _l("Stepfather"),
+        GuardianRelationship.AUNT: _l("Aunt"),
+        GuardianRelationship.UNCLE: _l("Uncle"),
+        GuardianRelationship.FOSTER_PARENT: _l("Foster parent"),
+        GuardianRelationship.LEGAL_GUARDIAN: _l("Legal guardian"),
+        GuardianRelationship.OTHER: _l("Other"),
+    }
+    return [(member.value, labels[member]) for member in GuardianRelationship]
+
+
+class GuardianFields(Form):
+    display_name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter the guardian's name.")),
+                                                           Length(max=120)])
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter an email address.")), Length(max=254),
+                                                Email(_l("Enter an email address like name@example.org."))])
+    phone = StringField(_l("Mobile phone (optional)"), validators=[Optional(), Length(max=40)])
+    relationship = SelectField(_l("Relationship to the students"), choices=relationship_choices)
+    language = SelectField(_l("Preferred language"))
+
+
+class StudentFields(Form):
+    first_name = StringField(_l("First name"), validators=[DataRequired(_l("Enter the student's first name.")),
+                                                           Length(max=80)])
+    last_name = StringField(_l("Last name"), validators=[DataRequired(_l("Enter the student's last name.")),
+                                                         Length(max=80)])
+    school_id = SelectField(_l("School"), coerce=int)
+    grade = SelectField(_l("Grade"), choices=[(g, g) for g in GRADES])
+    sis_id = StringField(_l("Student id in the SIS (optional)"), validators=[Optional(), Length(max=40)])
+
+
+class HouseholdForm(FlaskForm):
+    name = StringField(_l("Household name"), validators=[DataRequired(_l("Enter a name for the household.")),
+                                                         Length(max=120)])
+    sis_id = StringField(_l("Family id in the SIS (optional)"), validators=[Optional(), Length(max=40)])
+    guardians = FieldList(FormField(GuardianFields), min_entries=1, max_entries=6)
+    students = FieldList(FormField(StudentFields), min_entries=1, max_entries=12)
+
+
+class GuardianForm(FlaskForm, GuardianFields):
+    pass
+
+
+class StudentForm(FlaskForm, StudentFields):
+    pass
+
+
+class HouseholdSearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search changes nothing
+
+    q = StringField(_l("Search by guardian name, email, phone or student name"),
+                    validators=[Optional(), Length(max=100)])

@@ -1,0 +1,171 @@
+"""Staff: find a household, open it, create one and invite its guardians."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.blueprints.access import staff_required
+from portal.blueprints.forms import attach_error
+from portal.blueprints.staff.forms import (
+    GuardianFields,
+    GuardianForm,
+    HouseholdForm,
+    HouseholdSearchForm,
+    StudentFields,
+    StudentForm,
+)
+from portal.db import get_session, utcnow
+from portal.models import GuardianRelationship
+from portal.services import households, phones
+from portal.services.errors import DomainError
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+def _invitation_settings() -> households.InvitationSettings:
+    return households.InvitationSettings(
+        valid_days=current_app.config["INVITATION_VALID_DAYS"],
+        secret_key=current_app.config["SECRET_KEY"],
+    )
+
+
+def _set_choices(form: HouseholdForm | GuardianForm | StudentForm) -> None:
+    languages = list(current_app.config["LANGUAGES"].items())
+    schools = [(0, _("Not known yet"))] + [(s.id, s.name) for s in households.list_schools(get_session())]
+    guardian_forms = [e.form for e in form.guardians] if isinstance(form, HouseholdForm) else [form]
+    student_forms = [e.form for e in form.students] if isinstance(form, HouseholdForm) else [form]
+    for guardian in guardian_forms:
+        if isinstance(guardian, GuardianFields):
+            guardian.language.choices = languages
+    for student in student_forms:
+        if isinstance(student, StudentFields):
+            student.school_id.choices = schools
+
+
+def _guardian_details(fields: GuardianFields, field_prefix: str) -> households.GuardianDetails:
+    phone = fields.phone.data.strip() if fields.phone.data else ""
+    return households.GuardianDetails(
+        display_name=fields.display_name.data,
+        email=fields.email.data,
+        relationship=GuardianRelationship(fields.relationship.data),
+        phone=phones.normalize_phone(phone, region=current_app.config["DISTRICT_COUNTRY"],
+                                     field=f"{field_prefix}phone") if phone else None,
+        language=fields.language.data,
+    )
+
+
+def _student_details(fields: StudentFields) -> households.StudentDetails:
+    return households.StudentDetails(
+        first_name=fields.first_name.data, last_name=fields.last_name.data,
+        school_id=fields.school_id.data or None, grade=fields.grade.data,
+        sis_id=(fields.sis_id.data or "").strip() or None,
+    )
+
+
+@bp.get("/")
+@staff_required
+def home() -> str:
+    return households_list()
+
+
+@bp.get("/households")
+@staff_required
+def households_list() -> str:
+    form = HouseholdSearchForm(request.args)
+    query = form.q.data or "" if form.validate() else ""
+    page = households.search_households(
+        get_session(), current_user, query, page=request.args.get("page", 1, type=int),
+        page_size=current_app.config["PAGE_SIZE"],
+    )
+    return render_template("staff/households.html", form=form, page=page, query=query)
+
+
+@bp.route("/households/new", methods=["GET", "POST"])
+@staff_required
+def new_household() -> Response | str:
+    form = HouseholdForm()
+    action = request.form.get("action")
+    if action == "add_guardian" and len(form.guardians) < form.guardians.max_entries:
+        form.guardians.append_entry()
+    elif action == "add_student" and len(form.students) < form.students.max_entries:
+        form.students.append_entry()
+    _set_choices(form)
+    if action == "create" and form.validate_on_submit():
+        db = get_session()
+        try:
+            created = households.create_household(
+                db, current_user, form.name.data,
+                [_guardian_details(e.form, f"{e.name}-") for e in form.guardians],
+                [_student_details(e.form) for e in form.students],
+                _invitation_settings(), now=utcnow(), sis_id=(form.sis_id.data or "").strip() or None,
+            )
+        except DomainError as error:
+            db.rollback()
+            attach_error(form, error)
+        else:
+            db.commit()
+            flash(_("Household created. Each guardian was emailed an invitation."))
+            return render_template("staff/letters.html", household=created.household,
+                                   invitations=created.invitations)
+    return render_template("staff/new_household.html", form=form)
+
+
+@bp.get("/households/<int:household_id>")
+@staff_required
+def household(household_id: int) -> str:
+    found = households.household_for_staff(get_session(), current_user, household_id)
+    return render_template("staff/household.html", household=found)
+
+
+@bp.route("/households/<int:household_id>/guardians/new", methods=["GET", "POST"])
+@staff_required
+def add_guardian(household_id: int) -> Response | str:
+    db = get_session()
+    found = households.household_for_staff(db, current_user, household_id)
+    form = GuardianForm()
+    _set_choices(form)
+    if form.validate_on_submit():
+        try:
+            issued = households.add_guardian(db, current_user, household_id, _guardian_details(form, ""),
+                                             _invitation_settings(), now=utcnow())
+        except DomainError as error:
+            db.rollback()
+            attach_error(form, error)
+        else:
+            db.commit()
+            flash(_("Guardian added and emailed an invitation."))
+            return render_template("staff/letters.html", household=found, invitations=[issued])
+    return render_template("staff/add_guardian.html", form=form, household=found)
+
+
+@bp.route("/households/<int:household_id>/students/new", methods=["GET", "POST"])
+@staff_required
+def add_student(household_id: int) -> Response | str:
+    db = get_session()
+    found = households.household_for_staff(db, current_user, household_id)
+    form = StudentForm()
+    _set_choices(form)
+    if form.validate_on_submit():
+        try:
+            households.add_student(db, current_user, household_id, _student_details(form), now=utcnow())
+        except DomainError as error:
+            db.rollback()
+            attach_error(form, error)
+        else:
+            db.commit()
+            flash(_("Student added."))
+            return redirect(url_for("staff.household", household_id=household_id))
+    return render_template("staff/add_student.html", form=form, household=found)
+
+
+@bp.post("/households/<int:household_id>/guardians/<int:user_id>/invitation")
+@staff_required
+def reinvite(household_id: int, user_id: int) -> str:
+    db = get_session()
+    issued = households.reinvite_guardian(db, current_user, household_id, user_id, _invitation_settings(),
+                                          now=utcnow())
+    db.commit()
+    found = households.household_for_staff(db, current_user, household_id)
+    flash(_("A new invitation was emailed. Earlier links and codes no longer work."))
+    return render_template("staff/letters.html", household=found, invitations=[issued])

@@ -1,0 +1,115 @@
+"""Command-line tasks: flask --app portal <command>."""
+
+import time
+from pathlib import Path
+
+import click
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from flask import current_app
+from flask.cli import with_appcontext
+
+from portal import mail
+from portal.db import get_engine, get_session, utcnow
+from portal.models import GuardianRelationship
+from portal.services import accounts, demo, households
+from portal.services.errors import DomainError
+
+
+def alembic_config() -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return config
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Bring the database to the newest schema."""
+    config = alembic_config()
+    with get_engine().begin() as connection:
+        config.attributes["connection"] = connection
+        alembic_command.upgrade(config, "head")
+    click.echo("The database is at the newest schema.")
+
+
+@click.command("seed-demo")
+@click.option("--password", default="demo-password", show_default=True, help="Password of every demo account.")
+@with_appcontext
+def seed_demo(password: str) -> None:
+    """Load a demo district and print its sign-ins."""
+    db = get_session()
+    result = demo.seed_demo(db, password=password, now=utcnow())
+    db.commit()
+    if not result.created:
+        click.echo("Demo data was already loaded; nothing changed.")
+    click.echo("Demo sign-ins (password: %s):" % password)
+    for role, email in result.sign_ins:
+        click.echo(f"  {role:<7} {email}")
+
+
+def _parse_guardian(text: str) -> households.GuardianDetails:
+    parts = [part.strip() for part in text.split(":")]
+    if len(parts) not in (2, 3) or not all(parts):
+        raise click.BadParameter(f"{text!r} is not NAME:EMAIL[:RELATIONSHIP]", param_hint="--guardian")
+    try:
+        relationship = GuardianRelationship(parts[2].lower()) if len(parts) == 3 else GuardianRelationship.PARENT
+    except ValueError as error:
+        choices = ", ".join(member.value for member in GuardianRelationship)
+        raise click.BadParameter(f"relationship must be one of {choices}", param_hint="--guardian") from error
+    return households.GuardianDetails(display_name=parts[0], email=parts[1], relationship=relationship)
+
+
+def _parse_student(text: str) -> households.StudentDetails:
+    parts = [part.strip() for part in text.split(":")]
+    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+        raise click.BadParameter(f"{text!r} is not FIRST:LAST[:GRADE]", param_hint="--student")
+    return households.StudentDetails(first_name=parts[0], last_name=parts[1],
+                                     grade=parts[2] if len(parts) == 3 else "")
+
+
+@click.command("create-household")
+@click.option("--name", required=True, help="The household's name, e.g. 'García family'.")
+@click.option("--guardian", "guardians", multiple=True, required=True, metavar="NAME:EMAIL[:RELATIONSHIP]",
+              help="A guardian to invite; repeat for each.")
+@click.option("--student", "students", multiple=True, metavar="FIRST:LAST[:GRADE]",
+              help="A student; repeat for each.")
+@click.option("--as", "actor_email", required=True, help="The email of the staff member doing this.")
+@with_appcontext
+def create_household(name: str, guardians: tuple[str, ...], students: tuple[str, ...], actor_email: str) -> None:
+    """Create a household and email each guardian an invitation; print their activation codes."""
+    db = get_session()
+    actor = accounts.find_user_by_email(db, actor_email)
+    if actor is None or not actor.is_staff:
+        raise click.ClickException(f"{actor_email} is not a staff account.")
+    try:
+        created = households.create_household(
+            db, actor, name, [_parse_guardian(g) for g in guardians], [_parse_student(s) for s in students],
+            households.InvitationSettings(valid_days=current_app.config["INVITATION_VALID_DAYS"],
+                                          secret_key=current_app.config["SECRET_KEY"]),
+            now=utcnow(),
+        )
+    except DomainError as error:
+        raise click.ClickException(str(error.message)) from error
+    db.commit()
+    click.echo(f"Household {created.household.id} created; invitations queued.")
+    for details, issued in zip(guardians, created.invitations, strict=True):
+        click.echo(f"  {_parse_guardian(details).email}: activation code {issued.code}")
+
+
+@click.command("deliver-notifications")
+@click.option("--loop", is_flag=True, help="Keep delivering until stopped.")
+@with_appcontext
+def deliver_notifications(loop: bool) -> None:
+    """Send the queued email, retrying failures with backoff."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    sender = mail.sender_for(app)
+    while True:
+        report = mail.deliver_due(app, get_session(), sender)
+        if not loop:
+            click.echo(f"Sent {report.sent}, failed {report.failed} (will retry).")
+            return
+        time.sleep(app.config["NOTIFICATION_POLL_SECONDS"])
+
+
+COMMANDS = [init_db, seed_demo, create_household, deliver_notifications]

@@ -1,0 +1,67 @@
+"""Defaults. Overridden by instance/config.py, then by PORTAL_* environment variables."""
+
+# Database: None means the embedded SQLite file instance/portal.sqlite3.
+DATABASE_URL = None
+# Redis backs rate limits shared across workers; None keeps them in memory.
+REDIS_URL = None
+
+# None means: generate one into instance/secret_key on first start and reuse it.
+SECRET_KEY = None
+
+# The portal's public address. Every link in an email is built from it, never
+# from the request's Host header.
+BASE_URL = "http://127.0.0.1:5000"
+
+DISTRICT_NAME = "Demo Unified School District"
+DISTRICT_TIMEZONE = "America/Los_Angeles"
+DISTRICT_COUNTRY = "US"
+
+LANGUAGES = {"en": "English", "es": "Español"}
+BABEL_DEFAULT_LOCALE = "en"
+
+# Outgoing email. With no SMTP_HOST, messages are written to the log instead.
+SMTP_HOST = None
+SMTP_PORT = 587
+SMTP_USERNAME = None
+SMTP_PASSWORD = None
+SMTP_STARTTLS = True
+SMTP_SSL = False
+SMTP_TIMEOUT_SECONDS = 20
+MAIL_FROM = "Family Portal <no-reply@portal.invalid>"
+NOTIFICATION_MAX_ATTEMPTS = 8
+NOTIFICATION_RETRY_BASE_SECONDS = 60
+NOTIFICATION_BATCH_SIZE = 50
+NOTIFICATION_POLL_SECONDS = 5
+
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 1024
+# Argon2id cost; the tests lower it.
+PASSWORD_HASH_TIME_COST = 3
+PASSWORD_HASH_MEMORY_KIB = 65536
+PASSWORD_HASH_PARALLELISM = 2
+
+INVITATION_VALID_DAYS = 21
+PASSWORD_RESET_VALID_SECONDS = 3600
+
+# Sign-in and activation-code attempts. Only failed attempts count.
+SIGN_IN_LIMIT_PER_CLIENT = "30 per 10 minutes"
+SIGN_IN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+ACTIVATION_LIMIT_PER_CLIENT = "10 per 10 minutes"
+RATELIMIT_HEADERS_ENABLED = True
+
+# Server-side sessions: an idle and an absolute lifetime, shorter for staff.
+FAMILY_SESSION_IDLE_MINUTES = 240
+FAMILY_SESSION_MAX_HOURS = 24 * 14
+STAFF_SESSION_IDLE_MINUTES = 30
+STAFF_SESSION_MAX_HOURS = 12
+
+# None: Secure cookies exactly when BASE_URL is https.
+SESSION_COOKIE_SECURE = None
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+WTF_CSRF_TIME_LIMIT = None
+MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+MAX_FORM_MEMORY_SIZE = 512 * 1024
+
+PAGE_SIZE = 25

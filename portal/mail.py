@@ -1,0 +1,124 @@
+"""Email delivery for the outbox: rendering in the recipient's language, and SMTP."""
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Protocol
+
+from flask import Flask, render_template
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from portal.db import utcnow
+from portal.models import Notification
+from portal.services import notifications
+
+log = logging.getLogger("portal.mail")
+
+SUBJECTS = {
+    "invitation": _l("Your invitation to the %(district)s family portal"),
+    "password_reset": _l("Choose a new password for the %(district)s family portal"),
+    "password_changed": _l("Your family portal password was changed"),
+}
+
+
+class Sender(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+@dataclass
+class SmtpSender:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    starttls: bool
+    use_ssl: bool
+    timeout: float
+
+    def send(self, message: EmailMessage) -> None:
+        context = ssl.create_default_context()
+        if self.use_ssl:
+            client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        with client:
+            if self.starttls and not self.use_ssl:
+                client.starttls(context=context)
+            if self.username:
+                client.login(self.username, self.password or "")
+            client.send_message(message)
+
+
+class LogSender:
+    """Development without an SMTP server: the message goes to the log."""
+
+    def send(self, message: EmailMessage) -> None:
+        text = message.get_body(("plain",))
+        log.warning("Email to %s: %s\n%s", message["To"], message["Subject"],
+                    text.get_content() if text is not None else "")
+
+
+def sender_for(app: Flask) -> Sender:
+    config = app.config
+    if not config["SMTP_HOST"]:
+        return LogSender()
+    return SmtpSender(
+        host=config["SMTP_HOST"], port=int(config["SMTP_PORT"]), username=config["SMTP_USERNAME"],
+        password=config["SMTP_PASSWORD"], starttls=bool(config["SMTP_STARTTLS"]),
+        use_ssl=bool(config["SMTP_SSL"]), timeout=float(config["SMTP_TIMEOUT_SECONDS"]),
+    )
+
+
+def render_email(app: Flask, notification: Notification) -> EmailMessage:
+    """The message in the recipient's language. Links come from BASE_URL, never a request."""
+    with app.test_request_context(base_url=app.config["BASE_URL"]), force_locale(notification.language):
+        values = {"district": app.config["DISTRICT_NAME"], **notification.payload}
+        subject = str(SUBJECTS[notification.template] % {"district": app.config["DISTRICT_NAME"]})
+        text_body = render_template(f"email/{notification.template}.txt", subject=subject, **values)
+        html_body = render_template(f"email/{notification.template}.html", subject=subject, **values)
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = app.config["MAIL_FROM"]
+    message["To"] = notification.to_address
+    message["Message-ID"] = make_msgid(idstring=f"notification-{notification.id}")
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text_body)
+    message.add_alternative(html_body, subtype="html")
+    return message
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+
+
+def deliver_due(app: Flask, db: Session, sender: Sender) -> DeliveryReport:
+    """Send every due notification, one at a time, committing each as it goes."""
+    config = app.config
+    report = DeliveryReport()
+    for _ in range(config["NOTIFICATION_BATCH_SIZE"]):
+        notification = notifications.claim_next_due(db, now=utcnow())
+        if notification is None:
+            break
+        try:
+            message = render_email(app, notification)
+            sender.send(message)
+        except (smtplib.SMTPException, OSError) as error:
+            log.warning("Delivery of notification %s failed: %s", notification.id, error)
+            notifications.mark_attempt_failed(
+                notification, f"{type(error).__name__}: {error}", now=utcnow(),
+                max_attempts=config["NOTIFICATION_MAX_ATTEMPTS"],
+                retry_base_seconds=config["NOTIFICATION_RETRY_BASE_SECONDS"],
+            )
+            report.failed += 1
+        else:
+            notifications.mark_sent(notification, subject=message["Subject"], now=utcnow())
+            report.sent += 1
+        db.commit()
+    return report

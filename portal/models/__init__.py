@@ -1,0 +1,24 @@
+"""All tables, imported here so that Base.metadata knows every one of them."""
+
+from portal.models.audit import AuditEvent
+from portal.models.district import Department, School
+from portal.models.household import GuardianRelationship, Guardianship, Household, Student
+from portal.models.invitation import Invitation
+from portal.models.notification import Notification, NotificationStatus
+from portal.models.user import Role, User, UserSession
+
+__all__ = [
+    "AuditEvent",
+    "Department",
+    "GuardianRelationship",
+    "Guardianship",
+    "Household",
+    "Invitation",
+    "Notification",
+    "NotificationStatus",
+    "Role",
+    "School",
+    "Student",
+    "User",
+    "UserSession",
+]

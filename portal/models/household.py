@@ -1,0 +1,80 @@
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, UTCDateTime, utcnow
+from portal.models.district import School
+from portal.models.user import User
+
+
+class GuardianRelationship(StrEnum):
+    MOTHER = "mother"
+    FATHER = "father"
+    PARENT = "parent"
+    GRANDMOTHER = "grandmother"
+    GRANDFATHER = "grandfather"
+    STEPMOTHER = "stepmother"
+    STEPFATHER = "stepfather"
+    AUNT = "aunt"
+    UNCLE = "uncle"
+    FOSTER_PARENT = "foster_parent"
+    LEGAL_GUARDIAN = "legal_guardian"
+    OTHER = "other"
+
+
+class Household(Base):
+    __tablename__ = "household"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), index=True)
+    # The family's key in the student information system, for imports.
+    sis_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    guardianships: Mapped[list["Guardianship"]] = relationship(
+        back_populates="household", lazy="raise", order_by="Guardianship.id"
+    )
+    students: Mapped[list["Student"]] = relationship(
+        back_populates="household", lazy="raise", order_by="Student.id"
+    )
+
+
+class Guardianship(Base):
+    """A guardian's membership of a household, with their relationship to its students."""
+
+    __tablename__ = "guardianship"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("household.id", ondelete="CASCADE"), index=True
+    )
+    # A guardian account belongs to one household: that household is what it sees.
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), unique=True)
+    relationship_to_students: Mapped[GuardianRelationship] = mapped_column(
+        default=GuardianRelationship.PARENT
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    household: Mapped[Household] = relationship(back_populates="guardianships", lazy="raise")
+    user: Mapped[User] = relationship(lazy="raise")
+
+
+class Student(Base):
+    __tablename__ = "student"
+    __table_args__ = (Index("ix_student_name", "last_name", "first_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("household.id", ondelete="CASCADE"), index=True
+    )
+    first_name: Mapped[str] = mapped_column(String(80))
+    last_name: Mapped[str] = mapped_column(String(80))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"), index=True)
+    grade: Mapped[str] = mapped_column(String(4), default="")
+    sis_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+
+    household: Mapped[Household] = relationship(back_populates="students", lazy="raise")
+    school: Mapped[School | None] = relationship(lazy="raise")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"

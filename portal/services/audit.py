@@ -1,0 +1,36 @@
+"""The audit trail: every change to a family's data and every staff action on it."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from portal.models import AuditEvent, User
+
+
+def record(
+    db: Session,
+    actor: User | None,
+    action: str,
+    obj: Any,
+    *,
+    now: datetime,
+    household_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    ip_address: str = "",
+) -> AuditEvent:
+    """Add an audit event for `obj` to the unit of work; the caller commits both together."""
+    event = AuditEvent(
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        object_type=type(obj).__tablename__,
+        object_id=obj.id,
+        household_id=household_id,
+        before=before,
+        after=after,
+        ip_address=ip_address[:45],
+        created_at=now,
+    )
+    db.add(event)
+    return event

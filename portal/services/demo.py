@@ -1,0 +1,104 @@
+"""A demo district: schools, departments, staff, and three households."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from portal.models import (
+    Department,
+    GuardianRelationship,
+    Guardianship,
+    Household,
+    Role,
+    School,
+    Student,
+    User,
+)
+from portal.services import accounts, passwords
+
+FAMILY_EMAIL = "parent@example.org"
+SPANISH_FAMILY_EMAIL = "familia@example.org"
+STAFF_EMAIL = "staff@example.org"
+ADMIN_EMAIL = "admin@example.org"
+
+SCHOOLS = [
+    ("Lincoln Elementary School", "LES"),
+    ("Roosevelt Middle School", "RMS"),
+    ("Jefferson High School", "JHS"),
+]
+
+DEPARTMENTS = [
+    ("Transportation", "Bus routes, stops, pick-up times and late buses."),
+    ("Enrollment", "Registering a student, changing schools, proof of address."),
+    ("Attendance", "Absences, late arrivals and early pick-ups."),
+    ("Nutrition Services", "School meals, menus, allergies and meal accounts."),
+    ("Special Education", "Individualized education programs (IEPs) and support services."),
+    ("Technology Help", "Student devices, portal accounts and passwords."),
+]
+
+
+@dataclass
+class DemoResult:
+    created: bool
+    sign_ins: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _user(db: Session, email: str, name: str, role: Role, password_hash: str | None, now: datetime,
+          language: str = "en", phone: str | None = None) -> User:
+    user = User(email=email, display_name=name, role=role, password_hash=password_hash, language=language,
+                phone=phone, created_at=now, activated_at=now if password_hash else None)
+    db.add(user)
+    return user
+
+
+def _household(db: Session, name: str, guardians: list[tuple[User, GuardianRelationship]],
+               students: list[tuple[str, str, School, str]], now: datetime) -> Household:
+    household = Household(name=name, created_at=now)
+    db.add(household)
+    db.flush()
+    for user, relationship in guardians:
+        db.flush()
+        db.add(Guardianship(household_id=household.id, user_id=user.id, relationship_to_students=relationship,
+                            created_at=now))
+    for first, last, school, grade in students:
+        db.add(Student(household_id=household.id, first_name=first, last_name=last, school_id=school.id,
+                       grade=grade))
+    return household
+
+
+def seed_demo(db: Session, *, password: str, now: datetime) -> DemoResult:
+    """Load the demo district once; a second run changes nothing."""
+    sign_ins = [("family", FAMILY_EMAIL), ("family", SPANISH_FAMILY_EMAIL), ("staff", STAFF_EMAIL),
+                ("admin", ADMIN_EMAIL)]
+    if accounts.find_user_by_email(db, ADMIN_EMAIL) is not None:
+        return DemoResult(created=False, sign_ins=sign_ins)
+    password_hash = passwords.hash_password(password)
+    schools = [School(name=name, code=code) for name, code in SCHOOLS]
+    db.add_all(schools)
+    db.add_all(Department(name=name, description=text) for name, text in DEPARTMENTS)
+    lincoln, roosevelt, jefferson = schools
+    _user(db, ADMIN_EMAIL, "Pat Morgan", Role.ADMIN, password_hash, now)
+    _user(db, STAFF_EMAIL, "Jordan Lee", Role.STAFF, password_hash, now)
+    _user(db, "staff.es@example.org", "Lucía Torres", Role.STAFF, password_hash, now, language="es")
+    db.flush()
+
+    rivera_mother = _user(db, FAMILY_EMAIL, "Alex Rivera", Role.FAMILY, password_hash, now,
+                          phone="+12135550143")
+    rivera_grandfather = _user(db, "grandpa.rivera@example.org", "Manuel Rivera", Role.FAMILY, password_hash,
+                               now, phone="+12135550188")
+    _household(db, "Rivera family",
+               [(rivera_mother, GuardianRelationship.MOTHER), (rivera_grandfather, GuardianRelationship.GRANDFATHER)],
+               [("Sofia", "Rivera", lincoln, "2"), ("Mateo", "Rivera", roosevelt, "7"),
+                ("Isabella", "Rivera", jefferson, "11")], now)
+
+    garcia = _user(db, SPANISH_FAMILY_EMAIL, "María García", Role.FAMILY, password_hash, now, language="es",
+                   phone="+13235550112")
+    _household(db, "García family", [(garcia, GuardianRelationship.MOTHER)],
+               [("Diego", "García", lincoln, "K")], now)
+
+    nguyen = _user(db, "linh.nguyen@example.org", "Linh Nguyen", Role.FAMILY, None, now)
+    _household(db, "Nguyen family", [(nguyen, GuardianRelationship.FATHER)],
+               [("An", "Nguyen", roosevelt, "6")], now)
+    db.flush()
+    return DemoResult(created=True, sign_ins=sign_ins)

@@ -1,0 +1,222 @@
+"""Households: created by the district, joined by guardians through invitations."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from portal.models import GuardianRelationship, Guardianship, Household, Role, School, Student, User
+from portal.services import accounts, audit, scope
+from portal.services.errors import InvalidInput, NotFound
+from portal.services.pagination import Page, paginate
+
+
+@dataclass(frozen=True)
+class GuardianDetails:
+    display_name: str
+    email: str
+    relationship: GuardianRelationship = GuardianRelationship.PARENT
+    phone: str | None = None  # already in E.164
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class StudentDetails:
+    first_name: str
+    last_name: str
+    school_id: int | None = None
+    grade: str = ""
+    sis_id: str | None = None
+
+
+@dataclass(frozen=True)
+class InvitationSettings:
+    valid_days: int
+    secret_key: str
+
+
+@dataclass
+class CreatedHousehold:
+    household: Household
+    invitations: list[accounts.IssuedInvitation] = field(default_factory=list)
+
+
+def _with_members(statement):  # type: ignore[no-untyped-def]
+    return statement.options(
+        selectinload(Household.guardianships).selectinload(Guardianship.user),
+        selectinload(Household.students).selectinload(Student.school),
+    )
+
+
+def create_household(
+    db: Session,
+    actor: User,
+    name: str,
+    guardians: list[GuardianDetails],
+    students: list[StudentDetails],
+    settings: InvitationSettings,
+    *,
+    now: datetime,
+    sis_id: str | None = None,
+) -> CreatedHousehold:
+    """A household with its guardians (each invited by email) and its students."""
+    scope.require_staff(actor)
+    if not guardians:
+        raise InvalidInput(_l("Add at least one guardian."), field="guardians")
+    if sis_id and db.scalar(select(Household.id).where(Household.sis_id == sis_id)):
+        raise InvalidInput(_l("Another household already has this SIS id."), field="sis_id")
+    household = Household(name=name.strip(), sis_id=sis_id or None, created_at=now)
+    db.add(household)
+    db.flush()
+    created = CreatedHousehold(household)
+    for index, details in enumerate(guardians):
+        user = _add_guardian(db, household, details, now=now, field_name=f"guardians-{index}-email")
+        created.invitations.append(
+            accounts.issue_invitation(db, actor, user, now=now, valid_days=settings.valid_days,
+                                      secret_key=settings.secret_key, household_id=household.id)
+        )
+    for index, details in enumerate(students):
+        _add_student(db, household, details, field_prefix=f"students-{index}-")
+    audit.record(
+        db, actor, "household.created", household, now=now, household_id=household.id,
+        after={
+            "name": household.name,
+            "guardians": [g.email for g in guardians],
+            "students": [f"{s.first_name} {s.last_name}" for s in students],
+        },
+    )
+    return created
+
+
+def _add_guardian(db: Session, household: Household, details: GuardianDetails, *, now: datetime,
+                  field_name: str) -> User:
+    email = accounts.normalize_email(details.email)
+    if accounts.find_user_by_email(db, email) is not None:
+        raise InvalidInput(_l("An account with this email already exists."), field=field_name)
+    user = User(
+        email=email, display_name=details.display_name.strip(), phone=details.phone,
+        language=details.language, role=Role.FAMILY, created_at=now,
+    )
+    db.add(user)
+    db.flush()
+    db.add(Guardianship(household_id=household.id, user_id=user.id,
+                        relationship_to_students=details.relationship, created_at=now))
+    return user
+
+
+def _add_student(db: Session, household: Household, details: StudentDetails, *, field_prefix: str) -> Student:
+    if details.school_id is not None and db.get(School, details.school_id) is None:
+        raise InvalidInput(_l("Choose a school from the list."), field=f"{field_prefix}school_id")
+    if details.sis_id and db.scalar(select(Student.id).where(Student.sis_id == details.sis_id)):
+        raise InvalidInput(_l("Another student already has this SIS id."), field=f"{field_prefix}sis_id")
+    student = Student(
+        household_id=household.id, first_name=details.first_name.strip(),
+        last_name=details.last_name.strip(), school_id=details.school_id, grade=details.grade,
+        sis_id=details.sis_id or None,
+    )
+    db.add(student)
+    return student
+
+
+def add_guardian(db: Session, actor: User, household_id: int, details: GuardianDetails,
+                 settings: InvitationSettings, *, now: datetime) -> accounts.IssuedInvitation:
+    scope.require_staff(actor)
+    household = household_for_staff(db, actor, household_id)
+    user = _add_guardian(db, household, details, now=now, field_name="email")
+    audit.record(db, actor, "household.guardian_added", household, now=now, household_id=household.id,
+                 after={"email": user.email, "relationship": details.relationship.value})
+    return accounts.issue_invitation(db, actor, user, now=now, valid_days=settings.valid_days,
+                                     secret_key=settings.secret_key, household_id=household.id)
+
+
+def add_student(db: Session, actor: User, household_id: int, details: StudentDetails, *,
+                now: datetime) -> Student:
+    scope.require_staff(actor)
+    household = household_for_staff(db, actor, household_id)
+    student = _add_student(db, household, details, field_prefix="")
+    db.flush()
+    audit.record(db, actor, "household.student_added", student, now=now, household_id=household.id,
+                 after={"name": student.full_name, "school_id": student.school_id, "grade": student.grade})
+    return student
+
+
+def reinvite_guardian(db: Session, actor: User, household_id: int, user_id: int,
+                      settings: InvitationSettings, *, now: datetime) -> accounts.IssuedInvitation:
+    """A fresh link and code for a guardian of this household; older ones stop working."""
+    scope.require_staff(actor)
+    guardianship = db.scalar(
+        select(Guardianship)
+        .where(Guardianship.household_id == household_id, Guardianship.user_id == user_id)
+        .options(selectinload(Guardianship.user))
+    )
+    if guardianship is None:
+        raise NotFound()
+    return accounts.issue_invitation(db, actor, guardianship.user, now=now, valid_days=settings.valid_days,
+                                     secret_key=settings.secret_key, household_id=household_id)
+
+
+def household_for_staff(db: Session, actor: User, household_id: int) -> Household:
+    scope.require_staff(actor)
+    household = db.scalar(_with_members(select(Household).where(Household.id == household_id)))
+    if household is None:
+        raise NotFound()
+    return household
+
+
+def household_for_family(db: Session, actor: User) -> Household:
+    household = db.scalar(_with_members(scope.family_select(actor, Household)))
+    if household is None:
+        raise NotFound()
+    return household
+
+
+def student_for_family(db: Session, actor: User, student_id: int) -> Student:
+    return scope.family_get(db, actor, Student, student_id, selectinload(Student.school))
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_households(db: Session, actor: User, query: str, *, page: int, page_size: int,
+                      phone_region: str) -> Page[Household]:
+    """Households whose guardian name, email or phone, or student name, matches `query`."""
+    scope.require_staff(actor)
+    query = " ".join(query.split())[:100]
+    statement = select(Household).order_by(Household.name, Household.id)
+    if query:
+        pattern = _like(query)
+        guardian_match = select(Guardianship.household_id).join(User).where(
+            or_(
+                User.display_name.ilike(pattern, escape="\\"),
+                User.email.like(pattern, escape="\\"),
+                *_phone_conditions(query, phone_region),
+            )
+        )
+        student_match = select(Student.household_id).where(
+            or_(
+                Student.first_name.ilike(pattern, escape="\\"),
+                Student.last_name.ilike(pattern, escape="\\"),
+                (Student.first_name + " " + Student.last_name).ilike(pattern, escape="\\"),
+            )
+        )
+        statement = statement.where(
+            or_(Household.id.in_(guardian_match), Household.id.in_(student_match),
+                Household.name.ilike(pattern, escape="\\"))
+        )
+    result = paginate(db, _with_members(statement), number=page, size=page_size)
+    return result
+
+
+def _phone_conditions(query: str, region: str) -> list:
+    digits = "".join(ch for ch in query if ch.isdigit())
+    if len(digits) < 4:
+        return []
+    return [User.phone.like(f"%{digits}%")]
+
+
+def list_schools(db: Session) -> list[School]:
+    return list(db.scalars(select(School).order_by(School.name)))

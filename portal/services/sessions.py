@@ -1,0 +1,90 @@
+"""Server-side sessions: signing out, a password change or a reset ends them for real.
+
+The browser's cookie holds a random token; the database holds its SHA-256 hash,
+so a stolen database copy cannot be replayed as a cookie either.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from portal.models import User, UserSession
+
+# last_seen_at is written at most this often, not on every page view.
+_TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    family_idle: timedelta
+    family_max: timedelta
+    staff_idle: timedelta
+    staff_max: timedelta
+
+    def for_user(self, user: User) -> tuple[timedelta, timedelta]:
+        if user.is_staff:
+            return self.staff_idle, self.staff_max
+        return self.family_idle, self.family_max
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(
+    db: Session, user: User, lifetimes: Lifetimes, *, now: datetime, user_agent: str, ip_address: str
+) -> str:
+    """Open a session for `user` and return the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    _idle, maximum = lifetimes.for_user(user)
+    db.add(
+        UserSession(
+            token_hash=hash_token(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + maximum,
+            user_agent=user_agent[:300],
+            ip_address=ip_address[:45],
+        )
+    )
+    user.session_token = token
+    return token
+
+
+def load_session_user(db: Session, token: str, lifetimes: Lifetimes, *, now: datetime) -> User | None:
+    """The user of a live session, or None when it ended, expired or sat idle too long."""
+    if not token or len(token) > 100:
+        return None
+    row = db.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        return None
+    user_session, user = row
+    idle, _maximum = lifetimes.for_user(user)
+    if not user.is_active or now >= user_session.expires_at or now - user_session.last_seen_at >= idle:
+        db.delete(user_session)
+        return None
+    if now - user_session.last_seen_at >= _TOUCH_INTERVAL:
+        user_session.last_seen_at = now
+    user.session_token = token
+    return user
+
+
+def end_session(db: Session, token: str) -> None:
+    db.execute(delete(UserSession).where(UserSession.token_hash == hash_token(token)))
+
+
+def end_all_sessions(db: Session, user: User, *, except_token: str | None = None) -> None:
+    """End every session of `user`, but the one named (the browser that asked)."""
+    statement = delete(UserSession).where(UserSession.user_id == user.id)
+    if except_token:
+        statement = statement.where(UserSession.token_hash != hash_token(except_token))
+    db.execute(statement)

@@ -1,0 +1,69 @@
+"""Staff and administrator accounts, managed by administrators."""
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import Role, School, User
+from portal.services import accounts, audit, scope, sessions
+from portal.services.errors import InvalidInput, NotFound
+from portal.services.households import InvitationSettings
+from portal.services.pagination import Page, paginate
+
+
+def list_staff(db: Session, actor: User, *, page: int, page_size: int) -> Page[User]:
+    scope.require_admin(actor)
+    statement = select(User).where(User.role.in_([Role.STAFF, Role.ADMIN])).order_by(User.display_name, User.id)
+    return paginate(db, statement, number=page, size=page_size)
+
+
+def create_staff_account(
+    db: Session, actor: User, *, display_name: str, email: str, role: Role, language: str,
+    settings: InvitationSettings, now: datetime,
+) -> accounts.IssuedInvitation:
+    """A staff or admin account, activated through the same invitation as a family's."""
+    scope.require_admin(actor)
+    if role not in (Role.STAFF, Role.ADMIN):
+        raise InvalidInput(field="role")
+    email = accounts.normalize_email(email)
+    if accounts.find_user_by_email(db, email) is not None:
+        raise InvalidInput(_l("An account with this email already exists."), field="email")
+    user = User(email=email, display_name=display_name.strip(), role=role, language=language, created_at=now)
+    db.add(user)
+    db.flush()
+    audit.record(db, actor, "staff.created", user, now=now, after={"email": email, "role": role.value})
+    return accounts.issue_invitation(db, actor, user, now=now, valid_days=settings.valid_days,
+                                     secret_key=settings.secret_key)
+
+
+def set_active(db: Session, actor: User, user_id: int, *, active: bool, now: datetime) -> User:
+    """Deactivating an account also ends all its sessions at once."""
+    scope.require_admin(actor)
+    user = db.get(User, user_id)
+    if user is None or user.role == Role.FAMILY:
+        raise NotFound()
+    if user.id == actor.id and not active:
+        raise InvalidInput(_l("You cannot deactivate your own account."))
+    before = {"is_active": user.is_active}
+    user.is_active = active
+    if not active:
+        sessions.end_all_sessions(db, user)
+    audit.record(db, actor, "staff.activated" if active else "staff.deactivated", user, now=now,
+                 before=before, after={"is_active": active})
+    return user
+
+
+def add_school(db: Session, actor: User, *, name: str, code: str | None, now: datetime) -> School:
+    scope.require_admin(actor)
+    name = " ".join(name.split())
+    if db.scalar(select(School.id).where(School.name == name)):
+        raise InvalidInput(_l("A school with this name already exists."), field="name")
+    if code and db.scalar(select(School.id).where(School.code == code)):
+        raise InvalidInput(_l("A school with this code already exists."), field="code")
+    school = School(name=name, code=code or None)
+    db.add(school)
+    db.flush()
+    audit.record(db, actor, "school.created", school, now=now, after={"name": name, "code": code})
+    return school

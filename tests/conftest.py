@@ -1,0 +1,156 @@
+"""Fixtures: an app per test on a fresh database, a client, the session, sign-in.
+
+By default every test gets its own SQLite file. With PORTAL_TEST_DATABASE_URL set
+(CI sets a PostgreSQL URL), the schema is built once and every table is emptied
+after each test.
+"""
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from portal import create_app
+from portal.db import Base, get_engine, get_session
+from tests import factories
+
+EXTERNAL_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_report_header() -> str:
+    return f"database: {EXTERNAL_DATABASE_URL or 'SQLite, a fresh file per test'}"
+
+
+@pytest.fixture(scope="session")
+def external_database() -> Iterator[str | None]:
+    """The PostgreSQL database named by PORTAL_TEST_DATABASE_URL, with a fresh schema."""
+    if not EXTERNAL_DATABASE_URL:
+        yield None
+        return
+    engine = create_engine(EXTERNAL_DATABASE_URL)
+    try:
+        with engine.begin() as connection:
+            Base.metadata.drop_all(connection)
+            Base.metadata.create_all(connection)
+    except OperationalError as error:
+        engine.dispose()
+        if IN_CI:
+            raise
+        pytest.skip(f"PostgreSQL at PORTAL_TEST_DATABASE_URL is not reachable: {error}")
+    yield EXTERNAL_DATABASE_URL
+    engine.dispose()
+
+
+def make_test_config(database_url: str, instance: Path, **overrides: object) -> dict[str, object]:
+    config: dict[str, object] = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "DATABASE_URL": database_url,
+        "BASE_URL": "http://portal.test",
+        "SMTP_HOST": None,
+        # Argon2id at its cheapest: the tests check behaviour, not cost.
+        "PASSWORD_HASH_TIME_COST": 1,
+        "PASSWORD_HASH_MEMORY_KIB": 8,
+        "PASSWORD_HASH_PARALLELISM": 1,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def app_config() -> dict[str, object]:
+    """Override in a test module to change the configuration of `app`."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path: Path, external_database: str | None, app_config: dict[str, object]) -> Iterator[Flask]:
+    database_url = external_database or f"sqlite:///{tmp_path / 'portal.sqlite3'}"
+    app = create_app(make_test_config(database_url, tmp_path, **app_config))
+    app.instance_path = str(tmp_path / "instance")
+    with app.app_context():
+        engine = get_engine()
+        if external_database is None:
+            Base.metadata.create_all(engine)
+    yield app
+    with app.app_context():
+        engine = get_engine()
+        if external_database is not None:
+            tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+            with engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app: Flask) -> Iterator[Session]:
+    with app.app_context():
+        yield get_session()
+
+
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_PATTERN.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+class Browser:
+    """The test client, used as a person would: GET a page, send its form back with its token."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def get(self, url: str, **kwargs):  # type: ignore[no-untyped-def]
+        return self.client.get(url, **kwargs)
+
+    def submit(self, url: str, data: dict[str, object], *, page: str | None = None, **kwargs):  # type: ignore[no-untyped-def]
+        """POST `data` to `url` with the CSRF token of `page` (default: `url` itself)."""
+        served = self.client.get(page or url)
+        token = csrf_token_from(served.get_data(as_text=True))
+        return self.client.post(url, data={"csrf_token": token, **data}, **kwargs)
+
+    def sign_in(self, email: str, password: str = factories.PASSWORD):  # type: ignore[no-untyped-def]
+        response = self.submit("/sign-in", {"email": email, "password": password})
+        assert response.status_code == 302, f"sign-in of {email} failed"
+        return response
+
+    def sign_out(self):  # type: ignore[no-untyped-def]
+        return self.submit("/sign-out", {}, page="/")
+
+
+@pytest.fixture
+def browser(client: FlaskClient) -> Browser:
+    return Browser(client)
+
+
+@pytest.fixture
+def sign_in(app: Flask, client: FlaskClient):  # type: ignore[no-untyped-def]
+    """sign_in(user) signs the test client in as `user` (made by tests.factories)."""
+
+    def sign_in_as(user, password: str = factories.PASSWORD) -> Browser:  # type: ignore[no-untyped-def]
+        browser = Browser(client)
+        browser.sign_in(user.email, password)
+        return browser
+
+    return sign_in_as

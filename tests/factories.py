@@ -1,0 +1,79 @@
+"""Builders of saved objects with sane defaults: make_household(db, guardians=2)."""
+
+import itertools
+from datetime import datetime
+from functools import cache
+
+from sqlalchemy.orm import Session
+
+from portal.db import utcnow
+from portal.models import GuardianRelationship, Guardianship, Household, Role, School, Student, User
+from portal.services import passwords
+
+PASSWORD = "correct horse battery staple"
+_sequence = itertools.count(1)
+
+
+@cache
+def _password_hash() -> str:
+    return passwords.hash_password(PASSWORD)
+
+
+def make_school(db: Session, name: str | None = None) -> School:
+    number = next(_sequence)
+    school = School(name=name or f"School {number}", code=f"S{number}")
+    db.add(school)
+    db.commit()
+    return school
+
+
+def make_user(db: Session, *, role: Role = Role.FAMILY, email: str | None = None, name: str | None = None,
+              activated: bool = True, language: str = "en", phone: str | None = None,
+              now: datetime | None = None) -> User:
+    number = next(_sequence)
+    now = now or utcnow()
+    user = User(
+        email=email or f"{role.value}{number}@example.org",
+        display_name=name or f"{role.value.title()} Person {number}",
+        role=role,
+        password_hash=_password_hash() if activated else None,
+        activated_at=now if activated else None,
+        language=language,
+        phone=phone,
+        created_at=now,
+    )
+    db.add(user)
+    db.commit()
+    return user
+
+
+def make_staff(db: Session, **kwargs: object) -> User:
+    return make_user(db, role=Role.STAFF, **kwargs)  # type: ignore[arg-type]
+
+
+def make_admin(db: Session, **kwargs: object) -> User:
+    return make_user(db, role=Role.ADMIN, **kwargs)  # type: ignore[arg-type]
+
+
+def make_household(db: Session, *, guardians: int = 1, students: int = 1, name: str | None = None,
+                   school: School | None = None, activated: bool = True) -> Household:
+    number = next(_sequence)
+    household = Household(name=name or f"Family {number}", created_at=utcnow())
+    db.add(household)
+    db.flush()
+    for index in range(guardians):
+        user = make_user(db, activated=activated, name=f"Guardian {number}-{index + 1}")
+        db.add(Guardianship(household_id=household.id, user_id=user.id,
+                            relationship_to_students=GuardianRelationship.PARENT))
+    for index in range(students):
+        db.add(Student(household_id=household.id, first_name=f"Kid{index + 1}", last_name=f"Family{number}",
+                       school_id=school.id if school else None, grade=str(index + 1)))
+    db.commit()
+    return household
+
+
+def guardians_of(db: Session, household: Household) -> list[User]:
+    from sqlalchemy import select
+
+    return list(db.scalars(select(User).join(Guardianship).where(Guardianship.household_id == household.id)
+                           .order_by(Guardianship.id)))
