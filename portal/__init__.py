@@ -159,9 +159,7 @@ def register_request_hooks(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.endpoint != "static" and (
-            current_user.is_authenticated or g.get("personal_data")
-        ):
+        if request.endpoint != "static" and (current_user.is_authenticated or g.get("personal_data")):
             # Personal data must not stay in a shared computer's cache or back button.
             headers["Cache-Control"] = "no-store"
         response.vary.add("Cookie")
@@ -190,4 +188,3 @@ def register_commands(app: Flask) -> None:
 
     for command in cli.COMMANDS:
         app.cli.add_command(command)
-

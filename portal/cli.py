@@ -43,7 +43,7 @@ def seed_demo(password: str) -> None:
     db.commit()
     if not result.created:
         click.echo("Demo data was already loaded; nothing changed.")
-    click.echo("Demo sign-ins (password: %s):" % password)
+    click.echo(f"Demo sign-ins (password: {password}):")
     for role, email in result.sign_ins:
         click.echo(f"  {role:<7} {email}")
 
@@ -64,16 +64,20 @@ def _parse_student(text: str) -> households.StudentDetails:
     parts = [part.strip() for part in text.split(":")]
     if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
         raise click.BadParameter(f"{text!r} is not FIRST:LAST[:GRADE]", param_hint="--student")
-    return households.StudentDetails(first_name=parts[0], last_name=parts[1],
-                                     grade=parts[2] if len(parts) == 3 else "")
+    return households.StudentDetails(first_name=parts[0], last_name=parts[1], grade=parts[2] if len(parts) == 3 else "")
 
 
 @click.command("create-household")
 @click.option("--name", required=True, help="The household's name, e.g. 'García family'.")
-@click.option("--guardian", "guardians", multiple=True, required=True, metavar="NAME:EMAIL[:RELATIONSHIP]",
-              help="A guardian to invite; repeat for each.")
-@click.option("--student", "students", multiple=True, metavar="FIRST:LAST[:GRADE]",
-              help="A student; repeat for each.")
+@click.option(
+    "--guardian",
+    "guardians",
+    multiple=True,
+    required=True,
+    metavar="NAME:EMAIL[:RELATIONSHIP]",
+    help="A guardian to invite; repeat for each.",
+)
+@click.option("--student", "students", multiple=True, metavar="FIRST:LAST[:GRADE]", help="A student; repeat for each.")
 @click.option("--as", "actor_email", required=True, help="The email of the staff member doing this.")
 @with_appcontext
 def create_household(name: str, guardians: tuple[str, ...], students: tuple[str, ...], actor_email: str) -> None:
@@ -84,9 +88,14 @@ def create_household(name: str, guardians: tuple[str, ...], students: tuple[str,
         raise click.ClickException(f"{actor_email} is not a staff account.")
     try:
         created = households.create_household(
-            db, actor, name, [_parse_guardian(g) for g in guardians], [_parse_student(s) for s in students],
-            households.InvitationSettings(valid_days=current_app.config["INVITATION_VALID_DAYS"],
-                                          secret_key=current_app.config["SECRET_KEY"]),
+            db,
+            actor,
+            name,
+            [_parse_guardian(g) for g in guardians],
+            [_parse_student(s) for s in students],
+            households.InvitationSettings(
+                valid_days=current_app.config["INVITATION_VALID_DAYS"], secret_key=current_app.config["SECRET_KEY"]
+            ),
             now=utcnow(),
         )
     except DomainError as error:

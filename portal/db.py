@@ -60,7 +60,10 @@ class Base(DeclarativeBase):
     # state needs no database type change.
     type_annotation_map = {
         enum.Enum: Enum(
-            enum.Enum, native_enum=False, length=32, values_callable=_enum_values,
+            enum.Enum,
+            native_enum=False,
+            length=32,
+            values_callable=_enum_values,
             validate_strings=True,
         ),
         dict[str, Any]: JSON,

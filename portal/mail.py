@@ -59,8 +59,9 @@ class LogSender:
 
     def send(self, message: EmailMessage) -> None:
         text = message.get_body(("plain",))
-        log.warning("Email to %s: %s\n%s", message["To"], message["Subject"],
-                    text.get_content() if text is not None else "")
+        log.warning(
+            "Email to %s: %s\n%s", message["To"], message["Subject"], text.get_content() if text is not None else ""
+        )
 
 
 def sender_for(app: Flask) -> Sender:
@@ -68,9 +69,13 @@ def sender_for(app: Flask) -> Sender:
     if not config["SMTP_HOST"]:
         return LogSender()
     return SmtpSender(
-        host=config["SMTP_HOST"], port=int(config["SMTP_PORT"]), username=config["SMTP_USERNAME"],
-        password=config["SMTP_PASSWORD"], starttls=bool(config["SMTP_STARTTLS"]),
-        use_ssl=bool(config["SMTP_SSL"]), timeout=float(config["SMTP_TIMEOUT_SECONDS"]),
+        host=config["SMTP_HOST"],
+        port=int(config["SMTP_PORT"]),
+        username=config["SMTP_USERNAME"],
+        password=config["SMTP_PASSWORD"],
+        starttls=bool(config["SMTP_STARTTLS"]),
+        use_ssl=bool(config["SMTP_SSL"]),
+        timeout=float(config["SMTP_TIMEOUT_SECONDS"]),
     )
 
 
@@ -112,7 +117,9 @@ def deliver_due(app: Flask, db: Session, sender: Sender) -> DeliveryReport:
         except (smtplib.SMTPException, OSError) as error:
             log.warning("Delivery of notification %s failed: %s", notification.id, error)
             notifications.mark_attempt_failed(
-                notification, f"{type(error).__name__}: {error}", now=utcnow(),
+                notification,
+                f"{type(error).__name__}: {error}",
+                now=utcnow(),
                 max_attempts=config["NOTIFICATION_MAX_ATTEMPTS"],
                 retry_base_seconds=config["NOTIFICATION_RETRY_BASE_SECONDS"],
             )

@@ -27,9 +27,17 @@ def make_school(db: Session, name: str | None = None) -> School:
     return school
 
 
-def make_user(db: Session, *, role: Role = Role.FAMILY, email: str | None = None, name: str | None = None,
-              activated: bool = True, language: str = "en", phone: str | None = None,
-              now: datetime | None = None) -> User:
+def make_user(
+    db: Session,
+    *,
+    role: Role = Role.FAMILY,
+    email: str | None = None,
+    name: str | None = None,
+    activated: bool = True,
+    language: str = "en",
+    phone: str | None = None,
+    now: datetime | None = None,
+) -> User:
     number = next(_sequence)
     now = now or utcnow()
     user = User(
@@ -55,19 +63,36 @@ def make_admin(db: Session, **kwargs: object) -> User:
     return make_user(db, role=Role.ADMIN, **kwargs)  # type: ignore[arg-type]
 
 
-def make_household(db: Session, *, guardians: int = 1, students: int = 1, name: str | None = None,
-                   school: School | None = None, activated: bool = True) -> Household:
+def make_household(
+    db: Session,
+    *,
+    guardians: int = 1,
+    students: int = 1,
+    name: str | None = None,
+    school: School | None = None,
+    activated: bool = True,
+) -> Household:
     number = next(_sequence)
     household = Household(name=name or f"Family {number}", created_at=utcnow())
     db.add(household)
     db.flush()
     for index in range(guardians):
         user = make_user(db, activated=activated, name=f"Guardian {number}-{index + 1}")
-        db.add(Guardianship(household_id=household.id, user_id=user.id,
-                            relationship_to_students=GuardianRelationship.PARENT))
+        db.add(
+            Guardianship(
+                household_id=household.id, user_id=user.id, relationship_to_students=GuardianRelationship.PARENT
+            )
+        )
     for index in range(students):
-        db.add(Student(household_id=household.id, first_name=f"Kid{index + 1}", last_name=f"Family{number}",
-                       school_id=school.id if school else None, grade=str(index + 1)))
+        db.add(
+            Student(
+                household_id=household.id,
+                first_name=f"Kid{index + 1}",
+                last_name=f"Family{number}",
+                school_id=school.id if school else None,
+                grade=str(index + 1),
+            )
+        )
     db.commit()
     return household
 
@@ -75,5 +100,8 @@ def make_household(db: Session, *, guardians: int = 1, students: int = 1, name: 
 def guardians_of(db: Session, household: Household) -> list[User]:
     from sqlalchemy import select
 
-    return list(db.scalars(select(User).join(Guardianship).where(Guardianship.household_id == household.id)
-                           .order_by(Guardianship.id)))
+    return list(
+        db.scalars(
+            select(User).join(Guardianship).where(Guardianship.household_id == household.id).order_by(Guardianship.id)
+        )
+    )

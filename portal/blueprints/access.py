@@ -18,9 +18,7 @@ ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
 def load_user(token: str) -> User | None:
     db = get_session()
-    user = sessions.load_session_user(
-        db, token, current_app.extensions["portal.session_lifetimes"], now=utcnow()
-    )
+    user = sessions.load_session_user(db, token, current_app.extensions["portal.session_lifetimes"], now=utcnow())
     if db.new or db.dirty or db.deleted:
         db.commit()
     return user

@@ -16,9 +16,7 @@ class AuditEvent(Base):
         Index("ix_audit_event_object", "object_type", "object_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    actor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user.id", ondelete="SET NULL"), index=True
-    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
     action: Mapped[str] = mapped_column(String(60), index=True)
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[int | None]

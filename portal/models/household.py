@@ -35,9 +35,7 @@ class Household(Base):
     guardianships: Mapped[list["Guardianship"]] = relationship(
         back_populates="household", lazy="raise", order_by="Guardianship.id"
     )
-    students: Mapped[list["Student"]] = relationship(
-        back_populates="household", lazy="raise", order_by="Student.id"
-    )
+    students: Mapped[list["Student"]] = relationship(back_populates="household", lazy="raise", order_by="Student.id")
 
 
 class Guardianship(Base):
@@ -45,14 +43,10 @@ class Guardianship(Base):
 
     __tablename__ = "guardianship"
     id: Mapped[int] = mapped_column(primary_key=True)
-    household_id: Mapped[int] = mapped_column(
-        ForeignKey("household.id", ondelete="CASCADE"), index=True
-    )
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"), index=True)
     # A guardian account belongs to one household: that household is what it sees.
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), unique=True)
-    relationship_to_students: Mapped[GuardianRelationship] = mapped_column(
-        default=GuardianRelationship.PARENT
-    )
+    relationship_to_students: Mapped[GuardianRelationship] = mapped_column(default=GuardianRelationship.PARENT)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     household: Mapped[Household] = relationship(back_populates="guardianships", lazy="raise")
@@ -63,9 +57,7 @@ class Student(Base):
     __tablename__ = "student"
     __table_args__ = (Index("ix_student_name", "last_name", "first_name"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    household_id: Mapped[int] = mapped_column(
-        ForeignKey("household.id", ondelete="CASCADE"), index=True
-    )
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"), index=True)
     first_name: Mapped[str] = mapped_column(String(80))
     last_name: Mapped[str] = mapped_column(String(80))
     school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"), index=True)

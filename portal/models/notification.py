@@ -20,9 +20,7 @@ class Notification(Base):
     __tablename__ = "notification"
     __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    recipient_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user.id", ondelete="SET NULL"), index=True
-    )
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
     channel: Mapped[str] = mapped_column(String(20), default="email")
     to_address: Mapped[str] = mapped_column(String(254))
     template: Mapped[str] = mapped_column(String(60))

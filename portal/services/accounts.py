@@ -58,6 +58,7 @@ def change_password(db: Session, user: User, current: str, new_password: str, *,
 
 # Password reset ------------------------------------------------------------
 
+
 def _reset_serializer(secret_key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt="password-reset")
 
@@ -98,6 +99,7 @@ def reset_password(
 
 # Invitations -------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class IssuedInvitation:
     invitation: Invitation
@@ -124,7 +126,13 @@ def _hash_token(token: str) -> str:
 
 
 def issue_invitation(
-    db: Session, actor: User | None, user: User, *, now: datetime, valid_days: int, secret_key: str,
+    db: Session,
+    actor: User | None,
+    user: User,
+    *,
+    now: datetime,
+    valid_days: int,
+    secret_key: str,
     household_id: int | None = None,
 ) -> IssuedInvitation:
     """A new link and code for `user`; earlier invitations stop working. The link is emailed."""
@@ -146,12 +154,19 @@ def issue_invitation(
     db.add(invitation)
     db.flush()
     notifications.enqueue_email(
-        db, user, "invitation",
-        {"token": token, "expires_at": invitation.expires_at.isoformat(), "inviter": actor.display_name if actor else ""},
+        db,
+        user,
+        "invitation",
+        {
+            "token": token,
+            "expires_at": invitation.expires_at.isoformat(),
+            "inviter": actor.display_name if actor else "",
+        },
         now=now,
     )
-    audit.record(db, actor, "invitation.issued", invitation, now=now, household_id=household_id,
-                 after={"email": user.email})
+    audit.record(
+        db, actor, "invitation.issued", invitation, now=now, household_id=household_id, after={"email": user.email}
+    )
     return IssuedInvitation(invitation, token, format_code(code))
 
 
@@ -167,8 +182,9 @@ def invitation_by_code(db: Session, code: str, *, now: datetime, secret_key: str
         raise InvalidToken(_l("An activation code has 12 letters and digits, like ABCD-EFGH-JKMN."), field="code")
     invitation = db.scalar(select(Invitation).where(Invitation.code_hash == _hash_code(code, secret_key)))
     if invitation is None or not invitation.is_usable(now):
-        raise InvalidToken(_l("That activation code is not valid. Check it, or ask your school for a new one."),
-                           field="code")
+        raise InvalidToken(
+            _l("That activation code is not valid. Check it, or ask your school for a new one."), field="code"
+        )
     return invitation
 
 
@@ -195,6 +211,5 @@ def accept_invitation(db: Session, invitation: Invitation, new_password: str, *,
         raise InvalidToken()
     user.password_hash = passwords.hash_password(new_password)
     user.activated_at = user.activated_at or now
-    audit.record(db, user, "invitation.accepted", invitation, now=now,
-                 household_id=scope.household_id_of(db, user))
+    audit.record(db, user, "invitation.accepted", invitation, now=now, household_id=scope.household_id_of(db, user))
     return user

@@ -44,33 +44,60 @@ class DemoResult:
     sign_ins: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _user(db: Session, email: str, name: str, role: Role, password_hash: str | None, now: datetime,
-          language: str = "en", phone: str | None = None) -> User:
-    user = User(email=email, display_name=name, role=role, password_hash=password_hash, language=language,
-                phone=phone, created_at=now, activated_at=now if password_hash else None)
+def _user(
+    db: Session,
+    email: str,
+    name: str,
+    role: Role,
+    password_hash: str | None,
+    now: datetime,
+    language: str = "en",
+    phone: str | None = None,
+) -> User:
+    user = User(
+        email=email,
+        display_name=name,
+        role=role,
+        password_hash=password_hash,
+        language=language,
+        phone=phone,
+        created_at=now,
+        activated_at=now if password_hash else None,
+    )
     db.add(user)
     return user
 
 
-def _household(db: Session, name: str, guardians: list[tuple[User, GuardianRelationship]],
-               students: list[tuple[str, str, School, str]], now: datetime) -> Household:
+def _household(
+    db: Session,
+    name: str,
+    guardians: list[tuple[User, GuardianRelationship]],
+    students: list[tuple[str, str, School, str]],
+    now: datetime,
+) -> Household:
     household = Household(name=name, created_at=now)
     db.add(household)
     db.flush()
     for user, relationship in guardians:
         db.flush()
-        db.add(Guardianship(household_id=household.id, user_id=user.id, relationship_to_students=relationship,
-                            created_at=now))
+        db.add(
+            Guardianship(
+                household_id=household.id, user_id=user.id, relationship_to_students=relationship, created_at=now
+            )
+        )
     for first, last, school, grade in students:
-        db.add(Student(household_id=household.id, first_name=first, last_name=last, school_id=school.id,
-                       grade=grade))
+        db.add(Student(household_id=household.id, first_name=first, last_name=last, school_id=school.id, grade=grade))
     return household
 
 
 def seed_demo(db: Session, *, password: str, now: datetime) -> DemoResult:
     """Load the demo district once; a second run changes nothing."""
-    sign_ins = [("family", FAMILY_EMAIL), ("family", SPANISH_FAMILY_EMAIL), ("staff", STAFF_EMAIL),
-                ("admin", ADMIN_EMAIL)]
+    sign_ins = [
+        ("family", FAMILY_EMAIL),
+        ("family", SPANISH_FAMILY_EMAIL),
+        ("staff", STAFF_EMAIL),
+        ("admin", ADMIN_EMAIL),
+    ]
     if accounts.find_user_by_email(db, ADMIN_EMAIL) is not None:
         return DemoResult(created=False, sign_ins=sign_ins)
     password_hash = passwords.hash_password(password)
@@ -83,22 +110,28 @@ def seed_demo(db: Session, *, password: str, now: datetime) -> DemoResult:
     _user(db, "staff.es@example.org", "Lucía Torres", Role.STAFF, password_hash, now, language="es")
     db.flush()
 
-    rivera_mother = _user(db, FAMILY_EMAIL, "Alex Rivera", Role.FAMILY, password_hash, now,
-                          phone="+12135550143")
-    rivera_grandfather = _user(db, "grandpa.rivera@example.org", "Manuel Rivera", Role.FAMILY, password_hash,
-                               now, phone="+12135550188")
-    _household(db, "Rivera family",
-               [(rivera_mother, GuardianRelationship.MOTHER), (rivera_grandfather, GuardianRelationship.GRANDFATHER)],
-               [("Sofia", "Rivera", lincoln, "2"), ("Mateo", "Rivera", roosevelt, "7"),
-                ("Isabella", "Rivera", jefferson, "11")], now)
+    rivera_mother = _user(db, FAMILY_EMAIL, "Alex Rivera", Role.FAMILY, password_hash, now, phone="+12135550143")
+    rivera_grandfather = _user(
+        db, "grandpa.rivera@example.org", "Manuel Rivera", Role.FAMILY, password_hash, now, phone="+12135550188"
+    )
+    _household(
+        db,
+        "Rivera family",
+        [(rivera_mother, GuardianRelationship.MOTHER), (rivera_grandfather, GuardianRelationship.GRANDFATHER)],
+        [
+            ("Sofia", "Rivera", lincoln, "2"),
+            ("Mateo", "Rivera", roosevelt, "7"),
+            ("Isabella", "Rivera", jefferson, "11"),
+        ],
+        now,
+    )
 
-    garcia = _user(db, SPANISH_FAMILY_EMAIL, "María García", Role.FAMILY, password_hash, now, language="es",
-                   phone="+13235550112")
-    _household(db, "García family", [(garcia, GuardianRelationship.MOTHER)],
-               [("Diego", "García", lincoln, "K")], now)
+    garcia = _user(
+        db, SPANISH_FAMILY_EMAIL, "María García", Role.FAMILY, password_hash, now, language="es", phone="+13235550112"
+    )
+    _household(db, "García family", [(garcia, GuardianRelationship.MOTHER)], [("Diego", "García", lincoln, "K")], now)
 
     nguyen = _user(db, "linh.nguyen@example.org", "Linh Nguyen", Role.FAMILY, None, now)
-    _household(db, "Nguyen family", [(nguyen, GuardianRelationship.FATHER)],
-               [("An", "Nguyen", roosevelt, "6")], now)
+    _household(db, "Nguyen family", [(nguyen, GuardianRelationship.FATHER)], [("An", "Nguyen", roosevelt, "6")], now)
     db.flush()
     return DemoResult(created=True, sign_ins=sign_ins)

@@ -74,13 +74,25 @@ def create_household(
     for index, details in enumerate(guardians):
         user = _add_guardian(db, household, details, now=now, field_name=f"guardians-{index}-email")
         created.invitations.append(
-            accounts.issue_invitation(db, actor, user, now=now, valid_days=settings.valid_days,
-                                      secret_key=settings.secret_key, household_id=household.id)
+            accounts.issue_invitation(
+                db,
+                actor,
+                user,
+                now=now,
+                valid_days=settings.valid_days,
+                secret_key=settings.secret_key,
+                household_id=household.id,
+            )
         )
     for index, details in enumerate(students):
         _add_student(db, household, details, field_prefix=f"students-{index}-")
     audit.record(
-        db, actor, "household.created", household, now=now, household_id=household.id,
+        db,
+        actor,
+        "household.created",
+        household,
+        now=now,
+        household_id=household.id,
         after={
             "name": household.name,
             "guardians": [g.email for g in guardians],
@@ -90,19 +102,27 @@ def create_household(
     return created
 
 
-def _add_guardian(db: Session, household: Household, details: GuardianDetails, *, now: datetime,
-                  field_name: str) -> User:
+def _add_guardian(
+    db: Session, household: Household, details: GuardianDetails, *, now: datetime, field_name: str
+) -> User:
     email = accounts.normalize_email(details.email)
     if accounts.find_user_by_email(db, email) is not None:
         raise InvalidInput(_l("An account with this email already exists."), field=field_name)
     user = User(
-        email=email, display_name=details.display_name.strip(), phone=details.phone,
-        language=details.language, role=Role.FAMILY, created_at=now,
+        email=email,
+        display_name=details.display_name.strip(),
+        phone=details.phone,
+        language=details.language,
+        role=Role.FAMILY,
+        created_at=now,
     )
     db.add(user)
     db.flush()
-    db.add(Guardianship(household_id=household.id, user_id=user.id,
-                        relationship_to_students=details.relationship, created_at=now))
+    db.add(
+        Guardianship(
+            household_id=household.id, user_id=user.id, relationship_to_students=details.relationship, created_at=now
+        )
+    )
     return user
 
 
@@ -112,38 +132,69 @@ def _add_student(db: Session, household: Household, details: StudentDetails, *, 
     if details.sis_id and db.scalar(select(Student.id).where(Student.sis_id == details.sis_id)):
         raise InvalidInput(_l("Another student already has this SIS id."), field=f"{field_prefix}sis_id")
     student = Student(
-        household_id=household.id, first_name=details.first_name.strip(),
-        last_name=details.last_name.strip(), school_id=details.school_id, grade=details.grade,
+        household_id=household.id,
+        first_name=details.first_name.strip(),
+        last_name=details.last_name.strip(),
+        school_id=details.school_id,
+        grade=details.grade,
         sis_id=details.sis_id or None,
     )
     db.add(student)
     return student
 
 
-def add_guardian(db: Session, actor: User, household_id: int, details: GuardianDetails,
-                 settings: InvitationSettings, *, now: datetime) -> accounts.IssuedInvitation:
+def add_guardian(
+    db: Session,
+    actor: User,
+    household_id: int,
+    details: GuardianDetails,
+    settings: InvitationSettings,
+    *,
+    now: datetime,
+) -> accounts.IssuedInvitation:
     scope.require_staff(actor)
     household = household_for_staff(db, actor, household_id)
     user = _add_guardian(db, household, details, now=now, field_name="email")
-    audit.record(db, actor, "household.guardian_added", household, now=now, household_id=household.id,
-                 after={"email": user.email, "relationship": details.relationship.value})
-    return accounts.issue_invitation(db, actor, user, now=now, valid_days=settings.valid_days,
-                                     secret_key=settings.secret_key, household_id=household.id)
+    audit.record(
+        db,
+        actor,
+        "household.guardian_added",
+        household,
+        now=now,
+        household_id=household.id,
+        after={"email": user.email, "relationship": details.relationship.value},
+    )
+    return accounts.issue_invitation(
+        db,
+        actor,
+        user,
+        now=now,
+        valid_days=settings.valid_days,
+        secret_key=settings.secret_key,
+        household_id=household.id,
+    )
 
 
-def add_student(db: Session, actor: User, household_id: int, details: StudentDetails, *,
-                now: datetime) -> Student:
+def add_student(db: Session, actor: User, household_id: int, details: StudentDetails, *, now: datetime) -> Student:
     scope.require_staff(actor)
     household = household_for_staff(db, actor, household_id)
     student = _add_student(db, household, details, field_prefix="")
     db.flush()
-    audit.record(db, actor, "household.student_added", student, now=now, household_id=household.id,
-                 after={"name": student.full_name, "school_id": student.school_id, "grade": student.grade})
+    audit.record(
+        db,
+        actor,
+        "household.student_added",
+        student,
+        now=now,
+        household_id=household.id,
+        after={"name": student.full_name, "school_id": student.school_id, "grade": student.grade},
+    )
     return student
 
 
-def reinvite_guardian(db: Session, actor: User, household_id: int, user_id: int,
-                      settings: InvitationSettings, *, now: datetime) -> accounts.IssuedInvitation:
+def reinvite_guardian(
+    db: Session, actor: User, household_id: int, user_id: int, settings: InvitationSettings, *, now: datetime
+) -> accounts.IssuedInvitation:
     """A fresh link and code for a guardian of this household; older ones stop working."""
     scope.require_staff(actor)
     guardianship = db.scalar(
@@ -153,8 +204,15 @@ def reinvite_guardian(db: Session, actor: User, household_id: int, user_id: int,
     )
     if guardianship is None:
         raise NotFound()
-    return accounts.issue_invitation(db, actor, guardianship.user, now=now, valid_days=settings.valid_days,
-                                     secret_key=settings.secret_key, household_id=household_id)
+    return accounts.issue_invitation(
+        db,
+        actor,
+        guardianship.user,
+        now=now,
+        valid_days=settings.valid_days,
+        secret_key=settings.secret_key,
+        household_id=household_id,
+    )
 
 
 def household_for_staff(db: Session, actor: User, household_id: int) -> Household:
@@ -181,19 +239,24 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search_households(db: Session, actor: User, query: str, *, page: int, page_size: int,
-                      phone_region: str) -> Page[Household]:
+def search_households(
+    db: Session, actor: User, query: str, *, page: int, page_size: int, phone_region: str
+) -> Page[Household]:
     """Households whose guardian name, email or phone, or student name, matches `query`."""
     scope.require_staff(actor)
     query = " ".join(query.split())[:100]
     statement = select(Household).order_by(Household.name, Household.id)
     if query:
         pattern = _like(query)
-        guardian_match = select(Guardianship.household_id).join(User).where(
-            or_(
-                User.display_name.ilike(pattern, escape="\\"),
-                User.email.like(pattern, escape="\\"),
-                *_phone_conditions(query, phone_region),
+        guardian_match = (
+            select(Guardianship.household_id)
+            .join(User)
+            .where(
+                or_(
+                    User.display_name.ilike(pattern, escape="\\"),
+                    User.email.like(pattern, escape="\\"),
+                    *_phone_conditions(query, phone_region),
+                )
             )
         )
         student_match = select(Student.household_id).where(
@@ -204,8 +267,11 @@ def search_households(db: Session, actor: User, query: str, *, page: int, page_s
             )
         )
         statement = statement.where(
-            or_(Household.id.in_(guardian_match), Household.id.in_(student_match),
-                Household.name.ilike(pattern, escape="\\"))
+            or_(
+                Household.id.in_(guardian_match),
+                Household.id.in_(student_match),
+                Household.name.ilike(pattern, escape="\\"),
+            )
         )
     result = paginate(db, _with_members(statement), number=page, size=page_size)
     return result

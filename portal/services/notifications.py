@@ -59,9 +59,7 @@ def mark_sent(notification: Notification, *, subject: str, now: datetime) -> Non
     notification.attempts += 1
     notification.sent_at = now
     notification.last_error = ""
-    notification.payload = {
-        key: value for key, value in notification.payload.items() if key not in SECRET_KEYS
-    }
+    notification.payload = {key: value for key, value in notification.payload.items() if key not in SECRET_KEYS}
 
 
 def mark_attempt_failed(

@@ -76,14 +76,11 @@ def check_new_password(password: str, *, min_length: int = MIN_LENGTH, context: 
     """Raise InvalidInput (for the `password` field) when the password may not be used."""
     if len(password) < min_length:
         raise InvalidInput(
-            _l("Use at least %(count)d characters. A few words in a row are easy to remember.",
-               count=min_length),
+            _l("Use at least %(count)d characters. A few words in a row are easy to remember.", count=min_length),
             field="password",
         )
     if len(password) > MAX_LENGTH:
-        raise InvalidInput(
-            _l("Use at most %(count)d characters.", count=MAX_LENGTH), field="password"
-        )
+        raise InvalidInput(_l("Use at most %(count)d characters.", count=MAX_LENGTH), field="password")
     lowered = password.lower()
     if is_common(password) or any(part and part.lower() in lowered for part in context if len(part) >= 4):
         raise InvalidInput(

@@ -20,8 +20,15 @@ def list_staff(db: Session, actor: User, *, page: int, page_size: int) -> Page[U
 
 
 def create_staff_account(
-    db: Session, actor: User, *, display_name: str, email: str, role: Role, language: str,
-    settings: InvitationSettings, now: datetime,
+    db: Session,
+    actor: User,
+    *,
+    display_name: str,
+    email: str,
+    role: Role,
+    language: str,
+    settings: InvitationSettings,
+    now: datetime,
 ) -> accounts.IssuedInvitation:
     """A staff or admin account, activated through the same invitation as a family's."""
     scope.require_admin(actor)
@@ -34,8 +41,9 @@ def create_staff_account(
     db.add(user)
     db.flush()
     audit.record(db, actor, "staff.created", user, now=now, after={"email": email, "role": role.value})
-    return accounts.issue_invitation(db, actor, user, now=now, valid_days=settings.valid_days,
-                                     secret_key=settings.secret_key)
+    return accounts.issue_invitation(
+        db, actor, user, now=now, valid_days=settings.valid_days, secret_key=settings.secret_key
+    )
 
 
 def set_active(db: Session, actor: User, user_id: int, *, active: bool, now: datetime) -> User:
@@ -50,8 +58,15 @@ def set_active(db: Session, actor: User, user_id: int, *, active: bool, now: dat
     user.is_active = active
     if not active:
         sessions.end_all_sessions(db, user)
-    audit.record(db, actor, "staff.activated" if active else "staff.deactivated", user, now=now,
-                 before=before, after={"is_active": active})
+    audit.record(
+        db,
+        actor,
+        "staff.activated" if active else "staff.deactivated",
+        user,
+        now=now,
+        before=before,
+        after={"is_active": active},
+    )
     return user
 
 

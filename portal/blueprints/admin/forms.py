@@ -6,13 +6,18 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 class StaffAccountForm(FlaskForm):
     display_name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter a name.")), Length(max=120)])
-    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter an email address.")), Length(max=254),
-                                                Email(_l("Enter an email address like name@example.org."))])
+    email = EmailField(
+        _l("Email"),
+        validators=[
+            DataRequired(_l("Enter an email address.")),
+            Length(max=254),
+            Email(_l("Enter an email address like name@example.org.")),
+        ],
+    )
     role = SelectField(_l("Role"), choices=[("staff", _l("Staff")), ("admin", _l("Administrator"))])
     language = SelectField(_l("Preferred language"))
 
 
 class SchoolForm(FlaskForm):
-    name = StringField(_l("School name"), validators=[DataRequired(_l("Enter the school's name.")),
-                                                      Length(max=120)])
+    name = StringField(_l("School name"), validators=[DataRequired(_l("Enter the school's name.")), Length(max=120)])
     code = StringField(_l("School code (optional)"), validators=[Optional(), Length(max=20)])

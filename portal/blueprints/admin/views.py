@@ -20,8 +20,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @admin_required
 def home() -> str:
     db = get_session()
-    staff = staff_accounts.list_staff(db, current_user, page=request.args.get("page", 1, type=int),
-                                      page_size=current_app.config["PAGE_SIZE"])
+    staff = staff_accounts.list_staff(
+        db, current_user, page=request.args.get("page", 1, type=int), page_size=current_app.config["PAGE_SIZE"]
+    )
     return render_template("admin/home.html", staff=staff, schools=households.list_schools(db))
 
 
@@ -34,11 +35,15 @@ def new_staff() -> Response | str:
         db = get_session()
         try:
             staff_accounts.create_staff_account(
-                db, current_user, display_name=form.display_name.data, email=form.email.data,
-                role=Role(form.role.data), language=form.language.data,
+                db,
+                current_user,
+                display_name=form.display_name.data,
+                email=form.email.data,
+                role=Role(form.role.data),
+                language=form.language.data,
                 settings=households.InvitationSettings(
-                    valid_days=current_app.config["INVITATION_VALID_DAYS"],
-                    secret_key=current_app.config["SECRET_KEY"]),
+                    valid_days=current_app.config["INVITATION_VALID_DAYS"], secret_key=current_app.config["SECRET_KEY"]
+                ),
                 now=utcnow(),
             )
         except DomainError as error:
@@ -62,8 +67,11 @@ def set_staff_active(user_id: int) -> Response:
         flash(str(error.message), "error")
     else:
         db.commit()
-        flash(_("%(name)s can sign in again.", name=user.display_name) if active
-              else _("%(name)s can no longer sign in.", name=user.display_name))
+        flash(
+            _("%(name)s can sign in again.", name=user.display_name)
+            if active
+            else _("%(name)s can no longer sign in.", name=user.display_name)
+        )
     return redirect(url_for("admin.home"))
 
 
@@ -74,8 +82,9 @@ def new_school() -> Response | str:
     if form.validate_on_submit():
         db = get_session()
         try:
-            staff_accounts.add_school(db, current_user, name=form.name.data,
-                                      code=(form.code.data or "").strip() or None, now=utcnow())
+            staff_accounts.add_school(
+                db, current_user, name=form.name.data, code=(form.code.data or "").strip() or None, now=utcnow()
+            )
         except DomainError as error:
             db.rollback()
             attach_error(form, error)

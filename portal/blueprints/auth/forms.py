@@ -9,16 +9,15 @@ EMAIL_MAX = 254
 
 
 class SignInForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")),
-                                                Length(max=EMAIL_MAX)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")),
-                                                         Length(max=PASSWORD_MAX)])
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=EMAIL_MAX)])
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=PASSWORD_MAX)]
+    )
     next = HiddenField()
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")),
-                                                Length(max=EMAIL_MAX)])
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=EMAIL_MAX)])
 
 
 class NewPasswordForm(FlaskForm):
@@ -28,8 +27,10 @@ class NewPasswordForm(FlaskForm):
     )
     confirm = PasswordField(
         _l("Repeat the new password"),
-        validators=[DataRequired(_l("Type the password again.")),
-                    EqualTo("password", _l("The two passwords are not the same."))],
+        validators=[
+            DataRequired(_l("Type the password again.")),
+            EqualTo("password", _l("The two passwords are not the same.")),
+        ],
     )
 
 

@@ -49,7 +49,9 @@ sign_in_limit_per_client = limiter.limit(
     _config_value("SIGN_IN_LIMIT_PER_CLIENT"), methods=["POST"], deduct_when=_attempt_failed
 )
 sign_in_limit_per_account = limiter.limit(
-    _config_value("SIGN_IN_LIMIT_PER_ACCOUNT"), methods=["POST"], key_func=_account_key,
+    _config_value("SIGN_IN_LIMIT_PER_ACCOUNT"),
+    methods=["POST"],
+    key_func=_account_key,
     deduct_when=_attempt_failed,
 )
 activation_limit = limiter.limit(
@@ -65,8 +67,12 @@ def _sign_in(user: User) -> None:
     if language:
         session["language"] = language
     sessions.start_session(
-        db, user, current_app.extensions["portal.session_lifetimes"], now=utcnow(),
-        user_agent=request.user_agent.string, ip_address=client_address(),
+        db,
+        user,
+        current_app.extensions["portal.session_lifetimes"],
+        now=utcnow(),
+        user_agent=request.user_agent.string,
+        ip_address=client_address(),
     )
     audit.record(db, user, "user.signed_in", user, now=utcnow(), ip_address=client_address())
     db.commit()
@@ -108,12 +114,15 @@ def forgot_password() -> Response | str:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         db = get_session()
-        accounts.request_password_reset(db, form.email.data, now=utcnow(),
-                                        secret_key=current_app.config["SECRET_KEY"])
+        accounts.request_password_reset(db, form.email.data, now=utcnow(), secret_key=current_app.config["SECRET_KEY"])
         db.commit()
         # The same answer whether or not the address has an account.
-        flash(_("If an account uses that address, we have emailed it a link to choose a new "
-                "password. The link works for one hour."))
+        flash(
+            _(
+                "If an account uses that address, we have emailed it a link to choose a new "
+                "password. The link works for one hour."
+            )
+        )
         return redirect(url_for("auth.sign_in"))
     return render_template("auth/forgot_password.html", form=form)
 
@@ -123,16 +132,22 @@ def reset_password(token: str) -> Response | str:
     db = get_session()
     config = current_app.config
     try:
-        accounts.user_for_reset_token(db, token, secret_key=config["SECRET_KEY"],
-                                      max_age_seconds=config["PASSWORD_RESET_VALID_SECONDS"])
+        accounts.user_for_reset_token(
+            db, token, secret_key=config["SECRET_KEY"], max_age_seconds=config["PASSWORD_RESET_VALID_SECONDS"]
+        )
     except InvalidToken:
         return render_template("auth/link_expired.html"), 410  # type: ignore[return-value]
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
-            user = accounts.reset_password(db, token, form.password.data, now=utcnow(),
-                                           secret_key=config["SECRET_KEY"],
-                                           max_age_seconds=config["PASSWORD_RESET_VALID_SECONDS"])
+            user = accounts.reset_password(
+                db,
+                token,
+                form.password.data,
+                now=utcnow(),
+                secret_key=config["SECRET_KEY"],
+                max_age_seconds=config["PASSWORD_RESET_VALID_SECONDS"],
+            )
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -159,8 +174,9 @@ def activate() -> Response | str:
     form = ActivationCodeForm()
     if form.validate_on_submit():
         try:
-            invitation = accounts.invitation_by_code(get_session(), form.code.data, now=utcnow(),
-                                                     secret_key=current_app.config["SECRET_KEY"])
+            invitation = accounts.invitation_by_code(
+                get_session(), form.code.data, now=utcnow(), secret_key=current_app.config["SECRET_KEY"]
+            )
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -204,8 +220,7 @@ def change_password() -> Response | str:
     if form.validate_on_submit():
         db = get_session()
         try:
-            accounts.change_password(db, current_user, form.current_password.data, form.password.data,
-                                     now=utcnow())
+            accounts.change_password(db, current_user, form.current_password.data, form.password.data, now=utcnow())
         except DomainError as error:
             attach_error(form, error)
         else:

@@ -27,28 +27,38 @@ def relationship_choices() -> list[tuple[str, str]]:
 
 
 class GuardianFields(Form):
-    display_name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter the guardian's name.")),
-                                                           Length(max=120)])
-    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter an email address.")), Length(max=254),
-                                                Email(_l("Enter an email address like name@example.org."))])
+    display_name = StringField(
+        _l("Full name"), validators=[DataRequired(_l("Enter the guardian's name.")), Length(max=120)]
+    )
+    email = EmailField(
+        _l("Email"),
+        validators=[
+            DataRequired(_l("Enter an email address.")),
+            Length(max=254),
+            Email(_l("Enter an email address like name@example.org.")),
+        ],
+    )
     phone = StringField(_l("Mobile phone (optional)"), validators=[Optional(), Length(max=40)])
     relationship = SelectField(_l("Relationship to the students"), choices=relationship_choices)
     language = SelectField(_l("Preferred language"))
 
 
 class StudentFields(Form):
-    first_name = StringField(_l("First name"), validators=[DataRequired(_l("Enter the student's first name.")),
-                                                           Length(max=80)])
-    last_name = StringField(_l("Last name"), validators=[DataRequired(_l("Enter the student's last name.")),
-                                                         Length(max=80)])
+    first_name = StringField(
+        _l("First name"), validators=[DataRequired(_l("Enter the student's first name.")), Length(max=80)]
+    )
+    last_name = StringField(
+        _l("Last name"), validators=[DataRequired(_l("Enter the student's last name.")), Length(max=80)]
+    )
     school_id = SelectField(_l("School"), coerce=int)
     grade = SelectField(_l("Grade"), choices=[(g, g) for g in GRADES])
     sis_id = StringField(_l("Student id in the SIS (optional)"), validators=[Optional(), Length(max=40)])
 
 
 class HouseholdForm(FlaskForm):
-    name = StringField(_l("Household name"), validators=[DataRequired(_l("Enter a name for the household.")),
-                                                         Length(max=120)])
+    name = StringField(
+        _l("Household name"), validators=[DataRequired(_l("Enter a name for the household.")), Length(max=120)]
+    )
     sis_id = StringField(_l("Family id in the SIS (optional)"), validators=[Optional(), Length(max=40)])
     guardians = FieldList(FormField(GuardianFields), min_entries=1, max_entries=6)
     students = FieldList(FormField(StudentFields), min_entries=1, max_entries=12)
@@ -66,5 +76,6 @@ class HouseholdSearchForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search changes nothing
 
-    q = StringField(_l("Search by guardian name, email, phone or student name"),
-                    validators=[Optional(), Length(max=100)])
+    q = StringField(
+        _l("Search by guardian name, email, phone or student name"), validators=[Optional(), Length(max=100)]
+    )

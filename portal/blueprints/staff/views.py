@@ -49,16 +49,19 @@ def _guardian_details(fields: GuardianFields, field_prefix: str) -> households.G
         display_name=fields.display_name.data,
         email=fields.email.data,
         relationship=GuardianRelationship(fields.relationship.data),
-        phone=phones.normalize_phone(phone, region=current_app.config["DISTRICT_COUNTRY"],
-                                     field=f"{field_prefix}phone") if phone else None,
+        phone=phones.normalize_phone(phone, region=current_app.config["DISTRICT_COUNTRY"], field=f"{field_prefix}phone")
+        if phone
+        else None,
         language=fields.language.data,
     )
 
 
 def _student_details(fields: StudentFields) -> households.StudentDetails:
     return households.StudentDetails(
-        first_name=fields.first_name.data, last_name=fields.last_name.data,
-        school_id=fields.school_id.data or None, grade=fields.grade.data,
+        first_name=fields.first_name.data,
+        last_name=fields.last_name.data,
+        school_id=fields.school_id.data or None,
+        grade=fields.grade.data,
         sis_id=(fields.sis_id.data or "").strip() or None,
     )
 
@@ -75,7 +78,10 @@ def households_list() -> str:
     form = HouseholdSearchForm(request.args)
     query = form.q.data or "" if form.validate() else ""
     page = households.search_households(
-        get_session(), current_user, query, page=request.args.get("page", 1, type=int),
+        get_session(),
+        current_user,
+        query,
+        page=request.args.get("page", 1, type=int),
         page_size=current_app.config["PAGE_SIZE"],
     )
     return render_template("staff/households.html", form=form, page=page, query=query)
@@ -95,10 +101,14 @@ def new_household() -> Response | str:
         db = get_session()
         try:
             created = households.create_household(
-                db, current_user, form.name.data,
+                db,
+                current_user,
+                form.name.data,
                 [_guardian_details(e.form, f"{e.name}-") for e in form.guardians],
                 [_student_details(e.form) for e in form.students],
-                _invitation_settings(), now=utcnow(), sis_id=(form.sis_id.data or "").strip() or None,
+                _invitation_settings(),
+                now=utcnow(),
+                sis_id=(form.sis_id.data or "").strip() or None,
             )
         except DomainError as error:
             db.rollback()
@@ -106,8 +116,7 @@ def new_household() -> Response | str:
         else:
             db.commit()
             flash(_("Household created. Each guardian was emailed an invitation."))
-            return render_template("staff/letters.html", household=created.household,
-                                   invitations=created.invitations)
+            return render_template("staff/letters.html", household=created.household, invitations=created.invitations)
     return render_template("staff/new_household.html", form=form)
 
 
@@ -127,8 +136,9 @@ def add_guardian(household_id: int) -> Response | str:
     _set_choices(form)
     if form.validate_on_submit():
         try:
-            issued = households.add_guardian(db, current_user, household_id, _guardian_details(form, ""),
-                                             _invitation_settings(), now=utcnow())
+            issued = households.add_guardian(
+                db, current_user, household_id, _guardian_details(form, ""), _invitation_settings(), now=utcnow()
+            )
         except DomainError as error:
             db.rollback()
             attach_error(form, error)
@@ -163,8 +173,7 @@ def add_student(household_id: int) -> Response | str:
 @staff_required
 def reinvite(household_id: int, user_id: int) -> str:
     db = get_session()
-    issued = households.reinvite_guardian(db, current_user, household_id, user_id, _invitation_settings(),
-                                          now=utcnow())
+    issued = households.reinvite_guardian(db, current_user, household_id, user_id, _invitation_settings(), now=utcnow())
     db.commit()
     found = households.household_for_staff(db, current_user, household_id)
     flash(_("A new invitation was emailed. Earlier links and codes no longer work."))
