@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, render_template, request, url_for
+from flask import Flask, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import db as database
 from portal.extensions import babel, csrf, limiter, login_manager
-from portal.services import errors, passwords, sessions
+from portal.services import errors, passwords, security_events, sessions
 
 ERROR_PAGES = (400, 403, 404, 405, 413, 429, 500)
 
@@ -51,11 +51,21 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["SESSION_COOKIE_NAME"] = "__Host-portal_session"
     else:
         app.config["SESSION_COOKIE_NAME"] = "portal_session"
+    if app.config["TRUSTED_HOSTS"] is None and not app.testing:
+        app.config["TRUSTED_HOSTS"] = _hosts_of(app.config["BASE_URL"])
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["DISTRICT_TIMEZONE"]
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
     if app.config.get("PROXY_COUNT"):
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
+
+
+LOOPBACK_NAMES = ["localhost", "127.0.0.1", "::1"]
+
+
+def _hosts_of(base_url: str) -> list[str]:
+    host = urlsplit(base_url).hostname or "localhost"
+    return LOOPBACK_NAMES if host in LOOPBACK_NAMES else [host]
 
 
 def _instance_secret_key(path: Path) -> str:
@@ -104,13 +114,16 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.auth.views import bp as auth_bp
     from portal.blueprints.family.views import bp as family_bp
     from portal.blueprints.main.views import bp as main_bp
+    from portal.blueprints.security.views import bp as security_bp
     from portal.blueprints.staff.views import bp as staff_bp
 
-    for blueprint in (main_bp, auth_bp, family_bp, staff_bp, admin_bp):
+    for blueprint in (main_bp, auth_bp, security_bp, family_bp, staff_bp, admin_bp):
         app.register_blueprint(blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:
+    from portal.blueprints.access import request_client
+
     def render_error(error: HTTPException) -> tuple[str, int]:
         code = error.code or 500
         if code == 500:
@@ -131,8 +144,35 @@ def register_errorhandlers(app: Flask) -> None:
         return render_template("errors/csrf.html", error=error), 400
 
     @app.errorhandler(errors.NotFound)
-    def not_found(_error: errors.NotFound) -> tuple[str, int]:
+    def not_found(error: errors.NotFound) -> tuple[str, int]:
+        if error.refused and current_user.is_authenticated:
+            db = database.get_session()
+            db.rollback()
+            security_events.record(
+                db,
+                "access_refused",
+                request_client(),
+                now=database.utcnow(),
+                user=current_user,
+                detail={"path": request.path[:200]},
+            )
+            db.commit()
         return render_template("errors/404.html"), 404
+
+    @app.errorhandler(429)
+    def too_many_requests(error: HTTPException) -> tuple[str, int]:
+        db = database.get_session()
+        db.rollback()
+        security_events.record(
+            db,
+            "rate_limited",
+            request_client(),
+            now=database.utcnow(),
+            email=request.form.get("email", "")[:254],
+            detail={"path": request.path[:200]},
+        )
+        db.commit()
+        return render_template("errors/429.html", error=error), 429
 
     @app.errorhandler(errors.NotAllowed)
     def not_allowed(_error: errors.NotAllowed) -> tuple[str, int]:
@@ -159,8 +199,9 @@ def register_request_hooks(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.endpoint != "static" and (current_user.is_authenticated or g.get("personal_data")):
-            # Personal data must not stay in a shared computer's cache or back button.
+        if request.endpoint != "static":
+            # Pages carry personal data or one-time tokens: nothing stays in a
+            # shared computer's cache or back button.
             headers["Cache-Control"] = "no-store"
         response.vary.add("Cookie")
         return response

@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from portal import mail
 from portal.db import get_engine, get_session, utcnow
 from portal.models import GuardianRelationship
-from portal.services import accounts, demo, households
+from portal.services import accounts, demo, households, two_factor
 from portal.services.errors import DomainError
 
 
@@ -35,17 +35,29 @@ def init_db() -> None:
 
 @click.command("seed-demo")
 @click.option("--password", default="demo-password", show_default=True, help="Password of every demo account.")
+@click.option(
+    "--totp-secret",
+    default=demo.DEMO_TOTP_SECRET,
+    show_default=True,
+    help="Base32 secret of the demo staff and admin second factor.",
+)
 @with_appcontext
-def seed_demo(password: str) -> None:
+def seed_demo(password: str, totp_secret: str) -> None:
     """Load a demo district and print its sign-ins."""
+    try:
+        totp_secret = two_factor.check_secret(totp_secret)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--totp-secret") from error
     db = get_session()
-    result = demo.seed_demo(db, password=password, now=utcnow())
+    result = demo.seed_demo(db, password=password, now=utcnow(), totp_secret=totp_secret)
     db.commit()
     if not result.created:
         click.echo("Demo data was already loaded; nothing changed.")
     click.echo(f"Demo sign-ins (password: {password}):")
     for role, email in result.sign_ins:
         click.echo(f"  {role:<7} {email}")
+    click.echo(f"Staff and admin second factor (TOTP) secret: {result.totp_secret}")
+    click.echo(f"  current code: {two_factor.current_code(result.totp_secret)}")
 
 
 def _parse_guardian(text: str) -> households.GuardianDetails:

@@ -12,6 +12,10 @@ SECRET_KEY = None
 # from the request's Host header.
 BASE_URL = "http://127.0.0.1:5000"
 
+# The host names the portal answers to; other Host headers get 400. None: the
+# host of BASE_URL (and the loopback names when that is a loopback address).
+TRUSTED_HOSTS = None
+
 DISTRICT_NAME = "Demo Unified School District"
 DISTRICT_TIMEZONE = "America/Los_Angeles"
 DISTRICT_COUNTRY = "US"
@@ -65,3 +69,6 @@ MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 MAX_FORM_MEMORY_SIZE = 512 * 1024
 
 PAGE_SIZE = 25
+
+# How many proxies in front of the portal set X-Forwarded-For and -Proto.
+PROXY_COUNT = 0

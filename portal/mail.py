@@ -23,6 +23,8 @@ SUBJECTS = {
     "invitation": _l("Your invitation to the %(district)s family portal"),
     "password_reset": _l("Choose a new password for the %(district)s family portal"),
     "password_changed": _l("Your family portal password was changed"),
+    "two_factor_enabled": _l("Two-step sign-in is on for your family portal account"),
+    "two_factor_disabled": _l("Two-step sign-in was turned off for your family portal account"),
 }
 
 

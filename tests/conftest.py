@@ -10,15 +10,17 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from portal import create_app
 from portal.db import Base, get_engine, get_session
+from portal.models import User
 from tests import factories
 
 EXTERNAL_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
@@ -102,8 +104,12 @@ def runner(app: Flask):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def db(app: Flask) -> Iterator[Session]:
-    with app.app_context():
-        yield get_session()
+    """A session of its own, outside any app context: an app context held open
+    here would be shared by the test client's requests (their `g`, their
+    session, their signed-in user), hiding bugs that real requests would show."""
+    session = app.extensions["portal.sessionmaker"]()
+    yield session
+    session.close()
 
 
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -118,8 +124,9 @@ def csrf_token_from(html: str) -> str:
 class Browser:
     """The test client, used as a person would: GET a page, send its form back with its token."""
 
-    def __init__(self, client: FlaskClient) -> None:
+    def __init__(self, client: FlaskClient, app: Flask) -> None:
         self.client = client
+        self.app = app
 
     def get(self, url: str, **kwargs):  # type: ignore[no-untyped-def]
         return self.client.get(url, **kwargs)
@@ -131,17 +138,31 @@ class Browser:
         return self.client.post(url, data={"csrf_token": token, **data}, **kwargs)
 
     def sign_in(self, email: str, password: str = factories.PASSWORD):  # type: ignore[no-untyped-def]
+        """Sign in, with the second factor when the account asks for one (factories.TOTP_SECRET)."""
         response = self.submit("/sign-in", {"email": email, "password": password})
         assert response.status_code == 302, f"sign-in of {email} failed"
+        if response.headers["Location"].endswith("/sign-in/code"):
+            response = self.submit("/sign-in/code", {"code": self.fresh_totp_code(email)})
+            assert response.status_code == 302, f"second factor of {email} failed"
         return response
+
+    def fresh_totp_code(self, email: str) -> str:
+        """The current code, made usable again: several sign-ins in one test may share a 30 s step."""
+        with self.app.app_context():
+            db = get_session()
+            user = db.scalar(select(User).where(User.email == email.lower()))
+            assert user is not None and user.totp_secret
+            user.totp_last_step = None
+            db.commit()
+            return pyotp.TOTP(user.totp_secret).now()
 
     def sign_out(self):  # type: ignore[no-untyped-def]
         return self.submit("/sign-out", {}, page="/")
 
 
 @pytest.fixture
-def browser(client: FlaskClient) -> Browser:
-    return Browser(client)
+def browser(client: FlaskClient, app: Flask) -> Browser:
+    return Browser(client, app)
 
 
 @pytest.fixture
@@ -149,7 +170,7 @@ def sign_in(app: Flask, client: FlaskClient):  # type: ignore[no-untyped-def]
     """sign_in(user) signs the test client in as `user` (made by tests.factories)."""
 
     def sign_in_as(user, password: str = factories.PASSWORD) -> Browser:  # type: ignore[no-untyped-def]
-        browser = Browser(client)
+        browser = Browser(client, app)
         browser.sign_in(user.email, password)
         return browser
 

@@ -4,13 +4,16 @@ import itertools
 from datetime import datetime
 from functools import cache
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
 from portal.models import GuardianRelationship, Guardianship, Household, Role, School, Student, User
-from portal.services import passwords
+from portal.services import accounts, passwords, sessions
 
 PASSWORD = "correct horse battery staple"
+# Every staff and admin account made here has this second factor.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 _sequence = itertools.count(1)
 
 
@@ -55,12 +58,18 @@ def make_user(
     return user
 
 
-def make_staff(db: Session, **kwargs: object) -> User:
-    return make_user(db, role=Role.STAFF, **kwargs)  # type: ignore[arg-type]
+def make_staff(db: Session, *, role: Role = Role.STAFF, two_factor: bool = True, **kwargs: object) -> User:
+    """A staff member (or admin) with the second factor TOTP_SECRET already set up."""
+    user = make_user(db, role=role, **kwargs)  # type: ignore[arg-type]
+    if two_factor:
+        user.totp_secret = TOTP_SECRET
+        user.totp_enabled_at = user.created_at
+        db.commit()
+    return user
 
 
 def make_admin(db: Session, **kwargs: object) -> User:
-    return make_user(db, role=Role.ADMIN, **kwargs)  # type: ignore[arg-type]
+    return make_staff(db, role=Role.ADMIN, **kwargs)
 
 
 def make_household(
@@ -105,3 +114,55 @@ def guardians_of(db: Session, household: Household) -> list[User]:
             select(User).join(Guardianship).where(Guardianship.household_id == household.id).order_by(Guardianship.id)
         )
     )
+
+
+def invite(
+    db: Session,
+    user: User,
+    *,
+    actor: User | None = None,
+    now: datetime | None = None,
+    valid_days: int = 21,
+) -> accounts.IssuedInvitation:
+    """Issue `user` an invitation, as staff would; the link token and code are on the result."""
+    issued = accounts.issue_invitation(
+        db, actor, user, now=now or utcnow(), valid_days=valid_days, secret_key=current_app.config["SECRET_KEY"]
+    )
+    db.commit()
+    return issued
+
+
+def start_session(db: Session, user: User, *, now: datetime | None = None) -> str:
+    """Open a server-side session for `user` and return its cookie token (no sign-in page involved)."""
+    token = sessions.start_session(
+        db,
+        user,
+        current_app.extensions["portal.session_lifetimes"],
+        now=now or utcnow(),
+        user_agent="tests",
+        ip_address="127.0.0.1",
+    )
+    db.commit()
+    return token
+
+
+def reset_token(db: Session, user: User, *, issued_at: datetime | None = None) -> str:
+    """The token a password-reset email carries, signed now or at `issued_at` (to test expiry)."""
+    import types
+    from unittest import mock
+
+    from sqlalchemy import select
+
+    from portal.models import Notification
+
+    clock = types.SimpleNamespace(time=lambda: (issued_at or utcnow()).timestamp())
+    with mock.patch("itsdangerous.timed.time", clock):
+        accounts.request_password_reset(db, user.email, now=utcnow(), secret_key=current_app.config["SECRET_KEY"])
+    db.commit()
+    notification = db.scalars(
+        select(Notification)
+        .where(Notification.recipient_id == user.id, Notification.template == "password_reset")
+        .order_by(Notification.id.desc())
+    ).first()
+    assert notification is not None, f"no reset link was queued for {user.email}"
+    return notification.payload["token"]

@@ -5,13 +5,14 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, redirect, request, session, url_for
+from flask import abort, current_app, has_request_context, redirect, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.db import get_session, utcnow
+from portal.extensions import client_address
 from portal.models import Role, User
-from portal.services import sessions
+from portal.services import security_events, sessions
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
@@ -25,7 +26,10 @@ def load_user(token: str) -> User | None:
 
 
 def select_locale() -> str | None:
+    """The signed-in user's language, else the one chosen here, else the browser's."""
     languages = list(current_app.config["LANGUAGES"])
+    if not has_request_context():
+        return languages[0]  # a command or a worker: force_locale() chooses
     if current_user and current_user.is_authenticated and current_user.language in languages:
         return current_user.language
     if session.get("language") in languages:
@@ -75,3 +79,7 @@ def redirect_to_next(default: str) -> Response:
 
 def redirect_home(user: User) -> Response:
     return redirect(url_for(home_endpoint(user)))
+
+
+def request_client() -> security_events.Client:
+    return security_events.Client(ip_address=client_address(), user_agent=request.user_agent.string)

@@ -5,7 +5,8 @@ from portal.models.district import Department, School
 from portal.models.household import GuardianRelationship, Guardianship, Household, Student
 from portal.models.invitation import Invitation
 from portal.models.notification import Notification, NotificationStatus
-from portal.models.user import Role, User, UserSession
+from portal.models.security import SecurityEvent
+from portal.models.user import RecoveryCode, Role, User, UserSession
 
 __all__ = [
     "AuditEvent",
@@ -16,8 +17,10 @@ __all__ = [
     "Invitation",
     "Notification",
     "NotificationStatus",
+    "RecoveryCode",
     "Role",
     "School",
+    "SecurityEvent",
     "Student",
     "User",
     "UserSession",

@@ -29,6 +29,11 @@ class User(UserMixin, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-factor sign-in (TOTP). A secret without totp_enabled_at is being set up.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last 30-second step a code was accepted for: no code works twice.
+    totp_last_step: Mapped[int | None]
 
     # Set by the session loader: the token of the server-side session this
     # request runs in. Flask-Login keeps get_id() in the signed cookie, so the
@@ -50,6 +55,15 @@ class User(UserMixin, Base):
     def is_family(self) -> bool:
         return self.role == Role.FAMILY
 
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_enabled_at is not None
+
+    @property
+    def needs_two_factor(self) -> bool:
+        """Staff and admins always sign in with a second factor; families when they chose to."""
+        return self.is_staff or self.has_two_factor
+
 
 class UserSession(Base):
     """A signed-in browser. The cookie carries a random token; only its hash is here."""
@@ -63,3 +77,13 @@ class UserSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     user_agent: Mapped[str] = mapped_column(String(300), default="")
     ip_address: Mapped[str] = mapped_column(String(45), default="")
+
+
+class RecoveryCode(Base):
+    """A single-use code that stands in for the authenticator app. Only its hash is kept."""
+
+    __tablename__ = "recovery_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

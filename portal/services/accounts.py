@@ -46,7 +46,7 @@ def authenticate(db: Session, email: str, password: str, *, now: datetime) -> Us
 def set_password(db: Session, user: User, new_password: str, *, now: datetime, action: str) -> None:
     passwords.check_new_password(new_password, context=(user.email.split("@")[0], user.display_name))
     user.password_hash = passwords.hash_password(new_password)
-    audit.record(db, user, action, user, now=now)
+    audit.record(db, user, action, user, now=now, household_id=scope.household_id_of(db, user))
 
 
 def change_password(db: Session, user: User, current: str, new_password: str, *, now: datetime) -> None:

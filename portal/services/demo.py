@@ -41,6 +41,7 @@ DEPARTMENTS = [
 @dataclass
 class DemoResult:
     created: bool
+    totp_secret: str
     sign_ins: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -90,7 +91,12 @@ def _household(
     return household
 
 
-def seed_demo(db: Session, *, password: str, now: datetime) -> DemoResult:
+# The demo's staff and admin second factor, public like the demo password: add it
+# to any authenticator app (seed-demo also prints the current code).
+DEMO_TOTP_SECRET = "FAMILYPORTALDEMOFAMILYPORTALDEMO"  # noqa: S105
+
+
+def seed_demo(db: Session, *, password: str, now: datetime, totp_secret: str = DEMO_TOTP_SECRET) -> DemoResult:
     """Load the demo district once; a second run changes nothing."""
     sign_ins = [
         ("family", FAMILY_EMAIL),
@@ -98,16 +104,22 @@ def seed_demo(db: Session, *, password: str, now: datetime) -> DemoResult:
         ("staff", STAFF_EMAIL),
         ("admin", ADMIN_EMAIL),
     ]
-    if accounts.find_user_by_email(db, ADMIN_EMAIL) is not None:
-        return DemoResult(created=False, sign_ins=sign_ins)
+    admin = accounts.find_user_by_email(db, ADMIN_EMAIL)
+    if admin is not None:
+        return DemoResult(created=False, totp_secret=admin.totp_secret or "", sign_ins=sign_ins)
     password_hash = passwords.hash_password(password)
     schools = [School(name=name, code=code) for name, code in SCHOOLS]
     db.add_all(schools)
     db.add_all(Department(name=name, description=text) for name, text in DEPARTMENTS)
     lincoln, roosevelt, jefferson = schools
-    _user(db, ADMIN_EMAIL, "Pat Morgan", Role.ADMIN, password_hash, now)
-    _user(db, STAFF_EMAIL, "Jordan Lee", Role.STAFF, password_hash, now)
-    _user(db, "staff.es@example.org", "Lucía Torres", Role.STAFF, password_hash, now, language="es")
+    staff = [
+        _user(db, ADMIN_EMAIL, "Pat Morgan", Role.ADMIN, password_hash, now),
+        _user(db, STAFF_EMAIL, "Jordan Lee", Role.STAFF, password_hash, now),
+        _user(db, "staff.es@example.org", "Lucía Torres", Role.STAFF, password_hash, now, language="es"),
+    ]
+    for member in staff:
+        member.totp_secret = totp_secret
+        member.totp_enabled_at = now
     db.flush()
 
     rivera_mother = _user(db, FAMILY_EMAIL, "Alex Rivera", Role.FAMILY, password_hash, now, phone="+12135550143")
@@ -134,4 +146,4 @@ def seed_demo(db: Session, *, password: str, now: datetime) -> DemoResult:
     nguyen = _user(db, "linh.nguyen@example.org", "Linh Nguyen", Role.FAMILY, None, now)
     _household(db, "Nguyen family", [(nguyen, GuardianRelationship.FATHER)], [("An", "Nguyen", roosevelt, "6")], now)
     db.flush()
-    return DemoResult(created=True, sign_ins=sign_ins)
+    return DemoResult(created=True, totp_secret=totp_secret, sign_ins=sign_ins)

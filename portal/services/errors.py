@@ -14,9 +14,14 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    """Missing, or not this user's to see: the two are never told apart."""
+    """Missing, or not this user's to see: the two are never told apart to the user.
+    `refused` says, for the security log only, that the row exists but is someone else's."""
 
     default_message = _l("We could not find that page.")
+
+    def __init__(self, message: str | None = None, *, field: str | None = None, refused: bool = False) -> None:
+        super().__init__(message, field=field)
+        self.refused = refused
 
 
 class NotAllowed(DomainError):

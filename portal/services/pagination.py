@@ -31,9 +31,11 @@ class Page(Generic[ItemT]):
         return self.number < self.pages
 
 
-def paginate(db: Session, statement: Select, *, number: int, size: int) -> Page:
-    """Run `statement` for page `number` (from 1); out-of-range numbers are clamped."""
+def paginate(db: Session, statement: Select, *, number: int, size: int, rows: bool = False) -> Page:
+    """Run `statement` for page `number` (from 1); out-of-range numbers are clamped.
+    Items are the first column's objects, or whole rows with `rows=True`."""
     number = min(max(1, number), MAX_PAGE)
     total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
-    items = list(db.scalars(statement.limit(size).offset((number - 1) * size)))
+    limited = statement.limit(size).offset((number - 1) * size)
+    items = list(db.execute(limited).all() if rows else db.scalars(limited))
     return Page(items=items, number=number, size=size, total=total)

@@ -37,7 +37,7 @@ def family_get(db: Session, actor: User, model: type[ModelT], object_id: int, *o
     statement = family_select(actor, model).where(model.id == object_id)  # type: ignore[attr-defined]
     found = db.scalar(statement.options(*options))
     if found is None:
-        raise NotFound()
+        raise NotFound(refused=db.get(model, object_id) is not None)
     return found
 
 

@@ -88,3 +88,48 @@ def end_all_sessions(db: Session, user: User, *, except_token: str | None = None
     if except_token:
         statement = statement.where(UserSession.token_hash != hash_token(except_token))
     db.execute(statement)
+
+
+def list_sessions(db: Session, user: User) -> list[UserSession]:
+    return list(
+        db.scalars(select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.last_seen_at.desc()))
+    )
+
+
+def end_session_of(db: Session, user: User, session_id: int) -> bool:
+    """End one of the user's own sessions; False when there is no such session of theirs."""
+    result = db.execute(delete(UserSession).where(UserSession.id == session_id, UserSession.user_id == user.id))
+    return result.rowcount == 1
+
+
+@dataclass(frozen=True)
+class Device:
+    browser: str
+    kind: str  # "phone", "tablet" or "computer"
+
+
+# The first match wins: Edge and Opera say "Chrome" too, Chrome says "Safari".
+_BROWSERS = (
+    ("EdgA/", "Edge"),
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("SamsungBrowser/", "Samsung Internet"),
+    ("CriOS/", "Chrome"),
+    ("FxiOS/", "Firefox"),
+    ("Firefox/", "Firefox"),
+    ("Chromium/", "Chromium"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+
+
+def describe_device(user_agent: str) -> Device:
+    """A plain description of a browser from its User-Agent header, for people to recognise."""
+    browser = next((name for marker, name in _BROWSERS if marker in user_agent), "")
+    if "iPad" in user_agent or ("Android" in user_agent and "Mobile" not in user_agent):
+        kind = "tablet"
+    elif any(marker in user_agent for marker in ("iPhone", "Android", "Mobile")):
+        kind = "phone"
+    else:
+        kind = "computer"
+    return Device(browser=browser, kind=kind)

@@ -46,12 +46,17 @@ def create_staff_account(
     )
 
 
-def set_active(db: Session, actor: User, user_id: int, *, active: bool, now: datetime) -> User:
-    """Deactivating an account also ends all its sessions at once."""
+def staff_member(db: Session, actor: User, user_id: int) -> User:
     scope.require_admin(actor)
     user = db.get(User, user_id)
     if user is None or user.role == Role.FAMILY:
         raise NotFound()
+    return user
+
+
+def set_active(db: Session, actor: User, user_id: int, *, active: bool, now: datetime) -> User:
+    """Deactivating an account also ends all its sessions at once."""
+    user = staff_member(db, actor, user_id)
     if user.id == actor.id and not active:
         raise InvalidInput(_l("You cannot deactivate your own account."))
     before = {"is_active": user.is_active}

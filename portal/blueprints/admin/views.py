@@ -5,15 +5,19 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal.blueprints.access import admin_required
+from portal.blueprints.access import admin_required, request_client
 from portal.blueprints.admin.forms import SchoolForm, StaffAccountForm
+from portal.blueprints.downloads import csv_attachment
 from portal.blueprints.forms import attach_error
 from portal.db import get_session, utcnow
 from portal.models import Role
-from portal.services import households, staff_accounts
+from portal.services import access_log, csv_export, households, security_events, sessions, staff_accounts, two_factor
 from portal.services.errors import DomainError, InvalidInput
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# The most rows one CSV download holds.
+EXPORT_LIMIT = 10_000
 
 
 @bp.get("/")
@@ -93,3 +97,93 @@ def new_school() -> Response | str:
             flash(_("School added."))
             return redirect(url_for("admin.home"))
     return render_template("admin/new_school.html", form=form)
+
+
+@bp.post("/staff/<int:user_id>/two-factor/reset")
+@admin_required
+def reset_two_factor(user_id: int) -> Response:
+    """For a staff member who lost their phone: they set up a new second factor at next sign-in."""
+    db = get_session()
+    user = staff_accounts.staff_member(db, current_user, user_id)
+    two_factor.turn_off(db, current_user, user, now=utcnow())
+    sessions.end_all_sessions(db, user)
+    security_events.record(
+        db, "two_factor_reset", request_client(), now=utcnow(), user=user, detail={"by": current_user.email}
+    )
+    db.commit()
+    flash(
+        _(
+            "The second factor of %(name)s is reset. They set up a new one at their next sign-in.",
+            name=user.display_name,
+        )
+    )
+    return redirect(url_for("admin.home"))
+
+
+def _security_event_page(kind: str | None, page: int, page_size: int):  # type: ignore[no-untyped-def]
+    return security_events.list_events(get_session(), current_user, kind=kind, page=page, page_size=page_size)
+
+
+@bp.get("/security-events")
+@admin_required
+def security_event_list() -> str:
+    kind = request.args.get("kind") or None
+    events = _security_event_page(kind, request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"])
+    return render_template("admin/security_events.html", events=events, kind=kind, kinds=security_events.KINDS)
+
+
+@bp.get("/security-events.csv")
+@admin_required
+def security_events_csv() -> Response:
+    events = _security_event_page(request.args.get("kind") or None, 1, EXPORT_LIMIT)
+    body = csv_export.write_csv(
+        ["time", "kind", "user_id", "email", "ip_address", "user_agent"],
+        ([e.created_at, e.kind, e.user_id, e.email, e.ip_address, e.user_agent] for e in events.items),
+    )
+    return csv_attachment(body, stem="security-events")
+
+
+def _access_page(page: int, page_size: int):  # type: ignore[no-untyped-def]
+    return access_log.household_views(
+        get_session(),
+        current_user,
+        household_id=request.args.get("household", type=int),
+        staff_id=request.args.get("staff", type=int),
+        page=page,
+        page_size=page_size,
+    )
+
+
+@bp.get("/access-log")
+@admin_required
+def access_log_list() -> str:
+    views = _access_page(request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"])
+    return render_template(
+        "admin/access_log.html",
+        views=views,
+        household=request.args.get("household", type=int),
+        staff=request.args.get("staff", type=int),
+    )
+
+
+@bp.get("/access-log.csv")
+@admin_required
+def access_log_csv() -> Response:
+    views = _access_page(1, EXPORT_LIMIT)
+    body = csv_export.write_csv(
+        ["time", "staff_id", "staff_name", "staff_email", "household_id", "household_name", "what", "ip_address"],
+        (
+            [
+                event.created_at,
+                staff.id,
+                staff.display_name,
+                staff.email,
+                household.id,
+                household.name,
+                (event.after or {}).get("what", ""),
+                event.ip_address,
+            ]
+            for event, staff, household in views.items
+        ),
+    )
+    return csv_attachment(body, stem="household-access-log")

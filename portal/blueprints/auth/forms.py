@@ -46,3 +46,10 @@ class ActivationCodeForm(FlaskForm):
         _l("Activation code"),
         validators=[DataRequired(_l("Enter the code from your letter.")), Length(max=40)],
     )
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(
+        _l("Authentication code"),
+        validators=[DataRequired(_l("Enter the code from your authenticator app.")), Length(max=40)],
+    )

@@ -1,35 +1,37 @@
-"""Sign in and out, passwords, and joining through an invitation."""
+"""Sign in and out, the second factor, passwords, and joining through an invitation."""
 
-from flask import (
-    Blueprint,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+import time
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from portal.blueprints.access import home_endpoint, redirect_home, redirect_to_next
+from portal.blueprints.access import (
+    home_endpoint,
+    is_safe_path,
+    redirect_home,
+    request_client,
+)
 from portal.blueprints.auth.forms import (
     ActivationCodeForm,
     ChangePasswordForm,
     ForgotPasswordForm,
     NewPasswordForm,
+    SecondFactorForm,
     SignInForm,
 )
 from portal.blueprints.forms import attach_error
 from portal.db import get_session, utcnow
 from portal.extensions import client_address, limiter
 from portal.models import Invitation, User
-from portal.services import accounts, audit, sessions
+from portal.services import accounts, audit, security_events, sessions, two_factor
 from portal.services.errors import DomainError, InvalidToken
 
 bp = Blueprint("auth", __name__)
+
+# How long the step between a right password and a right code may take.
+PENDING_SECONDS = 300
 
 
 def _attempt_failed(response: Response) -> bool:
@@ -41,31 +43,43 @@ def _account_key() -> str:
     return "account:" + accounts.normalize_email(request.form.get("email", ""))[:254]
 
 
+def _pending_account_key() -> str:
+    return f"second-factor:{session.get('pending_user_id', 'none')}"
+
+
 def _config_value(name: str):  # type: ignore[no-untyped-def]
     return lambda: current_app.config[name]
 
 
-sign_in_limit_per_client = limiter.limit(
+limit_per_client = limiter.limit(
     _config_value("SIGN_IN_LIMIT_PER_CLIENT"), methods=["POST"], deduct_when=_attempt_failed
 )
-sign_in_limit_per_account = limiter.limit(
+limit_per_account = limiter.limit(
+    _config_value("SIGN_IN_LIMIT_PER_ACCOUNT"), methods=["POST"], key_func=_account_key, deduct_when=_attempt_failed
+)
+limit_code_per_account = limiter.limit(
     _config_value("SIGN_IN_LIMIT_PER_ACCOUNT"),
     methods=["POST"],
-    key_func=_account_key,
+    key_func=_pending_account_key,
     deduct_when=_attempt_failed,
 )
-activation_limit = limiter.limit(
+limit_activation = limiter.limit(
     _config_value("ACTIVATION_LIMIT_PER_CLIENT"), methods=["POST"], deduct_when=_attempt_failed
 )
 
 
-def _sign_in(user: User) -> None:
-    """Start a fresh server-side session: nothing from before sign-in is carried over."""
-    db = get_session()
+def _fresh_session() -> None:
+    """Forget everything from before this step but the language, so nothing planted survives."""
     language = session.get("language")
     session.clear()
     if language:
         session["language"] = language
+
+
+def _sign_in(user: User) -> None:
+    """Start a new server-side session; the cookie gets a new token."""
+    db = get_session()
+    _fresh_session()
     sessions.start_session(
         db,
         user,
@@ -79,22 +93,120 @@ def _sign_in(user: User) -> None:
     login_user(user)
 
 
+def _continue_sign_in(user: User, next_path: str | None) -> Response:
+    """After the password: either the session starts, or the second factor is asked for."""
+    if not user.needs_two_factor:
+        _sign_in(user)
+        return redirect(next_path if is_safe_path(next_path) else url_for(home_endpoint(user)))
+    _fresh_session()
+    session["pending_user_id"] = user.id
+    session["pending_since"] = int(time.time())
+    if is_safe_path(next_path):
+        session["pending_next"] = next_path
+    if user.has_two_factor:
+        return redirect(url_for("auth.second_factor"))
+    return redirect(url_for("auth.set_up_second_factor"))
+
+
+def _pending_user() -> User | None:
+    """The account whose password was right a moment ago, waiting for its second factor."""
+    user_id, since = session.get("pending_user_id"), session.get("pending_since", 0)
+    if not isinstance(user_id, int) or not isinstance(since, int) or time.time() - since > PENDING_SECONDS:
+        return None
+    user = get_session().get(User, user_id)
+    return user if user is not None and user.is_active else None
+
+
+def _finish_pending_sign_in(user: User) -> Response:
+    next_path = session.get("pending_next")
+    _sign_in(user)
+    return redirect(next_path if is_safe_path(next_path) else url_for(home_endpoint(user)))
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
-@sign_in_limit_per_client
-@sign_in_limit_per_account
+@limit_per_client
+@limit_per_account
 def sign_in() -> Response | str:
     if current_user.is_authenticated:
         return redirect_home(current_user)
     form = SignInForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
+        db = get_session()
         try:
-            user = accounts.authenticate(get_session(), form.email.data, form.password.data, now=utcnow())
+            user = accounts.authenticate(db, form.email.data, form.password.data, now=utcnow())
+        except DomainError as error:
+            attach_error(form, error)
+            security_events.record(db, "sign_in_failed", request_client(), now=utcnow(), email=form.email.data)
+            db.commit()
+        else:
+            db.commit()
+            return _continue_sign_in(user, form.next.data)
+    return render_template("auth/sign_in.html", form=form)
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+@limit_per_client
+@limit_code_per_account
+def second_factor() -> Response | str:
+    user = _pending_user()
+    if user is None:
+        flash(_("Please sign in again."))
+        return redirect(url_for("auth.sign_in"))
+    if not user.has_two_factor:
+        return redirect(url_for("auth.set_up_second_factor"))
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            matched = two_factor.verify(db, user, form.code.data, now=utcnow())
+        except DomainError as error:
+            attach_error(form, error)
+            security_events.record(db, "two_factor_failed", request_client(), now=utcnow(), user=user)
+            db.commit()
+        else:
+            if matched == "recovery":
+                security_events.record(db, "recovery_code_used", request_client(), now=utcnow(), user=user)
+                flash(
+                    _("You used a recovery code. %(count)d are left.", count=two_factor.unused_recovery_codes(db, user))
+                )
+            db.commit()
+            return _finish_pending_sign_in(user)
+    return render_template("auth/second_factor.html", form=form)
+
+
+@bp.route("/sign-in/set-up", methods=["GET", "POST"])
+@limit_per_client
+@limit_code_per_account
+def set_up_second_factor() -> Response | str:
+    """Staff and admins set up their authenticator before they can open any page."""
+    user = _pending_user()
+    if user is None:
+        flash(_("Please sign in again."))
+        return redirect(url_for("auth.sign_in"))
+    if user.has_two_factor:
+        return redirect(url_for("auth.second_factor"))
+    db = get_session()
+    two_factor.begin_setup(user)
+    db.commit()
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        try:
+            codes = two_factor.confirm_setup(db, user, form.code.data, now=utcnow(), household_id=None)
         except DomainError as error:
             attach_error(form, error)
         else:
+            security_events.record(db, "two_factor_enabled", request_client(), now=utcnow(), user=user)
+            db.commit()
             _sign_in(user)
-            return redirect_to_next(url_for(home_endpoint(user)))
-    return render_template("auth/sign_in.html", form=form)
+            return render_template("security/recovery_codes.html", codes=codes)
+    uri = two_factor.provisioning_uri(user, current_app.config["DISTRICT_NAME"])
+    return render_template(
+        "security/set_up_two_factor.html",
+        form=form,
+        secret=user.totp_secret,
+        qr_code=two_factor.qr_code_data_uri(uri),
+        during_sign_in=True,
+    )
 
 
 @bp.post("/sign-out")
@@ -109,12 +221,13 @@ def sign_out() -> Response:
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
-@limiter.limit(_config_value("SIGN_IN_LIMIT_PER_CLIENT"), methods=["POST"])
+@limit_per_client
 def forgot_password() -> Response | str:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         db = get_session()
         accounts.request_password_reset(db, form.email.data, now=utcnow(), secret_key=current_app.config["SECRET_KEY"])
+        security_events.record(db, "reset_requested", request_client(), now=utcnow(), email=form.email.data)
         db.commit()
         # The same answer whether or not the address has an account.
         flash(
@@ -127,31 +240,37 @@ def forgot_password() -> Response | str:
     return render_template("auth/forgot_password.html", form=form)
 
 
+def _link_expired(*, invitation: bool) -> tuple[str, int]:
+    db = get_session()
+    security_events.record(
+        db,
+        "token_refused",
+        request_client(),
+        now=utcnow(),
+        detail={"kind": "invitation" if invitation else "password_reset"},
+    )
+    db.commit()
+    return render_template("auth/link_expired.html", invitation=invitation), 410
+
+
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
-def reset_password(token: str) -> Response | str:
+def reset_password(token: str) -> Response | str | tuple[str, int]:
     db = get_session()
     config = current_app.config
+    token_settings = {"secret_key": config["SECRET_KEY"], "max_age_seconds": config["PASSWORD_RESET_VALID_SECONDS"]}
     try:
-        accounts.user_for_reset_token(
-            db, token, secret_key=config["SECRET_KEY"], max_age_seconds=config["PASSWORD_RESET_VALID_SECONDS"]
-        )
+        accounts.user_for_reset_token(db, token, **token_settings)
     except InvalidToken:
-        return render_template("auth/link_expired.html"), 410  # type: ignore[return-value]
+        return _link_expired(invitation=False)
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
-            user = accounts.reset_password(
-                db,
-                token,
-                form.password.data,
-                now=utcnow(),
-                secret_key=config["SECRET_KEY"],
-                max_age_seconds=config["PASSWORD_RESET_VALID_SECONDS"],
-            )
+            user = accounts.reset_password(db, token, form.password.data, now=utcnow(), **token_settings)
         except DomainError as error:
             attach_error(form, error)
         else:
             sessions.end_all_sessions(db, user)
+            security_events.record(db, "password_reset", request_client(), now=utcnow(), user=user)
             db.commit()
             flash(_("Your password is changed. Sign in with the new one."))
             return redirect(url_for("auth.sign_in"))
@@ -159,26 +278,30 @@ def reset_password(token: str) -> Response | str:
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
-def accept_invitation(token: str) -> Response | str:
-    db = get_session()
+def accept_invitation(token: str) -> Response | str | tuple[str, int]:
     try:
-        invitation = accounts.invitation_by_token(db, token, now=utcnow())
+        invitation = accounts.invitation_by_token(get_session(), token, now=utcnow())
     except InvalidToken:
-        return render_template("auth/link_expired.html", invitation=True), 410  # type: ignore[return-value]
+        return _link_expired(invitation=True)
     return _set_first_password(invitation)
 
 
 @bp.route("/activate", methods=["GET", "POST"])
-@activation_limit
+@limit_activation
 def activate() -> Response | str:
     form = ActivationCodeForm()
     if form.validate_on_submit():
+        db = get_session()
         try:
             invitation = accounts.invitation_by_code(
-                get_session(), form.code.data, now=utcnow(), secret_key=current_app.config["SECRET_KEY"]
+                db, form.code.data, now=utcnow(), secret_key=current_app.config["SECRET_KEY"]
             )
         except DomainError as error:
             attach_error(form, error)
+            security_events.record(
+                db, "token_refused", request_client(), now=utcnow(), detail={"kind": "activation_code"}
+            )
+            db.commit()
         else:
             session["activation_invitation_id"] = invitation.id
             return redirect(url_for("auth.activate_password"))
@@ -186,7 +309,7 @@ def activate() -> Response | str:
 
 
 @bp.route("/activate/password", methods=["GET", "POST"])
-def activate_password() -> Response | str:
+def activate_password() -> Response | str | tuple[str, int]:
     invitation = get_session().get(Invitation, session.get("activation_invitation_id", 0))
     if invitation is None or not invitation.is_usable(utcnow()):
         session.pop("activation_invitation_id", None)
@@ -194,7 +317,7 @@ def activate_password() -> Response | str:
     return _set_first_password(invitation)
 
 
-def _set_first_password(invitation) -> Response | str:  # type: ignore[no-untyped-def]
+def _set_first_password(invitation: Invitation) -> Response | str | tuple[str, int]:
     db = get_session()
     user = db.get_one(User, invitation.user_id)
     form = NewPasswordForm()
@@ -202,14 +325,15 @@ def _set_first_password(invitation) -> Response | str:  # type: ignore[no-untype
         try:
             accounts.accept_invitation(db, invitation, form.password.data, now=utcnow())
         except InvalidToken:
-            return render_template("auth/link_expired.html", invitation=True), 410  # type: ignore[return-value]
+            db.rollback()
+            return _link_expired(invitation=True)
         except DomainError as error:
             attach_error(form, error)
         else:
+            security_events.record(db, "invitation_accepted", request_client(), now=utcnow(), user=user)
             db.commit()
-            _sign_in(user)
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.display_name))
-            return redirect_home(user)
+            return _continue_sign_in(user, None)
     return render_template("auth/set_password.html", form=form, invitee=user)
 
 
@@ -219,15 +343,16 @@ def change_password() -> Response | str:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         db = get_session()
+        user = current_user._get_current_object()  # type: ignore[attr-defined]
         try:
-            accounts.change_password(db, current_user, form.current_password.data, form.password.data, now=utcnow())
+            accounts.change_password(db, user, form.current_password.data, form.password.data, now=utcnow())
         except DomainError as error:
             attach_error(form, error)
         else:
             # Every session ends, this one too: a copy of its cookie must not
             # outlive the old password. This browser gets a fresh session.
-            user = current_user._get_current_object()
             sessions.end_all_sessions(db, user)
+            security_events.record(db, "password_changed", request_client(), now=utcnow(), user=user)
             db.commit()
             _sign_in(user)
             flash(_("Your password is changed. You were signed out everywhere else."))

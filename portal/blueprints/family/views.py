@@ -1,11 +1,11 @@
 """The family's own pages: their household, and nothing of anyone else's."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
 from portal.blueprints.access import family_required
 from portal.db import get_session
-from portal.services import households
+from portal.services import access_log, households
 
 bp = Blueprint("family", __name__, url_prefix="/family")
 
@@ -22,3 +22,15 @@ def home() -> str:
 def student(student_id: int) -> str:
     found = households.student_for_family(get_session(), current_user, student_id)
     return render_template("family/student.html", student=found)
+
+
+@bp.get("/history")
+@family_required
+def history() -> str:
+    events = access_log.family_history(
+        get_session(),
+        current_user,
+        page=request.args.get("page", 1, type=int),
+        page_size=current_app.config["PAGE_SIZE"],
+    )
+    return render_template("family/history.html", events=events)

@@ -16,8 +16,9 @@ from portal.blueprints.staff.forms import (
     StudentForm,
 )
 from portal.db import get_session, utcnow
+from portal.extensions import client_address
 from portal.models import GuardianRelationship
-from portal.services import households, phones
+from portal.services import access_log, households, phones
 from portal.services.errors import DomainError
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -123,7 +124,10 @@ def new_household() -> Response | str:
 @bp.get("/households/<int:household_id>")
 @staff_required
 def household(household_id: int) -> str:
-    found = households.household_for_staff(get_session(), current_user, household_id)
+    db = get_session()
+    found = households.household_for_staff(db, current_user, household_id)
+    access_log.record_view(db, current_user, found, "household", now=utcnow(), ip_address=client_address())
+    db.commit()
     return render_template("staff/household.html", household=found)
 
 

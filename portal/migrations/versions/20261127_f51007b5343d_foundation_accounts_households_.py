@@ -1,8 +1,8 @@
-"""foundation: users, households, invitations, audit, outbox
+"""foundation: accounts, households, invitations, sessions, audit, outbox
 
-Revision ID: 026466836ad7
+Revision ID: f51007b5343d
 Revises: 
-Create Date: 2026-11-27 16:01:49.322411
+Create Date: 2026-11-27 16:06:16.726070
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import portal.db
 
-revision: str = '026466836ad7'
+revision: str = 'f51007b5343d'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -59,6 +59,9 @@ def upgrade() -> None:
     sa.Column('created_at', portal.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('activated_at', portal.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_sign_in_at', portal.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('totp_secret', sa.String(length=64), nullable=True),
+    sa.Column('totp_enabled_at', portal.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('totp_last_step', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user')),
     sa.UniqueConstraint('email', name=op.f('uq_user_email'))
     )
@@ -143,6 +146,35 @@ def upgrade() -> None:
         batch_op.create_index('ix_notification_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_notification_recipient_id'), ['recipient_id'], unique=False)
 
+    op.create_table('recovery_code',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('used_at', portal.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_recovery_code_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_recovery_code')),
+    sa.UniqueConstraint('code_hash', name=op.f('uq_recovery_code_code_hash'))
+    )
+    with op.batch_alter_table('recovery_code', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recovery_code_user_id'), ['user_id'], unique=False)
+
+    op.create_table('security_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('ip_address', sa.String(length=45), nullable=False),
+    sa.Column('user_agent', sa.String(length=300), nullable=False),
+    sa.Column('detail', sa.JSON(), nullable=True),
+    sa.Column('created_at', portal.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_security_event_user_id_user'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_security_event'))
+    )
+    with op.batch_alter_table('security_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_security_event_created_at'), ['created_at'], unique=False)
+        batch_op.create_index('ix_security_event_kind_time', ['kind', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_security_event_user_id'), ['user_id'], unique=False)
+
     op.create_table('student',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('household_id', sa.Integer(), nullable=False),
@@ -192,6 +224,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_student_household_id'))
 
     op.drop_table('student')
+    with op.batch_alter_table('security_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_security_event_user_id'))
+        batch_op.drop_index('ix_security_event_kind_time')
+        batch_op.drop_index(batch_op.f('ix_security_event_created_at'))
+
+    op.drop_table('security_event')
+    with op.batch_alter_table('recovery_code', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recovery_code_user_id'))
+
+    op.drop_table('recovery_code')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notification_recipient_id'))
         batch_op.drop_index('ix_notification_due')

@@ -1,0 +1,100 @@
+"""A signed-in person's own security: where they are signed in, and their second factor."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from portal.blueprints.access import request_client
+from portal.blueprints.forms import attach_error
+from portal.blueprints.security.forms import ConfirmCodeForm, ConfirmPasswordForm
+from portal.db import get_session, utcnow
+from portal.services import passwords, scope, security_events, sessions, two_factor
+from portal.services.errors import DomainError, NotFound
+
+bp = Blueprint("security", __name__, url_prefix="/security")
+
+
+@bp.get("/")
+@login_required
+def overview() -> str:
+    db = get_session()
+    own_sessions = sessions.list_sessions(db, current_user)
+    return render_template(
+        "security/overview.html",
+        sessions=[(s, sessions.describe_device(s.user_agent)) for s in own_sessions],
+        recovery_codes_left=two_factor.unused_recovery_codes(db, current_user),
+        can_turn_off=current_user.has_two_factor and not current_user.is_staff,
+        current_session_hash=sessions.hash_token(current_user.session_token),
+    )
+
+
+@bp.post("/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id: int) -> Response:
+    db = get_session()
+    if not sessions.end_session_of(db, current_user, session_id):
+        raise NotFound()
+    security_events.record(db, "session_ended", request_client(), now=utcnow(), user=current_user)
+    db.commit()
+    flash(_("That session is ended. Whoever used it must sign in again."))
+    # Ending this browser's own session signs it out; the next page says so.
+    return redirect(url_for("security.overview"))
+
+
+@bp.route("/two-factor", methods=["GET", "POST"])
+@login_required
+def set_up_two_factor() -> Response | str:
+    db = get_session()
+    if current_user.has_two_factor:
+        return redirect(url_for("security.overview"))
+    two_factor.begin_setup(current_user)
+    db.commit()
+    form = ConfirmCodeForm()
+    if form.validate_on_submit():
+        try:
+            codes = two_factor.confirm_setup(
+                db, current_user, form.code.data, now=utcnow(), household_id=scope.household_id_of(db, current_user)
+            )
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            security_events.record(db, "two_factor_enabled", request_client(), now=utcnow(), user=current_user)
+            db.commit()
+            return render_template("security/recovery_codes.html", codes=codes)
+    uri = two_factor.provisioning_uri(current_user, current_app.config["DISTRICT_NAME"])
+    return render_template(
+        "security/set_up_two_factor.html",
+        form=form,
+        secret=current_user.totp_secret,
+        qr_code=two_factor.qr_code_data_uri(uri),
+        during_sign_in=False,
+    )
+
+
+@bp.post("/two-factor/recovery-codes")
+@login_required
+def new_recovery_codes() -> str:
+    db = get_session()
+    codes = two_factor.regenerate_recovery_codes(db, current_user, now=utcnow())
+    db.commit()
+    return render_template("security/recovery_codes.html", codes=codes)
+
+
+@bp.route("/two-factor/off", methods=["GET", "POST"])
+@login_required
+def turn_off_two_factor() -> Response | str:
+    """Families may turn their second factor off, after typing their password again."""
+    db = get_session()
+    form = ConfirmPasswordForm()
+    if form.validate_on_submit():
+        if not passwords.verify_password(current_user.password_hash, form.password.data):
+            attach_error(form, DomainError(_("Your password is not right."), field="password"))
+        else:
+            household_id = scope.household_id_of(db, current_user)
+            two_factor.turn_off(db, current_user, current_user, now=utcnow(), household_id=household_id)
+            security_events.record(db, "two_factor_disabled", request_client(), now=utcnow(), user=current_user)
+            db.commit()
+            flash(_("Two-step sign-in is off. You sign in with your password alone."))
+            return redirect(url_for("security.overview"))
+    return render_template("security/turn_off.html", form=form)

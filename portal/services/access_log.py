@@ -1,0 +1,82 @@
+"""Who looked: staff and admin views of a household's data, recorded and shown.
+
+Families see in their history when staff opened their household; administrators
+review who opened which household and when.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from portal.models import AuditEvent, Household, User
+from portal.services import scope
+from portal.services.pagination import Page, paginate
+
+VIEW_ACTION = "household.viewed"
+# Reloading a page or moving between its tabs is one look, not many.
+REPEAT_WINDOW = timedelta(minutes=10)
+
+
+def record_view(db: Session, actor: User, household: Household, what: str, *, now: datetime, ip_address: str) -> None:
+    """Record that staff opened `what` ("household", "notes", "contacts", "export") of a household."""
+    scope.require_staff(actor)
+    if what == "household" and _viewed_recently(db, actor, household, now):
+        return
+    db.add(
+        AuditEvent(
+            actor_id=actor.id,
+            action=VIEW_ACTION,
+            object_type="household",
+            object_id=household.id,
+            household_id=household.id,
+            after={"what": what},
+            ip_address=ip_address[:45],
+            created_at=now,
+        )
+    )
+
+
+def _viewed_recently(db: Session, actor: User, household: Household, now: datetime) -> bool:
+    recent = select(AuditEvent.id).where(
+        AuditEvent.actor_id == actor.id,
+        AuditEvent.household_id == household.id,
+        AuditEvent.action == VIEW_ACTION,
+        AuditEvent.created_at > now - REPEAT_WINDOW,
+    )
+    return db.scalar(recent.limit(1)) is not None
+
+
+def household_views(
+    db: Session, actor: User, *, household_id: int | None, staff_id: int | None, page: int, page_size: int
+) -> Page:
+    """For administrators: rows of (event, staff member, household), newest first."""
+    scope.require_admin(actor)
+    staff = aliased(User)
+    statement = (
+        select(AuditEvent, staff, Household)
+        .join(staff, staff.id == AuditEvent.actor_id)
+        .join(Household, Household.id == AuditEvent.household_id)
+        .where(AuditEvent.action == VIEW_ACTION)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    )
+    if household_id:
+        statement = statement.where(AuditEvent.household_id == household_id)
+    if staff_id:
+        statement = statement.where(AuditEvent.actor_id == staff_id)
+    return paginate(db, statement, number=page, size=page_size, rows=True)
+
+
+def family_history(db: Session, actor: User, *, page: int, page_size: int) -> Page:
+    """For a family: every recorded event about its household, with who did it, newest first."""
+    household_id = scope.household_id_of(db, actor)
+    if household_id is None or not actor.is_family:
+        return Page(items=[], number=1, size=page_size, total=0)
+    person = aliased(User)
+    statement = (
+        select(AuditEvent, person)
+        .outerjoin(person, person.id == AuditEvent.actor_id)
+        .where(AuditEvent.household_id == household_id)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    )
+    return paginate(db, statement, number=page, size=page_size, rows=True)
