@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import db as database
 from portal.extensions import babel, csrf, limiter, login_manager
-from portal.services import errors, passwords, security_events, sessions
+from portal.services import errors, passwords, phones, security_events, sessions
 
 ERROR_PAGES = (400, 403, 404, 405, 413, 429, 500)
 
@@ -207,6 +207,7 @@ def register_request_hooks(app: Flask) -> None:
         return response
 
     app.add_template_filter(datetime.fromisoformat, "isodate")
+    app.add_template_filter(phones.display_phone, "phone")
     app.add_template_global(public_url)
 
     @app.context_processor

@@ -128,7 +128,10 @@ def deliver_notifications(loop: bool) -> None:
     while True:
         report = mail.deliver_due(app, get_session(), sender)
         if not loop:
-            click.echo(f"Sent {report.sent}, failed {report.failed} (will retry).")
+            click.echo(
+                f"Sent {report.sent}, failed {report.retrying + report.given_up} "
+                f"({report.retrying} will be retried, {report.given_up} given up)."
+            )
             return
         time.sleep(app.config["NOTIFICATION_POLL_SECONDS"])
 

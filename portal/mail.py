@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
-from portal.models import Notification
+from portal.models import Notification, NotificationStatus
 from portal.services import notifications
 
 log = logging.getLogger("portal.mail")
@@ -102,7 +102,8 @@ def render_email(app: Flask, notification: Notification) -> EmailMessage:
 @dataclass
 class DeliveryReport:
     sent: int = 0
-    failed: int = 0
+    retrying: int = 0
+    given_up: int = 0
 
 
 def deliver_due(app: Flask, db: Session, sender: Sender) -> DeliveryReport:
@@ -116,8 +117,11 @@ def deliver_due(app: Flask, db: Session, sender: Sender) -> DeliveryReport:
         try:
             message = render_email(app, notification)
             sender.send(message)
-        except (smtplib.SMTPException, OSError) as error:
-            log.warning("Delivery of notification %s failed: %s", notification.id, error)
+        except Exception as error:
+            if isinstance(error, smtplib.SMTPException | OSError):
+                log.warning("Delivery of notification %s failed: %s", notification.id, error)
+            else:
+                log.exception("Notification %s could not be rendered or sent", notification.id)
             notifications.mark_attempt_failed(
                 notification,
                 f"{type(error).__name__}: {error}",
@@ -125,7 +129,10 @@ def deliver_due(app: Flask, db: Session, sender: Sender) -> DeliveryReport:
                 max_attempts=config["NOTIFICATION_MAX_ATTEMPTS"],
                 retry_base_seconds=config["NOTIFICATION_RETRY_BASE_SECONDS"],
             )
-            report.failed += 1
+            if notification.status == NotificationStatus.FAILED:
+                report.given_up += 1
+            else:
+                report.retrying += 1
         else:
             notifications.mark_sent(notification, subject=message["Subject"], now=utcnow())
             report.sent += 1

@@ -21,6 +21,8 @@ def record(
     ip_address: str = "",
 ) -> AuditEvent:
     """Add an audit event for `obj` to the unit of work; the caller commits both together."""
+    # The signed-in user arrives as a proxy; its table is that of the object behind it.
+    obj = getattr(obj, "_get_current_object", lambda: obj)()
     event = AuditEvent(
         actor_id=actor.id if actor is not None else None,
         action=action,

@@ -60,10 +60,12 @@ def create_household(
     *,
     now: datetime,
     sis_id: str | None = None,
+    allow_no_guardian: bool = False,
 ) -> CreatedHousehold:
-    """A household with its guardians (each invited by email) and its students."""
+    """A household with its guardians (each invited by email) and its students.
+    Only an import may create one without guardians (the SIS sends them later)."""
     scope.require_staff(actor)
-    if not guardians:
+    if not guardians and not allow_no_guardian:
         raise InvalidInput(_l("Add at least one guardian."), field="guardians")
     if sis_id and db.scalar(select(Household.id).where(Household.sis_id == sis_id)):
         raise InvalidInput(_l("Another household already has this SIS id."), field="sis_id")

@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 
@@ -21,3 +22,11 @@ class StaffAccountForm(FlaskForm):
 class SchoolForm(FlaskForm):
     name = StringField(_l("School name"), validators=[DataRequired(_l("Enter the school's name.")), Length(max=120)])
     code = StringField(_l("School code (optional)"), validators=[Optional(), Length(max=20)])
+
+
+class HouseholdImportForm(FlaskForm):
+    file = FileField(
+        _l("CSV file from the student information system"),
+        validators=[FileRequired(_l("Choose the exported CSV file."))],
+    )
+    check_only = BooleanField(_l("Only check the file; import nothing yet"), default=True)

@@ -6,18 +6,35 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.blueprints.access import admin_required, request_client
-from portal.blueprints.admin.forms import SchoolForm, StaffAccountForm
+from portal.blueprints.admin.forms import HouseholdImportForm, SchoolForm, StaffAccountForm
 from portal.blueprints.downloads import csv_attachment
 from portal.blueprints.forms import attach_error
 from portal.db import get_session, utcnow
 from portal.models import Role
-from portal.services import access_log, csv_export, households, security_events, sessions, staff_accounts, two_factor
+from portal.services import (
+    access_log,
+    csv_export,
+    household_import,
+    households,
+    security_events,
+    sessions,
+    staff_accounts,
+    two_factor,
+    uploads,
+)
 from portal.services.errors import DomainError, InvalidInput
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # The most rows one CSV download holds.
 EXPORT_LIMIT = 10_000
+IMPORT_MAX_BYTES = 1024 * 1024
+
+
+def _invitation_settings() -> households.InvitationSettings:
+    return households.InvitationSettings(
+        valid_days=current_app.config["INVITATION_VALID_DAYS"], secret_key=current_app.config["SECRET_KEY"]
+    )
 
 
 @bp.get("/")
@@ -45,9 +62,7 @@ def new_staff() -> Response | str:
                 email=form.email.data,
                 role=Role(form.role.data),
                 language=form.language.data,
-                settings=households.InvitationSettings(
-                    valid_days=current_app.config["INVITATION_VALID_DAYS"], secret_key=current_app.config["SECRET_KEY"]
-                ),
+                settings=_invitation_settings(),
                 now=utcnow(),
             )
         except DomainError as error:
@@ -187,3 +202,40 @@ def access_log_csv() -> Response:
         ),
     )
     return csv_attachment(body, stem="household-access-log")
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@admin_required
+def import_households() -> str:
+    """Check a SIS export, then import it: guardians are invited, nothing is half-done."""
+    form = HouseholdImportForm()
+    plan = None
+    if form.validate_on_submit():
+        db = get_session()
+        config = current_app.config
+        upload = form.file.data
+        try:
+            text = uploads.read_text_upload(
+                upload.read(IMPORT_MAX_BYTES + 1),
+                upload.filename or "",
+                extensions=(".csv", ".txt"),
+                max_bytes=IMPORT_MAX_BYTES,
+            )
+            plan = household_import.plan_import(
+                db, current_user, text, languages=tuple(config["LANGUAGES"]), region=config["DISTRICT_COUNTRY"]
+            )
+            if not form.check_only.data and not plan.errors:
+                sent = household_import.apply_import(db, current_user, plan, _invitation_settings(), now=utcnow())
+                db.commit()
+                flash(
+                    _(
+                        "Imported %(households)d households; %(sent)d guardians were emailed an invitation.",
+                        households=len(plan.households),
+                        sent=sent,
+                    )
+                )
+        except DomainError as error:
+            db.rollback()
+            attach_error(form, error)
+            plan = None
+    return render_template("admin/import.html", form=form, plan=plan, columns=household_import.COLUMNS)
