@@ -113,7 +113,7 @@ def format_code(raw: str) -> str:
 
 def normalize_code(typed: str) -> str:
     """What a person typed, in the canonical form: upper case, no spaces or dashes."""
-    return "".join(ch for ch in typed.upper() if ch.isalnum())[: CODE_LENGTH * 2]
+    return "".join(ch for ch in typed.upper() if ch.isascii() and ch.isalnum())[: CODE_LENGTH * 2]
 
 
 def _hash_code(code: str, secret_key: str) -> str:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-E164 = re.compile(r"\+[1-9]\d{6,14}")
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 def safe_cell(value: Any) -> str:

@@ -35,7 +35,6 @@ COLUMNS = (
 )
 REQUIRED_COLUMNS = ("household_id", "household_name")
 MAX_ROWS = 20_000
-GRADES = ("PK", "K", *(str(n) for n in range(1, 13)))
 LIMITS = {
     "household_id": 40,
     "household_name": 120,
@@ -145,7 +144,7 @@ def _check_row(row: dict[str, str], languages: tuple[str, ...], schools: dict[st
     if code and code not in schools:
         return str(_l("No school has the code “%(value)s”.", value=code))
     grade = row.get("grade", "").upper()
-    if grade and grade not in GRADES:
+    if grade and grade not in households.GRADES:
         return str(_l("Unknown grade “%(value)s”.", value=grade))
     return None
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -11,6 +12,9 @@ from portal.models import GuardianRelationship, Guardianship, Household, Role, S
 from portal.services import accounts, audit, scope
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.pagination import Page, paginate
+
+
+GRADES = ("PK", "K", *(str(n) for n in range(1, 13)))
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ def create_household(
     """A household with its guardians (each invited by email) and its students.
     Only an import may create one without guardians (the SIS sends them later)."""
     scope.require_staff(actor)
+    if not name.strip():
+        raise InvalidInput(_l("Enter a name for the household."), field="name")
     if not guardians and not allow_no_guardian:
         raise InvalidInput(_l("Add at least one guardian."), field="guardians")
     if sis_id and db.scalar(select(Household.id).where(Household.sis_id == sis_id)):
@@ -107,7 +113,12 @@ def create_household(
 def _add_guardian(
     db: Session, household: Household, details: GuardianDetails, *, now: datetime, field_name: str
 ) -> User:
-    email = accounts.normalize_email(details.email)
+    if not details.display_name.strip():
+        raise InvalidInput(_l("Enter the guardian's name."), field=field_name.replace("email", "display_name"))
+    try:
+        email = validate_email(details.email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise InvalidInput(_l("Enter an email address like name@example.org."), field=field_name) from error
     if accounts.find_user_by_email(db, email) is not None:
         raise InvalidInput(_l("An account with this email already exists."), field=field_name)
     user = User(
@@ -129,6 +140,10 @@ def _add_guardian(
 
 
 def _add_student(db: Session, household: Household, details: StudentDetails, *, field_prefix: str) -> Student:
+    if not details.first_name.strip() or not details.last_name.strip():
+        raise InvalidInput(_l("Enter the student's first and last name."), field=f"{field_prefix}first_name")
+    if details.grade not in ("", *GRADES):
+        raise InvalidInput(_l("Choose a grade from PK, K and 1 to 12."), field=f"{field_prefix}grade")
     if details.school_id is not None and db.get(School, details.school_id) is None:
         raise InvalidInput(_l("Choose a school from the list."), field=f"{field_prefix}school_id")
     if details.sis_id and db.scalar(select(Student.id).where(Student.sis_id == details.sis_id)):

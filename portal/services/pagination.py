@@ -34,8 +34,9 @@ class Page(Generic[ItemT]):
 def paginate(db: Session, statement: Select, *, number: int, size: int, rows: bool = False) -> Page:
     """Run `statement` for page `number` (from 1); out-of-range numbers are clamped.
     Items are the first column's objects, or whole rows with `rows=True`."""
-    number = min(max(1, number), MAX_PAGE)
     total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    last_page = max(1, -(-total // size))
+    number = min(max(1, number), last_page, MAX_PAGE)
     limited = statement.limit(size).offset((number - 1) * size)
     items = list(db.execute(limited).all() if rows else db.scalars(limited))
     return Page(items=items, number=number, size=size, total=total)

@@ -56,6 +56,22 @@ def common_passwords() -> frozenset[str]:
     return frozenset(gzip.decompress(data).decode().split())
 
 
+# Runs along a keyboard or the alphabet ("qwertyuiopas", "1qaz2wsx3edc"): easy to
+# type, first in every guessing list.
+KEYBOARD_RUNS = (
+    "qwertyuiopasdfghjklzxcvbnm",
+    "azertyuiopqsdfghjklmwxcvbn",
+    "qwertzuiopasdfghjklyxcvbnm",
+    "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p",
+    "abcdefghijklmnopqrstuvwxyz",
+    "1234567890",
+)
+
+
+def _is_run(text: str) -> bool:
+    return any(text in run or text in run[::-1] for run in KEYBOARD_RUNS)
+
+
 def _is_repetition(password: str) -> bool:
     for size in range(1, len(password) // 2 + 1):
         if len(password) % size == 0 and password[:size] * (len(password) // size) == password:
@@ -66,10 +82,10 @@ def _is_repetition(password: str) -> bool:
 def is_common(password: str) -> bool:
     """A common password, or one padded with digits and symbols, or a repeated pattern."""
     lowered = password.lower()
-    if lowered in common_passwords() or _is_repetition(lowered):
+    if lowered in common_passwords() or _is_repetition(lowered) or _is_run(lowered):
         return True
     core = lowered.strip("0123456789!@#$%^&*()-_=+.,?~ ")
-    return len(core) >= 4 and (core in common_passwords() or _is_repetition(core))
+    return len(core) >= 4 and (core in common_passwords() or _is_repetition(core) or _is_run(core))
 
 
 def check_new_password(password: str, *, min_length: int = MIN_LENGTH, context: tuple[str, ...] = ()) -> None:

@@ -31,7 +31,7 @@ def _hash_recovery(code: str) -> str:
 
 
 def normalize_recovery(code: str) -> str:
-    return "".join(ch for ch in code.lower() if ch.isalnum())[:40]
+    return "".join(ch for ch in code.lower() if ch.isascii() and ch.isalnum())[:40]
 
 
 def check_secret(secret: str) -> str:
@@ -65,7 +65,7 @@ def qr_code_data_uri(uri: str) -> str:
 
 
 def _accept_totp(user: User, code: str, now: datetime) -> bool:
-    if not user.totp_secret or len(code) != 6 or not code.isdigit():
+    if not user.totp_secret or len(code) != 6 or not (code.isascii() and code.isdigit()):
         return False
     totp = pyotp.TOTP(user.totp_secret)
     current = int(now.timestamp()) // STEP_SECONDS

@@ -4,8 +4,7 @@ from wtforms import EmailField, FieldList, Form, FormField, SelectField, StringF
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal.models import GuardianRelationship
-
-GRADES = ["PK", "K", *[str(n) for n in range(1, 13)]]
+from portal.services.households import GRADES
 
 
 def relationship_choices() -> list[tuple[str, str]]:
