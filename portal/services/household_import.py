@@ -88,7 +88,8 @@ def _rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
     for row in reader:
         if len(rows) >= MAX_ROWS:
             raise InvalidInput(_l("The file has more than %(count)d rows. Split it.", count=MAX_ROWS), field="file")
-        rows.append({key: (value or "").strip() for key, value in row.items() if isinstance(key, str)})
+        # Columns the importer does not know are ignored, whatever they hold.
+        rows.append({name: value.strip() if isinstance(value := row.get(name), str) else "" for name in COLUMNS})
     return header, rows
 
 
@@ -127,10 +128,10 @@ def plan_import(db: Session, actor: User, text: str, *, languages: tuple[str, ..
 
 
 def _check_row(row: dict[str, str], languages: tuple[str, ...], schools: dict[str, int]) -> str | None:
-    for name, limit in LIMITS.items():
-        if len(row.get(name, "")) > limit:
-            return str(_l("%(column)s is longer than %(count)d characters.", column=name, count=limit))
-        if any(ord(ch) < 32 for ch in row.get(name, "")):
+    for name, value in row.items():
+        if len(value) > LIMITS.get(name, 40):
+            return str(_l("%(column)s is longer than %(count)d characters.", column=name, count=LIMITS.get(name, 40)))
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
             return str(_l("%(column)s contains control characters.", column=name))
     if not row.get("household_id") or not row.get("household_name"):
         return str(_l("household_id and household_name are required on every row."))
