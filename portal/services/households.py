@@ -13,7 +13,6 @@ from portal.services import accounts, audit, scope
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.pagination import Page, paginate
 
-
 GRADES = ("PK", "K", *(str(n) for n in range(1, 13)))
 
 
