@@ -51,6 +51,8 @@ PASSWORD_RESET_VALID_SECONDS = 3600
 SIGN_IN_LIMIT_PER_CLIENT = "30 per 10 minutes"
 SIGN_IN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
 ACTIVATION_LIMIT_PER_CLIENT = "10 per 10 minutes"
+# Reset links per address: enough for a lost email, too few to flood an inbox.
+RESET_LIMIT_PER_ACCOUNT = "5 per hour"
 RATELIMIT_HEADERS_ENABLED = True
 
 # Server-side sessions: an idle and an absolute lifetime, shorter for staff.

@@ -1,15 +1,18 @@
 """Builders of saved objects with sane defaults: make_household(db, guardians=2)."""
 
 import itertools
+import types
 from datetime import datetime
 from functools import cache
+from unittest import mock
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
-from portal.models import GuardianRelationship, Guardianship, Household, Role, School, Student, User
-from portal.services import accounts, passwords, sessions
+from portal.models import GuardianRelationship, Guardianship, Household, Notification, Role, School, Student, User
+from portal.services import accounts, passwords
 
 PASSWORD = "correct horse battery staple"
 # Every staff and admin account made here has this second factor.
@@ -124,7 +127,8 @@ def invite(
     now: datetime | None = None,
     valid_days: int = 21,
 ) -> accounts.IssuedInvitation:
-    """Issue `user` an invitation, as staff would; the link token and code are on the result."""
+    """Issue `user` an invitation, as staff would; the link token and code are on the result.
+    Needs an app context, for the secret key."""
     issued = accounts.issue_invitation(
         db, actor, user, now=now or utcnow(), valid_days=valid_days, secret_key=current_app.config["SECRET_KEY"]
     )
@@ -132,29 +136,9 @@ def invite(
     return issued
 
 
-def start_session(db: Session, user: User, *, now: datetime | None = None) -> str:
-    """Open a server-side session for `user` and return its cookie token (no sign-in page involved)."""
-    token = sessions.start_session(
-        db,
-        user,
-        current_app.extensions["portal.session_lifetimes"],
-        now=now or utcnow(),
-        user_agent="tests",
-        ip_address="127.0.0.1",
-    )
-    db.commit()
-    return token
-
-
 def reset_token(db: Session, user: User, *, issued_at: datetime | None = None) -> str:
-    """The token a password-reset email carries, signed now or at `issued_at` (to test expiry)."""
-    import types
-    from unittest import mock
-
-    from sqlalchemy import select
-
-    from portal.models import Notification
-
+    """The token a password-reset email carries, signed now or at `issued_at` (to test expiry).
+    Needs an app context, for the secret key."""
     clock = types.SimpleNamespace(time=lambda: (issued_at or utcnow()).timestamp())
     with mock.patch("itsdangerous.timed.time", clock):
         accounts.request_password_reset(db, user.email, now=utcnow(), secret_key=current_app.config["SECRET_KEY"])

@@ -1,10 +1,18 @@
 """What every blueprint's forms share: showing a domain error next to its field."""
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
-from wtforms import Field, Form
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field, Form, SelectChoice
 
 from portal.services.errors import DomainError
+
+# Tab and line breaks belong in a multi-line text box; no other control character
+# belongs anywhere (NUL, for one, cannot even be stored in PostgreSQL).
+MULTILINE_ALLOWED = frozenset("\t\n\r")
 
 
 def _leaf_fields(fields: Iterable[Field]) -> Iterator[Field]:
@@ -23,3 +31,26 @@ def attach_error(form: Form, error: DomainError) -> None:
     visible = [f for f in _leaf_fields(form) if f.type not in ("CSRFTokenField", "HiddenField")]
     field = next((f for f in visible if f.name == error.field), visible[0])
     field.errors = [*field.errors, str(error.message)]
+
+
+def language_choices() -> list[SelectChoice]:
+    return [SelectChoice(code, name) for code, name in current_app.config["LANGUAGES"].items()]
+
+
+def has_control_characters(text: str, *, multiline: bool) -> bool:
+    allowed = MULTILINE_ALLOWED if multiline else frozenset()
+    return any((ord(ch) < 32 or 127 <= ord(ch) < 160) and ch not in allowed for ch in text)
+
+
+class PortalForm(FlaskForm):
+    """The base of every form: text with control characters is refused next to its field."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in _leaf_fields(self):
+            if field.type in ("CSRFTokenField", "HiddenField") or not isinstance(field.data, str):
+                continue
+            if has_control_characters(field.data, multiline=field.type == "TextAreaField"):
+                field.errors = [*field.errors, str(_l("Remove the invisible control characters from this field."))]
+                valid = False
+        return valid

@@ -255,9 +255,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search_households(
-    db: Session, actor: User, query: str, *, page: int, page_size: int, phone_region: str
-) -> Page[Household]:
+def search_households(db: Session, actor: User, query: str, *, page: int, page_size: int) -> Page[Household]:
     """Households whose guardian name, email or phone, or student name, matches `query`."""
     scope.require_staff(actor)
     query = " ".join(query.split())[:100]
@@ -271,7 +269,7 @@ def search_households(
                 or_(
                     User.display_name.ilike(pattern, escape="\\"),
                     User.email.like(pattern, escape="\\"),
-                    *_phone_conditions(query, phone_region),
+                    *_phone_conditions(query),
                 )
             )
         )
@@ -293,7 +291,7 @@ def search_households(
     return result
 
 
-def _phone_conditions(query: str, region: str) -> list:
+def _phone_conditions(query: str) -> list:
     digits = "".join(ch for ch in query if ch.isdigit())
     if len(digits) < 4:
         return []

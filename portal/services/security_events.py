@@ -38,6 +38,11 @@ class Client:
     user_agent: str = ""
 
 
+def printable(text: str) -> str:
+    """What an attacker typed, without the control characters (NUL breaks PostgreSQL)."""
+    return "".join(ch for ch in text if ch.isprintable())
+
+
 def record(
     db: Session,
     kind: str,
@@ -52,9 +57,9 @@ def record(
     event = SecurityEvent(
         kind=kind,
         user_id=user.id if user is not None else None,
-        email=(email or (user.email if user is not None else ""))[:254],
-        ip_address=client.ip_address[:45],
-        user_agent=client.user_agent[:300],
+        email=printable(email or (user.email if user is not None else ""))[:254],
+        ip_address=printable(client.ip_address)[:45],
+        user_agent=printable(client.user_agent)[:300],
         detail=detail,
         created_at=now,
     )

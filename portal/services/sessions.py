@@ -90,10 +90,17 @@ def end_all_sessions(db: Session, user: User, *, except_token: str | None = None
     db.execute(statement)
 
 
-def list_sessions(db: Session, user: User) -> list[UserSession]:
-    return list(
-        db.scalars(select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.last_seen_at.desc()))
+def list_sessions(db: Session, user: User, lifetimes: Lifetimes, *, now: datetime) -> list[UserSession]:
+    """The user's live sessions, newest activity first; ended and expired ones are gone."""
+    idle, _maximum = lifetimes.for_user(user)
+    db.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id,
+            (UserSession.expires_at <= now) | (UserSession.last_seen_at <= now - idle),
+        )
     )
+    statement = select(UserSession).where(UserSession.user_id == user.id)
+    return list(db.scalars(statement.order_by(UserSession.last_seen_at.desc())))
 
 
 def end_session_of(db: Session, user: User, session_id: int) -> bool:

@@ -143,13 +143,15 @@ def unused_recovery_codes(db: Session, user: User) -> int:
     return db.scalar(unused) or 0
 
 
-def turn_off(db: Session, actor: User, user: User, *, now: datetime, household_id: int | None = None) -> None:
-    """Remove the second factor. Families may turn theirs off; a staff member's is only
-    reset by an administrator, and must be set up again at the next sign-in."""
+def turn_off(db: Session, actor: User, user: User, *, now: datetime, household_id: int | None = None) -> bool:
+    """Remove the second factor; False when there was none. Families may turn theirs off;
+    a staff member's is only reset by an administrator, and set up again at the next sign-in."""
     if actor.id == user.id and user.is_staff:
         raise NotAllowed()
     if actor.id != user.id and not actor.is_admin:
         raise NotAllowed()
+    if not user.has_two_factor and not user.totp_secret:
+        return False
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
@@ -157,3 +159,4 @@ def turn_off(db: Session, actor: User, user: User, *, now: datetime, household_i
     action = "user.two_factor_disabled" if actor.id == user.id else "user.two_factor_reset"
     audit.record(db, actor, action, user, now=now, household_id=household_id)
     notifications.enqueue_email(db, user, "two_factor_disabled", {}, now=now)
+    return True

@@ -2,13 +2,14 @@
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.blueprints.access import admin_required, request_client
 from portal.blueprints.admin.forms import HouseholdImportForm, SchoolForm, StaffAccountForm
 from portal.blueprints.downloads import csv_attachment
-from portal.blueprints.forms import attach_error
+from portal.blueprints.forms import attach_error, language_choices
 from portal.db import get_session, utcnow
 from portal.models import Role
 from portal.services import (
@@ -51,7 +52,7 @@ def home() -> str:
 @admin_required
 def new_staff() -> Response | str:
     form = StaffAccountForm()
-    form.language.choices = list(current_app.config["LANGUAGES"].items())
+    form.language.choices = language_choices()
     if form.validate_on_submit():
         db = get_session()
         try:
@@ -120,7 +121,9 @@ def reset_two_factor(user_id: int) -> Response:
     """For a staff member who lost their phone: they set up a new second factor at next sign-in."""
     db = get_session()
     user = staff_accounts.staff_member(db, current_user, user_id)
-    two_factor.turn_off(db, current_user, user, now=utcnow())
+    if not two_factor.turn_off(db, current_user, user, now=utcnow()):
+        flash(_("%(name)s has no second factor to reset.", name=user.display_name))
+        return redirect(url_for("admin.home"))
     sessions.end_all_sessions(db, user)
     security_events.record(
         db, "two_factor_reset", request_client(), now=utcnow(), user=user, detail={"by": current_user.email}
@@ -227,13 +230,8 @@ def import_households() -> str:
             if not form.check_only.data and not plan.errors:
                 sent = household_import.apply_import(db, current_user, plan, _invitation_settings(), now=utcnow())
                 db.commit()
-                flash(
-                    _(
-                        "Imported %(households)d households; %(sent)d guardians were emailed an invitation.",
-                        households=len(plan.households),
-                        sent=sent,
-                    )
-                )
+                flash(ngettext("Imported %(num)d household.", "Imported %(num)d households.", len(plan.households)))
+                flash(ngettext("%(num)d invitation was emailed.", "%(num)d invitations were emailed.", sent))
         except DomainError as error:
             db.rollback()
             attach_error(form, error)

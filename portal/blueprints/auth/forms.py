@@ -1,14 +1,14 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from portal.blueprints.forms import PortalForm
 from portal.services.passwords import MAX_LENGTH as PASSWORD_MAX
 
 EMAIL_MAX = 254
 
 
-class SignInForm(FlaskForm):
+class SignInForm(PortalForm):
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=EMAIL_MAX)])
     password = PasswordField(
         _l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=PASSWORD_MAX)]
@@ -16,11 +16,11 @@ class SignInForm(FlaskForm):
     next = HiddenField()
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PortalForm):
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=EMAIL_MAX)])
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(PortalForm):
     password = PasswordField(
         _l("New password"),
         validators=[DataRequired(_l("Choose a password.")), Length(max=PASSWORD_MAX)],
@@ -41,14 +41,14 @@ class ChangePasswordForm(NewPasswordForm):
     )
 
 
-class ActivationCodeForm(FlaskForm):
+class ActivationCodeForm(PortalForm):
     code = StringField(
         _l("Activation code"),
         validators=[DataRequired(_l("Enter the code from your letter.")), Length(max=40)],
     )
 
 
-class SecondFactorForm(FlaskForm):
+class SecondFactorForm(PortalForm):
     code = StringField(
         _l("Authentication code"),
         validators=[DataRequired(_l("Enter the code from your authenticator app.")), Length(max=40)],

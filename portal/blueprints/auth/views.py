@@ -4,6 +4,7 @@ import time
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -62,6 +63,11 @@ limit_code_per_account = limiter.limit(
     methods=["POST"],
     key_func=_pending_account_key,
     deduct_when=_attempt_failed,
+)
+# Every reset request sends an email, so each one counts, not only failures.
+limit_reset_per_client = limiter.limit(_config_value("SIGN_IN_LIMIT_PER_CLIENT"), methods=["POST"])
+limit_reset_per_account = limiter.limit(
+    _config_value("RESET_LIMIT_PER_ACCOUNT"), methods=["POST"], key_func=_account_key
 )
 limit_activation = limiter.limit(
     _config_value("ACTIVATION_LIMIT_PER_CLIENT"), methods=["POST"], deduct_when=_attempt_failed
@@ -166,11 +172,17 @@ def second_factor() -> Response | str:
         else:
             if matched == "recovery":
                 security_events.record(db, "recovery_code_used", request_client(), now=utcnow(), user=user)
-                flash(
-                    _("You used a recovery code. %(count)d are left.", count=two_factor.unused_recovery_codes(db, user))
-                )
             db.commit()
-            return _finish_pending_sign_in(user)
+            response = _finish_pending_sign_in(user)  # starts a fresh session: flash after it
+            if matched == "recovery":
+                flash(
+                    ngettext(
+                        "You used a recovery code. %(num)d is left.",
+                        "You used a recovery code. %(num)d are left.",
+                        two_factor.unused_recovery_codes(db, user),
+                    )
+                )
+            return response
     return render_template("auth/second_factor.html", form=form)
 
 
@@ -221,7 +233,8 @@ def sign_out() -> Response:
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
-@limit_per_client
+@limit_reset_per_client
+@limit_reset_per_account
 def forgot_password() -> Response | str:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -332,8 +345,9 @@ def _set_first_password(invitation: Invitation) -> Response | str | tuple[str, i
         else:
             security_events.record(db, "invitation_accepted", request_client(), now=utcnow(), user=user)
             db.commit()
+            response = _continue_sign_in(user, None)  # starts a fresh session: flash after it
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.display_name))
-            return _continue_sign_in(user, None)
+            return response
     return render_template("auth/set_password.html", form=form, invitee=user)
 
 

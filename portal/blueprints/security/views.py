@@ -19,7 +19,10 @@ bp = Blueprint("security", __name__, url_prefix="/security")
 @login_required
 def overview() -> str:
     db = get_session()
-    own_sessions = sessions.list_sessions(db, current_user)
+    own_sessions = sessions.list_sessions(
+        db, current_user, current_app.extensions["portal.session_lifetimes"], now=utcnow()
+    )
+    db.commit()
     return render_template(
         "security/overview.html",
         sessions=[(s, sessions.describe_device(s.user_agent)) for s in own_sessions],
@@ -85,6 +88,8 @@ def new_recovery_codes() -> str:
 @login_required
 def turn_off_two_factor() -> Response | str:
     """Families may turn their second factor off, after typing their password again."""
+    if not current_user.has_two_factor:
+        return redirect(url_for("security.overview"))
     db = get_session()
     form = ConfirmPasswordForm()
     if form.validate_on_submit():

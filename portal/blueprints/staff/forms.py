@@ -1,13 +1,13 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import EmailField, FieldList, Form, FormField, SelectField, StringField
+from wtforms import EmailField, FieldList, Form, FormField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from portal.blueprints.forms import PortalForm
 from portal.models import GuardianRelationship
 from portal.services.households import GRADES
 
 
-def relationship_choices() -> list[tuple[str, str]]:
+def relationship_choices() -> list[SelectChoice]:
     labels = {
         GuardianRelationship.MOTHER: _l("Mother"),
         GuardianRelationship.FATHER: _l("Father"),
@@ -22,7 +22,7 @@ def relationship_choices() -> list[tuple[str, str]]:
         GuardianRelationship.LEGAL_GUARDIAN: _l("Legal guardian"),
         GuardianRelationship.OTHER: _l("Other"),
     }
-    return [(member.value, labels[member]) for member in GuardianRelationship]
+    return [SelectChoice(member.value, labels[member]) for member in GuardianRelationship]
 
 
 class GuardianFields(Form):
@@ -50,11 +50,11 @@ class StudentFields(Form):
         _l("Last name"), validators=[DataRequired(_l("Enter the student's last name.")), Length(max=80)]
     )
     school_id = SelectField(_l("School"), coerce=int)
-    grade = SelectField(_l("Grade"), choices=[(g, g) for g in GRADES])
+    grade = SelectField(_l("Grade"), choices=[SelectChoice(g, g) for g in GRADES])
     sis_id = StringField(_l("Student id in the SIS (optional)"), validators=[Optional(), Length(max=40)])
 
 
-class HouseholdForm(FlaskForm):
+class HouseholdForm(PortalForm):
     name = StringField(
         _l("Household name"), validators=[DataRequired(_l("Enter a name for the household.")), Length(max=120)]
     )
@@ -63,15 +63,15 @@ class HouseholdForm(FlaskForm):
     students = FieldList(FormField(StudentFields), min_entries=1, max_entries=12)
 
 
-class GuardianForm(FlaskForm, GuardianFields):
+class GuardianForm(PortalForm, GuardianFields):
     pass
 
 
-class StudentForm(FlaskForm, StudentFields):
+class StudentForm(PortalForm, StudentFields):
     pass
 
 
-class HouseholdSearchForm(FlaskForm):
+class HouseholdSearchForm(PortalForm):
     class Meta:
         csrf = False  # a GET search changes nothing
 

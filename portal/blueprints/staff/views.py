@@ -4,9 +4,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from portal.blueprints.access import staff_required
-from portal.blueprints.forms import attach_error
+from portal.blueprints.forms import attach_error, language_choices
 from portal.blueprints.staff.forms import (
     GuardianFields,
     GuardianForm,
@@ -32,16 +33,18 @@ def _invitation_settings() -> households.InvitationSettings:
 
 
 def _set_choices(form: HouseholdForm | GuardianForm | StudentForm) -> None:
-    languages = list(current_app.config["LANGUAGES"].items())
-    schools = [(0, _("Not known yet"))] + [(s.id, s.name) for s in households.list_schools(get_session())]
-    guardian_forms = [e.form for e in form.guardians] if isinstance(form, HouseholdForm) else [form]
-    student_forms = [e.form for e in form.students] if isinstance(form, HouseholdForm) else [form]
-    for guardian in guardian_forms:
-        if isinstance(guardian, GuardianFields):
-            guardian.language.choices = languages
-    for student in student_forms:
-        if isinstance(student, StudentFields):
-            student.school_id.choices = schools
+    """Fill the choices that come from the configuration and the database."""
+    schools = [SelectChoice(0, _("Not known yet"))]
+    schools += [SelectChoice(school.id, school.name) for school in households.list_schools(get_session())]
+    if isinstance(form, HouseholdForm):
+        guardians, students = [e.form for e in form.guardians], [e.form for e in form.students]
+    else:
+        guardians = [form] if isinstance(form, GuardianForm) else []
+        students = [form] if isinstance(form, StudentForm) else []
+    for guardian in guardians:
+        guardian.language.choices = language_choices()
+    for student in students:
+        student.school_id.choices = schools
 
 
 def _guardian_details(fields: GuardianFields, field_prefix: str) -> households.GuardianDetails:

@@ -1,0 +1,379 @@
+"""Households without HTTP: created by staff, joined by invitation, found by search."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.models import (
+    AuditEvent,
+    GuardianRelationship,
+    Guardianship,
+    Household,
+    Invitation,
+    Notification,
+    Role,
+    Student,
+    User,
+)
+from portal.services import accounts, households
+from portal.services.errors import DomainError, InvalidInput, InvalidToken, NotAllowed, NotFound
+from tests import factories
+
+NOW = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
+SETTINGS = households.InvitationSettings(valid_days=21, secret_key="unit-test-secret")
+Guardian = households.GuardianDetails
+Kid = households.StudentDetails
+
+
+def count(db, model, *where):
+    return db.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def create(db, actor, name="Rivera family", guardians=None, students=None, **kwargs):
+    guardians = guardians if guardians is not None else [Guardian("Alex Rivera", "alex@example.org")]
+    students = students if students is not None else [Kid("Sofia", "Rivera")]
+    return households.create_household(db, actor, name, guardians, students, SETTINGS, now=NOW, **kwargs)
+
+
+# Creating a household -------------------------------------------------------------------
+
+
+def test_staff_create_a_household_with_guardians_students_invitations_and_an_audit_event(db):
+    staff = factories.make_staff(db)
+    school = factories.make_school(db)
+    created = create(
+        db,
+        staff,
+        guardians=[
+            Guardian("Alex Rivera", "Alex@Example.org", GuardianRelationship.MOTHER, "+12135550143", "es"),
+            Guardian("Manuel Rivera", "manuel@example.org", GuardianRelationship.GRANDFATHER),
+        ],
+        students=[Kid("Sofia", "Rivera", school.id, "2", "SIS-1"), Kid("Mateo", "Rivera", grade="K")],
+        sis_id="FAM-1",
+    )
+    db.commit()
+    household = created.household
+    assert (household.name, household.sis_id) == ("Rivera family", "FAM-1")
+    guardians = factories.guardians_of(db, household)
+    assert [(g.email, g.role, g.password_hash, g.language) for g in guardians] == [
+        ("alex@example.org", Role.FAMILY, None, "es"),
+        ("manuel@example.org", Role.FAMILY, None, "en"),
+    ]
+    assert guardians[0].phone == "+12135550143"
+    relationships = db.scalars(select(Guardianship.relationship_to_students).order_by(Guardianship.id)).all()
+    assert relationships == [GuardianRelationship.MOTHER, GuardianRelationship.GRANDFATHER]
+    students = db.scalars(select(Student).order_by(Student.id)).all()
+    assert [(s.full_name, s.school_id, s.grade, s.sis_id) for s in students] == [
+        ("Sofia Rivera", school.id, "2", "SIS-1"),
+        ("Mateo Rivera", None, "K", None),
+    ]
+    assert [i.invitation.user_id for i in created.invitations] == [g.id for g in guardians]
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "household.created"))
+    assert (event.actor_id, event.household_id) == (staff.id, household.id)
+    assert [email.lower() for email in event.after["guardians"]] == ["alex@example.org", "manuel@example.org"]
+
+
+def test_creating_a_household_commits_nothing_itself(db):
+    # The caller commits the household, its invitation emails and its audit event together.
+    staff = factories.make_staff(db)
+    create(db, staff, guardians=[Guardian("Ana Lee", "ana@example.org"), Guardian("Ben Lee", "ben@example.org")])
+    assert count(db, Notification) == 2
+    db.rollback()
+    assert count(db, Household) == count(db, User, User.role == Role.FAMILY) == 0
+    assert count(db, Notification) == count(db, AuditEvent) == count(db, Invitation) == 0
+
+
+def test_every_guardian_invitation_email_carries_its_own_link(db):
+    staff = factories.make_staff(db)
+    created = create(
+        db, staff, guardians=[Guardian("Ana Lee", "ana@example.org"), Guardian("Ben Lee", "ben@example.org")]
+    )
+    db.commit()
+    emails = db.scalars(select(Notification).order_by(Notification.id)).all()
+    assert [(n.template, n.to_address) for n in emails] == [
+        ("invitation", "ana@example.org"),
+        ("invitation", "ben@example.org"),
+    ]
+    assert [n.payload["token"] for n in emails] == [i.token for i in created.invitations]
+
+
+def test_a_family_account_cannot_create_a_household(db):
+    family = factories.make_user(db)
+    with pytest.raises(NotAllowed):
+        create(db, family)
+
+
+def test_a_household_needs_a_guardian(db):
+    with pytest.raises(InvalidInput) as refused:
+        create(db, factories.make_staff(db), guardians=[])
+    assert refused.value.field == "guardians"
+
+
+def test_a_guardian_email_already_in_use_is_reported_on_that_guardians_field(db):
+    staff = factories.make_staff(db)
+    factories.make_user(db, email="taken@example.org")
+    with pytest.raises(InvalidInput) as refused:
+        create(
+            db,
+            staff,
+            guardians=[Guardian("Ana Lee", "ana@example.org"), Guardian("Ben Lee", "TAKEN@example.org ")],
+        )
+    assert refused.value.field == "guardians-1-email"
+    assert "already exists" in str(refused.value.message)
+
+
+def test_the_same_email_twice_in_one_household_is_reported_on_the_second_guardian(db):
+    staff = factories.make_staff(db)
+    with pytest.raises(InvalidInput) as refused:
+        create(db, staff, guardians=[Guardian("Ana Lee", "ana@example.org"), Guardian("Ana Too", "ana@example.org")])
+    assert refused.value.field == "guardians-1-email"
+
+
+def test_a_household_sis_id_must_be_unique(db):
+    staff = factories.make_staff(db)
+    create(db, staff, sis_id="FAM-1")
+    db.commit()
+    with pytest.raises(InvalidInput) as refused:
+        create(db, staff, guardians=[Guardian("Ben Lee", "ben@example.org")], sis_id="FAM-1")
+    assert refused.value.field == "sis_id"
+
+
+def test_a_student_sis_id_must_be_unique(db):
+    staff = factories.make_staff(db)
+    create(db, staff, students=[Kid("Sofia", "Rivera", sis_id="S-1")])
+    db.commit()
+    with pytest.raises(InvalidInput) as refused:
+        create(
+            db,
+            staff,
+            guardians=[Guardian("Ben Lee", "ben@example.org")],
+            students=[Kid("Ana", "Lee"), Kid("Bo", "Lee", sis_id="S-1")],
+        )
+    assert refused.value.field == "students-1-sis_id"
+
+
+def test_a_student_at_an_unknown_school_is_refused(db):
+    with pytest.raises(InvalidInput) as refused:
+        create(db, factories.make_staff(db), students=[Kid("Sofia", "Rivera", school_id=9999)])
+    assert refused.value.field == "students-0-school_id"
+
+
+def test_names_are_stored_without_surrounding_spaces(db):
+    created = create(
+        db,
+        factories.make_staff(db),
+        name="  Lee family ",
+        guardians=[Guardian("  Ana Lee ", "ana@example.org")],
+        students=[Kid(" Bo ", " Lee ")],
+    )
+    assert created.household.name == "Lee family"
+    assert factories.guardians_of(db, created.household)[0].display_name == "Ana Lee"
+    assert db.scalar(select(Student)).full_name == "Bo Lee"
+
+
+# Adding to a household ------------------------------------------------------------------
+
+
+def test_staff_add_a_guardian_who_is_invited_and_audited(db):
+    staff = factories.make_staff(db)
+    household = factories.make_household(db)
+    issued = households.add_guardian(
+        db, staff, household.id, Guardian("Aunt May", "may@example.org", GuardianRelationship.AUNT), SETTINGS, now=NOW
+    )
+    db.commit()
+    assert [g.email for g in factories.guardians_of(db, household)][-1] == "may@example.org"
+    assert issued.invitation.user_id == accounts.find_user_by_email(db, "may@example.org").id
+    assert count(db, Notification, Notification.template == "invitation") == 1
+    assert count(db, AuditEvent, AuditEvent.action == "household.guardian_added") == 1
+
+
+def test_adding_a_guardian_with_an_email_in_use_is_refused_on_the_email_field(db):
+    household = factories.make_household(db)
+    taken = factories.make_user(db)
+    with pytest.raises(InvalidInput) as refused:
+        households.add_guardian(
+            db, factories.make_staff(db), household.id, Guardian("X", taken.email), SETTINGS, now=NOW
+        )
+    assert refused.value.field == "email"
+
+
+def test_staff_add_a_student_and_it_is_audited(db):
+    household = factories.make_household(db, students=0)
+    student = households.add_student(db, factories.make_staff(db), household.id, Kid("Bo", "Lee", grade="3"), now=NOW)
+    db.commit()
+    assert (student.household_id, student.full_name, student.grade) == (household.id, "Bo Lee", "3")
+    assert count(db, AuditEvent, AuditEvent.action == "household.student_added", AuditEvent.object_id == student.id)
+
+
+def test_staff_get_not_found_for_a_missing_household(db):
+    staff = factories.make_staff(db)
+    attempts = [
+        lambda: households.add_student(db, staff, 9999, Kid("Bo", "Lee"), now=NOW),
+        lambda: households.add_guardian(db, staff, 9999, Guardian("X", "x@example.org"), SETTINGS, now=NOW),
+        lambda: households.household_for_staff(db, staff, 9999),
+    ]
+    for attempt in attempts:
+        with pytest.raises(NotFound):
+            attempt()
+
+
+def test_family_accounts_cannot_use_staff_services(db):
+    household = factories.make_household(db)
+    family = factories.guardians_of(db, household)[0]
+    attempts = [
+        lambda: households.add_student(db, family, household.id, Kid("Bo", "Lee"), now=NOW),
+        lambda: households.add_guardian(db, family, household.id, Guardian("X", "x@e.org"), SETTINGS, now=NOW),
+        lambda: households.household_for_staff(db, family, household.id),
+        lambda: households.search_households(db, family, "", page=1, page_size=10),
+        lambda: households.reinvite_guardian(db, family, household.id, family.id, SETTINGS, now=NOW),
+    ]
+    for attempt in attempts:
+        with pytest.raises(NotAllowed):
+            attempt()
+
+
+# Reinviting ------------------------------------------------------------------------------
+
+
+def test_reinviting_a_guardian_revokes_the_earlier_invitation(db):
+    staff = factories.make_staff(db)
+    created = create(db, staff)
+    db.commit()
+    guardian_id = created.invitations[0].invitation.user_id
+    fresh = households.reinvite_guardian(
+        db, staff, created.household.id, guardian_id, SETTINGS, now=NOW + timedelta(hours=1)
+    )
+    db.commit()
+    later = NOW + timedelta(hours=2)
+    with pytest.raises(InvalidToken):
+        accounts.invitation_by_token(db, created.invitations[0].token, now=later)
+    assert accounts.invitation_by_token(db, fresh.token, now=later).id == fresh.invitation.id
+    assert count(db, Invitation, Invitation.user_id == guardian_id, Invitation.revoked_at.is_not(None)) == 1
+
+
+def test_a_guardian_who_already_activated_cannot_be_reinvited(db):
+    staff = factories.make_staff(db)
+    household = factories.make_household(db, activated=True)
+    guardian = factories.guardians_of(db, household)[0]
+    with pytest.raises(DomainError):
+        households.reinvite_guardian(db, staff, household.id, guardian.id, SETTINGS, now=NOW)
+    assert count(db, Invitation) == 0
+
+
+def test_reinviting_someone_who_is_not_a_guardian_of_that_household_is_not_found(db):
+    staff = factories.make_staff(db)
+    ours, theirs = factories.make_household(db), factories.make_household(db)
+    their_guardian = factories.guardians_of(db, theirs)[0]
+    with pytest.raises(NotFound):
+        households.reinvite_guardian(db, staff, ours.id, their_guardian.id, SETTINGS, now=NOW)
+
+
+# What families see ----------------------------------------------------------------------
+
+
+def test_a_family_sees_its_own_household_with_guardians_and_students(db):
+    ours = factories.make_household(db, guardians=2, students=3)
+    factories.make_household(db)
+    guardian = factories.guardians_of(db, ours)[1]
+    found = households.household_for_family(db, guardian)
+    assert found.id == ours.id
+    assert len(found.guardianships) == 2
+    assert len(found.students) == 3
+    assert {m.user.email for m in found.guardianships} == {g.email for g in factories.guardians_of(db, ours)}
+
+
+def test_a_family_gets_not_found_for_another_households_student(db):
+    ours, theirs = factories.make_household(db), factories.make_household(db)
+    guardian = factories.guardians_of(db, ours)[0]
+    their_student = db.scalar(select(Student).where(Student.household_id == theirs.id))
+    our_student = db.scalar(select(Student).where(Student.household_id == ours.id))
+    assert households.student_for_family(db, guardian, our_student.id).id == our_student.id
+    with pytest.raises(NotFound):
+        households.student_for_family(db, guardian, their_student.id)
+
+
+def test_a_family_account_without_a_household_gets_not_found(db):
+    with pytest.raises(NotFound):
+        households.household_for_family(db, factories.make_user(db))
+
+
+# Search ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def district(db):
+    """Two households with guardians, phones and students to search for."""
+    school = factories.make_school(db)
+    rivera = factories.make_household(db, name="Rivera family", students=0)
+    alex = factories.guardians_of(db, rivera)[0]
+    alex.display_name, alex.email, alex.phone = "Alex Rivera", "alex.rivera@example.org", "+12135550143"
+    db.add(Student(household_id=rivera.id, first_name="Sofia", last_name="Rivera", school_id=school.id, grade="2"))
+    nguyen = factories.make_household(db, name="Nguyen family", students=0)
+    linh = factories.guardians_of(db, nguyen)[0]
+    linh.display_name, linh.email, linh.phone = "Linh Nguyen", "linh@example.net", "+13235550112"
+    db.add(Student(household_id=nguyen.id, first_name="An", last_name="Nguyen", grade="6"))
+    db.commit()
+    return {"rivera": rivera.id, "nguyen": nguyen.id}
+
+
+def search(db, query, *, page=1, page_size=25):
+    staff = db.scalar(select(User).where(User.role == Role.STAFF)) or factories.make_staff(db)
+    return households.search_households(db, staff, query, page=page, page_size=page_size)
+
+
+SEARCHES = {
+    "alex": ["rivera"],
+    "ALEX RIVERA": ["rivera"],
+    "  linh   nguyen ": ["nguyen"],
+    "alex.rivera@example": ["rivera"],
+    "LINH@EXAMPLE.NET": ["nguyen"],
+    "555-0143": ["rivera"],
+    "(323) 555-0112": ["nguyen"],
+    "0112": ["nguyen"],
+    "sofia": ["rivera"],
+    "Sofia Rivera": ["rivera"],
+    "an nguyen": ["nguyen"],
+    "Nguyen family": ["nguyen"],
+    "family": ["nguyen", "rivera"],
+    "": ["nguyen", "rivera"],
+    "nobody": [],
+    "555": [],  # fewer than four digits do not search phone numbers
+}
+
+
+def test_staff_find_households_by_guardian_name_email_phone_digits_and_student_name(db, district):
+    wrong = {}
+    for query, expected in SEARCHES.items():
+        found = search(db, query)
+        ids = [h.id for h in found.items]
+        if ids != [district[key] for key in expected] or found.total != len(expected):
+            wrong[query] = ids
+    assert wrong == {}
+
+
+def test_search_treats_like_wildcards_as_plain_characters(db, district):
+    wildcards = ["%", "_", "%%", "\\", "a%n", "_lex"]
+    assert {wildcard: search(db, wildcard).total for wildcard in wildcards} == dict.fromkeys(wildcards, 0)
+
+
+def test_search_results_load_guardians_and_students_for_the_list(db, district):
+    found = search(db, "rivera")
+    [household] = found.items
+    assert [m.user.display_name for m in household.guardianships] == ["Alex Rivera"]
+    assert [s.full_name for s in household.students] == ["Sofia Rivera"]
+
+
+def test_search_pages_through_results_in_name_order(db):
+    for letter in "EDCBA":
+        factories.make_household(db, name=f"{letter} family")
+    first = search(db, "family", page=1, page_size=2)
+    last = search(db, "family", page=3, page_size=2)
+    assert [h.name for h in first.items] == ["A family", "B family"]
+    assert (first.total, first.pages, first.has_previous, first.has_next) == (5, 3, False, True)
+    assert [h.name for h in last.items] == ["E family"]
+    assert (last.has_previous, last.has_next) == (True, False)
+
+
+def test_a_very_long_search_query_is_cut_and_does_not_fail(db, district):
+    assert search(db, "x" * 10_000).total == 0

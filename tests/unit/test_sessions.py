@@ -1,0 +1,127 @@
+"""Server-side sessions: idle and absolute expiry, ending one or all, only hashes stored."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.models import UserSession
+from portal.services import sessions
+from tests import factories
+
+NOW = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
+LIFETIMES = sessions.Lifetimes(
+    family_idle=timedelta(hours=4),
+    family_max=timedelta(days=14),
+    staff_idle=timedelta(minutes=30),
+    staff_max=timedelta(hours=12),
+)
+
+
+def start(db, user, *, now=NOW):
+    token = sessions.start_session(db, user, LIFETIMES, now=now, user_agent="Firefox", ip_address="203.0.113.9")
+    db.commit()
+    return token
+
+
+def load(db, token, *, at):
+    user = sessions.load_session_user(db, token, LIFETIMES, now=at)
+    db.commit()
+    return user
+
+
+def session_count(db):
+    return db.scalar(select(func.count()).select_from(UserSession))
+
+
+def test_a_session_token_finds_its_user_and_only_its_hash_is_stored(db):
+    user = factories.make_user(db)
+    token = start(db, user)
+    row = db.scalar(select(UserSession))
+    assert token not in (row.token_hash, row.user_agent, row.ip_address)
+    assert row.token_hash == sessions.hash_token(token)
+    assert (row.user_agent, row.ip_address, row.expires_at) == ("Firefox", "203.0.113.9", NOW + timedelta(days=14))
+    found = load(db, token, at=NOW + timedelta(minutes=1))
+    assert found.id == user.id
+    assert found.get_id() == token
+
+
+def test_every_session_gets_a_different_token(db):
+    user = factories.make_user(db)
+    assert len({start(db, user) for _ in range(5)}) == 5
+
+
+def test_an_unknown_or_oversized_token_finds_nobody(db):
+    start(db, factories.make_user(db))
+    for token in ["", "unknown-token", "x" * 101]:
+        assert load(db, token, at=NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("make", "idle"), [(factories.make_user, timedelta(hours=4)), (factories.make_staff, timedelta(minutes=30))]
+)
+def test_a_session_idle_too_long_ends(db, make, idle):
+    user = make(db)
+    token = start(db, user)
+    assert load(db, token, at=NOW + idle - timedelta(seconds=1)) is not None
+    assert load(db, start(db, user), at=NOW + idle) is None
+
+
+def test_staff_sessions_idle_out_sooner_than_family_sessions(db):
+    family_token, staff_token = start(db, factories.make_user(db)), start(db, factories.make_staff(db))
+    an_hour_later = NOW + timedelta(hours=1)
+    assert load(db, family_token, at=an_hour_later) is not None
+    assert load(db, staff_token, at=an_hour_later) is None
+
+
+def test_use_keeps_a_session_alive_until_its_absolute_limit(db):
+    user = factories.make_staff(db)
+    token = start(db, user)
+    moment = NOW
+    while moment + timedelta(minutes=20) < NOW + timedelta(hours=12):
+        moment += timedelta(minutes=20)
+        assert load(db, token, at=moment) is not None, moment
+    assert load(db, token, at=NOW + timedelta(hours=12)) is None
+
+
+def test_an_ended_or_expired_session_row_is_deleted(db):
+    token = start(db, factories.make_user(db))
+    assert load(db, token, at=NOW + timedelta(days=15)) is None
+    assert session_count(db) == 0
+
+
+def test_last_seen_is_written_at_most_once_a_minute(db):
+    token = start(db, factories.make_user(db))
+    load(db, token, at=NOW + timedelta(seconds=30))
+    assert db.scalar(select(UserSession.last_seen_at)) == NOW
+    load(db, token, at=NOW + timedelta(seconds=90))
+    assert db.scalar(select(UserSession.last_seen_at)) == NOW + timedelta(seconds=90)
+
+
+def test_a_deactivated_users_sessions_end(db):
+    user = factories.make_user(db)
+    token = start(db, user)
+    user.is_active = False
+    db.commit()
+    assert load(db, token, at=NOW) is None
+
+
+def test_end_session_ends_only_that_session(db):
+    user = factories.make_user(db)
+    first, second = start(db, user), start(db, user)
+    sessions.end_session(db, first)
+    db.commit()
+    assert load(db, first, at=NOW) is None
+    assert load(db, second, at=NOW) is not None
+
+
+def test_end_all_sessions_spares_only_the_named_one_and_other_users(db):
+    user, other = factories.make_user(db), factories.make_user(db)
+    kept, ended_one, ended_two = start(db, user), start(db, user), start(db, user)
+    others = start(db, other)
+    sessions.end_all_sessions(db, user, except_token=kept)
+    db.commit()
+    assert [load(db, t, at=NOW) is not None for t in (kept, ended_one, ended_two, others)] == [True, False, False, True]
+    sessions.end_all_sessions(db, user)
+    db.commit()
+    assert load(db, kept, at=NOW) is None
