@@ -191,7 +191,9 @@ def invitation_by_code(db: Session, code: str, *, now: datetime, secret_key: str
 def accept_invitation(db: Session, invitation: Invitation, new_password: str, *, now: datetime) -> User:
     """Set the first password and activate the account; the invitation is spent."""
     user = db.get_one(User, invitation.user_id)
-    if not user.is_active:
+    # An invitation opens a new account only: it must never take over one in use
+    # (a forgotten password is what the reset link is for).
+    if not user.is_active or user.password_hash is not None:
         raise InvalidToken()
     passwords.check_new_password(new_password, context=(user.email.split("@")[0], user.display_name))
     # Spend the invitation with a guarded UPDATE, so two tabs racing to use one

@@ -220,6 +220,9 @@ def reinvite_guardian(
     )
     if guardianship is None:
         raise NotFound()
+    if guardianship.user.password_hash is not None:
+        # A code shown to staff for an account in use would let them choose its password.
+        raise InvalidInput(_l("This guardian has already activated their account."))
     return accounts.issue_invitation(
         db,
         actor,

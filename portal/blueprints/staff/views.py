@@ -20,7 +20,7 @@ from portal.db import get_session, utcnow
 from portal.extensions import client_address
 from portal.models import GuardianRelationship
 from portal.services import access_log, households, phones
-from portal.services.errors import DomainError
+from portal.services.errors import DomainError, InvalidInput
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -178,9 +178,15 @@ def add_student(household_id: int) -> Response | str:
 
 @bp.post("/households/<int:household_id>/guardians/<int:user_id>/invitation")
 @staff_required
-def reinvite(household_id: int, user_id: int) -> str:
+def reinvite(household_id: int, user_id: int) -> Response | str:
     db = get_session()
-    issued = households.reinvite_guardian(db, current_user, household_id, user_id, _invitation_settings(), now=utcnow())
+    try:
+        issued = households.reinvite_guardian(
+            db, current_user, household_id, user_id, _invitation_settings(), now=utcnow()
+        )
+    except InvalidInput as error:
+        flash(str(error.message), "error")
+        return redirect(url_for("staff.household", household_id=household_id))
     db.commit()
     found = households.household_for_staff(db, current_user, household_id)
     flash(_("A new invitation was emailed. Earlier links and codes no longer work."))
