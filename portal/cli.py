@@ -105,9 +105,7 @@ def create_household(name: str, guardians: tuple[str, ...], students: tuple[str,
             name,
             [_parse_guardian(g) for g in guardians],
             [_parse_student(s) for s in students],
-            households.InvitationSettings(
-                valid_days=current_app.config["INVITATION_VALID_DAYS"], secret_key=current_app.config["SECRET_KEY"]
-            ),
+            accounts.InvitationSettings.from_config(current_app.config),
             now=utcnow(),
         )
     except DomainError as error:

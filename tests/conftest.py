@@ -7,6 +7,7 @@ after each test.
 
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,15 +74,28 @@ def app_config() -> dict[str, object]:
     return {}
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty database with the schema, built once and copied for every test."""
+    path = tmp_path_factory.mktemp("schema") / "template.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def app(tmp_path: Path, external_database: str | None, app_config: dict[str, object]) -> Iterator[Flask]:
-    database_url = external_database or f"sqlite:///{tmp_path / 'portal.sqlite3'}"
+def app(
+    tmp_path: Path, external_database: str | None, sqlite_template: Path, app_config: dict[str, object]
+) -> Iterator[Flask]:
+    if external_database is None:
+        database_file = tmp_path / "portal.sqlite3"
+        shutil.copyfile(sqlite_template, database_file)
+        database_url = f"sqlite:///{database_file}"
+    else:
+        database_url = external_database
     app = create_app(make_test_config(database_url, tmp_path, **app_config))
     app.instance_path = str(tmp_path / "instance")
-    with app.app_context():
-        engine = get_engine()
-        if external_database is None:
-            Base.metadata.create_all(engine)
     yield app
     with app.app_context():
         engine = get_engine()
@@ -157,7 +171,7 @@ class Browser:
             return pyotp.TOTP(user.totp_secret).now()
 
     def sign_out(self):  # type: ignore[no-untyped-def]
-        return self.submit("/sign-out", {}, page="/")
+        return self.submit("/sign-out", {}, page="/security/")
 
 
 @pytest.fixture

@@ -129,9 +129,8 @@ def invite(
 ) -> accounts.IssuedInvitation:
     """Issue `user` an invitation, as staff would; the link token and code are on the result.
     Needs an app context, for the secret key."""
-    issued = accounts.issue_invitation(
-        db, actor, user, now=now or utcnow(), valid_days=valid_days, secret_key=current_app.config["SECRET_KEY"]
-    )
+    settings = accounts.InvitationSettings(valid_days=valid_days, secret_key=current_app.config["SECRET_KEY"])
+    issued = accounts.issue_invitation(db, actor, user, settings, now=now or utcnow())
     db.commit()
     return issued
 

@@ -3,8 +3,10 @@
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -101,6 +103,16 @@ def reset_password(
 
 
 @dataclass(frozen=True)
+class InvitationSettings:
+    valid_days: int
+    secret_key: str
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "InvitationSettings":
+        return cls(valid_days=config["INVITATION_VALID_DAYS"], secret_key=config["SECRET_KEY"])
+
+
+@dataclass(frozen=True)
 class IssuedInvitation:
     invitation: Invitation
     token: str
@@ -129,10 +141,9 @@ def issue_invitation(
     db: Session,
     actor: User | None,
     user: User,
+    settings: InvitationSettings,
     *,
     now: datetime,
-    valid_days: int,
-    secret_key: str,
     household_id: int | None = None,
 ) -> IssuedInvitation:
     """A new link and code for `user`; earlier invitations stop working. The link is emailed."""
@@ -146,10 +157,10 @@ def issue_invitation(
     invitation = Invitation(
         user_id=user.id,
         token_hash=_hash_token(token),
-        code_hash=_hash_code(code, secret_key),
+        code_hash=_hash_code(code, settings.secret_key),
         created_by_id=actor.id if actor is not None else None,
         created_at=now,
-        expires_at=now + timedelta(days=valid_days),
+        expires_at=now + timedelta(days=settings.valid_days),
     )
     db.add(invitation)
     db.flush()

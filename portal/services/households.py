@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal.models import GuardianRelationship, Guardianship, Household, Role, School, Student, User
 from portal.services import accounts, audit, scope
+from portal.services.accounts import InvitationSettings
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.pagination import Page, paginate
 
@@ -32,12 +33,6 @@ class StudentDetails:
     school_id: int | None = None
     grade: str = ""
     sis_id: str | None = None
-
-
-@dataclass(frozen=True)
-class InvitationSettings:
-    valid_days: int
-    secret_key: str
 
 
 @dataclass
@@ -81,15 +76,7 @@ def create_household(
     for index, details in enumerate(guardians):
         user = _add_guardian(db, household, details, now=now, field_name=f"guardians-{index}-email")
         created.invitations.append(
-            accounts.issue_invitation(
-                db,
-                actor,
-                user,
-                now=now,
-                valid_days=settings.valid_days,
-                secret_key=settings.secret_key,
-                household_id=household.id,
-            )
+            accounts.issue_invitation(db, actor, user, settings, now=now, household_id=household.id)
         )
     for index, details in enumerate(students):
         _add_student(db, household, details, field_prefix=f"students-{index}-")
@@ -180,15 +167,7 @@ def add_guardian(
         household_id=household.id,
         after={"email": user.email, "relationship": details.relationship.value},
     )
-    return accounts.issue_invitation(
-        db,
-        actor,
-        user,
-        now=now,
-        valid_days=settings.valid_days,
-        secret_key=settings.secret_key,
-        household_id=household.id,
-    )
+    return accounts.issue_invitation(db, actor, user, settings, now=now, household_id=household.id)
 
 
 def add_student(db: Session, actor: User, household_id: int, details: StudentDetails, *, now: datetime) -> Student:
@@ -223,15 +202,7 @@ def reinvite_guardian(
     if guardianship.user.password_hash is not None:
         # A code shown to staff for an account in use would let them choose its password.
         raise InvalidInput(_l("This guardian has already activated their account."))
-    return accounts.issue_invitation(
-        db,
-        actor,
-        guardianship.user,
-        now=now,
-        valid_days=settings.valid_days,
-        secret_key=settings.secret_key,
-        household_id=household_id,
-    )
+    return accounts.issue_invitation(db, actor, guardianship.user, settings, now=now, household_id=household_id)
 
 
 def household_for_staff(db: Session, actor: User, household_id: int) -> Household:

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from portal.models import Role, School, User
 from portal.services import accounts, audit, scope, sessions
+from portal.services.accounts import InvitationSettings
 from portal.services.errors import InvalidInput, NotFound
-from portal.services.households import InvitationSettings
 from portal.services.pagination import Page, paginate
 
 
@@ -41,9 +41,7 @@ def create_staff_account(
     db.add(user)
     db.flush()
     audit.record(db, actor, "staff.created", user, now=now, after={"email": email, "role": role.value})
-    return accounts.issue_invitation(
-        db, actor, user, now=now, valid_days=settings.valid_days, secret_key=settings.secret_key
-    )
+    return accounts.issue_invitation(db, actor, user, settings, now=now)
 
 
 def staff_member(db: Session, actor: User, user_id: int) -> User:

@@ -110,6 +110,9 @@ MEASURE_TARGETS = """
   const shown = (el) => {
     const box = el.getBoundingClientRect();
     const style = getComputedStyle(el);
+    // A control hidden from sight, touch and screen readers alike (aria-hidden, out of the
+    // tab order) is no tap target: the new-household form's Enter-key default button is one.
+    if (el.closest("[aria-hidden=true]") && el.tabIndex < 0) return false;
     return box.width > 0 && box.height > 0 && style.visibility !== "hidden";
   };
   const name = (el) => {

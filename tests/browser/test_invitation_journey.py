@@ -172,3 +172,22 @@ def test_guardian_joins_with_the_code_from_the_printed_letter(desktop, phone, di
     assert phone.path == "/family/"
     expect(phone.page.get_by_role("heading", level=1)).to_have_text(ABARA.name)
     assert_welcomed(flashed, ABARA)
+
+
+def test_enter_in_a_field_of_the_new_household_form_creates_the_household(desktop, district):  # type: ignore[no-untyped-def]
+    # A form submitted with Enter uses its first button; here that must be "create",
+    # not "add another guardian", which would silently throw the Enter away.
+    page = desktop.page
+    desktop.sign_in(district.staff.email)
+    desktop.open("/staff/households/new")
+    guardian = page.get_by_role("group", name="Guardian 1")
+    guardian.get_by_label("Full name", exact=True).fill("Rosa Diaz")
+    guardian.get_by_label("Email", exact=True).fill("rosa.diaz@example.org")
+    student = page.get_by_role("group", name="Student 1")
+    student.get_by_label("First name", exact=True).fill("Tomas")
+    student.get_by_label("Last name", exact=True).fill("Diaz")
+    desktop.fill("Household name", "Diaz family")
+    with page.expect_navigation():
+        page.get_by_label("Household name", exact=True).press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Activation letters")
+    desktop.audit.check(page)

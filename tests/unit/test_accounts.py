@@ -29,7 +29,8 @@ def notifications_for(db, user, template):
 
 
 def issue(db, user, *, now=NOW, valid_days=21, actor=None):
-    issued = accounts.issue_invitation(db, actor, user, now=now, valid_days=valid_days, secret_key=SECRET)
+    settings = accounts.InvitationSettings(valid_days=valid_days, secret_key=SECRET)
+    issued = accounts.issue_invitation(db, actor, user, settings, now=now)
     db.commit()
     return issued
 

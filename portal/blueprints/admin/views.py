@@ -14,6 +14,7 @@ from portal.db import get_session, utcnow
 from portal.models import Role
 from portal.services import (
     access_log,
+    accounts,
     csv_export,
     household_import,
     households,
@@ -30,12 +31,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 # The most rows one CSV download holds.
 EXPORT_LIMIT = 10_000
 IMPORT_MAX_BYTES = 1024 * 1024
-
-
-def _invitation_settings() -> households.InvitationSettings:
-    return households.InvitationSettings(
-        valid_days=current_app.config["INVITATION_VALID_DAYS"], secret_key=current_app.config["SECRET_KEY"]
-    )
 
 
 @bp.get("/")
@@ -63,7 +58,7 @@ def new_staff() -> Response | str:
                 email=form.email.data,
                 role=Role(form.role.data),
                 language=form.language.data,
-                settings=_invitation_settings(),
+                settings=accounts.InvitationSettings.from_config(current_app.config),
                 now=utcnow(),
             )
         except DomainError as error:
@@ -228,7 +223,9 @@ def import_households() -> str:
                 db, current_user, text, languages=tuple(config["LANGUAGES"]), region=config["DISTRICT_COUNTRY"]
             )
             if not form.check_only.data and not plan.errors:
-                sent = household_import.apply_import(db, current_user, plan, _invitation_settings(), now=utcnow())
+                sent = household_import.apply_import(
+                    db, current_user, plan, accounts.InvitationSettings.from_config(current_app.config), now=utcnow()
+                )
                 db.commit()
                 flash(ngettext("Imported %(num)d household.", "Imported %(num)d households.", len(plan.households)))
                 flash(ngettext("%(num)d invitation was emailed.", "%(num)d invitations were emailed.", sent))

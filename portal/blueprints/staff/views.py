@@ -19,17 +19,10 @@ from portal.blueprints.staff.forms import (
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
 from portal.models import GuardianRelationship
-from portal.services import access_log, households, phones
+from portal.services import access_log, accounts, households, phones
 from portal.services.errors import DomainError, InvalidInput
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-
-
-def _invitation_settings() -> households.InvitationSettings:
-    return households.InvitationSettings(
-        valid_days=current_app.config["INVITATION_VALID_DAYS"],
-        secret_key=current_app.config["SECRET_KEY"],
-    )
 
 
 def _set_choices(form: HouseholdForm | GuardianForm | StudentForm) -> None:
@@ -110,7 +103,7 @@ def new_household() -> Response | str:
                 form.name.data,
                 [_guardian_details(e.form, f"{e.name}-") for e in form.guardians],
                 [_student_details(e.form) for e in form.students],
-                _invitation_settings(),
+                accounts.InvitationSettings.from_config(current_app.config),
                 now=utcnow(),
                 sis_id=(form.sis_id.data or "").strip() or None,
             )
@@ -144,7 +137,12 @@ def add_guardian(household_id: int) -> Response | str:
     if form.validate_on_submit():
         try:
             issued = households.add_guardian(
-                db, current_user, household_id, _guardian_details(form, ""), _invitation_settings(), now=utcnow()
+                db,
+                current_user,
+                household_id,
+                _guardian_details(form, ""),
+                accounts.InvitationSettings.from_config(current_app.config),
+                now=utcnow(),
             )
         except DomainError as error:
             db.rollback()
@@ -182,7 +180,12 @@ def reinvite(household_id: int, user_id: int) -> Response | str:
     db = get_session()
     try:
         issued = households.reinvite_guardian(
-            db, current_user, household_id, user_id, _invitation_settings(), now=utcnow()
+            db,
+            current_user,
+            household_id,
+            user_id,
+            accounts.InvitationSettings.from_config(current_app.config),
+            now=utcnow(),
         )
     except InvalidInput as error:
         flash(str(error.message), "error")
