@@ -1,7 +1,7 @@
 """All tables, imported here so that Base.metadata knows every one of them."""
 
 from portal.models.audit import AuditEvent
-from portal.models.district import Department, School
+from portal.models.district import Department, DepartmentMember, School
 from portal.models.household import GuardianRelationship, Guardianship, Household, Student
 from portal.models.invitation import Invitation
 from portal.models.notification import Notification, NotificationStatus
@@ -11,6 +11,7 @@ from portal.models.user import RecoveryCode, Role, User, UserSession
 __all__ = [
     "AuditEvent",
     "Department",
+    "DepartmentMember",
     "GuardianRelationship",
     "Guardianship",
     "Household",

@@ -1,4 +1,4 @@
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -17,3 +17,14 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     is_public: Mapped[bool] = mapped_column(default=True)
+
+
+class DepartmentMember(Base):
+    """A staff member's place in a department; a supervisor hears about overdue replies."""
+
+    __tablename__ = "department_member"
+    __table_args__ = (UniqueConstraint("department_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    is_supervisor: Mapped[bool] = mapped_column(default=False)

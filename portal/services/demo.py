@@ -3,10 +3,12 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import (
     Department,
+    DepartmentMember,
     GuardianRelationship,
     Guardianship,
     Household,
@@ -121,6 +123,15 @@ def seed_demo(db: Session, *, password: str, now: datetime, totp_secret: str = D
         member.totp_secret = totp_secret
         member.totp_enabled_at = now
     db.flush()
+    by_name = {department.name: department for department in db.scalars(select(Department))}
+    _admin, jordan, lucia = staff
+    for user, name, supervises in (
+        (jordan, "Transportation", True),
+        (jordan, "Enrollment", False),
+        (lucia, "Special Education", True),
+        (lucia, "Attendance", False),
+    ):
+        db.add(DepartmentMember(department_id=by_name[name].id, user_id=user.id, is_supervisor=supervises))
 
     rivera_mother = _user(db, FAMILY_EMAIL, "Alex Rivera", Role.FAMILY, password_hash, now, phone="+12135550143")
     rivera_grandfather = _user(

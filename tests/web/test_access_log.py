@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import AuditEvent, Household, SecurityEvent, Student, User
+from portal.models import AuditEvent, Department, DepartmentMember, Household, SecurityEvent, Student, User
 from portal.services import access_log
 from tests import factories
 from tests.conftest import Browser
@@ -77,6 +77,20 @@ def test_a_staff_read_appears_in_the_familys_history_with_the_staff_members_name
     page = family.get("/family/history")
     assert page.status_code == 200
     assert "Dana Whitfield (staff) opened your household's page" in html.unescape(text(page))
+
+
+def test_a_staff_read_names_the_staff_members_departments(app, db):
+    household = factories.make_household(db)
+    staff = factories.make_staff(db, name="Dana Whitfield")
+    for name in ("Transportation", "Enrollment"):
+        department = Department(name=name)
+        db.add(department)
+        db.flush()
+        db.add(DepartmentMember(department_id=department.id, user_id=staff.id))
+    db.commit()
+    signed_in(app, staff).get(f"/staff/households/{household.id}")
+    page = html.unescape(text(signed_in(app, guardian_of(db, household)).get("/family/history")))
+    assert "Dana Whitfield (Enrollment, Transportation) opened your household's page" in page
 
 
 def test_an_admin_read_is_shown_as_an_administrators(app, db):

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from portal.blueprints.access import family_required
 from portal.db import get_session
-from portal.services import access_log, households
+from portal.services import access_log, departments, households
 
 bp = Blueprint("family", __name__, url_prefix="/family")
 
@@ -27,10 +27,9 @@ def student(student_id: int) -> str:
 @bp.get("/history")
 @family_required
 def history() -> str:
+    db = get_session()
     events = access_log.family_history(
-        get_session(),
-        current_user,
-        page=request.args.get("page", 1, type=int),
-        page_size=current_app.config["PAGE_SIZE"],
+        db, current_user, page=request.args.get("page", 1, type=int), page_size=current_app.config["PAGE_SIZE"]
     )
-    return render_template("family/history.html", events=events)
+    staff_ids = {person.id for _event, person in events.items if person is not None and person.is_staff}
+    return render_template("family/history.html", events=events, departments=departments.departments_of(db, staff_ids))

@@ -1,8 +1,8 @@
 """foundation: accounts, households, invitations, sessions, audit, outbox
 
-Revision ID: f51007b5343d
+Revision ID: bf88fdea027d
 Revises: 
-Create Date: 2026-11-27 16:06:16.726070
+Create Date: 2026-11-27 16:53:35.229810
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import portal.db
 
-revision: str = 'f51007b5343d'
+revision: str = 'bf88fdea027d'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -89,6 +89,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_event_created_at'), ['created_at'], unique=False)
         batch_op.create_index('ix_audit_event_household_time', ['household_id', 'created_at'], unique=False)
         batch_op.create_index('ix_audit_event_object', ['object_type', 'object_id'], unique=False)
+
+    op.create_table('department_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('is_supervisor', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], name=op.f('fk_department_member_department_id_department'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_department_member_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_department_member')),
+    sa.UniqueConstraint('department_id', 'user_id', name=op.f('uq_department_member_department_id'))
+    )
+    with op.batch_alter_table('department_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_department_member_department_id'), ['department_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_department_member_user_id'), ['user_id'], unique=False)
 
     op.create_table('guardianship',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -248,6 +262,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_guardianship_household_id'))
 
     op.drop_table('guardianship')
+    with op.batch_alter_table('department_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_department_member_user_id'))
+        batch_op.drop_index(batch_op.f('ix_department_member_department_id'))
+
+    op.drop_table('department_member')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_event_object')
         batch_op.drop_index('ix_audit_event_household_time')
