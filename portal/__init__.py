@@ -110,6 +110,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from portal.blueprints.account.views import bp as account_bp
     from portal.blueprints.admin.views import bp as admin_bp
     from portal.blueprints.auth.views import bp as auth_bp
     from portal.blueprints.family.views import bp as family_bp
@@ -117,7 +118,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.security.views import bp as security_bp
     from portal.blueprints.staff.views import bp as staff_bp
 
-    for blueprint in (main_bp, auth_bp, security_bp, family_bp, staff_bp, admin_bp):
+    for blueprint in (main_bp, auth_bp, security_bp, family_bp, account_bp, staff_bp, admin_bp):
         app.register_blueprint(blueprint)
 
 

@@ -11,8 +11,8 @@ from flask.cli import with_appcontext
 
 from portal import mail
 from portal.db import get_engine, get_session, utcnow
-from portal.models import GuardianRelationship
-from portal.services import accounts, demo, households, two_factor
+from portal.models import Channel, GuardianRelationship, Topic
+from portal.services import accounts, contacts, csv_export, demo, households, two_factor
 from portal.services.errors import DomainError
 
 
@@ -134,4 +134,15 @@ def deliver_notifications(loop: bool) -> None:
         time.sleep(app.config["NOTIFICATION_POLL_SECONDS"])
 
 
-COMMANDS = [init_db, seed_demo, create_household, deliver_notifications]
+@click.command("export-contacts")
+@click.option("--topic", required=True, type=click.Choice([topic.value for topic in Topic]))
+@click.option("--channel", required=True, type=click.Choice([channel.value for channel in Channel]))
+@with_appcontext
+def export_contacts(topic: str, channel: str) -> None:
+    """Print as CSV who gets TOPIC on CHANNEL, honouring every preference, with quiet hours."""
+    timezone = current_app.config["DISTRICT_TIMEZONE"]
+    rows = contacts.contact_list(get_session(), Topic(topic), Channel(channel))
+    click.echo(csv_export.write_csv(contacts.CONTACT_LIST_HEADER, (row.as_csv_row(timezone) for row in rows)), nl=False)
+
+
+COMMANDS = [init_db, seed_demo, create_household, deliver_notifications, export_contacts]

@@ -1,6 +1,7 @@
 """All tables, imported here so that Base.metadata knows every one of them."""
 
 from portal.models.audit import AuditEvent
+from portal.models.contact import Channel, ContactPreference, Topic, TopicSubscription
 from portal.models.district import Department, DepartmentMember, School
 from portal.models.household import GuardianRelationship, Guardianship, Household, Student
 from portal.models.invitation import Invitation
@@ -10,6 +11,8 @@ from portal.models.user import RecoveryCode, Role, User, UserSession
 
 __all__ = [
     "AuditEvent",
+    "Channel",
+    "ContactPreference",
     "Department",
     "DepartmentMember",
     "GuardianRelationship",
@@ -23,6 +26,8 @@ __all__ = [
     "School",
     "SecurityEvent",
     "Student",
+    "Topic",
+    "TopicSubscription",
     "User",
     "UserSession",
 ]

@@ -17,7 +17,7 @@ from portal.models import (
     Student,
     User,
 )
-from portal.services import accounts, passwords
+from portal.services import accounts, contacts, passwords
 
 FAMILY_EMAIL = "parent@example.org"
 SPANISH_FAMILY_EMAIL = "familia@example.org"
@@ -157,4 +157,6 @@ def seed_demo(db: Session, *, password: str, now: datetime, totp_secret: str = D
     nguyen = _user(db, "linh.nguyen@example.org", "Linh Nguyen", Role.FAMILY, None, now)
     _household(db, "Nguyen family", [(nguyen, GuardianRelationship.FATHER)], [("An", "Nguyen", roosevelt, "6")], now)
     db.flush()
+    for guardian in (rivera_mother, rivera_grandfather, garcia, nguyen):
+        contacts.start_preferences(db, guardian, mobile_phone=guardian.phone)
     return DemoResult(created=True, totp_secret=totp_secret, sign_ins=sign_ins)

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.models import GuardianRelationship, Guardianship, Household, Role, School, Student, User
-from portal.services import accounts, audit, scope
+from portal.services import accounts, audit, contacts, scope
 from portal.services.accounts import InvitationSettings
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.pagination import Page, paginate
@@ -117,6 +117,7 @@ def _add_guardian(
     )
     db.add(user)
     db.flush()
+    contacts.start_preferences(db, user, mobile_phone=details.phone)
     db.add(
         Guardianship(
             household_id=household.id, user_id=user.id, relationship_to_students=details.relationship, created_at=now

@@ -1,6 +1,6 @@
 """Administrators: staff accounts and schools."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -11,10 +11,11 @@ from portal.blueprints.admin.forms import HouseholdImportForm, SchoolForm, Staff
 from portal.blueprints.downloads import csv_attachment
 from portal.blueprints.forms import attach_error, language_choices
 from portal.db import get_session, utcnow
-from portal.models import Role
+from portal.models import Channel, Role, Topic
 from portal.services import (
     access_log,
     accounts,
+    contacts,
     csv_export,
     household_import,
     households,
@@ -234,3 +235,25 @@ def import_households() -> str:
             attach_error(form, error)
             plan = None
     return render_template("admin/import.html", form=form, plan=plan, columns=household_import.COLUMNS)
+
+
+@bp.get("/contact-lists")
+@admin_required
+def contact_lists() -> str:
+    return render_template("admin/contact_lists.html", topics=list(Topic), channels=list(Channel))
+
+
+@bp.get("/contact-lists.csv")
+@admin_required
+def contact_list_csv() -> Response:
+    """What a mass-messaging tool imports: who gets this topic on this channel, and when not to send."""
+    try:
+        topic, channel = Topic(request.args.get("topic", "")), Channel(request.args.get("channel", ""))
+    except ValueError:
+        abort(404)
+    db = get_session()
+    rows = contacts.contact_list(db, topic, channel)
+    body = csv_export.write_csv(
+        contacts.CONTACT_LIST_HEADER, (row.as_csv_row(current_app.config["DISTRICT_TIMEZONE"]) for row in rows)
+    )
+    return csv_attachment(body, stem=f"contacts-{topic.value}-{channel.value}")

@@ -7,6 +7,8 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from portal.blueprints.access import staff_required
+from portal.blueprints.account import views as account_views
+from portal.blueprints.account.forms import StaffContactPreferencesForm
 from portal.blueprints.forms import attach_error, language_choices
 from portal.blueprints.staff.forms import (
     GuardianFields,
@@ -18,8 +20,8 @@ from portal.blueprints.staff.forms import (
 )
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
-from portal.models import GuardianRelationship
-from portal.services import access_log, accounts, households, phones
+from portal.models import Channel, GuardianRelationship, Topic
+from portal.services import access_log, accounts, contacts, households, phones
 from portal.services.errors import DomainError, InvalidInput
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -123,8 +125,9 @@ def household(household_id: int) -> str:
     db = get_session()
     found = households.household_for_staff(db, current_user, household_id)
     access_log.record_view(db, current_user, found, "household", now=utcnow(), ip_address=client_address())
+    contact_details = {details.user.id: details for details in contacts.household_details(db, current_user, found.id)}
     db.commit()
-    return render_template("staff/household.html", household=found)
+    return render_template("staff/household.html", household=found, contact_details=contact_details)
 
 
 @bp.route("/households/<int:household_id>/guardians/new", methods=["GET", "POST"])
@@ -194,3 +197,29 @@ def reinvite(household_id: int, user_id: int) -> Response | str:
     found = households.household_for_staff(db, current_user, household_id)
     flash(_("A new invitation was emailed. Earlier links and codes no longer work."))
     return render_template("staff/letters.html", household=found, invitations=[issued])
+
+
+@bp.route("/households/<int:household_id>/guardians/<int:user_id>/contact", methods=["GET", "POST"])
+@staff_required
+def edit_contact(household_id: int, user_id: int) -> Response | str:
+    """Staff change a family's preferences on their behalf (say, on the phone), with a reason."""
+    db = get_session()
+    found = households.household_for_staff(db, current_user, household_id)
+    guardian = contacts.guardian_for_staff(db, current_user, household_id, user_id)
+    details = contacts.details_for_staff(db, current_user, household_id, user_id)
+    access_log.record_view(db, current_user, found, "contacts", now=utcnow(), ip_address=client_address())
+    db.commit()
+    form = StaffContactPreferencesForm()
+    saved, details = account_views.edit_contact(current_user, guardian, details, form, reason=form.reason.data or "")
+    if saved:
+        flash(_("Saved. %(name)s is emailed what changed and why.", name=guardian.display_name))
+        return redirect(url_for("staff.household", household_id=household_id))
+    return render_template(
+        "staff/edit_contact.html",
+        form=form,
+        details=details,
+        household=found,
+        guardian=guardian,
+        topics=list(Topic),
+        channels=list(Channel),
+    )

@@ -1,8 +1,8 @@
-"""foundation: accounts, households, invitations, sessions, audit, outbox
+"""foundation: accounts, households, invitations, sessions, contacts, audit, outbox
 
-Revision ID: bf88fdea027d
+Revision ID: 0094b9119ff0
 Revises: 
-Create Date: 2026-11-27 16:53:35.229810
+Create Date: 2026-11-27 16:56:50.583139
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import portal.db
 
-revision: str = 'bf88fdea027d'
+revision: str = '0094b9119ff0'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -89,6 +89,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_event_created_at'), ['created_at'], unique=False)
         batch_op.create_index('ix_audit_event_household_time', ['household_id', 'created_at'], unique=False)
         batch_op.create_index('ix_audit_event_object', ['object_type', 'object_id'], unique=False)
+
+    op.create_table('contact_preference',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('mobile_phone', sa.String(length=20), nullable=True),
+    sa.Column('voice_phone', sa.String(length=20), nullable=True),
+    sa.Column('interpreter_language', sa.String(length=60), nullable=False),
+    sa.Column('quiet_start', sa.String(length=5), nullable=True),
+    sa.Column('quiet_end', sa.String(length=5), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('updated_at', portal.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['user.id'], name=op.f('fk_contact_preference_updated_by_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_contact_preference_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contact_preference')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_contact_preference_user_id'))
+    )
+    with op.batch_alter_table('contact_preference', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_contact_preference_updated_by_id'), ['updated_by_id'], unique=False)
 
     op.create_table('department_member',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -207,6 +226,19 @@ def upgrade() -> None:
         batch_op.create_index('ix_student_name', ['last_name', 'first_name'], unique=False)
         batch_op.create_index(batch_op.f('ix_student_school_id'), ['school_id'], unique=False)
 
+    op.create_table('topic_subscription',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('topic', sa.Enum('emergency', 'attendance', 'transportation', 'school_news', 'events', 'meals_and_fees', 'surveys', name='topic', native_enum=False, length=32), nullable=False),
+    sa.Column('channel', sa.Enum('email', 'sms', 'voice', name='channel', native_enum=False, length=32), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_topic_subscription_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_topic_subscription')),
+    sa.UniqueConstraint('user_id', 'topic', 'channel', name=op.f('uq_topic_subscription_user_id'))
+    )
+    with op.batch_alter_table('topic_subscription', schema=None) as batch_op:
+        batch_op.create_index('ix_topic_subscription_export', ['topic', 'channel'], unique=False)
+        batch_op.create_index(batch_op.f('ix_topic_subscription_user_id'), ['user_id'], unique=False)
+
     op.create_table('user_session',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
@@ -232,6 +264,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_user_session_user_id'))
 
     op.drop_table('user_session')
+    with op.batch_alter_table('topic_subscription', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_topic_subscription_user_id'))
+        batch_op.drop_index('ix_topic_subscription_export')
+
+    op.drop_table('topic_subscription')
     with op.batch_alter_table('student', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_student_school_id'))
         batch_op.drop_index('ix_student_name')
@@ -267,6 +304,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_department_member_department_id'))
 
     op.drop_table('department_member')
+    with op.batch_alter_table('contact_preference', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_contact_preference_updated_by_id'))
+
+    op.drop_table('contact_preference')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_event_object')
         batch_op.drop_index('ix_audit_event_household_time')

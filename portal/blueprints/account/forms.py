@@ -1,0 +1,38 @@
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal.blueprints.forms import PortalForm
+from portal.models import Channel, Topic
+
+CHANNEL_LABELS = {Channel.EMAIL: _l("Email"), Channel.SMS: _l("Text message"), Channel.VOICE: _l("Voice call")}
+
+
+def choice_field_name(topic: Topic, channel: Channel) -> str:
+    return f"{topic.value}__{channel.value}"
+
+
+class ContactPreferencesForm(PortalForm):
+    # The version the person started from: a save based on an older one is refused.
+    version = HiddenField()
+    mobile_phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=40)])
+    voice_phone = StringField(_l("Phone for voice calls, if not the mobile"), validators=[Optional(), Length(max=40)])
+    language = SelectField(_l("Language for messages and this portal"))
+    interpreter_language = StringField(_l("Interpreter needed (any language)"), validators=[Optional(), Length(max=60)])
+    quiet_start = StringField(_l("Quiet hours start"), validators=[Optional(), Length(max=5)])
+    quiet_end = StringField(_l("Quiet hours end"), validators=[Optional(), Length(max=5)])
+
+    def choice(self, topic: Topic, channel: Channel) -> BooleanField:
+        return self[choice_field_name(topic, channel)]
+
+
+for _topic in Topic:
+    for _channel in Channel:
+        setattr(ContactPreferencesForm, choice_field_name(_topic, _channel), BooleanField(CHANNEL_LABELS[_channel]))
+
+
+class StaffContactPreferencesForm(ContactPreferencesForm):
+    reason = TextAreaField(
+        _l("Why are you changing this? (the family is told)"),
+        validators=[DataRequired(_l("Say why you are changing this family's details.")), Length(max=500)],
+    )

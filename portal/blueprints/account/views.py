@@ -1,0 +1,112 @@
+"""A guardian's own account: how the district reaches them."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.blueprints.access import family_required
+from portal.blueprints.account.forms import ContactPreferencesForm, choice_field_name
+from portal.blueprints.forms import attach_error, language_choices
+from portal.db import get_session, utcnow
+from portal.models import Channel, Topic, User
+from portal.services import contacts, phones
+from portal.services.errors import Conflict, DomainError
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+def fill_form(form: ContactPreferencesForm, details: contacts.ContactDetails) -> None:
+    """Put the saved preferences in a form that has not been sent."""
+    preference = details.preference
+    form.version.data = str(preference.version)
+    form.mobile_phone.data = phones.display_phone(preference.mobile_phone) if preference.mobile_phone else ""
+    form.voice_phone.data = phones.display_phone(preference.voice_phone) if preference.voice_phone else ""
+    form.language.data = details.user.language
+    form.interpreter_language.data = preference.interpreter_language
+    form.quiet_start.data = preference.quiet_start or ""
+    form.quiet_end.data = preference.quiet_end or ""
+    for topic in Topic:
+        for channel in Channel:
+            form.choice(topic, channel).data = (topic, channel) in details.channels
+
+
+def choices_from(form: ContactPreferencesForm) -> contacts.ContactChoices:
+    region = current_app.config["DISTRICT_COUNTRY"]
+
+    def phone(field_name: str) -> str | None:
+        typed = (form[field_name].data or "").strip()
+        return phones.normalize_phone(typed, region=region, field=field_name) if typed else None
+
+    return contacts.ContactChoices(
+        mobile_phone=phone("mobile_phone"),
+        voice_phone=phone("voice_phone"),
+        language=form.language.data,
+        interpreter_language=(form.interpreter_language.data or "").strip(),
+        quiet_start=(form.quiet_start.data or "").strip() or None,
+        quiet_end=(form.quiet_end.data or "").strip() or None,
+        channels=frozenset(
+            (topic, channel) for topic in Topic for channel in Channel if form.choice(topic, channel).data
+        ),
+    )
+
+
+def _version(typed: str | None) -> int:
+    """The version the form was filled from; anything odd counts as stale, never as an error."""
+    return int(typed) if typed and typed.isascii() and typed.isdigit() and len(typed) < 10 else 0
+
+
+def edit_contact(
+    actor: User, guardian: User, details: contacts.ContactDetails, form: ContactPreferencesForm, *, reason: str = ""
+) -> tuple[bool, contacts.ContactDetails]:
+    """Validate and save; on a conflict the saved version is shown and the form keeps what was typed."""
+    db = get_session()
+    form.language.choices = language_choices()
+    if not form.is_submitted():
+        fill_form(form, details)
+        return False, details
+    if not form.validate():
+        return False, details
+    try:
+        saved, _changed = contacts.save_choices(
+            db,
+            actor,
+            guardian,
+            choices_from(form),
+            based_on_version=_version(form.version.data),
+            languages=tuple(current_app.config["LANGUAGES"]),
+            now=utcnow(),
+            reason=reason,
+        )
+    except Conflict as error:
+        db.rollback()
+        form.version.data = str(details.preference.version)
+        attach_error(form, error)
+        return False, details
+    except DomainError as error:
+        db.rollback()
+        attach_error(form, error)
+        return False, details
+    db.commit()
+    return True, saved
+
+
+@bp.route("/contact", methods=["GET", "POST"])
+@family_required
+def contact() -> Response | str:
+    db = get_session()
+    details = contacts.details_for_family(db, current_user)
+    db.commit()  # defaults saved on a first visit
+    form = ContactPreferencesForm()
+    saved, details = edit_contact(current_user, current_user, details, form)
+    if saved:
+        flash(_("Your contact preferences are saved."))
+        return redirect(url_for("account.contact"))
+    return render_template(
+        "account/contact.html",
+        form=form,
+        details=details,
+        topics=list(Topic),
+        channels=list(Channel),
+        field_name=choice_field_name,
+    )

@@ -1,0 +1,313 @@
+"""Contact preferences: which topics reach a guardian, on which channels, and when.
+
+The rules: emergency and safety messages always reach a guardian through at
+least one channel; a text message needs a mobile number and a voice call a
+phone number; quiet hours hold back everything but emergencies. A save based
+on an older version of the preferences is refused, so nobody's change is lost.
+"""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from portal.models import Channel, ContactPreference, Guardianship, Topic, TopicSubscription, User
+from portal.services import audit, notifications, scope
+from portal.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
+
+Choice = tuple[Topic, Channel]
+TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+
+
+@dataclass(frozen=True)
+class ContactChoices:
+    """What a form asks to save. Phones are already in E.164."""
+
+    mobile_phone: str | None
+    voice_phone: str | None
+    language: str
+    interpreter_language: str
+    quiet_start: str | None
+    quiet_end: str | None
+    channels: frozenset[Choice]
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """A guardian's saved preferences, as pages and exports show them."""
+
+    user: User
+    preference: ContactPreference
+    channels: frozenset[Choice]
+
+    def address(self, channel: Channel) -> str | None:
+        if channel == Channel.EMAIL:
+            return self.user.email
+        if channel == Channel.SMS:
+            return self.preference.mobile_phone
+        return self.preference.voice_phone or self.preference.mobile_phone
+
+    def summary(self) -> list[tuple[Topic, list[tuple[Channel, str]]]]:
+        """Topic by topic, the channels it reaches and where: what the page says in words."""
+        return [
+            (
+                topic,
+                [(channel, self.address(channel) or "") for channel in Channel if (topic, channel) in self.channels],
+            )
+            for topic in Topic
+        ]
+
+
+def default_channels(user: User, preference: ContactPreference) -> frozenset[Choice]:
+    """Before a guardian chooses: emergencies on every channel they can be reached on,
+    attendance by email and text, everything else by email."""
+    reachable = {Channel.EMAIL}
+    if preference.mobile_phone:
+        reachable |= {Channel.SMS, Channel.VOICE}
+    elif preference.voice_phone:
+        reachable.add(Channel.VOICE)
+    choices = {(Topic.EMERGENCY, channel) for channel in reachable}
+    choices |= {(Topic.ATTENDANCE, channel) for channel in reachable & {Channel.EMAIL, Channel.SMS}}
+    choices |= {(topic, Channel.EMAIL) for topic in Topic if topic not in (Topic.EMERGENCY, Topic.ATTENDANCE)}
+    return frozenset(choices)
+
+
+def start_preferences(db: Session, user: User, *, mobile_phone: str | None = None) -> ContactPreference:
+    """The defaults for a new guardian, saved so that exports include them at once."""
+    preference = ContactPreference(user_id=user.id, mobile_phone=mobile_phone)
+    db.add(preference)
+    db.add_all(
+        TopicSubscription(user_id=user.id, topic=topic, channel=channel)
+        for topic, channel in default_channels(user, preference)
+    )
+    return preference
+
+
+def _load(db: Session, user: User) -> ContactDetails:
+    preference = db.scalar(select(ContactPreference).where(ContactPreference.user_id == user.id))
+    if preference is None:
+        preference = start_preferences(db, user, mobile_phone=user.phone)
+        db.flush()
+    rows = db.execute(
+        select(TopicSubscription.topic, TopicSubscription.channel).where(TopicSubscription.user_id == user.id)
+    )
+    return ContactDetails(user, preference, frozenset((topic, channel) for topic, channel in rows))
+
+
+def details_for_family(db: Session, actor: User) -> ContactDetails:
+    """The signed-in guardian's own preferences."""
+    if not actor.is_family:
+        raise NotAllowed()
+    return _load(db, actor)
+
+
+def guardian_for_staff(db: Session, actor: User, household_id: int, user_id: int) -> User:
+    scope.require_staff(actor)
+    guardian = db.scalar(
+        select(User)
+        .join(Guardianship, Guardianship.user_id == User.id)
+        .where(Guardianship.household_id == household_id, User.id == user_id)
+    )
+    if guardian is None:
+        raise NotFound()
+    return guardian
+
+
+def details_for_staff(db: Session, actor: User, household_id: int, user_id: int) -> ContactDetails:
+    return _load(db, guardian_for_staff(db, actor, household_id, user_id))
+
+
+def household_details(db: Session, actor: User, household_id: int) -> list[ContactDetails]:
+    """Every guardian's preferences in one household, for its staff page."""
+    scope.require_staff(actor)
+    guardians = db.scalars(
+        select(User)
+        .join(Guardianship, Guardianship.user_id == User.id)
+        .where(Guardianship.household_id == household_id)
+        .order_by(Guardianship.id)
+    )
+    return [_load(db, guardian) for guardian in guardians]
+
+
+def check_choices(choices: ContactChoices, languages: tuple[str, ...]) -> None:
+    """Raise InvalidInput, for the field concerned, when the choices break a rule."""
+    if not any(topic == Topic.EMERGENCY for topic, _channel in choices.channels):
+        raise InvalidInput(
+            _l("Emergency and safety messages must reach you one way or another. Keep at least one channel."),
+            field="emergency__email",
+        )
+    used = {channel for _topic, channel in choices.channels}
+    if Channel.SMS in used and not choices.mobile_phone:
+        raise InvalidInput(_l("Add a mobile number to get text messages."), field="mobile_phone")
+    if Channel.VOICE in used and not (choices.voice_phone or choices.mobile_phone):
+        raise InvalidInput(_l("Add a phone number to get voice calls."), field="voice_phone")
+    if (choices.quiet_start is None) != (choices.quiet_end is None):
+        raise InvalidInput(_l("Give both the start and the end of your quiet hours, or neither."), field="quiet_end")
+    for name in ("quiet_start", "quiet_end"):
+        value = getattr(choices, name)
+        if value is not None and not TIME.fullmatch(value):
+            raise InvalidInput(_l("Enter a time like 21:00."), field=name)
+    if choices.quiet_start is not None and choices.quiet_start == choices.quiet_end:
+        raise InvalidInput(_l("Quiet hours must end at another time than they start."), field="quiet_end")
+    if choices.language not in languages:
+        raise InvalidInput(_l("Choose a language from the list."), field="language")
+    if len(choices.interpreter_language) > 60:
+        raise InvalidInput(_l("Use at most 60 characters."), field="interpreter_language")
+
+
+def _snapshot(details: ContactDetails) -> dict[str, Any]:
+    preference = details.preference
+    return {
+        "mobile_phone": preference.mobile_phone,
+        "voice_phone": preference.voice_phone,
+        "language": details.user.language,
+        "interpreter_language": preference.interpreter_language,
+        "quiet_hours": f"{preference.quiet_start}-{preference.quiet_end}" if preference.quiet_start else None,
+        "channels": sorted(f"{topic.value}:{channel.value}" for topic, channel in details.channels),
+    }
+
+
+def save_choices(
+    db: Session,
+    actor: User,
+    guardian: User,
+    choices: ContactChoices,
+    *,
+    based_on_version: int,
+    languages: tuple[str, ...],
+    now: datetime,
+    reason: str = "",
+) -> tuple[ContactDetails, list[str]]:
+    """Save a guardian's choices; return the new details and the names of what changed.
+
+    A guardian saves their own; staff save on a guardian's behalf with a reason,
+    and the guardian is emailed what was changed and by whom."""
+    on_behalf = actor.id != guardian.id
+    if on_behalf:
+        scope.require_staff(actor)
+        if not reason.strip():
+            raise InvalidInput(_l("Say why you are changing this family's details."), field="reason")
+    elif not actor.is_family:
+        raise NotAllowed()
+    check_choices(choices, languages)
+    details = _load(db, guardian)
+    if details.preference.version != based_on_version:
+        raise Conflict(
+            _l(
+                "These preferences were changed by someone else since you opened the page. The saved version "
+                "is shown below; your choices are still in the form: check them and save again."
+            ),
+            field="mobile_phone",
+        )
+    before = _snapshot(details)
+    preference = details.preference
+    preference.mobile_phone = choices.mobile_phone
+    preference.voice_phone = choices.voice_phone
+    preference.interpreter_language = choices.interpreter_language.strip()
+    preference.quiet_start, preference.quiet_end = choices.quiet_start, choices.quiet_end
+    guardian.language = choices.language
+    if choices.channels != details.channels:
+        db.execute(delete(TopicSubscription).where(TopicSubscription.user_id == guardian.id))
+        db.add_all(TopicSubscription(user_id=guardian.id, topic=t, channel=c) for t, c in sorted(choices.channels))
+    after = _snapshot(ContactDetails(guardian, preference, choices.channels))
+    changed = [key for key in before if before[key] != after[key]]
+    if not changed:
+        return details, []
+    preference.version += 1
+    preference.updated_at = now
+    preference.updated_by_id = actor.id
+    audit.record(
+        db,
+        actor,
+        "contact.updated",
+        preference,
+        now=now,
+        household_id=scope.household_id_of(db, guardian),
+        before={key: before[key] for key in changed},
+        after={**{key: after[key] for key in changed}, **({"reason": reason.strip()} if on_behalf else {})},
+    )
+    if on_behalf:
+        notifications.enqueue_email(
+            db,
+            guardian,
+            "changed_by_staff",
+            {"staff_name": actor.display_name, "changes": changed, "reason": reason.strip()},
+            now=now,
+        )
+    return ContactDetails(guardian, preference, choices.channels), changed
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    household_id: int
+    guardian_id: int
+    name: str
+    language: str
+    interpreter_language: str
+    address: str
+    quiet_start: str
+    quiet_end: str
+
+    def as_csv_row(self, time_zone: str) -> list[object]:
+        return [
+            self.household_id,
+            self.guardian_id,
+            self.name,
+            self.language,
+            self.interpreter_language,
+            self.address,
+            self.quiet_start,
+            self.quiet_end,
+            time_zone if self.quiet_start else "",
+        ]
+
+
+def contact_list(db: Session, topic: Topic, channel: Channel) -> Iterator[ContactRow]:
+    """Who gets `topic` on `channel`, with the address to use and their quiet hours
+    (none for emergencies, which ignore them). Inactive accounts are left out."""
+    statement = (
+        select(User, ContactPreference, Guardianship.household_id)
+        .join(TopicSubscription, TopicSubscription.user_id == User.id)
+        .join(ContactPreference, ContactPreference.user_id == User.id)
+        .join(Guardianship, Guardianship.user_id == User.id)
+        .where(TopicSubscription.topic == topic, TopicSubscription.channel == channel, User.is_active.is_(True))
+        .order_by(Guardianship.household_id, User.id)
+        .execution_options(yield_per=1000)
+    )
+    for user, preference, household_id in db.execute(statement):
+        details = ContactDetails(user, preference, frozenset())
+        address = details.address(channel)
+        if not address:
+            continue
+        # Emergencies ignore quiet hours, so their list carries none.
+        quiet_start, quiet_end = (
+            (preference.quiet_start or "", preference.quiet_end or "") if topic != Topic.EMERGENCY else ("", "")
+        )
+        yield ContactRow(
+            household_id=household_id,
+            guardian_id=user.id,
+            name=user.display_name,
+            language=user.language,
+            interpreter_language=preference.interpreter_language,
+            address=address,
+            quiet_start=quiet_start,
+            quiet_end=quiet_end,
+        )
+
+
+CONTACT_LIST_HEADER = (
+    "household_id",
+    "guardian_id",
+    "name",
+    "language",
+    "interpreter_language",
+    "address",
+    "quiet_start",
+    "quiet_end",
+    "time_zone",
+)
