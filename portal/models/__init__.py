@@ -5,11 +5,14 @@ from portal.models.contact import Channel, ContactPreference, Topic, TopicSubscr
 from portal.models.district import Department, DepartmentMember, School
 from portal.models.household import GuardianRelationship, Guardianship, Household, Student
 from portal.models.invitation import Invitation
+from portal.models.notes import AccountNote, AccountNoteRevision, NoteCategory, StaffNote
 from portal.models.notification import Notification, NotificationStatus
 from portal.models.security import SecurityEvent
 from portal.models.user import RecoveryCode, Role, User, UserSession
 
 __all__ = [
+    "AccountNote",
+    "AccountNoteRevision",
     "AuditEvent",
     "Channel",
     "ContactPreference",
@@ -19,12 +22,14 @@ __all__ = [
     "Guardianship",
     "Household",
     "Invitation",
+    "NoteCategory",
     "Notification",
     "NotificationStatus",
     "RecoveryCode",
     "Role",
     "School",
     "SecurityEvent",
+    "StaffNote",
     "Student",
     "Topic",
     "TopicSubscription",

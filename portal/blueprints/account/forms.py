@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.blueprints.forms import PortalForm
-from portal.models import Channel, Topic
+from portal.models import Channel, NoteCategory, Topic
+from portal.services.notes import MAX_LENGTH as NOTE_MAX_LENGTH
 
 CHANNEL_LABELS = {Channel.EMAIL: _l("Email"), Channel.SMS: _l("Text message"), Channel.VOICE: _l("Voice call")}
 
@@ -35,4 +36,36 @@ class StaffContactPreferencesForm(ContactPreferencesForm):
     reason = TextAreaField(
         _l("Why are you changing this? (the family is told)"),
         validators=[DataRequired(_l("Say why you are changing this family's details.")), Length(max=500)],
+    )
+
+
+def note_category_choices() -> list[SelectChoice]:
+    labels = {
+        NoteCategory.LANGUAGE: _l("Language and interpreter"),
+        NoteCategory.PICKUP: _l("Pickup and custody"),
+        NoteCategory.ACCESSIBILITY: _l("Accessibility"),
+        NoteCategory.OTHER: _l("Other"),
+    }
+    return [SelectChoice(category.value, labels[category]) for category in NoteCategory]
+
+
+class NoteForm(PortalForm):
+    version = HiddenField()
+    category = SelectField(_l("What is it about?"), choices=note_category_choices)
+    text = TextAreaField(
+        _l("Note for staff"), validators=[DataRequired(_l("Write the note.")), Length(max=NOTE_MAX_LENGTH)]
+    )
+
+
+class StaffNoteForm(NoteForm):
+    reason = TextAreaField(
+        _l("Why are you changing this? (the family is told)"),
+        validators=[DataRequired(_l("Say why you are changing this family's notes.")), Length(max=500)],
+    )
+
+
+class InternalNoteForm(PortalForm):
+    text = TextAreaField(
+        _l("Internal note (staff only)"),
+        validators=[DataRequired(_l("Write the note.")), Length(max=NOTE_MAX_LENGTH)],
     )

@@ -1,4 +1,4 @@
-"""A guardian's own account: how the district reaches them."""
+"""A guardian's own account: how the district reaches them, and notes for staff."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -6,11 +6,11 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.blueprints.access import family_required
-from portal.blueprints.account.forms import ContactPreferencesForm, choice_field_name
+from portal.blueprints.account.forms import ContactPreferencesForm, NoteForm, choice_field_name
 from portal.blueprints.forms import attach_error, language_choices
 from portal.db import get_session, utcnow
-from portal.models import Channel, Topic, User
-from portal.services import contacts, phones
+from portal.models import AccountNote, Channel, NoteCategory, Topic, User
+from portal.services import contacts, notes, phones, scope
 from portal.services.errors import Conflict, DomainError
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -110,3 +110,51 @@ def contact() -> Response | str:
         channels=list(Channel),
         field_name=choice_field_name,
     )
+
+
+def edit_note(
+    actor: User, note: AccountNote | None, form: NoteForm, *, household_id: int, reason: str = ""
+) -> AccountNote | None:
+    """Add a note, or revise one; on a conflict the form keeps what was typed. None until saved."""
+    db = get_session()
+    if note is not None and not form.is_submitted():
+        form.version.data, form.category.data, form.text.data = str(note.version), note.category.value, note.text
+    if not form.validate_on_submit():
+        return None
+    edit = notes.NoteEdit(category=NoteCategory(form.category.data), text=form.text.data or "", reason=reason)
+    try:
+        if note is None:
+            saved = notes.add_note(db, actor, household_id, edit, now=utcnow())
+        else:
+            saved = notes.revise_note(db, actor, note, edit, based_on_version=_version(form.version.data), now=utcnow())
+    except DomainError as error:
+        db.rollback()
+        if note is not None:
+            form.version.data = str(note.version)
+        attach_error(form, error)
+        return None
+    db.commit()
+    return saved
+
+
+@bp.route("/notes", methods=["GET", "POST"])
+@family_required
+def note_list() -> Response | str:
+    db = get_session()
+    household_id = scope.household_id_of(db, current_user)
+    form = NoteForm()
+    if edit_note(current_user, None, form, household_id=household_id or 0) is not None:
+        flash(_("Your note is saved. Staff see it whenever they help your family."))
+        return redirect(url_for("account.note_list"))
+    return render_template("account/notes.html", form=form, notes=notes.notes_for_family(db, current_user))
+
+
+@bp.route("/notes/<int:note_id>", methods=["GET", "POST"])
+@family_required
+def note(note_id: int) -> Response | str:
+    found = notes.note_for_family(get_session(), current_user, note_id)
+    form = NoteForm()
+    if edit_note(current_user, found, form, household_id=found.household_id) is not None:
+        flash(_("Your note is saved."))
+        return redirect(url_for("account.note_list"))
+    return render_template("account/note.html", form=form, note=found)

@@ -8,7 +8,7 @@ from wtforms import SelectChoice
 
 from portal.blueprints.access import staff_required
 from portal.blueprints.account import views as account_views
-from portal.blueprints.account.forms import StaffContactPreferencesForm
+from portal.blueprints.account.forms import InternalNoteForm, StaffContactPreferencesForm, StaffNoteForm
 from portal.blueprints.forms import attach_error, language_choices
 from portal.blueprints.staff.forms import (
     GuardianFields,
@@ -21,7 +21,7 @@ from portal.blueprints.staff.forms import (
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
 from portal.models import Channel, GuardianRelationship, Topic
-from portal.services import access_log, accounts, contacts, households, phones
+from portal.services import access_log, accounts, contacts, households, notes, phones
 from portal.services.errors import DomainError, InvalidInput
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -127,7 +127,14 @@ def household(household_id: int) -> str:
     access_log.record_view(db, current_user, found, "household", now=utcnow(), ip_address=client_address())
     contact_details = {details.user.id: details for details in contacts.household_details(db, current_user, found.id)}
     db.commit()
-    return render_template("staff/household.html", household=found, contact_details=contact_details)
+    return render_template(
+        "staff/household.html",
+        household=found,
+        contact_details=contact_details,
+        family_notes=notes.notes_for_staff(db, current_user, found.id),
+        internal_notes=notes.staff_notes(db, current_user, found.id),
+        internal_form=InternalNoteForm(),
+    )
 
 
 @bp.route("/households/<int:household_id>/guardians/new", methods=["GET", "POST"])
@@ -223,3 +230,44 @@ def edit_contact(household_id: int, user_id: int) -> Response | str:
         topics=list(Topic),
         channels=list(Channel),
     )
+
+
+@bp.route("/households/<int:household_id>/notes/new", methods=["GET", "POST"])
+@staff_required
+def new_note(household_id: int) -> Response | str:
+    found = households.household_for_staff(get_session(), current_user, household_id)
+    form = StaffNoteForm()
+    if account_views.edit_note(current_user, None, form, household_id=found.id, reason=form.reason.data or ""):
+        flash(_("The note is saved, and the family is emailed about it."))
+        return redirect(url_for("staff.household", household_id=household_id))
+    return render_template("staff/edit_note.html", form=form, household=found, note=None)
+
+
+@bp.route("/households/<int:household_id>/notes/<int:note_id>", methods=["GET", "POST"])
+@staff_required
+def edit_note(household_id: int, note_id: int) -> Response | str:
+    db = get_session()
+    found = households.household_for_staff(db, current_user, household_id)
+    note = notes.note_for_staff(db, current_user, household_id, note_id)
+    access_log.record_view(db, current_user, found, "notes", now=utcnow(), ip_address=client_address())
+    db.commit()
+    form = StaffNoteForm()
+    if account_views.edit_note(current_user, note, form, household_id=found.id, reason=form.reason.data or ""):
+        flash(_("The note is saved, and the family is emailed about it."))
+        return redirect(url_for("staff.household", household_id=household_id))
+    return render_template("staff/edit_note.html", form=form, household=found, note=note)
+
+
+@bp.post("/households/<int:household_id>/internal-notes")
+@staff_required
+def add_internal_note(household_id: int) -> Response:
+    db = get_session()
+    households.household_for_staff(db, current_user, household_id)
+    form = InternalNoteForm()
+    if form.validate_on_submit():
+        notes.add_staff_note(db, current_user, household_id, form.text.data or "", now=utcnow())
+        db.commit()
+        flash(_("Internal note added."))
+    else:
+        flash(" ".join(str(error) for error in form.text.errors) or _("Write the note."), "error")
+    return redirect(url_for("staff.household", household_id=household_id))

@@ -1,0 +1,196 @@
+"""Account notes: what a family wants staff to know, with every revision kept,
+and staff's internal notes on a household, which families never see."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from portal.models import AccountNote, AccountNoteRevision, Guardianship, NoteCategory, StaffNote, User
+from portal.services import audit, notifications, scope
+from portal.services.errors import Conflict, InvalidInput, NotFound
+
+MAX_LENGTH = 2000
+REASON_MAX_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class NoteEdit:
+    category: NoteCategory
+    text: str
+    reason: str = ""
+
+
+def _with_history(statement):  # type: ignore[no-untyped-def]
+    return statement.options(selectinload(AccountNote.revisions).selectinload(AccountNoteRevision.author))
+
+
+def notes_for_family(db: Session, actor: User) -> list[AccountNote]:
+    statement = scope.family_select(actor, AccountNote).order_by(AccountNote.updated_at.desc(), AccountNote.id.desc())
+    return list(db.scalars(_with_history(statement)))
+
+
+def note_for_family(db: Session, actor: User, note_id: int) -> AccountNote:
+    return scope.family_get(
+        db, actor, AccountNote, note_id, selectinload(AccountNote.revisions).selectinload(AccountNoteRevision.author)
+    )
+
+
+def notes_for_staff(db: Session, actor: User, household_id: int) -> list[AccountNote]:
+    scope.require_staff(actor)
+    statement = (
+        select(AccountNote)
+        .where(AccountNote.household_id == household_id)
+        .order_by(AccountNote.updated_at.desc(), AccountNote.id.desc())
+    )
+    return list(db.scalars(_with_history(statement)))
+
+
+def note_for_staff(db: Session, actor: User, household_id: int, note_id: int) -> AccountNote:
+    scope.require_staff(actor)
+    note = db.scalar(
+        _with_history(select(AccountNote).where(AccountNote.id == note_id, AccountNote.household_id == household_id))
+    )
+    if note is None:
+        raise NotFound()
+    return note
+
+
+def _check(edit: NoteEdit, *, on_behalf: bool) -> str:
+    text = edit.text.strip()
+    if not text:
+        raise InvalidInput(_l("Write the note."), field="text")
+    if len(text) > MAX_LENGTH:
+        raise InvalidInput(_l("Use at most %(count)d characters.", count=MAX_LENGTH), field="text")
+    if on_behalf and not edit.reason.strip():
+        raise InvalidInput(_l("Say why you are changing this family's notes."), field="reason")
+    if len(edit.reason) > REASON_MAX_LENGTH:
+        raise InvalidInput(_l("Use at most %(count)d characters.", count=REASON_MAX_LENGTH), field="reason")
+    return text
+
+
+def _tell_family(db: Session, actor: User, household_id: int, edit: NoteEdit, *, now: datetime) -> None:
+    guardians = db.scalars(select(User).join(Guardianship).where(Guardianship.household_id == household_id))
+    for guardian in guardians:
+        notifications.enqueue_email(
+            db,
+            guardian,
+            "changed_by_staff",
+            {"staff_name": actor.display_name, "changes": ["notes"], "reason": edit.reason.strip()},
+            now=now,
+        )
+
+
+def add_note(db: Session, actor: User, household_id: int, edit: NoteEdit, *, now: datetime) -> AccountNote:
+    """A family adds a note to its own household; staff add one on its behalf, with a reason."""
+    on_behalf = not actor.is_family
+    if on_behalf:
+        scope.require_staff(actor)
+    elif scope.household_id_of(db, actor) != household_id:
+        raise NotFound()
+    text = _check(edit, on_behalf=on_behalf)
+    note = AccountNote(household_id=household_id, category=edit.category, text=text, created_at=now, updated_at=now)
+    db.add(note)
+    db.flush()
+    db.add(
+        AccountNoteRevision(
+            note_id=note.id,
+            version=1,
+            author_id=actor.id,
+            category=edit.category,
+            text_before=None,
+            text_after=text,
+            reason=edit.reason.strip(),
+            created_at=now,
+        )
+    )
+    audit.record(
+        db,
+        actor,
+        "note.created",
+        note,
+        now=now,
+        household_id=household_id,
+        after={"category": edit.category.value, "text": text, **({"reason": edit.reason.strip()} if on_behalf else {})},
+    )
+    if on_behalf:
+        _tell_family(db, actor, household_id, edit, now=now)
+    return note
+
+
+def revise_note(
+    db: Session, actor: User, note: AccountNote, edit: NoteEdit, *, based_on_version: int, now: datetime
+) -> AccountNote:
+    """A new revision of a note that the caller loaded through its scope (family or staff).
+
+    A save based on an older version is refused with Conflict: the caller shows
+    what is saved now and keeps what this person typed."""
+    on_behalf = not actor.is_family
+    text = _check(edit, on_behalf=on_behalf)
+    if note.version != based_on_version:
+        raise Conflict(
+            _l(
+                "Someone changed this note since you opened it. What is saved now is shown below; your text is "
+                "still in the box: check it and save again."
+            ),
+            field="text",
+        )
+    if text == note.text and edit.category == note.category:
+        return note
+    before = {"category": note.category.value, "text": note.text}
+    note.version += 1
+    db.add(
+        AccountNoteRevision(
+            note_id=note.id,
+            version=note.version,
+            author_id=actor.id,
+            category=edit.category,
+            text_before=note.text,
+            text_after=text,
+            reason=edit.reason.strip(),
+            created_at=now,
+        )
+    )
+    note.text, note.category, note.updated_at = text, edit.category, now
+    audit.record(
+        db,
+        actor,
+        "note.revised",
+        note,
+        now=now,
+        household_id=note.household_id,
+        before=before,
+        after={"category": edit.category.value, "text": text, **({"reason": edit.reason.strip()} if on_behalf else {})},
+    )
+    if on_behalf:
+        _tell_family(db, actor, note.household_id, edit, now=now)
+    return note
+
+
+def staff_notes(db: Session, actor: User, household_id: int) -> list[StaffNote]:
+    scope.require_staff(actor)
+    statement = (
+        select(StaffNote)
+        .where(StaffNote.household_id == household_id)
+        .order_by(StaffNote.created_at.desc(), StaffNote.id.desc())
+        .options(selectinload(StaffNote.author))
+    )
+    return list(db.scalars(statement))
+
+
+def add_staff_note(db: Session, actor: User, household_id: int, text: str, *, now: datetime) -> StaffNote:
+    """An internal note: staff only. Audited, but never in the family's history."""
+    scope.require_staff(actor)
+    text = text.strip()
+    if not text:
+        raise InvalidInput(_l("Write the note."), field="text")
+    if len(text) > MAX_LENGTH:
+        raise InvalidInput(_l("Use at most %(count)d characters.", count=MAX_LENGTH), field="text")
+    note = StaffNote(household_id=household_id, author_id=actor.id, text=text, created_at=now)
+    db.add(note)
+    db.flush()
+    # No household_id on the event: the family's history must not reveal internal notes.
+    audit.record(db, actor, "staff_note.created", note, now=now, after={"household_id": household_id})
+    return note
