@@ -25,7 +25,9 @@ SUBJECTS = {
     "password_changed": _l("Your family portal password was changed"),
     "two_factor_enabled": _l("Two-step sign-in is on for your family portal account"),
     "two_factor_disabled": _l("Two-step sign-in was turned off for your family portal account"),
-    "changed_by_staff": _l("District staff changed your contact preferences"),
+    "changed_by_staff": _l("District staff changed your family portal account"),
+    "email_change_confirm": _l("Confirm your new email address for the family portal"),
+    "email_change_notice": _l("The email address of your family portal account"),
 }
 
 

@@ -8,7 +8,7 @@ from portal.models.invitation import Invitation
 from portal.models.notes import AccountNote, AccountNoteRevision, NoteCategory, StaffNote
 from portal.models.notification import Notification, NotificationStatus
 from portal.models.security import SecurityEvent
-from portal.models.user import RecoveryCode, Role, User, UserSession
+from portal.models.user import EmailChange, RecoveryCode, Role, User, UserSession
 
 __all__ = [
     "AccountNote",
@@ -18,6 +18,7 @@ __all__ = [
     "ContactPreference",
     "Department",
     "DepartmentMember",
+    "EmailChange",
     "GuardianRelationship",
     "Guardianship",
     "Household",

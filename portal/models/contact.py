@@ -39,6 +39,9 @@ class ContactPreference(Base):
     quiet_end: Mapped[str | None] = mapped_column(String(5))
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Every UPDATE says "WHERE version = <the one loaded>" and bumps it: of two saves
+    # racing from the same version, the second finds no row and is refused.
+    __mapper_args__ = {"version_id_col": version}
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
 
 

@@ -28,6 +28,8 @@ class AccountNote(Base):
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # UPDATEs check and bump the version, so two racing saves cannot both land.
+    __mapper_args__ = {"version_id_col": version}
 
     revisions: Mapped[list["AccountNoteRevision"]] = relationship(
         lazy="raise", order_by="AccountNoteRevision.version.desc()"

@@ -15,12 +15,17 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.models import Channel, ContactPreference, Guardianship, Topic, TopicSubscription, User
 from portal.services import audit, notifications, scope
 from portal.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 
 Choice = tuple[Topic, Channel]
+STALE_MESSAGE = _l(
+    "These preferences were changed by someone else since you opened the page. The saved version is shown "
+    "below; your choices are still in the form: check them and save again."
+)
 TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
@@ -88,7 +93,7 @@ def start_preferences(db: Session, user: User, *, mobile_phone: str | None = Non
     return preference
 
 
-def _load(db: Session, user: User) -> ContactDetails:
+def load_details(db: Session, user: User) -> ContactDetails:
     preference = db.scalar(select(ContactPreference).where(ContactPreference.user_id == user.id))
     if preference is None:
         preference = start_preferences(db, user, mobile_phone=user.phone)
@@ -103,7 +108,7 @@ def details_for_family(db: Session, actor: User) -> ContactDetails:
     """The signed-in guardian's own preferences."""
     if not actor.is_family:
         raise NotAllowed()
-    return _load(db, actor)
+    return load_details(db, actor)
 
 
 def guardian_for_staff(db: Session, actor: User, household_id: int, user_id: int) -> User:
@@ -119,7 +124,7 @@ def guardian_for_staff(db: Session, actor: User, household_id: int, user_id: int
 
 
 def details_for_staff(db: Session, actor: User, household_id: int, user_id: int) -> ContactDetails:
-    return _load(db, guardian_for_staff(db, actor, household_id, user_id))
+    return load_details(db, guardian_for_staff(db, actor, household_id, user_id))
 
 
 def household_details(db: Session, actor: User, household_id: int) -> list[ContactDetails]:
@@ -131,7 +136,7 @@ def household_details(db: Session, actor: User, household_id: int) -> list[Conta
         .where(Guardianship.household_id == household_id)
         .order_by(Guardianship.id)
     )
-    return [_load(db, guardian) for guardian in guardians]
+    return [load_details(db, guardian) for guardian in guardians]
 
 
 def check_choices(choices: ContactChoices, languages: tuple[str, ...]) -> None:
@@ -195,32 +200,37 @@ def save_choices(
     elif not actor.is_family:
         raise NotAllowed()
     check_choices(choices, languages)
-    details = _load(db, guardian)
+    details = load_details(db, guardian)
     if details.preference.version != based_on_version:
-        raise Conflict(
-            _l(
-                "These preferences were changed by someone else since you opened the page. The saved version "
-                "is shown below; your choices are still in the form: check them and save again."
-            ),
-            field="mobile_phone",
-        )
+        raise Conflict(STALE_MESSAGE, field="mobile_phone")
     before = _snapshot(details)
     preference = details.preference
+    after = {
+        **_snapshot(ContactDetails(guardian, preference, choices.channels)),
+        "mobile_phone": choices.mobile_phone,
+        "voice_phone": choices.voice_phone,
+        "language": choices.language,
+        "interpreter_language": choices.interpreter_language.strip(),
+        "quiet_hours": f"{choices.quiet_start}-{choices.quiet_end}" if choices.quiet_start else None,
+    }
+    changed = [key for key in before if before[key] != after[key]]
+    if not changed:
+        return details, []
     preference.mobile_phone = choices.mobile_phone
     preference.voice_phone = choices.voice_phone
     preference.interpreter_language = choices.interpreter_language.strip()
     preference.quiet_start, preference.quiet_end = choices.quiet_start, choices.quiet_end
+    preference.updated_at = now
+    preference.updated_by_id = actor.id
     guardian.language = choices.language
+    try:
+        # One UPDATE, which checks the version it read: of two racing saves, the second is refused.
+        db.flush()
+    except StaleDataError as error:
+        raise Conflict(STALE_MESSAGE, field="mobile_phone") from error
     if choices.channels != details.channels:
         db.execute(delete(TopicSubscription).where(TopicSubscription.user_id == guardian.id))
         db.add_all(TopicSubscription(user_id=guardian.id, topic=t, channel=c) for t, c in sorted(choices.channels))
-    after = _snapshot(ContactDetails(guardian, preference, choices.channels))
-    changed = [key for key in before if before[key] != after[key]]
-    if not changed:
-        return details, []
-    preference.version += 1
-    preference.updated_at = now
-    preference.updated_by_id = actor.id
     audit.record(
         db,
         actor,

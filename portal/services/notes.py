@@ -7,12 +7,17 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.models import AccountNote, AccountNoteRevision, Guardianship, NoteCategory, StaffNote, User
 from portal.services import audit, notifications, scope
 from portal.services.errors import Conflict, InvalidInput, NotFound
 
 MAX_LENGTH = 2000
+STALE_MESSAGE = _l(
+    "Someone changed this note since you opened it. What is saved now is shown below; your text is still in "
+    "the box: check it and save again."
+)
 REASON_MAX_LENGTH = 500
 
 
@@ -23,13 +28,13 @@ class NoteEdit:
     reason: str = ""
 
 
-def _with_history(statement):  # type: ignore[no-untyped-def]
+def with_history(statement):  # type: ignore[no-untyped-def]
     return statement.options(selectinload(AccountNote.revisions).selectinload(AccountNoteRevision.author))
 
 
 def notes_for_family(db: Session, actor: User) -> list[AccountNote]:
     statement = scope.family_select(actor, AccountNote).order_by(AccountNote.updated_at.desc(), AccountNote.id.desc())
-    return list(db.scalars(_with_history(statement)))
+    return list(db.scalars(with_history(statement)))
 
 
 def note_for_family(db: Session, actor: User, note_id: int) -> AccountNote:
@@ -45,13 +50,13 @@ def notes_for_staff(db: Session, actor: User, household_id: int) -> list[Account
         .where(AccountNote.household_id == household_id)
         .order_by(AccountNote.updated_at.desc(), AccountNote.id.desc())
     )
-    return list(db.scalars(_with_history(statement)))
+    return list(db.scalars(with_history(statement)))
 
 
 def note_for_staff(db: Session, actor: User, household_id: int, note_id: int) -> AccountNote:
     scope.require_staff(actor)
     note = db.scalar(
-        _with_history(select(AccountNote).where(AccountNote.id == note_id, AccountNote.household_id == household_id))
+        with_history(select(AccountNote).where(AccountNote.id == note_id, AccountNote.household_id == household_id))
     )
     if note is None:
         raise NotFound()
@@ -130,30 +135,28 @@ def revise_note(
     on_behalf = not actor.is_family
     text = _check(edit, on_behalf=on_behalf)
     if note.version != based_on_version:
-        raise Conflict(
-            _l(
-                "Someone changed this note since you opened it. What is saved now is shown below; your text is "
-                "still in the box: check it and save again."
-            ),
-            field="text",
-        )
+        raise Conflict(STALE_MESSAGE, field="text")
     if text == note.text and edit.category == note.category:
         return note
     before = {"category": note.category.value, "text": note.text}
-    note.version += 1
+    new_version = note.version + 1  # the mapper bumps the row's version to this as it checks it
+    note.text, note.category, note.updated_at = text, edit.category, now
+    try:
+        db.flush()
+    except StaleDataError as error:
+        raise Conflict(STALE_MESSAGE, field="text") from error
     db.add(
         AccountNoteRevision(
             note_id=note.id,
-            version=note.version,
+            version=new_version,
             author_id=actor.id,
             category=edit.category,
-            text_before=note.text,
+            text_before=before["text"],
             text_after=text,
             reason=edit.reason.strip(),
             created_at=now,
         )
     )
-    note.text, note.category, note.updated_at = text, edit.category, now
     audit.record(
         db,
         actor,

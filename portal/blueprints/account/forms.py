@@ -1,10 +1,20 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.blueprints.forms import PortalForm
 from portal.models import Channel, NoteCategory, Topic
 from portal.services.notes import MAX_LENGTH as NOTE_MAX_LENGTH
+from portal.services.passwords import MAX_LENGTH as PASSWORD_MAX
 
 CHANNEL_LABELS = {Channel.EMAIL: _l("Email"), Channel.SMS: _l("Text message"), Channel.VOICE: _l("Voice call")}
 
@@ -69,3 +79,16 @@ class InternalNoteForm(PortalForm):
         _l("Internal note (staff only)"),
         validators=[DataRequired(_l("Write the note.")), Length(max=NOTE_MAX_LENGTH)],
     )
+
+
+class EmailChangeForm(PortalForm):
+    email = EmailField(
+        _l("New email address"), validators=[DataRequired(_l("Enter your new email address.")), Length(max=254)]
+    )
+    password = PasswordField(
+        _l("Your password"), validators=[DataRequired(_l("Enter your password.")), Length(max=PASSWORD_MAX)]
+    )
+
+
+class ConfirmForm(PortalForm):
+    """A button only: confirming by POST, so a mail scanner opening the link confirms nothing."""

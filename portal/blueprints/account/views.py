@@ -1,17 +1,27 @@
-"""A guardian's own account: how the district reaches them, and notes for staff."""
+"""A guardian's own account: how the district reaches them, notes for staff, their email
+address, and all the portal holds about their household."""
+
+import json
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal.blueprints.access import family_required
-from portal.blueprints.account.forms import ContactPreferencesForm, NoteForm, choice_field_name
+from portal.blueprints.access import family_required, request_client
+from portal.blueprints.account.forms import (
+    ConfirmForm,
+    ContactPreferencesForm,
+    EmailChangeForm,
+    NoteForm,
+    choice_field_name,
+)
+from portal.blueprints.downloads import attachment, csv_attachment
 from portal.blueprints.forms import attach_error, language_choices
 from portal.db import get_session, utcnow
 from portal.models import AccountNote, Channel, NoteCategory, Topic, User
-from portal.services import contacts, notes, phones, scope
-from portal.services.errors import Conflict, DomainError
+from portal.services import contacts, csv_export, email_change, household_data, notes, phones, scope, security_events
+from portal.services.errors import Conflict, DomainError, InvalidToken
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -58,17 +68,18 @@ def _version(typed: str | None) -> int:
 
 def edit_contact(
     actor: User, guardian: User, details: contacts.ContactDetails, form: ContactPreferencesForm, *, reason: str = ""
-) -> tuple[bool, contacts.ContactDetails]:
-    """Validate and save; on a conflict the saved version is shown and the form keeps what was typed."""
+) -> tuple[bool, contacts.ContactDetails, list[str]]:
+    """Validate and save; on a conflict the saved version is shown and the form keeps what was typed.
+    Returns whether it was saved, the details to show, and the names of what changed."""
     db = get_session()
     form.language.choices = language_choices()
     if not form.is_submitted():
         fill_form(form, details)
-        return False, details
+        return False, details, []
     if not form.validate():
-        return False, details
+        return False, details, []
     try:
-        saved, _changed = contacts.save_choices(
+        saved, changed = contacts.save_choices(
             db,
             actor,
             guardian,
@@ -82,13 +93,13 @@ def edit_contact(
         db.rollback()
         form.version.data = str(details.preference.version)
         attach_error(form, error)
-        return False, details
+        return False, details, []
     except DomainError as error:
         db.rollback()
         attach_error(form, error)
-        return False, details
+        return False, details, []
     db.commit()
-    return True, saved
+    return True, saved, changed
 
 
 @bp.route("/contact", methods=["GET", "POST"])
@@ -98,9 +109,9 @@ def contact() -> Response | str:
     details = contacts.details_for_family(db, current_user)
     db.commit()  # defaults saved on a first visit
     form = ContactPreferencesForm()
-    saved, details = edit_contact(current_user, current_user, details, form)
+    saved, details, changed = edit_contact(current_user, current_user, details, form)
     if saved:
-        flash(_("Your contact preferences are saved."))
+        flash(_("Your contact preferences are saved.") if changed else _("Nothing was changed."))
         return redirect(url_for("account.contact"))
     return render_template(
         "account/contact.html",
@@ -158,3 +169,71 @@ def note(note_id: int) -> Response | str:
         flash(_("Your note is saved."))
         return redirect(url_for("account.note_list"))
     return render_template("account/note.html", form=form, note=found)
+
+
+@bp.route("/email", methods=["GET", "POST"])
+@family_required
+def change_email() -> Response | str:
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            email_change.request_change(db, current_user, form.email.data, form.password.data, now=utcnow())
+        except DomainError as error:
+            db.rollback()
+            attach_error(form, error)
+        else:
+            security_events.record(
+                db, "email_changed", request_client(), now=utcnow(), user=current_user, detail={"step": "requested"}
+            )
+            db.commit()
+            flash(
+                _(
+                    "We emailed a link to %(email)s. Your address changes when you open it; until then, "
+                    "keep using the old one.",
+                    email=form.email.data.strip(),
+                )
+            )
+            return redirect(url_for("account.contact"))
+    return render_template("account/change_email.html", form=form)
+
+
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+def confirm_email(token: str) -> Response | str | tuple[str, int]:
+    """Opened from the new address's mailbox, signed in or not: the token is the proof."""
+    db = get_session()
+    try:
+        change = email_change.pending_change(db, token, now=utcnow())
+    except InvalidToken:
+        return render_template("account/email_link_expired.html"), 410
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            user = email_change.confirm_change(db, token, now=utcnow())
+        except InvalidToken as error:
+            db.rollback()
+            flash(str(error.message), "error")
+            return render_template("account/email_link_expired.html"), 410
+        security_events.record(
+            db, "email_changed", request_client(), now=utcnow(), user=user, detail={"step": "confirmed"}
+        )
+        db.commit()
+        flash(_("Your email address is now %(email)s.", email=user.email))
+        return redirect(url_for("main.index"))
+    return render_template("account/confirm_email.html", form=form, new_email=change.new_email)
+
+
+@bp.get("/data.json")
+@family_required
+def download_json() -> Response:
+    data = household_data.household_data(get_session(), current_user)
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    return attachment(body, stem="household-data", extension="json", mimetype="application/json")
+
+
+@bp.get("/data.csv")
+@family_required
+def download_csv() -> Response:
+    data = household_data.household_data(get_session(), current_user)
+    body = csv_export.write_csv(("section", "item", "field", "value"), household_data.as_rows(data))
+    return csv_attachment(body, stem="household-data")

@@ -1,4 +1,7 @@
-"""Staff: find a household, open it, create one and invite its guardians."""
+"""Staff: find a household, open it, create one and invite its guardians, and help a family
+with its contact details and notes."""
+
+import json
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -9,6 +12,7 @@ from wtforms import SelectChoice
 from portal.blueprints.access import staff_required
 from portal.blueprints.account import views as account_views
 from portal.blueprints.account.forms import InternalNoteForm, StaffContactPreferencesForm, StaffNoteForm
+from portal.blueprints.downloads import attachment
 from portal.blueprints.forms import attach_error, language_choices
 from portal.blueprints.staff.forms import (
     GuardianFields,
@@ -21,7 +25,7 @@ from portal.blueprints.staff.forms import (
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
 from portal.models import Channel, GuardianRelationship, Topic
-from portal.services import access_log, accounts, contacts, households, notes, phones
+from portal.services import access_log, accounts, contacts, household_data, households, notes, phones
 from portal.services.errors import DomainError, InvalidInput
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -217,9 +221,15 @@ def edit_contact(household_id: int, user_id: int) -> Response | str:
     access_log.record_view(db, current_user, found, "contacts", now=utcnow(), ip_address=client_address())
     db.commit()
     form = StaffContactPreferencesForm()
-    saved, details = account_views.edit_contact(current_user, guardian, details, form, reason=form.reason.data or "")
+    saved, details, changed = account_views.edit_contact(
+        current_user, guardian, details, form, reason=form.reason.data or ""
+    )
     if saved:
-        flash(_("Saved. %(name)s is emailed what changed and why.", name=guardian.display_name))
+        flash(
+            _("Saved. %(name)s is emailed what changed and why.", name=guardian.display_name)
+            if changed
+            else _("Nothing was changed.")
+        )
         return redirect(url_for("staff.household", household_id=household_id))
     return render_template(
         "staff/edit_contact.html",
@@ -271,3 +281,15 @@ def add_internal_note(household_id: int) -> Response:
     else:
         flash(" ".join(str(error) for error in form.text.errors) or _("Write the note."), "error")
     return redirect(url_for("staff.household", household_id=household_id))
+
+
+@bp.get("/households/<int:household_id>/data.json")
+@staff_required
+def download_household(household_id: int) -> Response:
+    """All the portal holds on a household, e.g. for a records request; recorded as an export."""
+    db = get_session()
+    found, data = household_data.household_data_for_staff(db, current_user, household_id)
+    access_log.record_view(db, current_user, found, "export", now=utcnow(), ip_address=client_address())
+    db.commit()
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    return attachment(body, stem=f"household-{household_id}-data", extension="json", mimetype="application/json")

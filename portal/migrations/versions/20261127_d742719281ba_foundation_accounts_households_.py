@@ -1,8 +1,8 @@
 """foundation: accounts, households, invitations, sessions, contacts, notes, audit, outbox
 
-Revision ID: 5086d7d7498e
+Revision ID: d742719281ba
 Revises: 
-Create Date: 2026-11-27 17:00:24.607863
+Create Date: 2026-11-27 17:07:04.142104
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import portal.db
 
-revision: str = '5086d7d7498e'
+revision: str = 'd742719281ba'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -136,6 +136,21 @@ def upgrade() -> None:
     with op.batch_alter_table('department_member', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_department_member_department_id'), ['department_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_department_member_user_id'), ['user_id'], unique=False)
+
+    op.create_table('email_change',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('new_email', sa.String(length=254), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', portal.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', portal.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', portal.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_email_change_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_email_change')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_email_change_token_hash'))
+    )
+    with op.batch_alter_table('email_change', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_email_change_user_id'), ['user_id'], unique=False)
 
     op.create_table('guardianship',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -355,6 +370,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_guardianship_household_id'))
 
     op.drop_table('guardianship')
+    with op.batch_alter_table('email_change', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_email_change_user_id'))
+
+    op.drop_table('email_change')
     with op.batch_alter_table('department_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_department_member_user_id'))
         batch_op.drop_index(batch_op.f('ix_department_member_department_id'))

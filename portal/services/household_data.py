@@ -1,0 +1,106 @@
+"""Everything the portal holds about a household, for the family to download."""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import AuditEvent, Household, User
+from portal.services import contacts, households, notes, scope
+
+
+def _when(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def household_data(db: Session, actor: User) -> dict[str, Any]:
+    """The signed-in family's household: people, preferences, notes and history."""
+    household = households.household_for_family(db, actor)
+    return _collect(db, household)
+
+
+def household_data_for_staff(db: Session, actor: User, household_id: int) -> tuple[Household, dict[str, Any]]:
+    scope.require_staff(actor)
+    household = households.household_for_staff(db, actor, household_id)
+    return household, _collect(db, household)
+
+
+def _collect(db: Session, household: Household) -> dict[str, Any]:
+    guardians = []
+    for membership in household.guardianships:
+        user = membership.user
+        details = contacts.load_details(db, user)
+        guardians.append(
+            {
+                "name": user.display_name,
+                "email": user.email,
+                "relationship": membership.relationship_to_students.value,
+                "language": user.language,
+                "activated_at": _when(user.activated_at),
+                "mobile_phone": details.preference.mobile_phone,
+                "voice_phone": details.preference.voice_phone,
+                "interpreter_language": details.preference.interpreter_language,
+                "quiet_hours": [details.preference.quiet_start, details.preference.quiet_end]
+                if details.preference.quiet_start
+                else None,
+                "channels": {
+                    topic.value: [channel.value for channel, _address in reaches]
+                    for topic, reaches in details.summary()
+                },
+            }
+        )
+    family_notes = db.scalars(
+        notes.with_history(select(notes.AccountNote).where(notes.AccountNote.household_id == household.id))
+    )
+    history = db.scalars(
+        select(AuditEvent).where(AuditEvent.household_id == household.id).order_by(AuditEvent.created_at)
+    )
+    return {
+        "household": {"name": household.name, "sis_id": household.sis_id, "created_at": _when(household.created_at)},
+        "guardians": guardians,
+        "students": [
+            {"name": s.full_name, "school": s.school.name if s.school else None, "grade": s.grade, "sis_id": s.sis_id}
+            for s in household.students
+        ],
+        "notes": [
+            {
+                "category": note.category.value,
+                "text": note.text,
+                "revisions": [
+                    {
+                        "version": r.version,
+                        "at": _when(r.created_at),
+                        "by": r.author.display_name if r.author else None,
+                        "before": r.text_before,
+                        "after": r.text_after,
+                        "reason": r.reason or None,
+                    }
+                    for r in note.revisions
+                ],
+            }
+            for note in family_notes
+        ],
+        "history": [
+            {
+                "at": _when(event.created_at),
+                "action": event.action,
+                "by_user_id": event.actor_id,
+                "before": event.before,
+                "after": event.after,
+            }
+            for event in history
+        ],
+    }
+
+
+def as_rows(data: dict[str, Any]) -> list[list[Any]]:
+    """The same data as rows of (section, item, field, value), for a spreadsheet."""
+    rows: list[list[Any]] = [["household", 1, key, value] for key, value in data["household"].items()]
+    for section in ("guardians", "students", "notes", "history"):
+        for number, item in enumerate(data[section], start=1):
+            for key, value in item.items():
+                plain = value if isinstance(value, str | int | None) else json.dumps(value, ensure_ascii=False)
+                rows.append([section, number, key, plain])
+    return rows
