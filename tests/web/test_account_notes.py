@@ -184,3 +184,19 @@ def test_internal_notes_are_for_staff_only(app, db, household, family):
 
 def test_families_cannot_reach_staff_note_pages(db, household, family):
     assert family.get(f"/staff/households/{household.id}/notes/new").status_code == 403
+
+
+def test_staff_add_a_note_for_the_family_with_a_reason(app, db, household, family):
+    staff = Browser(app.test_client(), app)
+    staff.sign_in(factories.make_staff(db).email)
+    path = f"/staff/households/{household.id}/notes/new"
+    assert staff.get(path).status_code == 200
+    refused = staff.submit(path, {"category": "accessibility", "text": "Needs step-free access."})
+    assert "Say why you are changing this family" in page_text(refused)
+    saved = staff.submit(
+        path,
+        {"category": "accessibility", "text": "Needs step-free access.", "reason": "Father asked at the front desk"},
+    )
+    assert saved.status_code == 302
+    assert "Needs step-free access." in page_text(family.get("/account/notes"))
+    assert staff.get(f"/staff/households/{household.id + 1000}/notes/new").status_code == 404
