@@ -23,6 +23,7 @@ from portal.blueprints.auth.forms import (
     SignInForm,
 )
 from portal.blueprints.forms import attach_error
+from portal.blueprints.security.views import set_up_page
 from portal.db import get_session, utcnow
 from portal.extensions import client_address, limiter
 from portal.models import Invitation, User
@@ -211,14 +212,7 @@ def set_up_second_factor() -> Response | str:
             db.commit()
             _sign_in(user)
             return render_template("security/recovery_codes.html", codes=codes)
-    uri = two_factor.provisioning_uri(user, current_app.config["DISTRICT_NAME"])
-    return render_template(
-        "security/set_up_two_factor.html",
-        form=form,
-        secret=user.totp_secret,
-        qr_code=two_factor.qr_code_data_uri(uri),
-        during_sign_in=True,
-    )
+    return set_up_page(form, user, during_sign_in=True)
 
 
 @bp.post("/sign-out")

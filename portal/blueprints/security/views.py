@@ -3,16 +3,30 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from portal.blueprints.access import request_client
 from portal.blueprints.forms import attach_error
 from portal.blueprints.security.forms import ConfirmCodeForm, ConfirmPasswordForm
 from portal.db import get_session, utcnow
+from portal.models import User
 from portal.services import passwords, scope, security_events, sessions, two_factor
 from portal.services.errors import DomainError, NotFound
 
 bp = Blueprint("security", __name__, url_prefix="/security")
+
+
+def set_up_page(form: FlaskForm, user: User, *, during_sign_in: bool) -> str:
+    """The authenticator set-up page: QR code drawn here, the key to type, and the code field."""
+    uri = two_factor.provisioning_uri(user, current_app.config["DISTRICT_NAME"])
+    return render_template(
+        "security/set_up_two_factor.html",
+        form=form,
+        secret=user.totp_secret,
+        qr_code=two_factor.qr_code_data_uri(uri),
+        during_sign_in=during_sign_in,
+    )
 
 
 @bp.get("/")
@@ -65,14 +79,7 @@ def set_up_two_factor() -> Response | str:
             security_events.record(db, "two_factor_enabled", request_client(), now=utcnow(), user=current_user)
             db.commit()
             return render_template("security/recovery_codes.html", codes=codes)
-    uri = two_factor.provisioning_uri(current_user, current_app.config["DISTRICT_NAME"])
-    return render_template(
-        "security/set_up_two_factor.html",
-        form=form,
-        secret=current_user.totp_secret,
-        qr_code=two_factor.qr_code_data_uri(uri),
-        during_sign_in=False,
-    )
+    return set_up_page(form, current_user, during_sign_in=False)
 
 
 @bp.post("/two-factor/recovery-codes")
