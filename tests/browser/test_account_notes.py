@@ -2,6 +2,10 @@
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
+
+from portal.models import Notification
+from tests import factories
 
 pytestmark = pytest.mark.browser
 
@@ -50,3 +54,18 @@ def test_the_email_change_and_home_pages_pass_axe_on_a_phone(phone, district):  
     expect(page.get_by_role("alert")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"the page scrolls sideways: {width}px"
+
+
+def test_a_new_email_address_is_confirmed_on_a_phone(phone, district, db):  # type: ignore[no-untyped-def]
+    page = phone.page
+    phone.sign_in(district.guardian.email)
+    phone.open("/account/email")
+    phone.fill("New email address", "okafor.new@example.org")
+    phone.fill("Your password", factories.PASSWORD)
+    phone.press("Send the link")
+    expect(page.get_by_role("status")).to_contain_text("okafor.new@example.org")
+    db.expire_all()
+    token = db.scalar(select(Notification).where(Notification.template == "email_change_confirm")).payload["token"]
+    phone.open(f"/account/email/confirm/{token}")
+    phone.press("Use this address")
+    expect(page.get_by_role("status")).to_contain_text("Your email address is now okafor.new@example.org.")
