@@ -1,6 +1,7 @@
 """All tables, imported here so that Base.metadata knows every one of them."""
 
 from portal.models.audit import AuditEvent
+from portal.models.calendar import BusinessHours, Closure
 from portal.models.contact import Channel, ContactPreference, Topic, TopicSubscription
 from portal.models.district import Department, DepartmentMember, School
 from portal.models.household import GuardianRelationship, Guardianship, Household, Student
@@ -14,7 +15,9 @@ __all__ = [
     "AccountNote",
     "AccountNoteRevision",
     "AuditEvent",
+    "BusinessHours",
     "Channel",
+    "Closure",
     "ContactPreference",
     "Department",
     "DepartmentMember",

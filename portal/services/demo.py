@@ -1,12 +1,13 @@
 """A demo district: schools, departments, staff, and three households."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import (
+    Closure,
     Department,
     DepartmentMember,
     GuardianRelationship,
@@ -17,7 +18,7 @@ from portal.models import (
     Student,
     User,
 )
-from portal.services import accounts, contacts, passwords
+from portal.services import accounts, contacts, district_calendar, passwords
 
 FAMILY_EMAIL = "parent@example.org"
 SPANISH_FAMILY_EMAIL = "familia@example.org"
@@ -157,6 +158,8 @@ def seed_demo(db: Session, *, password: str, now: datetime, totp_secret: str = D
     nguyen = _user(db, "linh.nguyen@example.org", "Linh Nguyen", Role.FAMILY, None, now)
     _household(db, "Nguyen family", [(nguyen, GuardianRelationship.FATHER)], [("An", "Nguyen", roosevelt, "6")], now)
     db.flush()
+    district_calendar.seed_default_hours(db)
+    db.add(Closure(first_day=date(2026, 12, 21), last_day=date(2027, 1, 1), name="Winter break", created_at=now))
     for guardian in (rivera_mother, rivera_grandfather, garcia, nguyen):
         contacts.start_preferences(db, guardian, mobile_phone=guardian.phone)
     return DemoResult(created=True, totp_secret=totp_secret, sign_ins=sign_ins)

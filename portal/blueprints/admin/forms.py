@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, EmailField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, DateField, EmailField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal.blueprints.forms import PortalForm
@@ -33,3 +33,40 @@ class HouseholdImportForm(PortalForm):
         validators=[FileRequired(_l("Choose the exported CSV file."))],
     )
     check_only = BooleanField(_l("Only check the file; import nothing yet"), default=True)
+
+
+WEEKDAY_NAMES = (
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+)
+
+
+class BusinessHoursForm(PortalForm):
+    """Opening and closing time for each weekday; both empty means closed that day."""
+
+    def day_fields(self, weekday: int) -> tuple[StringField, StringField]:
+        return self[f"day{weekday}_opens"], self[f"day{weekday}_closes"]
+
+
+for _weekday, _name in enumerate(WEEKDAY_NAMES):
+    setattr(
+        BusinessHoursForm,
+        f"day{_weekday}_opens",
+        StringField(_l("%(day)s: opens", day=_name), validators=[Optional(), Length(max=5)]),
+    )
+    setattr(
+        BusinessHoursForm,
+        f"day{_weekday}_closes",
+        StringField(_l("%(day)s: closes", day=_name), validators=[Optional(), Length(max=5)]),
+    )
+
+
+class ClosureForm(PortalForm):
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Name the closure.")), Length(max=120)])
+    first_day = DateField(_l("First day closed"), validators=[DataRequired(_l("Enter a date."))])
+    last_day = DateField(_l("Last day closed"), validators=[DataRequired(_l("Enter a date."))])

@@ -1,4 +1,6 @@
-"""Administrators: staff accounts and schools."""
+"""Administrators: staff accounts, schools, imports, the district calendar and reviews."""
+
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -7,7 +9,14 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.blueprints.access import admin_required, request_client
-from portal.blueprints.admin.forms import HouseholdImportForm, SchoolForm, StaffAccountForm
+from portal.blueprints.admin.forms import (
+    WEEKDAY_NAMES,
+    BusinessHoursForm,
+    ClosureForm,
+    HouseholdImportForm,
+    SchoolForm,
+    StaffAccountForm,
+)
 from portal.blueprints.downloads import csv_attachment
 from portal.blueprints.forms import attach_error, language_choices
 from portal.db import get_session, utcnow
@@ -17,6 +26,7 @@ from portal.services import (
     accounts,
     contacts,
     csv_export,
+    district_calendar,
     household_import,
     households,
     security_events,
@@ -257,3 +267,81 @@ def contact_list_csv() -> Response:
         contacts.CONTACT_LIST_HEADER, (row.as_csv_row(current_app.config["DISTRICT_TIMEZONE"]) for row in rows)
     )
     return csv_attachment(body, stem=f"contacts-{topic.value}-{channel.value}")
+
+
+def _saved_hours_form() -> BusinessHoursForm:
+    form = BusinessHoursForm(formdata=None)
+    for weekday, periods in district_calendar.weekly_hours(get_session()).items():
+        opens, closes = form.day_fields(weekday)
+        opens.data, closes.data = periods[0] if periods else ("", "")
+    return form
+
+
+def _calendar_page(hours_form: BusinessHoursForm, closure_form: ClosureForm) -> str:
+    db = get_session()
+    today = utcnow().astimezone(ZoneInfo(current_app.config["DISTRICT_TIMEZONE"])).date()
+    return render_template(
+        "admin/calendar.html",
+        hours_form=hours_form,
+        closure_form=closure_form,
+        weekdays=WEEKDAY_NAMES,
+        closures=district_calendar.closures(db, from_day=today),
+        time_zone=current_app.config["DISTRICT_TIMEZONE"],
+    )
+
+
+@bp.get("/calendar")
+@admin_required
+def calendar() -> str:
+    return _calendar_page(_saved_hours_form(), ClosureForm(formdata=None))
+
+
+@bp.post("/calendar/hours")
+@admin_required
+def set_hours() -> Response | str:
+    form = BusinessHoursForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            for weekday in range(7):
+                opens, closes = (field.data.strip() if field.data else "" for field in form.day_fields(weekday))
+                period = (opens, closes) if opens or closes else None
+                district_calendar.set_day_hours(db, current_user, weekday, period, now=utcnow())
+        except DomainError as error:
+            db.rollback()
+            attach_error(form, error)
+        else:
+            db.commit()
+            flash(_("Business hours saved."))
+            return redirect(url_for("admin.calendar"))
+    return _calendar_page(form, ClosureForm(formdata=None))
+
+
+@bp.post("/calendar/closures")
+@admin_required
+def add_closure() -> Response | str:
+    form = ClosureForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            district_calendar.add_closure(
+                db, current_user, form.first_day.data, form.last_day.data, form.name.data, now=utcnow()
+            )
+        except DomainError as error:
+            db.rollback()
+            attach_error(form, error)
+        else:
+            db.commit()
+            flash(_("Closure added."))
+            return redirect(url_for("admin.calendar"))
+    return _calendar_page(_saved_hours_form(), form)
+
+
+@bp.post("/calendar/closures/<int:closure_id>/remove")
+@admin_required
+def remove_closure(closure_id: int) -> Response:
+    db = get_session()
+    district_calendar.remove_closure(db, current_user, closure_id, now=utcnow())
+    db.commit()
+    flash(_("Closure removed."))
+    return redirect(url_for("admin.calendar"))

@@ -1,0 +1,32 @@
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.db import Base, UTCDateTime, utcnow
+
+
+class BusinessHours(Base):
+    """One open period of a weekday, on the district's local wall clock ("08:00" to "16:30")."""
+
+    __tablename__ = "business_hours"
+    __table_args__ = (CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday_range"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    weekday: Mapped[int] = mapped_column(index=True)  # Monday is 0
+    opens: Mapped[str] = mapped_column(String(5))
+    closes: Mapped[str] = mapped_column(String(5))
+
+
+class Closure(Base):
+    """Local dates, both included, when the offices are closed: holidays, breaks, snow days."""
+
+    __tablename__ = "closure"
+    __table_args__ = (Index("ix_closure_days", "first_day", "last_day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_day: Mapped[date]
+    last_day: Mapped[date]
+    name: Mapped[str] = mapped_column(String(120))
+    # The event's UID in an imported iCalendar file, so a re-import does not duplicate it.
+    source_uid: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)

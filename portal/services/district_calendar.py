@@ -1,0 +1,135 @@
+"""The district calendar: weekly business hours and closures, kept by administrators,
+turned into the business_time.Calendar that reply-time arithmetic runs on."""
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from portal.models import BusinessHours, Closure, User
+from portal.services import audit, scope
+from portal.services.business_time import Calendar
+from portal.services.errors import InvalidInput, NotFound
+
+DEFAULT_HOURS = {weekday: (("08:00", "16:30"),) for weekday in range(5)}
+MAX_CLOSURE_DAYS = 366
+
+
+def _time(text: str) -> time:
+    return time.fromisoformat(text)
+
+
+def weekly_hours(db: Session) -> dict[int, list[tuple[str, str]]]:
+    hours: dict[int, list[tuple[str, str]]] = {weekday: [] for weekday in range(7)}
+    for row in db.scalars(select(BusinessHours).order_by(BusinessHours.weekday, BusinessHours.opens)):
+        hours[row.weekday].append((row.opens, row.closes))
+    return hours
+
+
+def closures(db: Session, *, from_day: date | None = None) -> list[Closure]:
+    statement = select(Closure).order_by(Closure.first_day, Closure.id)
+    if from_day is not None:
+        statement = statement.where(Closure.last_day >= from_day)
+    return list(db.scalars(statement))
+
+
+def load_calendar(db: Session, time_zone: str) -> Calendar:
+    """The calendar as the arithmetic needs it: two queries."""
+    hours = weekly_hours(db)
+    return Calendar(
+        ZoneInfo(time_zone),
+        {weekday: tuple((_time(o), _time(c)) for o, c in periods) for weekday, periods in hours.items()},
+        tuple((closure.first_day, closure.last_day) for closure in closures(db)),
+    )
+
+
+def set_day_hours(db: Session, actor: User, weekday: int, period: tuple[str, str] | None, *, now: datetime) -> None:
+    """One open period for a weekday, or None for a closed day."""
+    scope.require_admin(actor)
+    if not 0 <= weekday <= 6:
+        raise InvalidInput(field="weekday")
+    if period is not None:
+        try:
+            opens, closes = _time(period[0]), _time(period[1])
+        except ValueError as error:
+            raise InvalidInput(_l("Enter times like 08:00 and 16:30."), field=f"day{weekday}_opens") from error
+        if not opens < closes:
+            raise InvalidInput(_l("The office must open before it closes."), field=f"day{weekday}_closes")
+    before = weekly_hours(db)[weekday]
+    db.execute(delete(BusinessHours).where(BusinessHours.weekday == weekday))
+    if period is not None:
+        db.add(BusinessHours(weekday=weekday, opens=period[0], closes=period[1]))
+    after = [list(period)] if period is not None else []
+    if [list(p) for p in before] != after:
+        audit.record(
+            db,
+            actor,
+            "calendar.hours_changed",
+            actor,
+            now=now,
+            before={"weekday": weekday, "periods": [list(p) for p in before]},
+            after={"weekday": weekday, "periods": after},
+        )
+
+
+def add_closure(
+    db: Session,
+    actor: User,
+    first_day: date,
+    last_day: date,
+    name: str,
+    *,
+    now: datetime,
+    source_uid: str | None = None,
+) -> Closure:
+    scope.require_admin(actor)
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput(_l("Name the closure, like “Thanksgiving break”."), field="name")
+    if last_day < first_day:
+        raise InvalidInput(_l("The last day cannot be before the first day."), field="last_day")
+    if (last_day - first_day).days >= MAX_CLOSURE_DAYS:
+        raise InvalidInput(_l("A closure can last at most a year."), field="last_day")
+    closure = Closure(
+        first_day=first_day, last_day=last_day, name=name, source_uid=source_uid, created_at=now, created_by_id=actor.id
+    )
+    db.add(closure)
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "calendar.closure_added",
+        closure,
+        now=now,
+        after={"first_day": first_day.isoformat(), "last_day": last_day.isoformat(), "name": name},
+    )
+    return closure
+
+
+def remove_closure(db: Session, actor: User, closure_id: int, *, now: datetime) -> None:
+    scope.require_admin(actor)
+    closure = db.get(Closure, closure_id)
+    if closure is None:
+        raise NotFound()
+    audit.record(
+        db,
+        actor,
+        "calendar.closure_removed",
+        closure,
+        now=now,
+        before={
+            "first_day": closure.first_day.isoformat(),
+            "last_day": closure.last_day.isoformat(),
+            "name": closure.name,
+        },
+    )
+    db.delete(closure)
+
+
+def seed_default_hours(db: Session) -> None:
+    """Monday to Friday, 08:00 to 16:30, when no hours are set yet."""
+    if db.scalar(select(BusinessHours.id).limit(1)) is None:
+        for weekday, periods in DEFAULT_HOURS.items():
+            db.add_all(BusinessHours(weekday=weekday, opens=o, closes=c) for o, c in periods)
