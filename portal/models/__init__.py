@@ -3,7 +3,7 @@
 from portal.models.audit import AuditEvent
 from portal.models.calendar import BusinessHours, Closure
 from portal.models.contact import Channel, ContactPreference, Topic, TopicSubscription
-from portal.models.district import Department, DepartmentMember, School
+from portal.models.district import Department, DepartmentMember, Priority, ReplyTarget, School
 from portal.models.household import GuardianRelationship, Guardianship, Household, Student
 from portal.models.invitation import Invitation
 from portal.models.notes import AccountNote, AccountNoteRevision, NoteCategory, StaffNote
@@ -29,7 +29,9 @@ __all__ = [
     "NoteCategory",
     "Notification",
     "NotificationStatus",
+    "Priority",
     "RecoveryCode",
+    "ReplyTarget",
     "Role",
     "School",
     "SecurityEvent",

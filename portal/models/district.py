@@ -1,3 +1,5 @@
+from enum import StrEnum
+
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,3 +30,23 @@ class DepartmentMember(Base):
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     is_supervisor: Mapped[bool] = mapped_column(default=False)
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class ReplyTarget(Base):
+    """How fast a department promises to answer, in business minutes, for one priority."""
+
+    __tablename__ = "reply_target"
+    __table_args__ = (UniqueConstraint("department_id", "priority"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"), index=True)
+    priority: Mapped[Priority]
+    first_reply_minutes: Mapped[int]
+    next_reply_minutes: Mapped[int]
+    resolution_minutes: Mapped[int]

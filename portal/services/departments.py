@@ -1,12 +1,17 @@
-"""Departments and the staff who work in them."""
+"""Departments: the staff who work in them and the reply times they promise."""
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from portal.models import Department, DepartmentMember
+from portal.models import Department, DepartmentMember, Priority, ReplyTarget, User
+from portal.services import audit, scope
+from portal.services.errors import InvalidInput, NotFound
 
 
 def departments_of(db: Session, user_ids: Iterable[int]) -> dict[int, list[str]]:
@@ -24,3 +29,109 @@ def departments_of(db: Session, user_ids: Iterable[int]) -> dict[int, list[str]]
     for user_id, name in rows:
         names[user_id].append(name)
     return dict(names)
+
+
+# Business hours before a first reply, a next reply and a resolution, per priority,
+# until an administrator sets the department's own.
+DEFAULT_TARGET_HOURS = {
+    Priority.LOW: (16, 16, 80),
+    Priority.NORMAL: (8, 8, 40),
+    Priority.HIGH: (4, 4, 16),
+    Priority.URGENT: (1, 1, 8),
+}
+# A target longer than a month of eight-hour business days is no promise.
+MAX_TARGET_MINUTES = 30 * 8 * 60
+
+
+@dataclass(frozen=True)
+class Targets:
+    first_reply_minutes: int
+    next_reply_minutes: int
+    resolution_minutes: int
+
+
+def list_departments(db: Session) -> list[Department]:
+    return list(db.scalars(select(Department).order_by(Department.name)))
+
+
+def department_for_admin(db: Session, actor: User, department_id: int) -> Department:
+    scope.require_admin(actor)
+    department = db.get(Department, department_id)
+    if department is None:
+        raise NotFound()
+    return department
+
+
+def targets_of(db: Session, department_id: int) -> dict[Priority, Targets]:
+    """The department's targets per priority, the defaults where it set none."""
+    targets = {priority: Targets(*(hours * 60 for hours in DEFAULT_TARGET_HOURS[priority])) for priority in Priority}
+    for row in db.scalars(select(ReplyTarget).where(ReplyTarget.department_id == department_id)):
+        targets[row.priority] = Targets(row.first_reply_minutes, row.next_reply_minutes, row.resolution_minutes)
+    return targets
+
+
+def update_department(
+    db: Session,
+    actor: User,
+    department: Department,
+    *,
+    name: str,
+    description: str,
+    is_public: bool,
+    targets: dict[Priority, Targets],
+    now: datetime,
+) -> None:
+    """Name, description, visibility to families and reply-time targets, checked and audited together."""
+    scope.require_admin(actor)
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput(_l("Enter the department's name."), field="name")
+    clash = db.scalar(select(Department.id).where(Department.name == name, Department.id != department.id))
+    if clash is not None:
+        raise InvalidInput(_l("Another department has this name."), field="name")
+    for priority, target in targets.items():
+        for kind, minutes in (
+            ("first", target.first_reply_minutes),
+            ("next", target.next_reply_minutes),
+            ("resolution", target.resolution_minutes),
+        ):
+            if not 0 < minutes <= MAX_TARGET_MINUTES:
+                raise InvalidInput(
+                    _l("Give a time between a minute and 240 business hours."), field=f"{priority.value}_{kind}"
+                )
+        if target.first_reply_minutes > target.resolution_minutes:
+            raise InvalidInput(
+                _l("The first reply cannot be due after the resolution."), field=f"{priority.value}_first"
+            )
+    before = {
+        "name": department.name,
+        "description": department.description,
+        "is_public": department.is_public,
+        "targets": {p.value: vars(t) for p, t in targets_of(db, department.id).items()},
+    }
+    department.name, department.description, department.is_public = name, description.strip(), is_public
+    db.execute(delete(ReplyTarget).where(ReplyTarget.department_id == department.id))
+    db.add_all(
+        ReplyTarget(
+            department_id=department.id,
+            priority=priority,
+            first_reply_minutes=t.first_reply_minutes,
+            next_reply_minutes=t.next_reply_minutes,
+            resolution_minutes=t.resolution_minutes,
+        )
+        for priority, t in targets.items()
+    )
+    audit.record(
+        db,
+        actor,
+        "department.updated",
+        department,
+        now=now,
+        before=before,
+        after={
+            "name": name,
+            "description": department.description,
+            "is_public": is_public,
+            "targets": {p.value: vars(t) for p, t in targets.items()},
+        },
+    )

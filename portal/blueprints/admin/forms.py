@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, EmailField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, DateField, EmailField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal.blueprints.forms import PortalForm
+from portal.models import Priority
 
 
 class StaffAccountForm(PortalForm):
@@ -70,3 +71,33 @@ class ClosureForm(PortalForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Name the closure.")), Length(max=120)])
     first_day = DateField(_l("First day closed"), validators=[DataRequired(_l("Enter a date."))])
     last_day = DateField(_l("Last day closed"), validators=[DataRequired(_l("Enter a date."))])
+
+
+PRIORITY_NAMES = {
+    Priority.LOW: _l("Low"),
+    Priority.NORMAL: _l("Normal"),
+    Priority.HIGH: _l("High"),
+    Priority.URGENT: _l("Urgent"),
+}
+TARGET_KINDS = {"first": _l("First reply"), "next": _l("Next reply"), "resolution": _l("Resolution")}
+
+
+class DepartmentForm(PortalForm):
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the department's name.")), Length(max=120)])
+    description = TextAreaField(_l("Description shown to families"), validators=[Optional(), Length(max=1000)])
+    is_public = BooleanField(_l("Families can send requests to this department"))
+
+    def target_field(self, priority: Priority, kind: str) -> StringField:
+        return self[f"{priority.value}_{kind}"]
+
+
+for _priority, _priority_name in PRIORITY_NAMES.items():
+    for _kind, _kind_name in TARGET_KINDS.items():
+        setattr(
+            DepartmentForm,
+            f"{_priority.value}_{_kind}",
+            StringField(
+                _l("%(priority)s priority, %(target)s (business hours)", priority=_priority_name, target=_kind_name),
+                validators=[DataRequired(_l("Enter a number of hours.")), Length(max=8)],
+            ),
+        )

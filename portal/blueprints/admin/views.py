@@ -1,5 +1,6 @@
 """Administrators: staff accounts, schools, imports, the district calendar and reviews."""
 
+import math
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -10,9 +11,12 @@ from werkzeug.wrappers import Response
 
 from portal.blueprints.access import admin_required, request_client
 from portal.blueprints.admin.forms import (
+    PRIORITY_NAMES,
+    TARGET_KINDS,
     WEEKDAY_NAMES,
     BusinessHoursForm,
     ClosureForm,
+    DepartmentForm,
     HouseholdImportForm,
     SchoolForm,
     StaffAccountForm,
@@ -20,12 +24,13 @@ from portal.blueprints.admin.forms import (
 from portal.blueprints.downloads import csv_attachment
 from portal.blueprints.forms import attach_error, language_choices
 from portal.db import get_session, utcnow
-from portal.models import Channel, Role, Topic
+from portal.models import Channel, Priority, Role, Topic
 from portal.services import (
     access_log,
     accounts,
     contacts,
     csv_export,
+    departments,
     district_calendar,
     household_import,
     households,
@@ -345,3 +350,67 @@ def remove_closure(closure_id: int) -> Response:
     db.commit()
     flash(_("Closure removed."))
     return redirect(url_for("admin.calendar"))
+
+
+@bp.get("/departments")
+@admin_required
+def department_list() -> str:
+    return render_template("admin/departments.html", departments=departments.list_departments(get_session()))
+
+
+def _hours_to_minutes(text: str, field_name: str) -> int:
+    try:
+        hours = float(text.strip().replace(",", "."))
+    except ValueError as error:
+        raise InvalidInput(_("Enter a number of hours, like 8 or 0.5."), field=field_name) from error
+    if not math.isfinite(hours):
+        raise InvalidInput(_("Enter a number of hours, like 8 or 0.5."), field=field_name)
+    return round(hours * 60)
+
+
+@bp.route("/departments/<int:department_id>", methods=["GET", "POST"])
+@admin_required
+def edit_department(department_id: int) -> Response | str:
+    db = get_session()
+    department = departments.department_for_admin(db, current_user, department_id)
+    form = DepartmentForm(obj=department if request.method == "GET" else None)
+    if request.method == "GET":
+        for priority, target in departments.targets_of(db, department.id).items():
+            for kind, minutes in zip(TARGET_KINDS, vars(target).values(), strict=True):
+                form.target_field(priority, kind).data = f"{minutes / 60:g}"
+    if form.validate_on_submit():
+        try:
+            targets = {
+                priority: departments.Targets(
+                    *(
+                        _hours_to_minutes(form.target_field(priority, kind).data, f"{priority.value}_{kind}")
+                        for kind in TARGET_KINDS
+                    )
+                )
+                for priority in Priority
+            }
+            departments.update_department(
+                db,
+                current_user,
+                department,
+                name=form.name.data,
+                description=form.description.data or "",
+                is_public=form.is_public.data,
+                targets=targets,
+                now=utcnow(),
+            )
+        except DomainError as error:
+            db.rollback()
+            attach_error(form, error)
+        else:
+            db.commit()
+            flash(_("%(name)s is saved.", name=department.name))
+            return redirect(url_for("admin.department_list"))
+    return render_template(
+        "admin/department.html",
+        form=form,
+        department=department,
+        priorities=list(Priority),
+        priority_names=PRIORITY_NAMES,
+        kinds=TARGET_KINDS,
+    )

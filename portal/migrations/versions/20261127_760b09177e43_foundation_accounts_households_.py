@@ -1,8 +1,8 @@
-"""foundation: accounts, households, invitations, sessions, contacts, notes, calendar, audit, outbox
+"""foundation: accounts, households, invitations, sessions, contacts, notes, calendar, targets, audit, outbox
 
-Revision ID: 706bd3e8992a
+Revision ID: 760b09177e43
 Revises: 
-Create Date: 2026-11-27 17:19:10.493331
+Create Date: 2026-11-27 17:21:03.109069
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import portal.db
 
-revision: str = '706bd3e8992a'
+revision: str = '760b09177e43'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -247,6 +247,20 @@ def upgrade() -> None:
     with op.batch_alter_table('recovery_code', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_recovery_code_user_id'), ['user_id'], unique=False)
 
+    op.create_table('reply_target',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=False),
+    sa.Column('priority', sa.Enum('low', 'normal', 'high', 'urgent', name='priority', native_enum=False, length=32), nullable=False),
+    sa.Column('first_reply_minutes', sa.Integer(), nullable=False),
+    sa.Column('next_reply_minutes', sa.Integer(), nullable=False),
+    sa.Column('resolution_minutes', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], name=op.f('fk_reply_target_department_id_department'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reply_target')),
+    sa.UniqueConstraint('department_id', 'priority', name=op.f('uq_reply_target_department_id'))
+    )
+    with op.batch_alter_table('reply_target', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reply_target_department_id'), ['department_id'], unique=False)
+
     op.create_table('security_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
@@ -379,6 +393,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_security_event_created_at'))
 
     op.drop_table('security_event')
+    with op.batch_alter_table('reply_target', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reply_target_department_id'))
+
+    op.drop_table('reply_target')
     with op.batch_alter_table('recovery_code', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_recovery_code_user_id'))
 
