@@ -3,6 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
+from portal.models import Department
+
 pytestmark = pytest.mark.browser
 
 
@@ -23,3 +25,18 @@ def test_an_admin_adds_a_closure_and_fixes_a_mistake(screen, request, district):
     expect(page.get_by_role("region", name="Closures")).to_contain_text("Winter break")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"the page scrolls sideways: {width}px"
+
+
+def test_an_admin_sets_a_departments_targets(desktop, district, db):  # type: ignore[no-untyped-def]
+    db.add(Department(name="Transportation", description="Bus routes and stops."))
+    db.commit()
+    page = desktop.page
+    desktop.sign_in(district.admin.email)
+    desktop.follow("Departments and reply-time targets")
+    desktop.follow("Transportation")
+    desktop.fill("Urgent priority, First reply (business hours)", "zero")
+    desktop.press("Save department")
+    expect(page.get_by_role("alert")).to_contain_text("Enter a number of hours, like 8 or 0.5.")
+    desktop.fill("Urgent priority, First reply (business hours)", "0.5")
+    desktop.press("Save department")
+    expect(page.get_by_role("status")).to_contain_text("Transportation is saved.")
