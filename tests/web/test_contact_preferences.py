@@ -613,6 +613,9 @@ def test_admins_download_a_contact_list_as_a_csv_attachment(db, client, sign_in,
             "America/Los_Angeles",
         ]
     ]
+    exported = db.scalar(select(AuditEvent).where(AuditEvent.action == "contacts.exported"))
+    assert exported.after == {"topic": "attendance", "channel": "sms", "rows": 1}
+    assert exported.actor_id == admin.id
 
 
 @pytest.mark.parametrize(

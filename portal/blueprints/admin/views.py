@@ -28,6 +28,7 @@ from portal.models import Channel, Priority, Role, Topic
 from portal.services import (
     access_log,
     accounts,
+    audit,
     contacts,
     csv_export,
     departments,
@@ -267,10 +268,20 @@ def contact_list_csv() -> Response:
     except ValueError:
         abort(404)
     db = get_session()
-    rows = contacts.contact_list(db, topic, channel)
-    body = csv_export.write_csv(
-        contacts.CONTACT_LIST_HEADER, (row.as_csv_row(current_app.config["DISTRICT_TIMEZONE"]) for row in rows)
+    rows = [
+        row.as_csv_row(current_app.config["DISTRICT_TIMEZONE"]) for row in contacts.contact_list(db, topic, channel)
+    ]
+    # Every family's phone numbers leave the portal here: who took them, and when, is kept.
+    audit.record(
+        db,
+        current_user,
+        "contacts.exported",
+        current_user,
+        now=utcnow(),
+        after={"topic": topic.value, "channel": channel.value, "rows": len(rows)},
     )
+    db.commit()
+    body = csv_export.write_csv(contacts.CONTACT_LIST_HEADER, rows)
     return csv_attachment(body, stem=f"contacts-{topic.value}-{channel.value}")
 
 
