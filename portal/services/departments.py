@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from portal.models import Department, DepartmentMember, Priority, ReplyTarget, User
+from portal.models import Department, DepartmentMember, Priority, ReplyTarget, Role, User
 from portal.services import audit, scope
 from portal.services.errors import InvalidInput, NotFound
 
@@ -135,3 +135,62 @@ def update_department(
             "targets": {p.value: vars(t) for p, t in targets.items()},
         },
     )
+
+
+def members_of(db: Session, department_id: int) -> list[tuple[DepartmentMember, User]]:
+    statement = (
+        select(DepartmentMember, User)
+        .join(User, User.id == DepartmentMember.user_id)
+        .where(DepartmentMember.department_id == department_id)
+        .order_by(DepartmentMember.is_supervisor.desc(), User.display_name)
+    )
+    return [(member, user) for member, user in db.execute(statement)]
+
+
+def staff_choices(db: Session) -> list[User]:
+    """Active staff and admins, who may join a department."""
+    statement = select(User).where(User.role.in_([Role.STAFF, Role.ADMIN]), User.is_active.is_(True))
+    return list(db.scalars(statement.order_by(User.display_name)))
+
+
+def add_member(
+    db: Session, actor: User, department: Department, user_id: int, *, is_supervisor: bool, now: datetime
+) -> None:
+    """Put a staff member in a department; a department has one supervisor, who is told of overdue replies."""
+    scope.require_admin(actor)
+    user = db.get(User, user_id)
+    if user is None or not user.is_staff or not user.is_active:
+        raise InvalidInput(_l("Choose a staff member from the list."), field="user_id")
+    member = db.scalar(
+        select(DepartmentMember).where(
+            DepartmentMember.department_id == department.id, DepartmentMember.user_id == user_id
+        )
+    )
+    if member is None:
+        member = DepartmentMember(department_id=department.id, user_id=user_id)
+        db.add(member)
+    if is_supervisor:
+        db.execute(
+            update(DepartmentMember).where(DepartmentMember.department_id == department.id).values(is_supervisor=False)
+        )
+    member.is_supervisor = is_supervisor
+    audit.record(
+        db,
+        actor,
+        "department.member_added",
+        department,
+        now=now,
+        after={"user_id": user_id, "is_supervisor": is_supervisor},
+    )
+
+
+def remove_member(db: Session, actor: User, department: Department, user_id: int, *, now: datetime) -> None:
+    scope.require_admin(actor)
+    removed = db.execute(
+        delete(DepartmentMember).where(
+            DepartmentMember.department_id == department.id, DepartmentMember.user_id == user_id
+        )
+    )
+    if removed.rowcount != 1:
+        raise NotFound()
+    audit.record(db, actor, "department.member_removed", department, now=now, before={"user_id": user_id})

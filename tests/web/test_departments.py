@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from portal.models import AuditEvent, Department, Priority, ReplyTarget
+from portal.models import AuditEvent, Department, DepartmentMember, Priority, ReplyTarget
 from portal.services import departments
 from tests import factories
 
@@ -70,3 +70,32 @@ def test_only_admins_edit_departments(db, department, sign_in, client):
 def test_a_missing_department_is_404(db, sign_in):
     browser = sign_in(factories.make_admin(db))
     assert browser.get("/admin/departments/9999").status_code == 404
+
+
+def test_an_admin_adds_staff_and_one_supervisor(db, department, sign_in):
+    first, second = factories.make_staff(db, name="Ana Staff"), factories.make_staff(db, name="Ben Staff")
+    browser = sign_in(factories.make_admin(db))
+    path = f"/admin/departments/{department.id}"
+    for user in (first, second):
+        response = browser.submit(f"{path}/members", {"user_id": str(user.id), "is_supervisor": "y"}, page=path)
+        assert response.status_code == 302
+    members = {m.user_id: m.is_supervisor for m in db.scalars(select(DepartmentMember))}
+    assert members == {first.id: False, second.id: True}  # one supervisor: the latest named
+    page = browser.get(path).get_data(as_text=True)
+    assert "Ana Staff" in page and "Supervisor" in page
+    removed = browser.submit(f"{path}/members/{first.id}/remove", {}, page=path)
+    assert removed.status_code == 302
+    db.expire_all()
+    assert [m.user_id for m in db.scalars(select(DepartmentMember))] == [second.id]
+    assert db.scalar(select(func.count()).where(AuditEvent.action == "department.member_added")) == 2
+
+
+def test_a_family_account_cannot_be_made_a_member(db, department, sign_in):
+    guardian = factories.guardians_of(db, factories.make_household(db))[0]
+    browser = sign_in(factories.make_admin(db))
+    path = f"/admin/departments/{department.id}"
+    response = browser.submit(f"{path}/members", {"user_id": str(guardian.id)}, page=path)
+    assert response.status_code == 200
+    assert "Not a valid choice" in response.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(DepartmentMember)) == 0
+    assert browser.submit(f"{path}/members/{guardian.id}/remove", {}, page=path).status_code == 404

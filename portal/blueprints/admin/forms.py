@@ -101,3 +101,8 @@ for _priority, _priority_name in PRIORITY_NAMES.items():
                 validators=[DataRequired(_l("Enter a number of hours.")), Length(max=8)],
             ),
         )
+
+
+class DepartmentMemberForm(PortalForm):
+    user_id = SelectField(_l("Staff member"), coerce=int)
+    is_supervisor = BooleanField(_l("Supervisor: told when a reply is overdue"))

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from portal.blueprints.access import admin_required, request_client
 from portal.blueprints.admin.forms import (
@@ -17,6 +18,7 @@ from portal.blueprints.admin.forms import (
     BusinessHoursForm,
     ClosureForm,
     DepartmentForm,
+    DepartmentMemberForm,
     HouseholdImportForm,
     SchoolForm,
     StaffAccountForm,
@@ -24,7 +26,7 @@ from portal.blueprints.admin.forms import (
 from portal.blueprints.downloads import csv_attachment
 from portal.blueprints.forms import attach_error, language_choices
 from portal.db import get_session, utcnow
-from portal.models import Channel, Priority, Role, Topic
+from portal.models import Channel, Department, Priority, Role, Topic
 from portal.services import (
     access_log,
     accounts,
@@ -384,11 +386,7 @@ def _hours_to_minutes(text: str, field_name: str) -> int:
 def edit_department(department_id: int) -> Response | str:
     db = get_session()
     department = departments.department_for_admin(db, current_user, department_id)
-    form = DepartmentForm(obj=department if request.method == "GET" else None)
-    if request.method == "GET":
-        for priority, target in departments.targets_of(db, department.id).items():
-            for kind, minutes in zip(TARGET_KINDS, vars(target).values(), strict=True):
-                form.target_field(priority, kind).data = f"{minutes / 60:g}"
+    form = DepartmentForm() if request.method == "POST" else _saved_department_form(department)
     if form.validate_on_submit():
         try:
             targets = {
@@ -417,11 +415,64 @@ def edit_department(department_id: int) -> Response | str:
             db.commit()
             flash(_("%(name)s is saved.", name=department.name))
             return redirect(url_for("admin.department_list"))
+    return _department_page(department, form, _member_form())
+
+
+def _member_form(*, submitted: bool = False) -> DepartmentMemberForm:
+    form = DepartmentMemberForm() if submitted else DepartmentMemberForm(formdata=None)
+    staff = departments.staff_choices(get_session())
+    form.user_id.choices = [SelectChoice(user.id, f"{user.display_name} ({user.email})") for user in staff]
+    return form
+
+
+def _department_page(department: Department, form: DepartmentForm, member_form: DepartmentMemberForm) -> str:
     return render_template(
         "admin/department.html",
         form=form,
+        member_form=member_form,
         department=department,
+        members=departments.members_of(get_session(), department.id),
         priorities=list(Priority),
         priority_names=PRIORITY_NAMES,
         kinds=TARGET_KINDS,
     )
+
+
+def _saved_department_form(department: Department) -> DepartmentForm:
+    form = DepartmentForm(formdata=None, obj=department)
+    for priority, target in departments.targets_of(get_session(), department.id).items():
+        for kind, minutes in zip(TARGET_KINDS, vars(target).values(), strict=True):
+            form.target_field(priority, kind).data = f"{minutes / 60:g}"
+    return form
+
+
+@bp.post("/departments/<int:department_id>/members")
+@admin_required
+def add_department_member(department_id: int) -> Response | str:
+    db = get_session()
+    department = departments.department_for_admin(db, current_user, department_id)
+    form = _member_form(submitted=True)
+    if form.validate_on_submit():
+        try:
+            departments.add_member(
+                db, current_user, department, form.user_id.data, is_supervisor=form.is_supervisor.data, now=utcnow()
+            )
+        except DomainError as error:
+            db.rollback()
+            attach_error(form, error)
+        else:
+            db.commit()
+            flash(_("%(name)s now has this staff member.", name=department.name))
+            return redirect(url_for("admin.edit_department", department_id=department.id))
+    return _department_page(department, _saved_department_form(department), form)
+
+
+@bp.post("/departments/<int:department_id>/members/<int:user_id>/remove")
+@admin_required
+def remove_department_member(department_id: int, user_id: int) -> Response:
+    db = get_session()
+    department = departments.department_for_admin(db, current_user, department_id)
+    departments.remove_member(db, current_user, department, user_id, now=utcnow())
+    db.commit()
+    flash(_("Removed from %(name)s.", name=department.name))
+    return redirect(url_for("admin.edit_department", department_id=department.id))
