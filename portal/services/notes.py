@@ -88,6 +88,38 @@ def _tell_family(db: Session, actor: User, household_id: int, edit: NoteEdit, *,
         )
 
 
+def _record_revision(
+    db: Session,
+    actor: User,
+    note: AccountNote,
+    edit: NoteEdit,
+    *,
+    version: int,
+    before: dict[str, str] | None,
+    now: datetime,
+) -> None:
+    """Keep the revision, audit it, and when staff wrote it, tell the family why."""
+    on_behalf = not actor.is_family
+    reason = edit.reason.strip()
+    db.add(
+        AccountNoteRevision(
+            note_id=note.id,
+            version=version,
+            author_id=actor.id,
+            category=note.category,
+            text_before=before["text"] if before else None,
+            text_after=note.text,
+            reason=reason,
+            created_at=now,
+        )
+    )
+    after = {"category": note.category.value, "text": note.text, **({"reason": reason} if on_behalf else {})}
+    action = "note.revised" if before else "note.created"
+    audit.record(db, actor, action, note, now=now, household_id=note.household_id, before=before, after=after)
+    if on_behalf:
+        _tell_family(db, actor, note.household_id, edit, now=now)
+
+
 def add_note(db: Session, actor: User, household_id: int, edit: NoteEdit, *, now: datetime) -> AccountNote:
     """A family adds a note to its own household; staff add one on its behalf, with a reason."""
     on_behalf = not actor.is_family
@@ -99,29 +131,7 @@ def add_note(db: Session, actor: User, household_id: int, edit: NoteEdit, *, now
     note = AccountNote(household_id=household_id, category=edit.category, text=text, created_at=now, updated_at=now)
     db.add(note)
     db.flush()
-    db.add(
-        AccountNoteRevision(
-            note_id=note.id,
-            version=1,
-            author_id=actor.id,
-            category=edit.category,
-            text_before=None,
-            text_after=text,
-            reason=edit.reason.strip(),
-            created_at=now,
-        )
-    )
-    audit.record(
-        db,
-        actor,
-        "note.created",
-        note,
-        now=now,
-        household_id=household_id,
-        after={"category": edit.category.value, "text": text, **({"reason": edit.reason.strip()} if on_behalf else {})},
-    )
-    if on_behalf:
-        _tell_family(db, actor, household_id, edit, now=now)
+    _record_revision(db, actor, note, edit, version=1, before=None, now=now)
     return note
 
 
@@ -145,30 +155,7 @@ def revise_note(
         db.flush()
     except StaleDataError as error:
         raise Conflict(STALE_MESSAGE, field="text") from error
-    db.add(
-        AccountNoteRevision(
-            note_id=note.id,
-            version=new_version,
-            author_id=actor.id,
-            category=edit.category,
-            text_before=before["text"],
-            text_after=text,
-            reason=edit.reason.strip(),
-            created_at=now,
-        )
-    )
-    audit.record(
-        db,
-        actor,
-        "note.revised",
-        note,
-        now=now,
-        household_id=note.household_id,
-        before=before,
-        after={"category": edit.category.value, "text": text, **({"reason": edit.reason.strip()} if on_behalf else {})},
-    )
-    if on_behalf:
-        _tell_family(db, actor, note.household_id, edit, now=now)
+    _record_revision(db, actor, note, edit, version=new_version, before=before, now=now)
     return note
 
 
