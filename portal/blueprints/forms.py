@@ -1,14 +1,18 @@
 """What every blueprint's forms share: showing a domain error next to its field."""
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 from wtforms import Field, Form, SelectChoice
 
+from portal.db import get_session
 from portal.services.errors import DomainError
+
+T = TypeVar("T")
 
 # Tab and line breaks belong in a multi-line text box; no other control character
 # belongs anywhere (NUL, for one, cannot even be stored in PostgreSQL).
@@ -54,3 +58,18 @@ class PortalForm(FlaskForm):
                 field.errors = [*field.errors, str(_l("Remove the invisible control characters from this field."))]
                 valid = False
         return valid
+
+
+def save_or_show_error(form: Form, change: Callable[[Session], T]) -> T | None:
+    """Run one unit of work for a validated form and commit it; on a domain error, roll
+    back and show the error next to its field. Returns the change's result, or None
+    when it was refused (a change must return something truthy)."""
+    db = get_session()
+    try:
+        result = change(db)
+    except DomainError as error:
+        db.rollback()
+        attach_error(form, error)
+        return None
+    db.commit()
+    return result

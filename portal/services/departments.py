@@ -80,7 +80,7 @@ def update_department(
     is_public: bool,
     targets: dict[Priority, Targets],
     now: datetime,
-) -> None:
+) -> Department:
     """Name, description, visibility to families and reply-time targets, checked and audited together."""
     scope.require_admin(actor)
     name = " ".join(name.split())
@@ -135,6 +135,7 @@ def update_department(
             "targets": {p.value: vars(t) for p, t in targets.items()},
         },
     )
+    return department
 
 
 def members_of(db: Session, department_id: int) -> list[tuple[DepartmentMember, User]]:
@@ -155,7 +156,7 @@ def staff_choices(db: Session) -> list[User]:
 
 def add_member(
     db: Session, actor: User, department: Department, user_id: int, *, is_supervisor: bool, now: datetime
-) -> None:
+) -> DepartmentMember:
     """Put a staff member in a department; a department has one supervisor, who is told of overdue replies."""
     scope.require_admin(actor)
     user = db.get(User, user_id)
@@ -182,6 +183,7 @@ def add_member(
         now=now,
         after={"user_id": user_id, "is_supervisor": is_supervisor},
     )
+    return member
 
 
 def remove_member(db: Session, actor: User, department: Department, user_id: int, *, now: datetime) -> None:

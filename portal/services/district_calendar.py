@@ -74,6 +74,15 @@ def set_day_hours(db: Session, actor: User, weekday: int, period: tuple[str, str
         )
 
 
+def set_week_hours(
+    db: Session, actor: User, week: dict[int, tuple[str, str] | None], *, now: datetime
+) -> dict[int, tuple[str, str] | None]:
+    """The whole week's hours in one unit of work: one bad day saves none."""
+    for weekday, period in sorted(week.items()):
+        set_day_hours(db, actor, weekday, period, now=now)
+    return week
+
+
 def add_closure(
     db: Session,
     actor: User,

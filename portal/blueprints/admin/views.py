@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -24,7 +25,7 @@ from portal.blueprints.admin.forms import (
     StaffAccountForm,
 )
 from portal.blueprints.downloads import csv_attachment
-from portal.blueprints.forms import attach_error, language_choices
+from portal.blueprints.forms import attach_error, language_choices, save_or_show_error
 from portal.db import get_session, utcnow
 from portal.models import Channel, Department, Priority, Role, Topic
 from portal.services import (
@@ -67,26 +68,21 @@ def home() -> str:
 def new_staff() -> Response | str:
     form = StaffAccountForm()
     form.language.choices = language_choices()
-    if form.validate_on_submit():
-        db = get_session()
-        try:
-            staff_accounts.create_staff_account(
-                db,
-                current_user,
-                display_name=form.display_name.data,
-                email=form.email.data,
-                role=Role(form.role.data),
-                language=form.language.data,
-                settings=accounts.InvitationSettings.from_config(current_app.config),
-                now=utcnow(),
-            )
-        except DomainError as error:
-            db.rollback()
-            attach_error(form, error)
-        else:
-            db.commit()
-            flash(_("Account created. %(name)s was emailed an invitation.", name=form.display_name.data))
-            return redirect(url_for("admin.home"))
+    if form.validate_on_submit() and save_or_show_error(
+        form,
+        lambda db: staff_accounts.create_staff_account(
+            db,
+            current_user,
+            display_name=form.display_name.data,
+            email=form.email.data,
+            role=Role(form.role.data),
+            language=form.language.data,
+            settings=accounts.InvitationSettings.from_config(current_app.config),
+            now=utcnow(),
+        ),
+    ):
+        flash(_("Account created. %(name)s was emailed an invitation.", name=form.display_name.data))
+        return redirect(url_for("admin.home"))
     return render_template("admin/new_staff.html", form=form)
 
 
@@ -113,19 +109,14 @@ def set_staff_active(user_id: int) -> Response:
 @admin_required
 def new_school() -> Response | str:
     form = SchoolForm()
-    if form.validate_on_submit():
-        db = get_session()
-        try:
-            staff_accounts.add_school(
-                db, current_user, name=form.name.data, code=(form.code.data or "").strip() or None, now=utcnow()
-            )
-        except DomainError as error:
-            db.rollback()
-            attach_error(form, error)
-        else:
-            db.commit()
-            flash(_("School added."))
-            return redirect(url_for("admin.home"))
+    if form.validate_on_submit() and save_or_show_error(
+        form,
+        lambda db: staff_accounts.add_school(
+            db, current_user, name=form.name.data, code=(form.code.data or "").strip() or None, now=utcnow()
+        ),
+    ):
+        flash(_("School added."))
+        return redirect(url_for("admin.home"))
     return render_template("admin/new_school.html", form=form)
 
 
@@ -319,17 +310,11 @@ def calendar() -> str:
 def set_hours() -> Response | str:
     form = BusinessHoursForm()
     if form.validate_on_submit():
-        db = get_session()
-        try:
-            for weekday in range(7):
-                opens, closes = (field.data.strip() if field.data else "" for field in form.day_fields(weekday))
-                period = (opens, closes) if opens or closes else None
-                district_calendar.set_day_hours(db, current_user, weekday, period, now=utcnow())
-        except DomainError as error:
-            db.rollback()
-            attach_error(form, error)
-        else:
-            db.commit()
+        week: dict[int, tuple[str, str] | None] = {}
+        for weekday in range(7):
+            opens, closes = ((field.data or "").strip() for field in form.day_fields(weekday))
+            week[weekday] = (opens, closes) if opens or closes else None
+        if save_or_show_error(form, lambda db: district_calendar.set_week_hours(db, current_user, week, now=utcnow())):
             flash(_("Business hours saved."))
             return redirect(url_for("admin.calendar"))
     return _calendar_page(form, ClosureForm(formdata=None))
@@ -339,19 +324,14 @@ def set_hours() -> Response | str:
 @admin_required
 def add_closure() -> Response | str:
     form = ClosureForm()
-    if form.validate_on_submit():
-        db = get_session()
-        try:
-            district_calendar.add_closure(
-                db, current_user, form.first_day.data, form.last_day.data, form.name.data, now=utcnow()
-            )
-        except DomainError as error:
-            db.rollback()
-            attach_error(form, error)
-        else:
-            db.commit()
-            flash(_("Closure added."))
-            return redirect(url_for("admin.calendar"))
+    if form.validate_on_submit() and save_or_show_error(
+        form,
+        lambda db: district_calendar.add_closure(
+            db, current_user, form.first_day.data, form.last_day.data, form.name.data, now=utcnow()
+        ),
+    ):
+        flash(_("Closure added."))
+        return redirect(url_for("admin.calendar"))
     return _calendar_page(_saved_hours_form(), form)
 
 
@@ -387,34 +367,31 @@ def edit_department(department_id: int) -> Response | str:
     db = get_session()
     department = departments.department_for_admin(db, current_user, department_id)
     form = DepartmentForm() if request.method == "POST" else _saved_department_form(department)
-    if form.validate_on_submit():
-        try:
-            targets = {
-                priority: departments.Targets(
-                    *(
-                        _hours_to_minutes(form.target_field(priority, kind).data, f"{priority.value}_{kind}")
-                        for kind in TARGET_KINDS
-                    )
+
+    def save(db: Session) -> Department:
+        targets = {
+            priority: departments.Targets(
+                *(
+                    _hours_to_minutes(form.target_field(priority, kind).data, f"{priority.value}_{kind}")
+                    for kind in TARGET_KINDS
                 )
-                for priority in Priority
-            }
-            departments.update_department(
-                db,
-                current_user,
-                department,
-                name=form.name.data,
-                description=form.description.data or "",
-                is_public=form.is_public.data,
-                targets=targets,
-                now=utcnow(),
             )
-        except DomainError as error:
-            db.rollback()
-            attach_error(form, error)
-        else:
-            db.commit()
-            flash(_("%(name)s is saved.", name=department.name))
-            return redirect(url_for("admin.department_list"))
+            for priority in Priority
+        }
+        return departments.update_department(
+            db,
+            current_user,
+            department,
+            name=form.name.data,
+            description=form.description.data or "",
+            is_public=form.is_public.data,
+            targets=targets,
+            now=utcnow(),
+        )
+
+    if form.validate_on_submit() and save_or_show_error(form, save):
+        flash(_("%(name)s is saved.", name=department.name))
+        return redirect(url_for("admin.department_list"))
     return _department_page(department, form, _member_form())
 
 
@@ -452,18 +429,14 @@ def add_department_member(department_id: int) -> Response | str:
     db = get_session()
     department = departments.department_for_admin(db, current_user, department_id)
     form = _member_form(submitted=True)
-    if form.validate_on_submit():
-        try:
-            departments.add_member(
-                db, current_user, department, form.user_id.data, is_supervisor=form.is_supervisor.data, now=utcnow()
-            )
-        except DomainError as error:
-            db.rollback()
-            attach_error(form, error)
-        else:
-            db.commit()
-            flash(_("%(name)s now has this staff member.", name=department.name))
-            return redirect(url_for("admin.edit_department", department_id=department.id))
+    if form.validate_on_submit() and save_or_show_error(
+        form,
+        lambda db: departments.add_member(
+            db, current_user, department, form.user_id.data, is_supervisor=form.is_supervisor.data, now=utcnow()
+        ),
+    ):
+        flash(_("%(name)s now has this staff member.", name=department.name))
+        return redirect(url_for("admin.edit_department", department_id=department.id))
     return _department_page(department, _saved_department_form(department), form)
 
 

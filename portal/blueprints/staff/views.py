@@ -13,7 +13,7 @@ from portal.blueprints.access import staff_required
 from portal.blueprints.account import views as account_views
 from portal.blueprints.account.forms import InternalNoteForm, StaffContactPreferencesForm, StaffNoteForm
 from portal.blueprints.downloads import attachment
-from portal.blueprints.forms import attach_error, language_choices
+from portal.blueprints.forms import language_choices, save_or_show_error
 from portal.blueprints.staff.forms import (
     GuardianFields,
     GuardianForm,
@@ -26,7 +26,7 @@ from portal.db import get_session, utcnow
 from portal.extensions import client_address
 from portal.models import Channel, GuardianRelationship, Topic
 from portal.services import access_log, accounts, contacts, household_data, households, notes, phones
-from portal.services.errors import DomainError, InvalidInput
+from portal.services.errors import InvalidInput
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -101,9 +101,9 @@ def new_household() -> Response | str:
         form.students.append_entry()
     _set_choices(form)
     if action == "create" and form.validate_on_submit():
-        db = get_session()
-        try:
-            created = households.create_household(
+        created = save_or_show_error(
+            form,
+            lambda db: households.create_household(
                 db,
                 current_user,
                 form.name.data,
@@ -112,12 +112,9 @@ def new_household() -> Response | str:
                 accounts.InvitationSettings.from_config(current_app.config),
                 now=utcnow(),
                 sis_id=(form.sis_id.data or "").strip() or None,
-            )
-        except DomainError as error:
-            db.rollback()
-            attach_error(form, error)
-        else:
-            db.commit()
+            ),
+        )
+        if created:
             flash(_("Household created. Each guardian was emailed an invitation."))
             return render_template("staff/letters.html", household=created.household, invitations=created.invitations)
     return render_template("staff/new_household.html", form=form)
@@ -148,23 +145,20 @@ def add_guardian(household_id: int) -> Response | str:
     found = households.household_for_staff(db, current_user, household_id)
     form = GuardianForm()
     _set_choices(form)
-    if form.validate_on_submit():
-        try:
-            issued = households.add_guardian(
-                db,
-                current_user,
-                household_id,
-                _guardian_details(form, ""),
-                accounts.InvitationSettings.from_config(current_app.config),
-                now=utcnow(),
-            )
-        except DomainError as error:
-            db.rollback()
-            attach_error(form, error)
-        else:
-            db.commit()
-            flash(_("Guardian added and emailed an invitation."))
-            return render_template("staff/letters.html", household=found, invitations=[issued])
+    issued = form.validate_on_submit() and save_or_show_error(
+        form,
+        lambda db: households.add_guardian(
+            db,
+            current_user,
+            household_id,
+            _guardian_details(form, ""),
+            accounts.InvitationSettings.from_config(current_app.config),
+            now=utcnow(),
+        ),
+    )
+    if issued:
+        flash(_("Guardian added and emailed an invitation."))
+        return render_template("staff/letters.html", household=found, invitations=[issued])
     return render_template("staff/add_guardian.html", form=form, household=found)
 
 
@@ -175,16 +169,11 @@ def add_student(household_id: int) -> Response | str:
     found = households.household_for_staff(db, current_user, household_id)
     form = StudentForm()
     _set_choices(form)
-    if form.validate_on_submit():
-        try:
-            households.add_student(db, current_user, household_id, _student_details(form), now=utcnow())
-        except DomainError as error:
-            db.rollback()
-            attach_error(form, error)
-        else:
-            db.commit()
-            flash(_("Student added."))
-            return redirect(url_for("staff.household", household_id=household_id))
+    if form.validate_on_submit() and save_or_show_error(
+        form, lambda db: households.add_student(db, current_user, household_id, _student_details(form), now=utcnow())
+    ):
+        flash(_("Student added."))
+        return redirect(url_for("staff.household", household_id=household_id))
     return render_template("staff/add_student.html", form=form, household=found)
 
 
