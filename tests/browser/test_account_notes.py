@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 def test_guardian_writes_and_revises_a_note_and_sees_its_history(phone, desktop, district):  # type: ignore[no-untyped-def]
     page = phone.page
     phone.sign_in(district.guardian.email)
-    phone.follow("Notes for staff")
+    phone.follow("Notes for staff: what they should know when they help you")
     phone.page.get_by_label("What is it about?", exact=True).select_option(label="Pickup and custody")
     phone.fill("Note for staff", "Grandma Rosa picks up on Fridays.")
     phone.press("Save note")
@@ -34,7 +34,8 @@ def test_guardian_writes_and_revises_a_note_and_sees_its_history(phone, desktop,
     expect(page.get_by_role("alert")).to_contain_text("Write the note.")
     expect(page.get_by_label("What is it about?", exact=True)).to_have_value("pickup")
 
-    phone.follow("History")
+    phone.follow("My household")
+    phone.follow("Account history: every change, and every time staff opened it")
     expect(page.get_by_role("main")).to_contain_text("changed a note for staff")
 
     # Staff see the note and its history on the household page, at a desktop.

@@ -122,7 +122,8 @@ def test_guardian_chooses_how_they_are_reached_on_a_phone(phone, district):  # t
     expect(page.get_by_label("Quiet hours start", exact=True)).to_have_value("21:00")
     expect(page.get_by_label("Quiet hours end", exact=True)).to_have_value("07:00")
 
-    phone.follow("History")
+    phone.follow("My household")
+    phone.follow("Account history: every change, and every time staff opened it")
     expect(page.get_by_role("heading", level=1)).to_have_text("Account history")
     expect(page.get_by_role("main").get_by_role("listitem").first).to_contain_text(
         f"{guardian.display_name} changed their contact preferences"
