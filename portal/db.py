@@ -19,6 +19,10 @@ NAMING_CONVENTION = {
 }
 
 
+# The largest id an INTEGER primary key holds on every supported database.
+MAX_ROW_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

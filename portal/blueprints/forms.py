@@ -11,12 +11,9 @@ from wtforms import Field, Form, SelectChoice
 
 from portal.db import get_session
 from portal.services.errors import DomainError
+from portal.services.text import has_control_characters
 
 T = TypeVar("T")
-
-# Tab and line breaks belong in a multi-line text box; no other control character
-# belongs anywhere (NUL, for one, cannot even be stored in PostgreSQL).
-MULTILINE_ALLOWED = frozenset("\t\n\r")
 
 
 def _leaf_fields(fields: Iterable[Field]) -> Iterator[Field]:
@@ -39,11 +36,6 @@ def attach_error(form: Form, error: DomainError) -> None:
 
 def language_choices() -> list[SelectChoice]:
     return [SelectChoice(code, name) for code, name in current_app.config["LANGUAGES"].items()]
-
-
-def has_control_characters(text: str, *, multiline: bool) -> bool:
-    allowed = MULTILINE_ALLOWED if multiline else frozenset()
-    return any((ord(ch) < 32 or 127 <= ord(ch) < 160) and ch not in allowed for ch in text)
 
 
 class PortalForm(FlaskForm):

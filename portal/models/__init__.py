@@ -8,19 +8,33 @@ from portal.models.household import GuardianRelationship, Guardianship, Househol
 from portal.models.invitation import Invitation
 from portal.models.notes import AccountNote, AccountNoteRevision, NoteCategory, StaffNote
 from portal.models.notification import Notification, NotificationStatus
+from portal.models.request import (
+    ACTIVE_STATUSES,
+    CalendarImport,
+    DistrictSetting,
+    Request,
+    RequestChannel,
+    RequestMessage,
+    RequestStatus,
+    SatisfactionRating,
+    reference_of,
+)
 from portal.models.security import SecurityEvent
 from portal.models.user import EmailChange, RecoveryCode, Role, User, UserSession
 
 __all__ = [
+    "ACTIVE_STATUSES",
     "AccountNote",
     "AccountNoteRevision",
     "AuditEvent",
     "BusinessHours",
+    "CalendarImport",
     "Channel",
     "Closure",
     "ContactPreference",
     "Department",
     "DepartmentMember",
+    "DistrictSetting",
     "EmailChange",
     "GuardianRelationship",
     "Guardianship",
@@ -32,7 +46,12 @@ __all__ = [
     "Priority",
     "RecoveryCode",
     "ReplyTarget",
+    "Request",
+    "RequestChannel",
+    "RequestMessage",
+    "RequestStatus",
     "Role",
+    "SatisfactionRating",
     "School",
     "SecurityEvent",
     "StaffNote",
@@ -41,4 +60,5 @@ __all__ = [
     "TopicSubscription",
     "User",
     "UserSession",
+    "reference_of",
 ]

@@ -3,7 +3,7 @@
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
@@ -67,6 +67,21 @@ def targets_of(db: Session, department_id: int) -> dict[Priority, Targets]:
     targets = {priority: Targets(*(hours * 60 for hours in DEFAULT_TARGET_HOURS[priority])) for priority in Priority}
     for row in db.scalars(select(ReplyTarget).where(ReplyTarget.department_id == department_id)):
         targets[row.priority] = Targets(row.first_reply_minutes, row.next_reply_minutes, row.resolution_minutes)
+    return targets
+
+
+def first_reply_targets(db: Session, department_ids: Iterable[int], priority: Priority) -> dict[int, timedelta]:
+    """Each department's first-reply target for one priority, in one query."""
+    ids = set(department_ids)
+    default = timedelta(hours=DEFAULT_TARGET_HOURS[priority][0])
+    targets = dict.fromkeys(ids, default)
+    rows = db.execute(
+        select(ReplyTarget.department_id, ReplyTarget.first_reply_minutes).where(
+            ReplyTarget.department_id.in_(ids), ReplyTarget.priority == priority
+        )
+    )
+    for department_id, minutes in rows:
+        targets[department_id] = timedelta(minutes=minutes)
     return targets
 
 

@@ -2,13 +2,13 @@
 turned into the business_time.Calendar that reply-time arithmetic runs on."""
 
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from portal.models import BusinessHours, Closure, User
+from portal.models import BusinessHours, Closure, DistrictSetting, User
 from portal.services import audit, scope
 from portal.services.business_time import Calendar
 from portal.services.errors import InvalidInput, NotFound
@@ -35,9 +35,46 @@ def closures(db: Session, *, from_day: date | None = None) -> list[Closure]:
     return list(db.scalars(statement))
 
 
+def time_zone(db: Session, configured: str) -> str:
+    """The district's time zone: the administrators' choice, else the configured one."""
+    chosen = db.scalar(select(DistrictSetting.time_zone).limit(1))
+    return chosen or configured
+
+
+def set_time_zone(db: Session, actor: User, name: str, *, configured: str, now: datetime) -> bool:
+    """Choose the district's time zone (an IANA name, like America/Chicago). Returns
+    whether it changed; the caller then recomputes the due times of open requests."""
+    scope.require_admin(actor)
+    name = name.strip()
+    if name not in available_timezones():
+        raise InvalidInput(_l("Choose a time zone from the list, like America/Chicago."), field="time_zone")
+    before = time_zone(db, configured)
+    if name == before:
+        return False
+    setting = db.scalar(select(DistrictSetting).limit(1))
+    if setting is None:
+        setting = DistrictSetting(time_zone=name)
+        db.add(setting)
+    setting.time_zone, setting.updated_at, setting.updated_by_id = name, now, actor.id
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "calendar.time_zone_changed",
+        setting,
+        now=now,
+        before={"time_zone": before},
+        after={"time_zone": name},
+    )
+    return True
+
+
 def load_calendar(db: Session, time_zone: str) -> Calendar:
-    """The calendar as the arithmetic needs it: two queries."""
+    """The calendar as the arithmetic needs it: two queries. Before an administrator
+    sets any hours, the offices keep the default ones, so every promise can be computed."""
     hours = weekly_hours(db)
+    if not any(hours.values()):
+        hours = {weekday: list(DEFAULT_HOURS.get(weekday, ())) for weekday in range(7)}
     return Calendar(
         ZoneInfo(time_zone),
         {weekday: tuple((_time(o), _time(c)) for o, c in periods) for weekday, periods in hours.items()},
@@ -77,7 +114,10 @@ def set_day_hours(db: Session, actor: User, weekday: int, period: tuple[str, str
 def set_week_hours(
     db: Session, actor: User, week: dict[int, tuple[str, str] | None], *, now: datetime
 ) -> dict[int, tuple[str, str] | None]:
-    """The whole week's hours in one unit of work: one bad day saves none."""
+    """The whole week's hours in one unit of work: one bad day saves none, and a week
+    with no open day at all is refused, since no reply could ever be promised."""
+    if not any(period is not None for period in week.values()):
+        raise InvalidInput(_l("Open the offices on at least one day of the week."), field="day0_opens")
     for weekday, period in sorted(week.items()):
         set_day_hours(db, actor, weekday, period, now=now)
     return week

@@ -39,6 +39,25 @@ def enqueue_email(
     return notification
 
 
+def enqueue_email_to_address(
+    db: Session, address: str, template: str, payload: dict[str, Any], *, language: str, now: datetime
+) -> Notification:
+    """Queue an email to someone without an account (a contact address from a public form)."""
+    notification = Notification(
+        recipient_id=None,
+        channel="email",
+        to_address=address,
+        template=template,
+        language=language,
+        payload=payload,
+        status=NotificationStatus.PENDING,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    db.add(notification)
+    return notification
+
+
 def claim_next_due(db: Session, *, now: datetime) -> Notification | None:
     """Lock the next due notification. Workers skip rows that another worker holds."""
     return db.scalars(
