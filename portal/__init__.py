@@ -12,10 +12,11 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from portal import db as database
 from portal.extensions import babel, csrf, limiter, login_manager
-from portal.services import errors, passwords, phones, security_events, sessions
+from portal.services import errors, passwords, phones, requests, security_events, sessions
 
 ERROR_PAGES = (400, 403, 404, 405, 413, 429, 500)
 
@@ -90,11 +91,11 @@ def session_lifetimes(app: Flask) -> sessions.Lifetimes:
 
 
 def register_extensions(app: Flask) -> None:
-    from portal.blueprints import access
+    from portal.blueprints import access, district
 
     database.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=access.select_locale)
+    babel.init_app(app, locale_selector=access.select_locale, timezone_selector=district.time_zone)
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are checked on the server instead
     login_manager.login_view = "auth.sign_in"
@@ -109,16 +110,38 @@ def register_extensions(app: Flask) -> None:
     app.extensions["portal.session_lifetimes"] = session_lifetimes(app)
 
 
+class RowIdConverter(IntegerConverter):
+    """<int:...> in a URL is a row id: a number beyond the database's integer keys
+    is a 404 like any other missing row, not an overflow deep in the driver."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", database.MAX_ROW_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = RowIdConverter
     from portal.blueprints.account.views import bp as account_bp
     from portal.blueprints.admin.views import bp as admin_bp
     from portal.blueprints.auth.views import bp as auth_bp
     from portal.blueprints.family.views import bp as family_bp
     from portal.blueprints.main.views import bp as main_bp
+    from portal.blueprints.queue.views import bp as queue_bp
+    from portal.blueprints.requests.views import bp as requests_bp
     from portal.blueprints.security.views import bp as security_bp
     from portal.blueprints.staff.views import bp as staff_bp
 
-    for blueprint in (main_bp, auth_bp, security_bp, family_bp, account_bp, staff_bp, admin_bp):
+    for blueprint in (
+        main_bp,
+        auth_bp,
+        security_bp,
+        family_bp,
+        account_bp,
+        requests_bp,
+        staff_bp,
+        queue_bp,
+        admin_bp,
+    ):
         app.register_blueprint(blueprint)
 
 
@@ -194,6 +217,8 @@ CONTENT_SECURITY_POLICY = (
 
 
 def register_request_hooks(app: Flask) -> None:
+    from portal.blueprints import dates
+
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
         headers = response.headers
@@ -216,6 +241,11 @@ def register_request_hooks(app: Flask) -> None:
     app.add_template_filter(datetime.fromisoformat, "isodate")
     app.add_template_filter(phones.display_phone, "phone")
     app.add_template_global(public_url)
+    app.add_template_global(requests.promise_of)
+    for name, function in dates.FILTERS.items():
+        app.add_template_filter(function, name)
+    for name, function in dates.GLOBALS.items():
+        app.add_template_global(function, name)
 
     @app.context_processor
     def layout_values() -> dict[str, Any]:

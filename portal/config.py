@@ -54,6 +54,8 @@ ACTIVATION_LIMIT_PER_CLIENT = "10 per 10 minutes"
 # Reset links per address: enough for a lost email, too few to flood an inbox.
 RESET_LIMIT_PER_ACCOUNT = "5 per hour"
 RATELIMIT_HEADERS_ENABLED = True
+# New requests per family account: plenty for a real family, a wall for a script.
+NEW_REQUEST_LIMIT_PER_ACCOUNT = "30 per day"
 
 # Server-side sessions: an idle and an absolute lifetime, shorter for staff.
 FAMILY_SESSION_IDLE_MINUTES = 240

@@ -28,6 +28,10 @@ SUBJECTS = {
     "changed_by_staff": _l("District staff changed your family portal account"),
     "email_change_confirm": _l("Confirm your new email address for the family portal"),
     "email_change_notice": _l("The email address of your family portal account"),
+    "request_reply": _l("%(reference)s: a reply to your question"),
+    "request_resolved": _l("%(reference)s is resolved: how did we do?"),
+    "request_assigned": _l("%(reference)s was assigned to you"),
+    "request_overdue": _l("Overdue reply: %(reference)s"),
 }
 
 
@@ -88,7 +92,7 @@ def render_email(app: Flask, notification: Notification) -> EmailMessage:
     """The message in the recipient's language. Links come from BASE_URL, never a request."""
     with app.test_request_context(base_url=app.config["BASE_URL"]), force_locale(notification.language):
         values = {"district": app.config["DISTRICT_NAME"], **notification.payload}
-        subject = str(SUBJECTS[notification.template] % {"district": app.config["DISTRICT_NAME"]})
+        subject = str(SUBJECTS[notification.template] % values)
         text_body = render_template(f"email/{notification.template}.txt", subject=subject, **values)
         html_body = render_template(f"email/{notification.template}.html", subject=subject, **values)
     message = EmailMessage()

@@ -5,10 +5,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from portal.models import AuditEvent, Household, User
-from portal.services import contacts, households, notes, scope
+from portal.models import AuditEvent, Household, Request, RequestMessage, User
+from portal.services import contacts, households, notes, requests, scope
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -18,16 +18,60 @@ def _when(moment: datetime | None) -> str | None:
 def household_data(db: Session, actor: User) -> dict[str, Any]:
     """The signed-in family's household: people, preferences, notes and history."""
     household = households.household_for_family(db, actor)
-    return _collect(db, household)
+    return _collect(db, household, request_departments=None)
 
 
 def household_data_for_staff(db: Session, actor: User, household_id: int) -> tuple[Household, dict[str, Any]]:
     scope.require_staff(actor)
     household = households.household_for_staff(db, actor, household_id)
-    return household, _collect(db, household)
+    # Requests to departments the staff member does not work in stay out of their download.
+    return household, _collect(db, household, request_departments=requests.department_ids_of(db, actor))
 
 
-def _collect(db: Session, household: Household) -> dict[str, Any]:
+def _requests(db: Session, household: Household, department_ids: list[int] | None) -> list[dict[str, Any]]:
+    """The household's requests with their public conversation: never an internal note."""
+    statement = (
+        select(Request)
+        .where(Request.household_id == household.id)
+        .order_by(Request.created_at)
+        .options(selectinload(Request.department))
+    )
+    if department_ids is not None:
+        statement = statement.where(Request.department_id.in_(department_ids))
+    found = list(db.scalars(statement))
+    messages: dict[int, list[RequestMessage]] = {request.id: [] for request in found}
+    if found:
+        public = (
+            select(RequestMessage)
+            .where(RequestMessage.request_id.in_(messages), RequestMessage.is_internal.is_(False))
+            .order_by(RequestMessage.id)
+            .options(selectinload(RequestMessage.author))
+        )
+        for message in db.scalars(public):
+            messages[message.request_id].append(message)
+    return [
+        {
+            "reference": request.reference,
+            "department": request.department.name,
+            "subject": request.subject,
+            "status": request.status.value,
+            "created_at": _when(request.created_at),
+            "resolved_at": _when(request.resolved_at),
+            "messages": [
+                {
+                    "at": _when(message.created_at),
+                    "by": message.author.display_name if message.author else None,
+                    "from_staff": message.from_staff,
+                    "text": message.body,
+                }
+                for message in messages[request.id]
+            ],
+        }
+        for request in found
+    ]
+
+
+def _collect(db: Session, household: Household, *, request_departments: list[int] | None) -> dict[str, Any]:
     guardians = []
     for membership in household.guardianships:
         user = membership.user
@@ -82,6 +126,7 @@ def _collect(db: Session, household: Household) -> dict[str, Any]:
             }
             for note in family_notes
         ],
+        "requests": _requests(db, household, request_departments),
         "history": [
             {
                 "at": _when(event.created_at),
@@ -98,7 +143,7 @@ def _collect(db: Session, household: Household) -> dict[str, Any]:
 def as_rows(data: dict[str, Any]) -> list[list[Any]]:
     """The same data as rows of (section, item, field, value), for a spreadsheet."""
     rows: list[list[Any]] = [["household", 1, key, value] for key, value in data["household"].items()]
-    for section in ("guardians", "students", "notes", "history"):
+    for section in ("guardians", "students", "notes", "requests", "history"):
         for number, item in enumerate(data[section], start=1):
             for key, value in item.items():
                 plain = value if isinstance(value, str | int | None) else json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,229 @@
+"""Families ask a department and follow the conversation; anyone with the emailed
+link rates the answer."""
+
+import secrets
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from portal.blueprints import district
+from portal.blueprints.access import family_required
+from portal.blueprints.forms import save_or_show_error
+from portal.blueprints.requests.forms import NewRequestForm, RatingForm, ReplyForm
+from portal.db import get_session, utcnow
+from portal.extensions import limiter
+from portal.models import Priority, Request, RequestStatus
+from portal.services import departments, households, requests
+from portal.services.errors import DomainError, InvalidToken
+
+bp = Blueprint("requests", __name__, url_prefix="/requests")
+
+
+def _account_key() -> str:
+    return f"new-request:{current_user.id}"
+
+
+# Only requests actually created count (a redirect): a form sent back with errors does not.
+limit_new_requests = limiter.limit(
+    lambda: current_app.config["NEW_REQUEST_LIMIT_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=_account_key,
+    deduct_when=lambda response: response.status_code == 302,
+)
+
+
+@bp.get("/")
+@family_required
+def request_list() -> str:
+    page = requests.requests_for_family(
+        get_session(),
+        current_user,
+        page=request.args.get("page", 1, type=int),
+        page_size=current_app.config["PAGE_SIZE"],
+    )
+    return render_template("requests/list.html", page=page, now=utcnow())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@family_required
+@limit_new_requests
+def new() -> Response | str:
+    db = get_session()
+    form = NewRequestForm()
+    public = requests.public_departments(db)
+    form.department_id.choices = [SelectChoice(department.id, department.name) for department in public]
+    household = households.household_for_family(db, current_user)
+    form.student_id.choices = [SelectChoice(0, _("No student in particular"))] + [
+        SelectChoice(student.id, student.full_name) for student in household.students
+    ]
+    if not form.is_submitted():
+        form.submission_key.data = secrets.token_urlsafe(24)
+    if form.validate_on_submit():
+        submitted = save_or_show_error(
+            form,
+            lambda db: requests.submit_request(
+                db,
+                current_user,
+                requests.NewRequest(
+                    department_id=form.department_id.data,
+                    subject=form.subject.data or "",
+                    body=form.body.data or "",
+                    student_id=form.student_id.data or None,
+                    submission_key=form.submission_key.data,
+                ),
+                calendar=district.calendar(),
+                now=utcnow(),
+            ),
+        )
+        if submitted:
+            created, _is_new = submitted
+            return redirect(url_for("requests.sent", request_id=created.id))
+    now = utcnow()
+    return render_template(
+        "requests/new.html",
+        form=form,
+        departments=public,
+        first_reply_targets=departments.first_reply_targets(db, (d.id for d in public), Priority.NORMAL),
+        measured=requests.typical_first_reply(db, now=now),
+    )
+
+
+@bp.get("/<int:request_id>/sent")
+@family_required
+def sent(request_id: int) -> str:
+    """The answer to a new request: its reference and the promise."""
+    found = requests.request_for_family(get_session(), current_user, request_id)
+    return render_template("requests/sent.html", family_request=found, promise=requests.promise_of(found))
+
+
+def _request_page(found: Request, reply_form: ReplyForm | None = None, rating_form: RatingForm | None = None) -> str:
+    db = get_session()
+    if reply_form or rating_form:
+        # A refused change was rolled back: read the request as it is saved.
+        found = requests.request_for_family(db, current_user, found.id)
+    can_rate = requests.can_rate(db, found)
+    return render_template(
+        "requests/request.html",
+        family_request=found,
+        messages=requests.public_messages(db, found),
+        promise=requests.promise_of(found),
+        now=utcnow(),
+        reply_form=reply_form or ReplyForm(),
+        rating_form=(rating_form or RatingForm()) if can_rate else None,
+        rating=requests.rating_of(db, found, found.resolution_count) if found.resolution_count else None,
+    )
+
+
+@bp.get("/<int:request_id>")
+@family_required
+def detail(request_id: int) -> str:
+    return _request_page(requests.request_for_family(get_session(), current_user, request_id))
+
+
+@bp.post("/<int:request_id>/reply")
+@family_required
+def reply(request_id: int) -> Response | str:
+    found = requests.request_for_family(get_session(), current_user, request_id)
+    form = ReplyForm()
+    reopening = not found.is_active
+    if form.validate_on_submit() and save_or_show_error(
+        form,
+        lambda db: requests.reply_as_family(
+            db, current_user, found, form.body.data or "", calendar=district.calendar(), now=utcnow()
+        ),
+    ):
+        flash(_("Your request is open again and your message was sent.") if reopening else _("Your message was sent."))
+        return redirect(url_for("requests.detail", request_id=found.id, _anchor="latest"))
+    return _request_page(found, reply_form=form)
+
+
+@bp.post("/<int:request_id>/close")
+@family_required
+def close(request_id: int) -> Response:
+    db = get_session()
+    found = requests.request_for_family(db, current_user, request_id)
+    if ReplyForm().validate_on_submit():
+        requests.close_by_family(db, current_user, found, now=utcnow())
+        db.commit()
+        flash(_("Your request is closed. You can open it again from this page."))
+    return redirect(url_for("requests.detail", request_id=found.id))
+
+
+@bp.post("/<int:request_id>/reopen")
+@family_required
+def reopen(request_id: int) -> Response:
+    db = get_session()
+    found = requests.request_for_family(db, current_user, request_id)
+    if ReplyForm().validate_on_submit():
+        requests.reopen(db, current_user, found, calendar=district.calendar(), now=utcnow())
+        db.commit()
+        flash(_("Your request is open again."))
+    return redirect(url_for("requests.detail", request_id=found.id))
+
+
+@bp.post("/<int:request_id>/rate")
+@family_required
+def rate(request_id: int) -> Response | str:
+    found = requests.request_for_family(get_session(), current_user, request_id)
+    if not requests.can_rate(get_session(), found):
+        if found.resolution_count and requests.rating_of(get_session(), found, found.resolution_count):
+            flash(_("Thank you: you already told us how we did."))
+        else:
+            flash(_("There is nothing to rate yet: we ask once the request is resolved."))
+        return redirect(url_for("requests.detail", request_id=found.id))
+    form = RatingForm()
+    if form.validate_on_submit() and save_or_show_error(
+        form,
+        lambda db: requests.rate(
+            db,
+            found,
+            form.rating.data,
+            form.comment.data or "",
+            resolution_number=found.resolution_count,
+            rated_by=current_user,
+            now=utcnow(),
+        ),
+    ):
+        flash(_("Thank you for telling us how we did."))
+        return redirect(url_for("requests.detail", request_id=found.id))
+    return _request_page(found, rating_form=form)
+
+
+@bp.route("/rate/<token>", methods=["GET", "POST"])
+def rate_by_link(token: str) -> Response | str:
+    """The rating link from the resolution email: no sign-in, good for this request's rating only."""
+    db = get_session()
+    try:
+        found, resolution_number = requests.request_for_rating_token(
+            db, token, secret_key=current_app.config["SECRET_KEY"]
+        )
+    except InvalidToken:
+        return render_template("requests/rating_link_expired.html"), 404  # type: ignore[return-value]
+    if resolution_number != found.resolution_count or found.status is not RequestStatus.RESOLVED:
+        # Reopened (or resolved again) since the email: this link asks about an answer that changed.
+        return render_template("requests/rating_link_expired.html"), 404  # type: ignore[return-value]
+    form = RatingForm()
+    already = requests.rating_of(db, found, resolution_number)
+    if already is None and form.validate_on_submit():
+        try:
+            requests.rate(
+                db,
+                found,
+                form.rating.data,
+                form.comment.data or "",
+                resolution_number=resolution_number,
+                rated_by=None,
+                now=utcnow(),
+            )
+        except DomainError as error:
+            db.rollback()
+            if isinstance(error, InvalidToken):
+                return render_template("requests/rating_link_expired.html"), 404  # type: ignore[return-value]
+            form.rating.errors = [*form.rating.errors, str(error.message)]
+        else:
+            db.commit()
+            return render_template("requests/rating_thanks.html")
+    return render_template("requests/rate.html", rating_form=form, reference=found.reference, already=already)
