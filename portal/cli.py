@@ -10,9 +10,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from portal import mail
+from portal.blueprints import district
 from portal.db import get_engine, get_session, utcnow
 from portal.models import Channel, GuardianRelationship, Topic
-from portal.services import accounts, contacts, csv_export, demo, households, two_factor
+from portal.services import accounts, contacts, csv_export, demo, households, requests, two_factor
 from portal.services.errors import DomainError
 
 
@@ -49,7 +50,14 @@ def seed_demo(password: str, totp_secret: str) -> None:
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--totp-secret") from error
     db = get_session()
-    result = demo.seed_demo(db, password=password, now=utcnow(), totp_secret=totp_secret)
+    result = demo.seed_demo(
+        db,
+        password=password,
+        now=utcnow(),
+        totp_secret=totp_secret,
+        time_zone=district.time_zone(),
+        secret_key=current_app.config["SECRET_KEY"],
+    )
     db.commit()
     if not result.created:
         click.echo("Demo data was already loaded; nothing changed.")
@@ -120,10 +128,13 @@ def create_household(name: str, guardians: tuple[str, ...], students: tuple[str,
 @click.option("--loop", is_flag=True, help="Keep delivering until stopped.")
 @with_appcontext
 def deliver_notifications(loop: bool) -> None:
-    """Send the queued email, retrying failures with backoff."""
+    """Send the queued email, retrying failures with backoff. With --loop, also tell
+    supervisors about replies that became overdue, as `escalate` does."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     sender = mail.sender_for(app)
     while True:
+        if loop:
+            _escalate()
         report = mail.deliver_due(app, get_session(), sender)
         if not loop:
             click.echo(
@@ -134,15 +145,29 @@ def deliver_notifications(loop: bool) -> None:
         time.sleep(app.config["NOTIFICATION_POLL_SECONDS"])
 
 
+def _escalate() -> int:
+    db = get_session()
+    escalated = requests.escalate_overdue(db, now=utcnow())
+    db.commit()
+    return escalated
+
+
+@click.command("escalate")
+@with_appcontext
+def escalate() -> None:
+    """Tell department supervisors, once per clock, about replies that became overdue."""
+    click.echo(f"Escalated {_escalate()} overdue replies.")
+
+
 @click.command("export-contacts")
 @click.option("--topic", required=True, type=click.Choice([topic.value for topic in Topic]))
 @click.option("--channel", required=True, type=click.Choice([channel.value for channel in Channel]))
 @with_appcontext
 def export_contacts(topic: str, channel: str) -> None:
     """Print as CSV who gets TOPIC on CHANNEL, honouring every preference, with quiet hours."""
-    timezone = current_app.config["DISTRICT_TIMEZONE"]
+    timezone = district.time_zone()
     rows = contacts.contact_list(get_session(), Topic(topic), Channel(channel))
     click.echo(csv_export.write_csv(contacts.CONTACT_LIST_HEADER, (row.as_csv_row(timezone) for row in rows)), nl=False)
 
 
-COMMANDS = [init_db, seed_demo, create_household, deliver_notifications, export_contacts]
+COMMANDS = [init_db, seed_demo, create_household, deliver_notifications, escalate, export_contacts]

@@ -1,7 +1,7 @@
 """A demo district: schools, departments, staff, and three households."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,12 +13,14 @@ from portal.models import (
     GuardianRelationship,
     Guardianship,
     Household,
+    RequestStatus,
     Role,
     School,
     Student,
     User,
 )
-from portal.services import accounts, contacts, district_calendar, passwords
+from portal.services import accounts, contacts, district_calendar, passwords, requests
+from portal.services.business_time import Calendar
 
 FAMILY_EMAIL = "parent@example.org"
 SPANISH_FAMILY_EMAIL = "familia@example.org"
@@ -99,7 +101,120 @@ def _household(
 DEMO_TOTP_SECRET = "FAMILYPORTALDEMOFAMILYPORTALDEMO"  # noqa: S105
 
 
-def seed_demo(db: Session, *, password: str, now: datetime, totp_secret: str = DEMO_TOTP_SECRET) -> DemoResult:
+def _students(db: Session, household: Household) -> list[Student]:
+    return list(db.scalars(select(Student).where(Student.household_id == household.id).order_by(Student.id)))
+
+
+def _demo_requests(
+    db: Session,
+    calendar: Calendar,
+    by_name: dict[str, Department],
+    *,
+    family: tuple[User, list[Student], User, list[Student]],
+    staff: tuple[User, User],
+    now: datetime,
+    secret_key: str,
+) -> None:
+    """Requests in every state, made through the same rules as real ones, so their clocks are real."""
+    alex, rivera_students, maria, garcia_students = family
+    jordan, lucia = staff
+    sofia, mateo, _isabella = rivera_students
+
+    def ask(guardian: User, department: str, subject: str, body: str, student: Student | None, ago: timedelta):
+        request, _new = requests.submit_request(
+            db,
+            guardian,
+            requests.NewRequest(by_name[department].id, subject, body, student.id if student else None),
+            calendar=calendar,
+            now=now - ago,
+        )
+        return request
+
+    bus = ask(
+        alex,
+        "Transportation",
+        "Bus stop change for Sofia",
+        "We moved to Oak Street. Can Sofia take the bus from the stop at Oak and 5th from next week?",
+        sofia,
+        timedelta(days=2),
+    )
+    requests.assign(db, jordan, bus, jordan.id, now=now - timedelta(days=2))
+    requests.reply_as_staff(
+        db,
+        jordan,
+        bus,
+        "Thank you. The Oak and 5th stop is on route 12. Which days will Sofia ride in the afternoon?",
+        internal=False,
+        calendar=calendar,
+        now=now - timedelta(days=1, hours=20),
+    )
+    requests.reply_as_staff(
+        db, jordan, bus, "Route 12 has room. Check the afternoon list.", internal=True, calendar=calendar, now=now
+    )
+    requests.reply_as_family(
+        db, alex, bus, "Monday to Thursday. On Fridays her grandfather picks her up.", calendar=calendar, now=now
+    )
+    ask(
+        alex,
+        "Enrollment",
+        "Proof of address for Mateo",
+        "Which documents do you accept as proof of our new address?",
+        mateo,
+        timedelta(hours=3),
+    )
+    ask(
+        alex,
+        "Special Education",
+        "Date of Sofia's IEP meeting",
+        "Can we move the IEP meeting to a morning? I work afternoons.",
+        sofia,
+        timedelta(hours=5),
+    )
+    ask(
+        maria,
+        "Transportation",
+        "¿A qué hora pasa el autobús?",
+        "¿A qué hora pasa el autobús por la escuela Lincoln en la tarde?",
+        garcia_students[0],
+        timedelta(days=4),
+    )
+    laptop = ask(
+        alex,
+        "Technology Help",
+        "Mateo's laptop does not charge",
+        "The charger light stays off. Can we swap it?",
+        mateo,
+        timedelta(days=6),
+    )
+    requests.reply_as_staff(
+        db,
+        lucia,
+        laptop,
+        "Bring the charger to the Roosevelt front office; they keep spares.",
+        internal=False,
+        calendar=calendar,
+        now=now - timedelta(days=5),
+    )
+    requests.change_status(
+        db,
+        lucia,
+        laptop,
+        RequestStatus.RESOLVED,
+        calendar=calendar,
+        now=now - timedelta(days=5),
+        secret_key=secret_key,
+    )
+
+
+def seed_demo(
+    db: Session,
+    *,
+    password: str,
+    now: datetime,
+    totp_secret: str = DEMO_TOTP_SECRET,
+    time_zone: str = "America/Los_Angeles",
+    secret_key: str = "",
+) -> DemoResult:
     """Load the demo district once; a second run changes nothing."""
     sign_ins = [
         ("family", FAMILY_EMAIL),
@@ -131,6 +246,7 @@ def seed_demo(db: Session, *, password: str, now: datetime, totp_secret: str = D
         (jordan, "Enrollment", False),
         (lucia, "Special Education", True),
         (lucia, "Attendance", False),
+        (lucia, "Technology Help", False),
     ):
         db.add(DepartmentMember(department_id=by_name[name].id, user_id=user.id, is_supervisor=supervises))
 
@@ -138,7 +254,7 @@ def seed_demo(db: Session, *, password: str, now: datetime, totp_secret: str = D
     rivera_grandfather = _user(
         db, "grandpa.rivera@example.org", "Manuel Rivera", Role.FAMILY, password_hash, now, phone="+12135550188"
     )
-    _household(
+    rivera = _household(
         db,
         "Rivera family",
         [(rivera_mother, GuardianRelationship.MOTHER), (rivera_grandfather, GuardianRelationship.GRANDFATHER)],
@@ -153,7 +269,9 @@ def seed_demo(db: Session, *, password: str, now: datetime, totp_secret: str = D
     garcia = _user(
         db, SPANISH_FAMILY_EMAIL, "María García", Role.FAMILY, password_hash, now, language="es", phone="+13235550112"
     )
-    _household(db, "García family", [(garcia, GuardianRelationship.MOTHER)], [("Diego", "García", lincoln, "K")], now)
+    garcia_household = _household(
+        db, "García family", [(garcia, GuardianRelationship.MOTHER)], [("Diego", "García", lincoln, "K")], now
+    )
 
     nguyen = _user(db, "linh.nguyen@example.org", "Linh Nguyen", Role.FAMILY, None, now)
     _household(db, "Nguyen family", [(nguyen, GuardianRelationship.FATHER)], [("An", "Nguyen", roosevelt, "6")], now)
@@ -162,4 +280,14 @@ def seed_demo(db: Session, *, password: str, now: datetime, totp_secret: str = D
     db.add(Closure(first_day=date(2026, 12, 21), last_day=date(2027, 1, 1), name="Winter break", created_at=now))
     for guardian in (rivera_mother, rivera_grandfather, garcia, nguyen):
         contacts.start_preferences(db, guardian, mobile_phone=guardian.phone)
+    db.flush()
+    _demo_requests(
+        db,
+        district_calendar.load_calendar(db, time_zone),
+        by_name,
+        family=(rivera_mother, _students(db, rivera), garcia, _students(db, garcia_household)),
+        staff=(jordan, lucia),
+        now=now,
+        secret_key=secret_key or totp_secret,
+    )
     return DemoResult(created=True, totp_secret=totp_secret, sign_ins=sign_ins)

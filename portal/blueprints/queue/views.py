@@ -1,0 +1,232 @@
+"""Staff work the requests of their departments: a queue sorted by what is due next,
+and a request page with everything about the family on one screen."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from portal.blueprints import dates, district
+from portal.blueprints.access import staff_required
+from portal.blueprints.forms import save_or_show_error
+from portal.blueprints.queue.forms import PhoneRequestForm, QueueFilterForm, RequestUpdateForm, StaffReplyForm
+from portal.db import get_session, utcnow
+from portal.extensions import client_address
+from portal.models import Department, Priority, Request, RequestStatus
+from portal.services import access_log, contacts, households, notes, requests
+from portal.services.errors import NotFound
+
+bp = Blueprint("queue", __name__, url_prefix="/staff/requests")
+
+
+def _department_choices(*, only_mine: bool) -> list[SelectChoice]:
+    db = get_session()
+    statement = select(Department).order_by(Department.name)
+    allowed = requests.department_ids_of(db, current_user) if only_mine else None
+    if allowed is not None:
+        statement = statement.where(Department.id.in_(allowed))
+    return [SelectChoice(department.id, department.name) for department in db.scalars(statement)]
+
+
+@bp.get("/")
+@staff_required
+def queue() -> str:
+    db = get_session()
+    form = QueueFilterForm(request.args)
+    form.department_id.choices = [SelectChoice(0, _("All my departments")), *_department_choices(only_mine=True)]
+    form.school_id.choices = [SelectChoice(0, _("Any school"))] + [
+        SelectChoice(school.id, school.name) for school in households.list_schools(db)
+    ]
+    valid = form.validate()
+    wanted = (
+        requests.QueueFilter(
+            status=form.status.data or "active",
+            department_id=form.department_id.data or None,
+            assignee=form.assignee.data or "",
+            school_id=form.school_id.data or None,
+            overdue_only=bool(form.overdue.data),
+            text=form.q.data or "",
+        )
+        if valid
+        else requests.QueueFilter()
+    )
+    now = utcnow()
+    page = requests.queue(
+        db,
+        current_user,
+        wanted,
+        now=now,
+        page=request.args.get("page", 1, type=int),
+        page_size=current_app.config["PAGE_SIZE"],
+    )
+    filters = {key: value for key, value in request.args.items() if key != "page" and key in form.data}
+    return render_template("queue/queue.html", form=form, page=page, now=now, filters=filters)
+
+
+def _update_form(found: Request) -> RequestUpdateForm:
+    form = RequestUpdateForm(
+        data={
+            "status": found.status.value,
+            "priority": found.priority.value,
+            "department_id": found.department_id,
+            "assignee_id": found.assignee_id or 0,
+        }
+        if request.method == "GET"
+        else None
+    )
+    form.department_id.choices = _department_choices(only_mine=False)
+    form.assignee_id.choices = [SelectChoice(0, _("Nobody yet"))] + [
+        SelectChoice(user.id, user.display_name)
+        for user in requests.assignee_choices(get_session(), found.department_id)
+    ]
+    return form
+
+
+def _request_page(
+    found: Request, reply_form: StaffReplyForm | None = None, update_form: RequestUpdateForm | None = None
+) -> str:
+    db = get_session()
+    if reply_form or update_form:
+        # A refused change was rolled back: read the request as it is saved.
+        found = requests.request_for_staff(db, current_user, found.id)
+    access_log.record_view(db, current_user, found.household, "household", now=utcnow(), ip_address=client_address())
+    page = render_template(
+        "queue/request.html",
+        family_request=found,
+        messages=requests.all_messages(db, found),
+        promise=requests.promise_of(found),
+        clocks=requests.running_clocks(found),
+        now=utcnow(),
+        household=households.household_for_staff(db, current_user, found.household_id),
+        contact_details=contacts.household_details(db, current_user, found.household_id),
+        family_notes=notes.notes_for_staff(db, current_user, found.household_id),
+        others=requests.other_open_requests(db, current_user, found),
+        rating=requests.rating_of(db, found, found.resolution_count) if found.resolution_count else None,
+        reply_form=reply_form or StaffReplyForm(),
+        update_form=update_form or _update_form(found),
+    )
+    db.commit()
+    return page
+
+
+@bp.get("/<int:request_id>")
+@staff_required
+def detail(request_id: int) -> str:
+    return _request_page(requests.request_for_staff(get_session(), current_user, request_id))
+
+
+@bp.post("/<int:request_id>/reply")
+@staff_required
+def reply(request_id: int) -> Response | str:
+    found = requests.request_for_staff(get_session(), current_user, request_id)
+    form = StaffReplyForm()
+    internal = request.form.get("action") == "note"
+
+    def send(db):  # type: ignore[no-untyped-def]
+        message = requests.reply_as_staff(
+            db, current_user, found, form.body.data or "", internal=internal, calendar=district.calendar(), now=utcnow()
+        )
+        if form.then_status.data and not internal:
+            requests.change_status(
+                db,
+                current_user,
+                found,
+                RequestStatus(form.then_status.data),
+                calendar=district.calendar(),
+                now=utcnow(),
+                secret_key=current_app.config["SECRET_KEY"],
+            )
+        return message
+
+    if form.validate_on_submit() and save_or_show_error(form, send):
+        flash(_("Internal note saved. The family does not see it.") if internal else _("Reply sent to the family."))
+        return redirect(url_for("queue.detail", request_id=found.id, _anchor="latest"))
+    return _request_page(found, reply_form=form)
+
+
+@bp.post("/<int:request_id>/update")
+@staff_required
+def update(request_id: int) -> Response | str:
+    found = requests.request_for_staff(get_session(), current_user, request_id)
+    form = _update_form(found)
+
+    def apply(db):  # type: ignore[no-untyped-def]
+        now, calendar = utcnow(), district.calendar()
+        # The assignee list belongs to the department the form was opened with.
+        moved = form.department_id.data != found.department_id
+        requests.change_department(db, current_user, found, form.department_id.data, calendar=calendar, now=now)
+        requests.change_priority(db, current_user, found, Priority(form.priority.data), calendar=calendar, now=now)
+        if not moved:
+            requests.assign(db, current_user, found, form.assignee_id.data or None, now=now)
+        requests.change_status(
+            db,
+            current_user,
+            found,
+            RequestStatus(form.status.data),
+            calendar=calendar,
+            now=now,
+            secret_key=current_app.config["SECRET_KEY"],
+        )
+        return found
+
+    if form.validate_on_submit() and save_or_show_error(form, apply):
+        flash(_("Request updated."))
+        try:
+            requests.request_for_staff(get_session(), current_user, found.id)
+        except NotFound:
+            flash(_("It is now in a department you do not work in, so it left your queue."))
+            return redirect(url_for("queue.queue"))
+        return redirect(url_for("queue.detail", request_id=found.id))
+    return _request_page(found, update_form=form)
+
+
+@bp.route("/phone/<int:household_id>", methods=["GET", "POST"])
+@staff_required
+def log_phone_call(household_id: int) -> Response | str:
+    """Write down a request a family made by phone: it joins the same queue."""
+    db = get_session()
+    household = households.household_for_staff(db, current_user, household_id)
+    form = PhoneRequestForm()
+    form.guardian_id.choices = [SelectChoice(m.user.id, m.user.display_name) for m in household.guardianships]
+    form.department_id.choices = _department_choices(only_mine=False)
+    form.student_id.choices = [SelectChoice(0, _("No student in particular"))] + [
+        SelectChoice(student.id, student.full_name) for student in household.students
+    ]
+    if form.validate_on_submit():
+        created = save_or_show_error(
+            form,
+            lambda db: requests.log_phone_request(
+                db,
+                current_user,
+                household.id,
+                form.guardian_id.data,
+                requests.NewRequest(
+                    department_id=form.department_id.data,
+                    subject=form.subject.data or "",
+                    body=form.body.data or "",
+                    student_id=form.student_id.data or None,
+                ),
+                priority=Priority(form.priority.data),
+                calendar=district.calendar(),
+                now=utcnow(),
+            ),
+        )
+        if created:
+            promise = requests.promise_of(created)
+            flash(
+                _(
+                    "Request %(reference)s logged. Tell the family: we will reply by %(when)s.",
+                    reference=created.reference,
+                    when=dates.when(promise.due_at),
+                )
+                if promise
+                else _("Request %(reference)s logged.", reference=created.reference)
+            )
+            try:
+                requests.request_for_staff(get_session(), current_user, created.id)
+            except NotFound:
+                return redirect(url_for("staff.household", household_id=household.id))
+            return redirect(url_for("queue.detail", request_id=created.id))
+    return render_template("queue/phone.html", form=form, household=household)
