@@ -22,7 +22,7 @@ def test_an_admin_adds_a_closure_and_fixes_a_mistake(screen, request, district):
     visitor.fill("Last day closed", "2027-01-01")
     visitor.press("Add closure")
     expect(page.get_by_role("status")).to_contain_text("Closure added.")
-    expect(page.get_by_role("region", name="Closures")).to_contain_text("Winter break")
+    expect(page.get_by_role("region", name="Closures", exact=True)).to_contain_text("Winter break")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"the page scrolls sideways: {width}px"
 

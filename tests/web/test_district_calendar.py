@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.models import AuditEvent, BusinessHours, Closure
-from portal.services import district_calendar
+from portal.models import AuditEvent, BusinessHours, Closure, Department, Request
+from portal.services import district_calendar, requests
 from portal.services.business_time import add_business_time
 from portal.services.errors import InvalidInput, NotAllowed
 from tests import factories
@@ -116,3 +116,84 @@ def test_only_admins_reach_the_calendar(db, sign_in, client):
     token_page = client.get("/security/").get_data(as_text=True)
     response = client.post("/admin/calendar/closures/1/remove", data={"csrf_token": csrf_token_from(token_page)})
     assert response.status_code == 403
+
+
+# --- every calendar change recomputes the promises of open requests ----------------
+
+# Monday 4 March 2030, 09:00 in Los Angeles: 8 business hours later is Tuesday 08:30.
+SUBMITTED = datetime(2030, 3, 4, 17, tzinfo=UTC)
+TUESDAY_0830 = datetime(2030, 3, 5, 16, 30, tzinfo=UTC)
+WEDNESDAY_0830 = datetime(2030, 3, 6, 16, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def open_request(db):  # type: ignore[no-untyped-def]
+    department = Department(name="Transportation")
+    db.add(department)
+    db.commit()
+    guardian = factories.guardians_of(db, factories.make_household(db))[0]
+    request, _new = requests.submit_request(
+        db,
+        guardian,
+        requests.NewRequest(department.id, "Bus stop", "Which stop?"),
+        calendar=district_calendar.load_calendar(db, "America/Los_Angeles"),
+        now=SUBMITTED,
+    )
+    db.commit()
+    assert request.due_at == TUESDAY_0830
+    return request
+
+
+def reloaded(db, request):  # type: ignore[no-untyped-def]
+    db.expire_all()
+    return db.get(Request, request.id)
+
+
+def test_a_closure_on_the_day_a_reply_is_due_moves_the_promise_and_says_why(db, admin, sign_in, open_request):
+    browser = sign_in(admin)
+    closure = {"name": "Snow day", "first_day": "2030-03-05", "last_day": "2030-03-05"}
+    response = browser.submit("/admin/calendar/closures", closure, page="/admin/calendar", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "Closure added." in page
+    assert "The promised reply time of 1 open request moved." in page
+    moved = reloaded(db, open_request)
+    assert moved.due_at == WEDNESDAY_0830
+    assert moved.due_moved["kind"] == "closure_added"
+    assert moved.due_moved["name"] == "Snow day"
+    assert moved.due_moved["from"] == TUESDAY_0830.isoformat()
+
+    snow_day = db.scalar(select(Closure))
+    response = browser.submit(f"/admin/calendar/closures/{snow_day.id}/remove", {}, page="/admin/calendar")
+    assert response.status_code == 302
+    back = reloaded(db, open_request)
+    assert back.due_at == TUESDAY_0830
+    assert back.due_moved["kind"] == "closure_removed"
+    assert back.due_moved["name"] == "Snow day"
+
+
+def test_a_closure_that_moves_no_promise_says_so(db, admin, sign_in, open_request):
+    browser = sign_in(admin)
+    closure = {"name": "Summer", "first_day": "2030-07-01", "last_day": "2030-07-03"}
+    response = browser.submit("/admin/calendar/closures", closure, page="/admin/calendar", follow_redirects=True)
+    assert "No open request&#39;s promised reply time moved." in response.get_data(as_text=True)
+    assert reloaded(db, open_request).due_moved is None
+
+
+def test_new_business_hours_move_the_promise(db, admin, sign_in, open_request):
+    browser = sign_in(admin)
+    hours = {f"day{d}_opens": "08:00" for d in range(5)} | {f"day{d}_closes": "12:00" for d in range(5)}
+    response = browser.submit("/admin/calendar/hours", hours, page="/admin/calendar", follow_redirects=True)
+    assert "The promised reply time of 1 open request moved." in response.get_data(as_text=True)
+    moved = reloaded(db, open_request)
+    # Monday 09:00 to 12:00, Tuesday and Wednesday 08:00 to 12:00: 8 hours end Wednesday 09:00.
+    assert moved.due_at == datetime(2030, 3, 6, 17, tzinfo=UTC)
+    assert moved.due_moved["kind"] == "hours_changed"
+
+
+def test_a_refused_closure_moves_no_promise(db, admin, sign_in, open_request):
+    browser = sign_in(admin)
+    closure = {"name": "Backwards", "first_day": "2030-03-06", "last_day": "2030-03-05"}
+    response = browser.submit("/admin/calendar/closures", closure, page="/admin/calendar")
+    assert response.status_code == 200
+    assert reloaded(db, open_request).due_at == TUESDAY_0830
+    assert db.scalar(select(func.count()).select_from(Closure)) == 0

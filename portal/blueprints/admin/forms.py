@@ -1,6 +1,17 @@
+from zoneinfo import available_timezones
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, EmailField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal.blueprints.forms import PortalForm
@@ -71,6 +82,31 @@ class ClosureForm(PortalForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Name the closure.")), Length(max=120)])
     first_day = DateField(_l("First day closed"), validators=[DataRequired(_l("Enter a date."))])
     last_day = DateField(_l("Last day closed"), validators=[DataRequired(_l("Enter a date."))])
+
+
+class TimeZoneForm(PortalForm):
+    # The service refuses a name that is not a time zone, with a message that says how.
+    time_zone = SelectField(
+        _l("Time zone"),
+        choices=[SelectChoice(name, name.replace("_", " ")) for name in sorted(available_timezones())],
+        validate_choice=False,
+        validators=[DataRequired(_l("Choose a time zone.")), Length(max=64)],
+    )
+
+
+class CalendarImportForm(PortalForm):
+    file = FileField(
+        _l("Calendar file (.ics)"),
+        validators=[FileRequired(_l("Choose the calendar file the district publishes, ending in .ics."))],
+    )
+
+
+class CalendarImportChoiceForm(PortalForm):
+    """Which events of an uploaded calendar close the offices: whole categories, and
+    events one by one. The view sets the choices from the upload."""
+
+    categories = SelectMultipleField(_l("Close the offices on every event in these categories"))
+    events = SelectMultipleField(_l("Or choose events one by one"))
 
 
 PRIORITY_NAMES = {

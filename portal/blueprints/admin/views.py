@@ -1,6 +1,9 @@
 """Administrators: staff accounts, schools, imports, the district calendar and reviews."""
 
 import math
+from collections.abc import Callable
+from datetime import date
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -9,35 +12,41 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
+from wtforms import Form, SelectChoice
 
+from portal.blueprints import district
 from portal.blueprints.access import admin_required, request_client
 from portal.blueprints.admin.forms import (
     PRIORITY_NAMES,
     TARGET_KINDS,
     WEEKDAY_NAMES,
     BusinessHoursForm,
+    CalendarImportChoiceForm,
+    CalendarImportForm,
     ClosureForm,
     DepartmentForm,
     DepartmentMemberForm,
     HouseholdImportForm,
     SchoolForm,
     StaffAccountForm,
+    TimeZoneForm,
 )
 from portal.blueprints.downloads import csv_attachment
 from portal.blueprints.forms import attach_error, language_choices, save_or_show_error
 from portal.db import get_session, utcnow
-from portal.models import Channel, Department, Priority, Role, Topic
+from portal.models import CalendarImport, Channel, Department, Priority, Role, Topic
 from portal.services import (
     access_log,
     accounts,
     audit,
+    calendar_import,
     contacts,
     csv_export,
     departments,
     district_calendar,
     household_import,
     households,
+    requests,
     security_events,
     sessions,
     staff_accounts,
@@ -45,6 +54,8 @@ from portal.services import (
     uploads,
 )
 from portal.services.errors import DomainError, InvalidInput
+
+T = TypeVar("T")
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -261,9 +272,7 @@ def contact_list_csv() -> Response:
     except ValueError:
         abort(404)
     db = get_session()
-    rows = [
-        row.as_csv_row(current_app.config["DISTRICT_TIMEZONE"]) for row in contacts.contact_list(db, topic, channel)
-    ]
+    rows = [row.as_csv_row(district.time_zone()) for row in contacts.contact_list(db, topic, channel)]
     # Every family's phone numbers leave the portal here: who took them, and when, is kept.
     audit.record(
         db,
@@ -286,23 +295,80 @@ def _saved_hours_form() -> BusinessHoursForm:
     return form
 
 
-def _calendar_page(hours_form: BusinessHoursForm, closure_form: ClosureForm) -> str:
-    db = get_session()
-    today = utcnow().astimezone(ZoneInfo(current_app.config["DISTRICT_TIMEZONE"])).date()
+def _district_today() -> date:
+    return utcnow().astimezone(ZoneInfo(district.time_zone())).date()
+
+
+def _calendar_page(
+    *,
+    hours_form: BusinessHoursForm | None = None,
+    closure_form: ClosureForm | None = None,
+    time_zone_form: TimeZoneForm | None = None,
+    import_form: CalendarImportForm | None = None,
+) -> str:
+    """The calendar page, with the form that was sent (and its errors) as it was sent."""
     return render_template(
         "admin/calendar.html",
-        hours_form=hours_form,
-        closure_form=closure_form,
+        hours_form=hours_form or _saved_hours_form(),
+        closure_form=closure_form or ClosureForm(formdata=None),
+        time_zone_form=time_zone_form or TimeZoneForm(formdata=None, time_zone=district.time_zone()),
+        import_form=import_form or CalendarImportForm(formdata=None),
         weekdays=WEEKDAY_NAMES,
-        closures=district_calendar.closures(db, from_day=today),
-        time_zone=current_app.config["DISTRICT_TIMEZONE"],
+        closures=district_calendar.closures(get_session(), from_day=_district_today()),
+        time_zone=district.time_zone(),
+        import_max_kb=calendar_import.MAX_BYTES // 1024,
+        import_max_events=calendar_import.MAX_EVENTS,
     )
+
+
+def _save_calendar_change(
+    form: Form | None,
+    change: Callable[[Session], T],
+    reason: Callable[[T], dict[str, str] | None],
+    saved: Callable[[T], str],
+) -> bool:
+    """One unit of work for a change to the district calendar: the change, then every open
+    request's promise computed again on the changed calendar (keeping `reason(result)` to
+    tell the family why it moved), then the commit. A refused change is shown on `form`
+    (raised, without a form). Flashes `saved(result)` and how many promises moved."""
+
+    def change_and_recompute(db: Session) -> tuple[T, int | None]:
+        result = change(db)
+        why = reason(result)
+        district.forget_calendar()
+        if why is None:
+            return result, None
+        return result, requests.recompute_after_calendar_change(db, district.calendar(), why, now=utcnow())
+
+    if form is None:
+        db = get_session()
+        outcome: tuple[T, int | None] | None = change_and_recompute(db)
+        db.commit()
+    else:
+        outcome = save_or_show_error(form, change_and_recompute)
+        # A refused change was rolled back: the calendar read inside it is not the district's.
+        district.forget_calendar()
+    if outcome is None:
+        return False
+    result, moved = outcome
+    flash(saved(result))
+    if moved:
+        flash(
+            ngettext(
+                "The promised reply time of %(num)d open request moved.",
+                "The promised reply times of %(num)d open requests moved.",
+                moved,
+            )
+        )
+    elif moved is not None:
+        flash(_("No open request's promised reply time moved."))
+    return True
 
 
 @bp.get("/calendar")
 @admin_required
 def calendar() -> str:
-    return _calendar_page(_saved_hours_form(), ClosureForm(formdata=None))
+    return _calendar_page()
 
 
 @bp.post("/calendar/hours")
@@ -314,34 +380,177 @@ def set_hours() -> Response | str:
         for weekday in range(7):
             opens, closes = ((field.data or "").strip() for field in form.day_fields(weekday))
             week[weekday] = (opens, closes) if opens or closes else None
-        if save_or_show_error(form, lambda db: district_calendar.set_week_hours(db, current_user, week, now=utcnow())):
-            flash(_("Business hours saved."))
+        if _save_calendar_change(
+            form,
+            lambda db: district_calendar.set_week_hours(db, current_user, week, now=utcnow()),
+            reason=lambda _week: {"kind": "hours_changed"},
+            saved=lambda _week: _("Business hours saved."),
+        ):
             return redirect(url_for("admin.calendar"))
-    return _calendar_page(form, ClosureForm(formdata=None))
+    return _calendar_page(hours_form=form)
+
+
+@bp.post("/calendar/time-zone")
+@admin_required
+def set_time_zone() -> Response | str:
+    form = TimeZoneForm()
+    if form.validate_on_submit() and _save_calendar_change(
+        form,
+        lambda db: district_calendar.set_time_zone(
+            db,
+            current_user,
+            form.time_zone.data or "",
+            configured=current_app.config["DISTRICT_TIMEZONE"],
+            now=utcnow(),
+        ),
+        reason=lambda changed: {"kind": "time_zone_changed"} if changed else None,
+        saved=lambda changed: (
+            _("The district's time zone is now %(zone)s.", zone=form.time_zone.data)
+            if changed
+            else _("The district's time zone was already %(zone)s.", zone=form.time_zone.data)
+        ),
+    ):
+        return redirect(url_for("admin.calendar"))
+    return _calendar_page(time_zone_form=form)
 
 
 @bp.post("/calendar/closures")
 @admin_required
 def add_closure() -> Response | str:
     form = ClosureForm()
-    if form.validate_on_submit() and save_or_show_error(
+    if form.validate_on_submit() and _save_calendar_change(
         form,
         lambda db: district_calendar.add_closure(
             db, current_user, form.first_day.data, form.last_day.data, form.name.data, now=utcnow()
         ),
+        reason=lambda closure: {"kind": "closure_added", "name": closure.name},
+        saved=lambda _closure: _("Closure added."),
     ):
-        flash(_("Closure added."))
         return redirect(url_for("admin.calendar"))
-    return _calendar_page(_saved_hours_form(), form)
+    return _calendar_page(closure_form=form)
 
 
 @bp.post("/calendar/closures/<int:closure_id>/remove")
 @admin_required
 def remove_closure(closure_id: int) -> Response:
+    # Families are told which closure is gone; the service forgets it once removed.
+    name = next((c.name for c in district_calendar.closures(get_session()) if c.id == closure_id), "")
+    _save_calendar_change(
+        None,
+        lambda db: district_calendar.remove_closure(db, current_user, closure_id, now=utcnow()),
+        reason=lambda _none: {"kind": "closure_removed", "name": name},
+        saved=lambda _none: _("Closure removed."),
+    )
+    return redirect(url_for("admin.calendar"))
+
+
+@bp.post("/calendar/import")
+@admin_required
+def upload_calendar() -> Response | str:
+    """Read a published .ics file and keep its events for the preview; nothing closes yet."""
+    form = CalendarImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        filename = upload.filename or ""
+        imported = save_or_show_error(
+            form,
+            lambda db: calendar_import.keep_import(
+                db,
+                current_user,
+                filename,
+                calendar_import.read_calendar(upload.read(calendar_import.MAX_BYTES + 1), filename),
+                now=utcnow(),
+            ),
+        )
+        if imported is not None:
+            return redirect(url_for("admin.review_import", import_id=imported.id))
+    return _calendar_page(import_form=form)
+
+
+def _import_choice_form(parsed: calendar_import.ParsedCalendar, today: date) -> CalendarImportChoiceForm:
+    form = CalendarImportChoiceForm() if request.method == "POST" else CalendarImportChoiceForm(formdata=None)
+    form.categories.choices = [name for name, _count in calendar_import.category_counts(parsed.events, today)]
+    form.events.choices = [event.uid for event in parsed.events if event.can_close(today)]
+    return form
+
+
+def _import_page(
+    imported: CalendarImport,
+    parsed: calendar_import.ParsedCalendar,
+    form: CalendarImportChoiceForm,
+    plan: list[calendar_import.PlannedClosure] | None = None,
+) -> str:
+    today = _district_today()
+    return render_template(
+        "admin/calendar_import.html",
+        imported=imported,
+        parsed=parsed,
+        form=form,
+        plan=plan,
+        today=today,
+        categories=calendar_import.category_counts(parsed.events, today),
+        chosen_categories=set(form.categories.data or ()),
+        chosen_uids=set(form.events.data or ()),
+    )
+
+
+@bp.route("/calendar/import/<int:import_id>", methods=["GET", "POST"])
+@admin_required
+def review_import(import_id: int) -> str:
+    """The events of an upload; the administrator chooses which close the offices and
+    sees the closures that saving would add or update."""
     db = get_session()
-    district_calendar.remove_closure(db, current_user, closure_id, now=utcnow())
+    imported = calendar_import.import_of(db, current_user, import_id)
+    parsed, today = calendar_import.parsed_of(imported), _district_today()
+    form = _import_choice_form(parsed, today)
+    plan = None
+    if form.validate_on_submit():
+        chosen = calendar_import.choose(
+            parsed.events, categories=form.categories.data or (), uids=form.events.data or (), today=today
+        )
+        plan = calendar_import.plan_closures(db, chosen)
+        if not plan:
+            form.events.errors.append(_("Choose at least one category or event that closes the offices."))
+    return _import_page(imported, parsed, form, plan)
+
+
+@bp.post("/calendar/import/<int:import_id>/save")
+@admin_required
+def save_import(import_id: int) -> Response | str:
+    db = get_session()
+    imported = calendar_import.import_of(db, current_user, import_id)
+    parsed, today = calendar_import.parsed_of(imported), _district_today()
+    form = _import_choice_form(parsed, today)
+    if form.validate_on_submit() and _save_calendar_change(
+        form,
+        lambda db: calendar_import.save_closures(
+            db,
+            current_user,
+            imported,
+            calendar_import.choose(
+                parsed.events, categories=form.categories.data or (), uids=form.events.data or (), today=today
+            ),
+            now=utcnow(),
+        ),
+        reason=lambda result: result.reason(),
+        saved=lambda result: _(
+            "Closures from the file: %(added)d new, %(updated)d updated, %(unchanged)d unchanged.",
+            added=result.added,
+            updated=result.updated,
+            unchanged=result.unchanged,
+        ),
+    ):
+        return redirect(url_for("admin.calendar"))
+    return _import_page(imported, parsed, form)
+
+
+@bp.post("/calendar/import/<int:import_id>/discard")
+@admin_required
+def discard_import(import_id: int) -> Response:
+    db = get_session()
+    calendar_import.discard_import(db, current_user, import_id, now=utcnow())
     db.commit()
-    flash(_("Closure removed."))
+    flash(_("The uploaded calendar was discarded; nothing changed."))
     return redirect(url_for("admin.calendar"))
 
 
