@@ -4,6 +4,16 @@ from portal.models.audit import AuditEvent
 from portal.models.calendar import BusinessHours, Closure
 from portal.models.contact import Channel, ContactPreference, Topic, TopicSubscription
 from portal.models.district import Department, DepartmentMember, Priority, ReplyTarget, School
+from portal.models.feedback import (
+    Feedback,
+    FeedbackComment,
+    FeedbackKind,
+    FeedbackSource,
+    FeedbackStatus,
+    FeedbackTag,
+    Routing,
+    RoutingRule,
+)
 from portal.models.household import GuardianRelationship, Guardianship, Household, Student
 from portal.models.invitation import Invitation
 from portal.models.notes import AccountNote, AccountNoteRevision, NoteCategory, StaffNote
@@ -36,6 +46,12 @@ __all__ = [
     "DepartmentMember",
     "DistrictSetting",
     "EmailChange",
+    "Feedback",
+    "FeedbackComment",
+    "FeedbackKind",
+    "FeedbackSource",
+    "FeedbackStatus",
+    "FeedbackTag",
     "GuardianRelationship",
     "Guardianship",
     "Household",
@@ -51,6 +67,8 @@ __all__ = [
     "RequestMessage",
     "RequestStatus",
     "Role",
+    "Routing",
+    "RoutingRule",
     "SatisfactionRating",
     "School",
     "SecurityEvent",

@@ -151,12 +151,14 @@ class SatisfactionRating(Base):
 
 
 class DistrictSetting(Base):
-    """District-wide settings that administrators change (one row)."""
+    """District-wide settings that administrators change (one row, created on first change)."""
 
     __tablename__ = "district_setting"
     id: Mapped[int] = mapped_column(primary_key=True)
     # None: the configured DISTRICT_TIMEZONE.
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # The department whose members sort feedback that no rule routes; None: administrators.
+    triage_department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 

@@ -1,0 +1,137 @@
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, UTCDateTime, utcnow
+from portal.models.district import Department, School
+from portal.models.user import User
+
+
+class FeedbackKind(StrEnum):
+    COMPLIMENT = "compliment"
+    SUGGESTION = "suggestion"
+    CONCERN = "concern"
+    QUESTION = "question"
+
+
+class FeedbackStatus(StrEnum):
+    NEW = "new"
+    IN_REVIEW = "in_review"
+    RESPONDED = "responded"
+    CLOSED = "closed"
+
+
+class FeedbackSource(StrEnum):
+    PORTAL = "portal"  # a signed-in family
+    PUBLIC = "public"  # the public form, no account
+
+
+class Routing(StrEnum):
+    CHOSEN = "chosen"  # the sender chose the department
+    RULE = "rule"  # "not sure": a keyword rule proposed it
+    TRIAGE = "triage"  # "not sure" and no rule matched: the triage group sorts it
+    STAFF = "staff"  # staff re-routed it
+
+
+feedback_tagging = Table(
+    "feedback_tagging",
+    Base.metadata,
+    Column("feedback_id", ForeignKey("feedback.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("feedback_tag.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class FeedbackTag(Base):
+    __tablename__ = "feedback_tag"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+
+
+class Feedback(Base):
+    """A compliment, suggestion, concern or question, in a shape staff can sort and count.
+
+    Anonymous feedback keeps nothing that identifies its sender: no user, household,
+    email or address, here or in the audit trail."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        Index("ix_feedback_queue", "department_id", "status", "created_at"),
+        Index("ix_feedback_household", "household_id", "created_at"),
+        Index("ix_feedback_created", "created_at"),
+        UniqueConstraint("submission_key"),
+        CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[FeedbackKind]
+    source: Mapped[FeedbackSource] = mapped_column(default=FeedbackSource.PORTAL)
+    # None until routed: the triage group sees it.
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
+    routing: Mapped[Routing] = mapped_column(default=Routing.CHOSEN)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id", ondelete="SET NULL"), index=True)
+    rating: Mapped[int | None]
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(10), default="en")
+    is_anonymous: Mapped[bool] = mapped_column(default=False)
+    may_contact: Mapped[bool] = mapped_column(default=False)
+    # The sender, unless anonymous: a family account, or an email from the public form.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id", ondelete="SET NULL"))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    status: Mapped[FeedbackStatus] = mapped_column(default=FeedbackStatus.NEW)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    # From -1 (negative) to 1 (positive); None where the text's language is not scored.
+    sentiment: Mapped[float | None] = mapped_column(index=True)
+    # The language the text was detected in ("en", "es"...), or "" when it could not be told.
+    sentiment_language: Mapped[str] = mapped_column(String(10), default="")
+    response: Mapped[str | None] = mapped_column(Text)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # The request opened to follow it up, if any.
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id", ondelete="SET NULL"))
+    submission_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    department: Mapped[Department | None] = relationship(lazy="raise")
+    school: Mapped[School | None] = relationship(lazy="raise")
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id], lazy="raise")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="raise")
+    tags: Mapped[list[FeedbackTag]] = relationship(secondary=feedback_tagging, lazy="raise", order_by=FeedbackTag.name)
+
+    @property
+    def reference(self) -> str:
+        return f"F-{self.id:06d}"
+
+    @property
+    def sender_unknown(self) -> bool:
+        """Nothing says who sent it: only the day it was sent is kept."""
+        return self.author_id is None and not self.contact_email
+
+
+class FeedbackComment(Base):
+    """Staff's internal comment on feedback: never shown to the sender."""
+
+    __tablename__ = "feedback_comment"
+    __table_args__ = (Index("ix_feedback_comment_feedback", "feedback_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User | None] = relationship(lazy="raise")
+
+
+class RoutingRule(Base):
+    """Administrators' keywords that propose a department for "not sure" feedback."""
+
+    __tablename__ = "routing_rule"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"), index=True)
+    # Words or phrases, comma-separated, matched case- and accent-insensitively as whole words.
+    keywords: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    department: Mapped[Department] = relationship(lazy="raise")
