@@ -56,6 +56,8 @@ RESET_LIMIT_PER_ACCOUNT = "5 per hour"
 RATELIMIT_HEADERS_ENABLED = True
 # New requests per family account: plenty for a real family, a wall for a script.
 NEW_REQUEST_LIMIT_PER_ACCOUNT = "30 per day"
+# The public feedback form, per client address: a few a day is all a person sends.
+PUBLIC_FEEDBACK_LIMIT_PER_CLIENT = "10 per hour"
 
 # Server-side sessions: an idle and an absolute lifetime, shorter for staff.
 FAMILY_SESSION_IDLE_MINUTES = 240

@@ -32,6 +32,7 @@ SUBJECTS = {
     "request_resolved": _l("%(reference)s is resolved: how did we do?"),
     "request_assigned": _l("%(reference)s was assigned to you"),
     "request_overdue": _l("Overdue reply: %(reference)s"),
+    "feedback_response": _l("The district's answer to your feedback %(reference)s"),
 }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from portal.models import AuditEvent, Household, Request, RequestMessage, User
+from portal.models import AuditEvent, Feedback, Household, Request, RequestMessage, User
 from portal.services import contacts, households, notes, requests, scope
 
 
@@ -71,6 +71,31 @@ def _requests(db: Session, household: Household, department_ids: list[int] | Non
     ]
 
 
+def _feedback(db: Session, household: Household) -> list[dict[str, Any]]:
+    """Feedback sent with the household's name (anonymous feedback is tied to no one)."""
+    statement = (
+        select(Feedback)
+        .where(Feedback.household_id == household.id)
+        .order_by(Feedback.created_at)
+        .options(selectinload(Feedback.department))
+    )
+    return [
+        {
+            "reference": item.reference,
+            "kind": item.kind.value,
+            "topic": item.department.name if item.department else None,
+            "rating": item.rating,
+            "text": item.body,
+            "may_contact": item.may_contact,
+            "status": item.status.value,
+            "sent_at": _when(item.created_at),
+            "response": item.response,
+            "responded_at": _when(item.responded_at),
+        }
+        for item in db.scalars(statement)
+    ]
+
+
 def _collect(db: Session, household: Household, *, request_departments: list[int] | None) -> dict[str, Any]:
     guardians = []
     for membership in household.guardianships:
@@ -127,6 +152,7 @@ def _collect(db: Session, household: Household, *, request_departments: list[int
             for note in family_notes
         ],
         "requests": _requests(db, household, request_departments),
+        "feedback": _feedback(db, household),
         "history": [
             {
                 "at": _when(event.created_at),
@@ -143,7 +169,7 @@ def _collect(db: Session, household: Household, *, request_departments: list[int
 def as_rows(data: dict[str, Any]) -> list[list[Any]]:
     """The same data as rows of (section, item, field, value), for a spreadsheet."""
     rows: list[list[Any]] = [["household", 1, key, value] for key, value in data["household"].items()]
-    for section in ("guardians", "students", "notes", "requests", "history"):
+    for section in ("guardians", "students", "notes", "requests", "feedback", "history"):
         for number, item in enumerate(data[section], start=1):
             for key, value in item.items():
                 plain = value if isinstance(value, str | int | None) else json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,59 @@
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Email, Length, Optional
+
+from portal.blueprints.forms import PortalForm
+from portal.models import FeedbackKind
+from portal.services.feedback import BODY_MAX_LENGTH
+
+KIND_LABELS = {
+    FeedbackKind.COMPLIMENT: _l("A compliment: something that went well"),
+    FeedbackKind.SUGGESTION: _l("A suggestion: an idea to do better"),
+    FeedbackKind.CONCERN: _l("A concern: something that went wrong"),
+    FeedbackKind.QUESTION: _l("A question"),
+}
+
+
+class FeedbackForm(PortalForm):
+    submission_key = HiddenField()
+    kind = RadioField(
+        _l("What would you like to tell us?"),
+        choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()],
+        validate_choice=False,
+    )
+    department_id = SelectField(_l("What is it about?"), coerce=int, validate_choice=False)
+    school_id = SelectField(_l("Which school? (optional)"), coerce=int, validate_choice=False)
+    rating = RadioField(
+        _l("How would you rate it? (optional)"),
+        choices=[
+            SelectChoice(5, _l("5 – very good")),
+            SelectChoice(4, _l("4 – good")),
+            SelectChoice(3, _l("3 – fair")),
+            SelectChoice(2, _l("2 – poor")),
+            SelectChoice(1, _l("1 – very poor")),
+        ],
+        coerce=int,
+        validate_choice=False,
+        validators=[Optional()],
+    )
+    body = TextAreaField(_l("Your feedback"), validators=[Length(max=BODY_MAX_LENGTH)])
+    may_contact = BooleanField(_l("You may contact me about this"))
+    anonymous = BooleanField(_l("Send anonymously"))
+
+
+class PublicFeedbackForm(FeedbackForm):
+    contact_email = EmailField(
+        _l("Your email, if you would like an answer (optional)"),
+        validators=[Optional(), Length(max=254), Email(_l("Enter an email address like name@example.org."))],
+    )
+    # A field people never see: a robot that fills it in gets a polite answer and nothing saved.
+    website = StringField(_l("Leave this empty"), validators=[Optional(), Length(max=200)])
