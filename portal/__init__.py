@@ -16,7 +16,7 @@ from werkzeug.routing import IntegerConverter
 
 from portal import db as database
 from portal.extensions import babel, csrf, limiter, login_manager
-from portal.services import errors, passwords, phones, requests, security_events, sessions
+from portal.services import errors, passwords, phones, requests, security_events, sentiment, sessions
 
 ERROR_PAGES = (400, 403, 404, 405, 413, 429, 500)
 
@@ -125,9 +125,11 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.admin.views import bp as admin_bp
     from portal.blueprints.auth.views import bp as auth_bp
     from portal.blueprints.family.views import bp as family_bp
+    from portal.blueprints.feedback.views import bp as feedback_bp
     from portal.blueprints.main.views import bp as main_bp
     from portal.blueprints.queue.views import bp as queue_bp
     from portal.blueprints.requests.views import bp as requests_bp
+    from portal.blueprints.review.views import bp as review_bp
     from portal.blueprints.security.views import bp as security_bp
     from portal.blueprints.staff.views import bp as staff_bp
 
@@ -138,8 +140,10 @@ def register_blueprints(app: Flask) -> None:
         family_bp,
         account_bp,
         requests_bp,
+        feedback_bp,
         staff_bp,
         queue_bp,
+        review_bp,
         admin_bp,
     ):
         app.register_blueprint(blueprint)
@@ -242,6 +246,7 @@ def register_request_hooks(app: Flask) -> None:
     app.add_template_filter(phones.display_phone, "phone")
     app.add_template_global(public_url)
     app.add_template_global(requests.promise_of)
+    app.add_template_global(sentiment.label_of, "sentiment_label")
     for name, function in dates.FILTERS.items():
         app.add_template_filter(function, name)
     for name, function in dates.GLOBALS.items():

@@ -52,6 +52,15 @@ class PortalForm(FlaskForm):
         return valid
 
 
+def validate_filters(form: Form) -> None:
+    """Check a search form: a filter with a bad value shows its error and is left out
+    (back to its default); the other filters still apply."""
+    form.validate()
+    for field in form:
+        if field.errors:
+            field.data = field.default
+
+
 def save_or_show_error(form: Form, change: Callable[[Session], T]) -> T | None:
     """Run one unit of work for a validated form and commit it; on a domain error, roll
     back and show the error next to its field. Returns the change's result, or None

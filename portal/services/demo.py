@@ -10,16 +10,18 @@ from portal.models import (
     Closure,
     Department,
     DepartmentMember,
+    DistrictSetting,
     GuardianRelationship,
     Guardianship,
     Household,
     RequestStatus,
     Role,
+    RoutingRule,
     School,
     Student,
     User,
 )
-from portal.services import accounts, contacts, district_calendar, passwords, requests
+from portal.services import accounts, contacts, district_calendar, feedback, passwords, requests
 from portal.services.business_time import Calendar
 
 FAMILY_EMAIL = "parent@example.org"
@@ -206,6 +208,84 @@ def _demo_requests(
     )
 
 
+ROUTING_RULES = [
+    ("Transportation", "bus, bus stop, driver, route, pick-up, late bus, autobús, parada, chofer, ruta"),
+    ("Nutrition Services", "lunch, breakfast, meal, menu, cafeteria, allergy, comida, almuerzo, desayuno, alergia"),
+    ("Enrollment", "enroll, enrollment, register, registration, transfer, inscripción, inscribir, matrícula"),
+    ("Attendance", "absent, absence, tardy, late arrival, attendance, ausencia, falta, asistencia"),
+    ("Technology Help", "laptop, chromebook, password, login, wifi, portal, computadora, contraseña"),
+    ("Special Education", "iep, 504, special education, therapy, educación especial, terapia"),
+]
+
+
+def _demo_feedback(
+    db: Session, alex: User, maria: User, schools: list[School], by_name: dict[str, Department], now: datetime
+) -> None:
+    """Feedback of every kind, routed the way real feedback is."""
+    lincoln, roosevelt, _jefferson = schools
+    for department, keywords in ROUTING_RULES:
+        db.add(RoutingRule(department_id=by_name[department].id, keywords=keywords, created_at=now))
+    # Enrollment's staff, the families' first contact, sort what no rule routes.
+    db.add(DistrictSetting(time_zone=None, triage_department_id=by_name["Enrollment"].id, updated_at=now))
+    db.flush()
+    sent = [
+        (
+            alex,
+            feedback.NewFeedback(
+                "compliment",
+                by_name["Transportation"].id,
+                lincoln.id,
+                5,
+                "Ms. Okafor, the driver of route 12, waits until Sofia is inside. Thank you!",
+                may_contact=False,
+            ),
+        ),
+        (
+            alex,
+            feedback.NewFeedback(
+                "concern",
+                None,
+                roosevelt.id,
+                2,
+                "The cafeteria ran out of lunch again before the last class came in. Mateo was hungry all afternoon.",
+                may_contact=True,
+            ),
+        ),
+        (
+            maria,
+            feedback.NewFeedback(
+                "suggestion",
+                None,
+                lincoln.id,
+                None,
+                "Sería bueno recibir los avisos de la escuela también por mensaje de texto en español.",
+                may_contact=True,
+                language="es",
+            ),
+        ),
+        (
+            alex,
+            feedback.NewFeedback(
+                "question", None, None, None, "Is there a parent group that helps new families?", anonymous=True
+            ),
+        ),
+    ]
+    for days, (guardian, new) in enumerate(sent):
+        feedback.submit_from_family(db, guardian, new, now=now - timedelta(days=len(sent) - days))
+    feedback.submit_public(
+        db,
+        feedback.NewFeedback(
+            "concern",
+            None,
+            None,
+            1,
+            "Cars park on the crosswalk at Lincoln every morning at drop-off.",
+            contact_email="neighbor@example.org",
+        ),
+        now=now - timedelta(hours=6),
+    )
+
+
 def seed_demo(
     db: Session,
     *,
@@ -290,4 +370,5 @@ def seed_demo(
         now=now,
         secret_key=secret_key or totp_secret,
     )
+    _demo_feedback(db, rivera_mother, garcia, schools, by_name, now)
     return DemoResult(created=True, totp_secret=totp_secret, sign_ins=sign_ins)

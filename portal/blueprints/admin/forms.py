@@ -142,3 +142,14 @@ for _priority, _priority_name in PRIORITY_NAMES.items():
 class DepartmentMemberForm(PortalForm):
     user_id = SelectField(_l("Staff member"), coerce=int)
     is_supervisor = BooleanField(_l("Supervisor: told when a reply is overdue"))
+
+
+class RoutingRuleForm(PortalForm):
+    department_id = SelectField(_l("Department"), coerce=int, validate_choice=False)
+    keywords = StringField(_l("Words or phrases, separated by commas"), validators=[Optional(), Length(max=1000)])
+
+
+class TriageGroupForm(PortalForm):
+    department_id = SelectField(
+        _l("Department whose members sort unrouted feedback"), coerce=int, validate_choice=False
+    )

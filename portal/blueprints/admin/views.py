@@ -27,9 +27,11 @@ from portal.blueprints.admin.forms import (
     DepartmentForm,
     DepartmentMemberForm,
     HouseholdImportForm,
+    RoutingRuleForm,
     SchoolForm,
     StaffAccountForm,
     TimeZoneForm,
+    TriageGroupForm,
 )
 from portal.blueprints.downloads import csv_attachment
 from portal.blueprints.forms import attach_error, language_choices, save_or_show_error
@@ -44,6 +46,7 @@ from portal.services import (
     csv_export,
     departments,
     district_calendar,
+    feedback,
     household_import,
     households,
     requests,
@@ -658,3 +661,68 @@ def remove_department_member(department_id: int, user_id: int) -> Response:
     db.commit()
     flash(_("Removed from %(name)s.", name=department.name))
     return redirect(url_for("admin.edit_department", department_id=department.id))
+
+
+def _feedback_routing_page(rule_form: RoutingRuleForm | None = None, triage_form: TriageGroupForm | None = None) -> str:
+    db = get_session()
+    department_choices = [SelectChoice(d.id, d.name) for d in departments.list_departments(db)]
+    rule_form = rule_form or RoutingRuleForm(formdata=None)
+    rule_form.department_id.choices = department_choices
+    triage_form = triage_form or TriageGroupForm(formdata=None, department_id=feedback.triage_department_id(db) or 0)
+    triage_form.department_id.choices = [SelectChoice(0, _("None: administrators sort it")), *department_choices]
+    return render_template(
+        "admin/feedback_routing.html",
+        rules=feedback.routing_rules(db),
+        rule_form=rule_form,
+        triage_form=triage_form,
+        keywords_of=feedback.keywords_of,
+    )
+
+
+@bp.get("/feedback-routing")
+@admin_required
+def feedback_routing() -> str:
+    return _feedback_routing_page()
+
+
+@bp.post("/feedback-routing/rules")
+@admin_required
+def add_routing_rule() -> Response | str:
+    form = RoutingRuleForm()
+    form.department_id.choices = []
+    if form.validate_on_submit() and save_or_show_error(
+        form,
+        lambda db: feedback.add_rule(db, current_user, form.department_id.data, form.keywords.data or "", now=utcnow()),
+    ):
+        flash(_("Routing rule added."))
+        return redirect(url_for("admin.feedback_routing"))
+    return _feedback_routing_page(rule_form=form)
+
+
+@bp.post("/feedback-routing/rules/<int:rule_id>/remove")
+@admin_required
+def remove_routing_rule(rule_id: int) -> Response:
+    db = get_session()
+    feedback.remove_rule(db, current_user, rule_id, now=utcnow())
+    db.commit()
+    flash(_("Routing rule removed."))
+    return redirect(url_for("admin.feedback_routing"))
+
+
+@bp.post("/feedback-routing/triage")
+@admin_required
+def set_triage_group() -> Response | str:
+    form = TriageGroupForm()
+    form.department_id.choices = []
+    if form.validate_on_submit() and save_or_show_error(
+        form,
+        lambda db: feedback.set_triage_department(
+            db,
+            current_user,
+            form.department_id.data or None,
+            now=utcnow(),
+        ),
+    ):
+        flash(_("Triage group saved."))
+        return redirect(url_for("admin.feedback_routing"))
+    return _feedback_routing_page(triage_form=form)

@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 
 from portal.blueprints import dates, district
 from portal.blueprints.access import staff_required
-from portal.blueprints.forms import save_or_show_error
+from portal.blueprints.forms import save_or_show_error, validate_filters
 from portal.blueprints.queue.forms import PhoneRequestForm, QueueFilterForm, RequestUpdateForm, StaffReplyForm
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
@@ -39,18 +39,14 @@ def queue() -> str:
     form.school_id.choices = [SelectChoice(0, _("Any school"))] + [
         SelectChoice(school.id, school.name) for school in households.list_schools(db)
     ]
-    valid = form.validate()
-    wanted = (
-        requests.QueueFilter(
-            status=form.status.data or "active",
-            department_id=form.department_id.data or None,
-            assignee=form.assignee.data or "",
-            school_id=form.school_id.data or None,
-            overdue_only=bool(form.overdue.data),
-            text=form.q.data or "",
-        )
-        if valid
-        else requests.QueueFilter()
+    validate_filters(form)
+    wanted = requests.QueueFilter(
+        status=form.status.data or "active",
+        department_id=form.department_id.data or None,
+        assignee=form.assignee.data or "",
+        school_id=form.school_id.data or None,
+        overdue_only=bool(form.overdue.data),
+        text=form.q.data or "",
     )
     now = utcnow()
     page = requests.queue(

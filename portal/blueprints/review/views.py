@@ -1,0 +1,235 @@
+"""Staff triage feedback: a review queue with filters and bulk actions, and the
+feedback page with its history, internal comments, the answer and follow-up."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import Form, SelectChoice
+
+from portal.blueprints import district
+from portal.blueprints.access import is_safe_path, staff_required
+from portal.blueprints.forms import save_or_show_error, validate_filters
+from portal.blueprints.review.forms import (
+    BulkForm,
+    CommentForm,
+    FeedbackUpdateForm,
+    ResponseForm,
+    ReviewFilterForm,
+    TagsForm,
+)
+from portal.db import get_session, utcnow
+from portal.models import Department, Feedback, FeedbackStatus
+from portal.services import feedback, households
+from portal.services.errors import DomainError, NotFound
+
+bp = Blueprint("review", __name__, url_prefix="/staff/feedback")
+
+
+def _departments() -> list[SelectChoice]:
+    departments = get_session().scalars(select(Department).order_by(Department.name))
+    return [SelectChoice(department.id, department.name) for department in departments]
+
+
+def _staff() -> list[SelectChoice]:
+    return [SelectChoice(str(user.id), user.display_name) for user in feedback.staff_choices(get_session())]
+
+
+@bp.get("/")
+@staff_required
+def queue() -> str:
+    db = get_session()
+    form = ReviewFilterForm(request.args)
+    form.department_id.choices = [SelectChoice(0, _("Any topic")), SelectChoice(-1, _("Not routed yet"))]
+    form.department_id.choices += _departments()
+    form.school_id.choices = [SelectChoice(0, _("Any school"))] + [
+        SelectChoice(school.id, school.name) for school in households.list_schools(db)
+    ]
+    form.tag.choices = [SelectChoice("", _("Any tag"))] + [SelectChoice(name, name) for name in feedback.all_tags(db)]
+    form.assignee.choices = [
+        SelectChoice("", _("Anyone")),
+        SelectChoice("me", _("Me")),
+        SelectChoice("none", _("Nobody yet")),
+        *_staff(),
+    ]
+    validate_filters(form)
+    wanted = feedback.ReviewFilter(
+        kind=form.kind.data or "",
+        department_id=form.department_id.data or None,
+        school_id=form.school_id.data or None,
+        rating=form.rating.data or None,
+        status=form.status.data or "open",
+        tag=form.tag.data or "",
+        assignee=form.assignee.data or "",
+        sentiment=form.sentiment.data or "",
+        received_from=form.received_from.data,
+        received_to=form.received_to.data,
+        text=form.q.data or "",
+        sort=form.sort.data or "newest",
+    )
+    page = feedback.review_queue(
+        db,
+        current_user,
+        wanted,
+        time_zone=district.time_zone(),
+        page=request.args.get("page", 1, type=int),
+        page_size=current_app.config["PAGE_SIZE"],
+    )
+    filters = {key: value for key, value in request.args.items() if key != "page" and key in form.data}
+    bulk_form = BulkForm(formdata=None)
+    bulk_form.assignee_id.choices = [SelectChoice("", _("Nobody")), *_staff()]
+    return render_template("review/queue.html", form=form, page=page, filters=filters, bulk_form=bulk_form)
+
+
+@bp.post("/bulk")
+@staff_required
+def bulk() -> Response:
+    form = BulkForm()
+    form.assignee_id.choices = [SelectChoice("", _("Nobody")), *_staff()]
+    back = request.form.get("back", "")
+    target = back if is_safe_path(back) and back.startswith("/staff/feedback/") else url_for("review.queue")
+    if not form.validate_on_submit():
+        flash(_("Choose what to do with the selected feedback."), "error")
+        return redirect(target)
+    ids = [int(value) for value in request.form.getlist("ids") if value.isascii() and value.isdigit()]
+    db = get_session()
+    try:
+        changed = feedback.bulk_change(
+            db,
+            current_user,
+            ids,
+            form.action.data,
+            (form.assignee_id.data or "") if form.action.data == "assign" else (form.tag.data or ""),
+            now=utcnow(),
+        )
+    except DomainError as error:
+        db.rollback()
+        flash(str(error.message), "error")
+        return redirect(target)
+    db.commit()
+    flash(ngettext("%(num)d piece of feedback changed.", "%(num)d pieces of feedback changed.", changed))
+    return redirect(target)
+
+
+def _page(found: Feedback, **forms: Form) -> str:
+    db = get_session()
+    if forms:
+        # A refused change was rolled back: show the feedback as it is saved.
+        found = feedback.feedback_for_staff(db, current_user, found.id)
+    update_form = forms.get("update_form") or FeedbackUpdateForm(
+        formdata=None,
+        data={
+            "status": found.status.value,
+            "assignee_id": found.assignee_id or 0,
+            "department_id": found.department_id or 0,
+        },
+    )
+    update_form.assignee_id.choices = [SelectChoice(0, _("Nobody yet"))] + [
+        SelectChoice(user.id, user.display_name) for user in feedback.assignee_choices(db, found.department_id)
+    ]
+    update_form.department_id.choices = [SelectChoice(0, _("Not routed yet (triage)")), *_departments()]
+    return render_template(
+        "review/feedback.html",
+        item=found,
+        history=feedback.history_of(db, found),
+        comments=feedback.comments_of(db, found),
+        comment_form=forms.get("comment_form") or CommentForm(formdata=None),
+        response_form=forms.get("response_form") or ResponseForm(formdata=None, response=found.response or ""),
+        update_form=update_form,
+        tags_form=forms.get("tags_form") or TagsForm(formdata=None, tags=", ".join(t.name for t in found.tags)),
+        request_error=forms.get("request_error"),
+    )
+
+
+def _found(feedback_id: int) -> Feedback:
+    return feedback.feedback_for_staff(get_session(), current_user, feedback_id)
+
+
+@bp.get("/<int:feedback_id>")
+@staff_required
+def detail(feedback_id: int) -> str:
+    return _page(_found(feedback_id))
+
+
+@bp.post("/<int:feedback_id>/comment")
+@staff_required
+def comment(feedback_id: int) -> Response | str:
+    found, form = _found(feedback_id), CommentForm()
+    if form.validate_on_submit() and save_or_show_error(
+        form, lambda db: feedback.add_comment(db, current_user, found, form.body.data or "", now=utcnow())
+    ):
+        flash(_("Comment saved. The sender does not see it."))
+        return redirect(url_for("review.detail", feedback_id=found.id))
+    return _page(found, comment_form=form)
+
+
+@bp.post("/<int:feedback_id>/respond")
+@staff_required
+def respond(feedback_id: int) -> Response | str:
+    found, form = _found(feedback_id), ResponseForm()
+    if form.validate_on_submit() and save_or_show_error(
+        form, lambda db: feedback.respond(db, current_user, found, form.response.data or "", now=utcnow())
+    ):
+        flash(_("Answer saved and emailed to the sender.") if found.may_contact else _("Answer saved."))
+        return redirect(url_for("review.detail", feedback_id=found.id))
+    return _page(found, response_form=form)
+
+
+@bp.post("/<int:feedback_id>/update")
+@staff_required
+def update(feedback_id: int) -> Response | str:
+    found, form = _found(feedback_id), FeedbackUpdateForm()
+    form.assignee_id.choices, form.department_id.choices = [], []
+    if form.validate_on_submit() and save_or_show_error(
+        form,
+        lambda db: feedback.update(
+            db,
+            current_user,
+            found,
+            status=FeedbackStatus(form.status.data),
+            assignee_id=form.assignee_id.data or None,
+            department_id=form.department_id.data or None,
+            now=utcnow(),
+        ),
+    ):
+        flash(_("Feedback updated."))
+        try:
+            _found(found.id)
+        except NotFound:
+            flash(_("It is now with a department you do not work in, so it left your queue."))
+            return redirect(url_for("review.queue"))
+        return redirect(url_for("review.detail", feedback_id=found.id))
+    return _page(found, update_form=form)
+
+
+@bp.post("/<int:feedback_id>/tags")
+@staff_required
+def tags(feedback_id: int) -> Response | str:
+    found, form = _found(feedback_id), TagsForm()
+    if form.validate_on_submit() and save_or_show_error(
+        form,
+        lambda db: feedback.set_tags(db, current_user, found, feedback.parse_tags(form.tags.data or ""), now=utcnow()),
+    ):
+        flash(_("Tags saved."))
+        return redirect(url_for("review.detail", feedback_id=found.id))
+    return _page(found, tags_form=form)
+
+
+@bp.post("/<int:feedback_id>/request")
+@staff_required
+def open_request(feedback_id: int) -> Response | str:
+    """Turn the feedback into a request in its department, linked to it."""
+    found, form = _found(feedback_id), CommentForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("review.detail", feedback_id=found.id))
+    db = get_session()
+    try:
+        opened = feedback.turn_into_request(db, current_user, found, calendar=district.calendar(), now=utcnow())
+    except DomainError as error:
+        db.rollback()
+        return _page(found, request_error=str(error.message))
+    db.commit()
+    flash(_("Request %(reference)s opened for the family.", reference=opened.reference))
+    return redirect(url_for("review.detail", feedback_id=found.id))
