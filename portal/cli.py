@@ -13,7 +13,8 @@ from portal import mail
 from portal.blueprints import district
 from portal.db import get_engine, get_session, utcnow
 from portal.models import Channel, GuardianRelationship, Topic
-from portal.services import accounts, contacts, csv_export, demo, households, requests, two_factor
+from portal.services import accounts, contacts, csv_export, demo, households, passwords, requests, two_factor
+from portal.services import scale as scale_data
 from portal.services.errors import DomainError
 
 
@@ -42,8 +43,14 @@ def init_db() -> None:
     show_default=True,
     help="Base32 secret of the demo staff and admin second factor.",
 )
+@click.option(
+    "--scale",
+    type=click.IntRange(min=0, max=5_000_000),
+    default=0,
+    help="Also generate this many requests, with proportionate households, guardians, students and feedback.",
+)
 @with_appcontext
-def seed_demo(password: str, totp_secret: str) -> None:
+def seed_demo(password: str, totp_secret: str, scale: int) -> None:
     """Load a demo district and print its sign-ins."""
     try:
         totp_secret = two_factor.check_secret(totp_secret)
@@ -66,6 +73,22 @@ def seed_demo(password: str, totp_secret: str) -> None:
         click.echo(f"  {role:<7} {email}")
     click.echo(f"Staff and admin second factor (TOTP) secret: {result.totp_secret}")
     click.echo(f"  current code: {two_factor.current_code(result.totp_secret)}")
+    if scale:
+        started = time.perf_counter()
+        sizes = scale_data.generate(
+            db,
+            requests=scale,
+            calendar=district.calendar(),
+            password_hash=passwords.hash_password(password),
+            now=utcnow(),
+        )
+        db.commit()
+        click.echo(
+            f"Generated {sizes.requests} requests ({sizes.messages} messages), {sizes.households} households, "
+            f"{sizes.guardians} guardians, {sizes.students} students and {sizes.feedback} feedback "
+            f"in {time.perf_counter() - started:.1f} s. Generated guardians sign in as "
+            f"family<household id>-0@{scale_data.EMAIL_DOMAIN} with the same password."
+        )
 
 
 def _parse_guardian(text: str) -> households.GuardianDetails:

@@ -1,0 +1,80 @@
+"""The scale generator: `seed-demo --scale N` makes the sizes asked for, with rows the
+portal's own rules would accept."""
+
+from sqlalchemy import func, select
+
+from portal.models import (
+    ACTIVE_STATUSES,
+    ContactPreference,
+    Feedback,
+    Guardianship,
+    Household,
+    Request,
+    RequestMessage,
+    Role,
+    Student,
+    TopicSubscription,
+    User,
+)
+from portal.services import scale
+from tests.conftest import Browser
+
+
+def count(db, model, *conditions) -> int:  # type: ignore[no-untyped-def]
+    db.expire_all()
+    return db.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
+
+
+def test_seed_demo_with_scale_makes_the_sizes_asked_for(db, runner):
+    before = {model: count(db, model) for model in (Request, Household, Feedback)}
+    assert before == {Request: 0, Household: 0, Feedback: 0}
+    result = runner.invoke(args=["seed-demo", "--scale", "400"])
+    assert result.exit_code == 0, result.output
+    demo_requests, demo_households = 5, 3  # what seed-demo itself loads
+    assert count(db, Request) == 400 + demo_requests
+    assert count(db, Household) == round(400 * scale.HOUSEHOLDS_PER_REQUEST) + demo_households
+    generated = Household.name.like("% family %")
+    assert count(db, Household, generated) == 200
+    assert count(db, Feedback) >= round(400 * scale.FEEDBACK_PER_REQUEST)
+    assert "Generated 400 requests" in result.output
+    # Every generated household has one or two guardians and one to three students.
+    per_household = db.execute(
+        select(Guardianship.household_id, func.count()).group_by(Guardianship.household_id)
+    ).all()
+    assert all(1 <= guardians <= 2 for _household, guardians in per_household)
+    students = db.execute(select(Student.household_id, func.count()).group_by(Student.household_id)).all()
+    assert all(1 <= number <= 3 for _household, number in students)
+    # Every guardian has contact preferences and topics, as guardians the portal creates do.
+    family_users = count(db, User, User.role == Role.FAMILY)
+    assert count(db, ContactPreference) == family_users
+    assert count(db, TopicSubscription) >= family_users * 8
+    # Each request has its family's first message, and the replied ones a staff reply.
+    assert count(db, RequestMessage) >= count(db, Request)
+    assert count(db, Request, Request.first_replied_at.is_not(None)) <= count(
+        db, RequestMessage, RequestMessage.from_staff.is_(True)
+    )
+
+
+def test_generated_requests_have_running_clocks_only_while_open(db, runner):
+    assert runner.invoke(args=["seed-demo", "--scale", "300"]).exit_code == 0
+    active = Request.status.in_(ACTIVE_STATUSES)
+    assert count(db, Request, ~active, Request.due_at.is_not(None)) == 0
+    assert count(db, Request, active, Request.first_replied_at.is_(None), Request.due_at.is_(None)) == 0
+    for request in db.scalars(select(Request).where(active, Request.due_at.is_not(None))):
+        assert request.due_at >= request.created_at
+
+
+def test_a_generated_guardian_signs_in_with_the_demo_password(app, db, runner):
+    assert runner.invoke(args=["seed-demo", "--scale", "20"]).exit_code == 0
+    guardian = db.scalar(select(User).where(User.email.like(f"%@{scale.EMAIL_DOMAIN}")).order_by(User.id).limit(1))
+    assert guardian is not None and guardian.role == Role.FAMILY
+    browser = Browser(app.test_client(), app)
+    assert browser.sign_in(guardian.email, "demo-password").headers["Location"] == "/family/"
+    assert browser.get("/requests/").status_code == 200
+
+
+def test_generating_twice_adds_to_the_district_without_clashing_ids(db, runner):
+    assert runner.invoke(args=["seed-demo", "--scale", "50"]).exit_code == 0
+    again = runner.invoke(args=["seed-demo", "--scale", "50"])
+    assert again.exit_code == 0, again.output
+    assert count(db, Request) == 5 + 100
