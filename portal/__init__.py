@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from portal import assets
 from portal import db as database
 from portal.extensions import babel, csrf, limiter, login_manager
 from portal.services import errors, passwords, phones, requests, security_events, sentiment, sessions
@@ -60,6 +61,9 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
+
+# Files the same for everyone: cacheable, unlike every page.
+STATIC_ENDPOINTS = frozenset({"static", "assets.serve"})
 
 LOOPBACK_NAMES = ["localhost", "127.0.0.1", "::1"]
 
@@ -121,6 +125,7 @@ class RowIdConverter(IntegerConverter):
 
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = RowIdConverter
+    assets.init_app(app)
     from portal.blueprints.account.views import bp as account_bp
     from portal.blueprints.admin.views import bp as admin_bp
     from portal.blueprints.auth.views import bp as auth_bp
@@ -235,11 +240,11 @@ def register_request_hooks(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.endpoint != "static":
+        if request.endpoint not in STATIC_ENDPOINTS:
             # Pages carry personal data or one-time tokens: nothing stays in a
             # shared computer's cache or back button.
             headers["Cache-Control"] = "no-store"
-        response.vary.add("Cookie")
+            response.vary.add("Cookie")
         return response
 
     app.add_template_filter(datetime.fromisoformat, "isodate")

@@ -272,7 +272,7 @@ def check_headers(response, *, signed_in: bool) -> None:
 
 def check_markup(page: str) -> None:
     for script in re.findall(r"<script\b[^>]*>", page):
-        assert 'src="/static/' in script, script
+        assert 'src="/assets/' in script, script
     assert not re.search(r"\sstyle=", page), "inline style"
     assert not re.search(r"\son[a-z]+=", page), "inline event handler"
     assert not re.search(r'(src|href)="(https?:)?//', page), "an asset or link off the portal"
@@ -289,9 +289,13 @@ def test_every_page_has_the_security_headers_and_no_inline_script(app, district,
 
 
 def test_static_files_are_served_with_the_security_headers(client):
-    response = client.get("/static/portal.css")
-    assert response.status_code == 200
-    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    for path in (
+        "/static/portal.css",
+        re.search(r'href="(/assets/portal\.[0-9a-f]+\.css)"', text(client.get("/sign-in")))[1],
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 # Safe redirects -----------------------------------------------------------------------------------------
