@@ -43,6 +43,8 @@ class Request(Base):
         Index("ix_request_household", "household_id", "created_at"),
         Index("ix_request_assignee", "assignee_id", "status"),
         Index("ix_request_first_reply", "department_id", "first_replied_at"),
+        # The measured speed reads the last 30 days' first replies.
+        Index("ix_request_created", "created_at"),
         CheckConstraint("resolution_count >= 0", name="resolution_count_positive"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

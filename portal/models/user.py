@@ -24,7 +24,8 @@ class User(UserMixin, Base):
     display_name: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     language: Mapped[str] = mapped_column(String(10), default="en")
-    role: Mapped[Role] = mapped_column(default=Role.FAMILY)
+    # Indexed: staff lists pick the few staff out of every family's guardians.
+    role: Mapped[Role] = mapped_column(default=Role.FAMILY, index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Select, exists, false, or_, select
+from sqlalchemy import Select, exists, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -417,12 +417,21 @@ def _stop(request: Request, status: RequestStatus, now: datetime) -> None:
 def typical_first_reply(db: Session, *, now: datetime) -> dict[int, timedelta]:
     """Per department, the median business time to a first reply over the last 30
     days, for departments with enough replied requests to say so."""
-    rows = db.execute(
-        select(Request.department_id, Request.first_reply_business_seconds).where(
-            Request.created_at >= now - timedelta(days=MEASURED_SPEED_DAYS),
-            Request.first_reply_business_seconds.is_not(None),
-        )
+    recent = (
+        Request.created_at >= now - timedelta(days=MEASURED_SPEED_DAYS),
+        Request.first_reply_business_seconds.is_not(None),
     )
+    if db.get_bind().dialect.name == "postgresql":
+        # The database takes the medians: six rows cross the wire instead of a month of requests.
+        median = func.percentile_cont(0.5).within_group(Request.first_reply_business_seconds)
+        measured = db.execute(
+            select(Request.department_id, median)
+            .where(*recent)
+            .group_by(Request.department_id)
+            .having(func.count() >= MEASURED_SPEED_MIN_REQUESTS)
+        )
+        return {department_id: timedelta(seconds=float(value)) for department_id, value in measured}
+    rows = db.execute(select(Request.department_id, Request.first_reply_business_seconds).where(*recent))
     seconds: dict[int, list[int]] = {}
     for department_id, business_seconds in rows:
         seconds.setdefault(department_id, []).append(business_seconds)

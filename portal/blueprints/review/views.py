@@ -48,11 +48,12 @@ def queue() -> str:
         SelectChoice(school.id, school.name) for school in households.list_schools(db)
     ]
     form.tag.choices = [SelectChoice("", _("Any tag"))] + [SelectChoice(name, name) for name in feedback.all_tags(db)]
+    staff = _staff()
     form.assignee.choices = [
         SelectChoice("", _("Anyone")),
         SelectChoice("me", _("Me")),
         SelectChoice("none", _("Nobody yet")),
-        *_staff(),
+        *staff,
     ]
     validate_filters(form)
     wanted = feedback.ReviewFilter(
@@ -79,7 +80,7 @@ def queue() -> str:
     )
     filters = {key: value for key, value in request.args.items() if key != "page" and key in form.data}
     bulk_form = BulkForm(formdata=None)
-    bulk_form.assignee_id.choices = [SelectChoice("", _("Nobody")), *_staff()]
+    bulk_form.assignee_id.choices = [SelectChoice("", _("Nobody")), *staff]
     return render_template("review/queue.html", form=form, page=page, filters=filters, bulk_form=bulk_form)
 
 
