@@ -291,10 +291,6 @@ def _staff_select(db: Session, actor: User) -> Select[tuple[Feedback]]:
     return statement if condition is None else statement.where(condition)
 
 
-SENTIMENT_FILTERS = ("positive", "neutral", "negative", "unscored")
-SORTS = ("newest", "oldest", "rating_low", "rating_high", "sentiment_low", "sentiment_high")
-
-
 @dataclass(frozen=True)
 class ReviewFilter:
     kind: str = ""

@@ -684,9 +684,6 @@ def reply_as_staff(
     return message
 
 
-STAFF_STATUS_CHOICES = tuple(RequestStatus)
-
-
 def change_status(
     db: Session,
     actor: User,
