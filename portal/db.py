@@ -2,7 +2,7 @@
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import JSON, DateTime, Enum, MetaData, create_engine, event
@@ -19,8 +19,22 @@ NAMING_CONVENTION = {
 }
 
 
+RowT = TypeVar("RowT")
+
 # The largest id an INTEGER primary key holds on every supported database.
 MAX_ROW_ID = 2**31 - 1
+
+
+def get_row(db: Session, model: type[RowT], row_id: int | None) -> RowT | None:
+    """The row with an id that came from a form: None for a missing, absurd or out-of-range id."""
+    if not isinstance(row_id, int) or not 0 < row_id <= MAX_ROW_ID:
+        return None
+    return db.get(model, row_id)
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with its %, _ and \\ taken literally (ESCAPE '\\')."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def utcnow() -> datetime:

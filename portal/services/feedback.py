@@ -20,7 +20,7 @@ from sqlalchemy import Select, delete, false, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from portal.db import MAX_ROW_ID
+from portal.db import MAX_ROW_ID, contains_pattern, get_row
 from portal.models import (
     AuditEvent,
     Department,
@@ -73,12 +73,6 @@ class NewFeedback:
     language: str = "en"
 
 
-def _get(db: Session, model: type[Any], object_id: int | None) -> Any:
-    if not isinstance(object_id, int) or not 0 < object_id <= MAX_ROW_ID:
-        return None
-    return db.get(model, object_id)
-
-
 def _clean_text(text: str, *, field: str, limit: int, missing: Any) -> str:
     if has_control_characters(text, multiline=True):
         raise InvalidInput(CONTROL_CHARACTERS_MESSAGE, field=field)
@@ -129,12 +123,12 @@ def _new_feedback(db: Session, new: NewFeedback, *, now: datetime) -> Feedback:
         raise InvalidInput(_l("Choose what kind of feedback this is."), field="kind") from error
     department = None
     if new.department_id:
-        department = _get(db, Department, new.department_id)
+        department = get_row(db, Department, new.department_id)
         if department is None or not department.is_public:
             raise InvalidInput(_l("Choose a topic from the list."), field="department_id")
     school = None
     if new.school_id:
-        school = _get(db, School, new.school_id)
+        school = get_row(db, School, new.school_id)
         if school is None:
             raise InvalidInput(_l("Choose a school from the list."), field="school_id")
     if new.rating is not None and not 1 <= new.rating <= 5:
@@ -390,7 +384,7 @@ def _matches(text: str) -> Any:
     reference = text.upper().removeprefix("F-")
     if reference.isascii() and reference.isdigit():
         return Feedback.id == int(reference) if len(reference) <= 9 else false()
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    pattern = contains_pattern(text)
     return Feedback.body.ilike(pattern, escape="\\")
 
 
@@ -501,7 +495,7 @@ def _assignee(db: Session, department_id: int | None, assignee_id: int | None) -
     its department (of the triage group while it is unrouted)."""
     if assignee_id is None:
         return None
-    user = _get(db, User, assignee_id)
+    user = get_row(db, User, assignee_id)
     if user is None or not user.is_staff or not user.is_active:
         raise InvalidInput(_l("Choose a staff member from the list."), field="assignee_id")
     if not _can_see(db, user, department_id):
@@ -521,11 +515,11 @@ def update(
 ) -> Feedback:
     """Status, assignee and department (re-routing) in one change, audited together."""
     scope.require_staff(actor)
-    if department_id is not None and _get(db, Department, department_id) is None:
+    if department_id is not None and get_row(db, Department, department_id) is None:
         raise InvalidInput(_l("Choose a department from the list."), field="department_id")
     if department_id != feedback.department_id and assignee_id == feedback.assignee_id and assignee_id is not None:
         # Re-routed: an assignee who cannot see the new department's feedback is taken off.
-        assignee = _get(db, User, assignee_id)
+        assignee = get_row(db, User, assignee_id)
         if assignee is None or not _can_see(db, assignee, department_id):
             assignee_id = None
     _assignee(db, department_id, assignee_id)
@@ -712,7 +706,7 @@ def routing_rules(db: Session) -> list[RoutingRule]:
 
 def add_rule(db: Session, actor: User, department_id: int | None, keywords: str, *, now: datetime) -> RoutingRule:
     scope.require_admin(actor)
-    department = _get(db, Department, department_id)
+    department = get_row(db, Department, department_id)
     if department is None:
         raise InvalidInput(_l("Choose a department from the list."), field="department_id")
     if has_control_characters(keywords, multiline=False):
@@ -735,7 +729,7 @@ def add_rule(db: Session, actor: User, department_id: int | None, keywords: str,
 
 def remove_rule(db: Session, actor: User, rule_id: int, *, now: datetime) -> None:
     scope.require_admin(actor)
-    rule = _get(db, RoutingRule, rule_id)
+    rule = get_row(db, RoutingRule, rule_id)
     if rule is None:
         raise NotFound()
     audit.record(
@@ -752,7 +746,7 @@ def remove_rule(db: Session, actor: User, rule_id: int, *, now: datetime) -> Non
 def set_triage_department(db: Session, actor: User, department_id: int | None, *, now: datetime) -> DistrictSetting:
     """Name the department whose members sort the feedback no rule routes (None: administrators only)."""
     scope.require_admin(actor)
-    if department_id is not None and _get(db, Department, department_id) is None:
+    if department_id is not None and get_row(db, Department, department_id) is None:
         raise InvalidInput(_l("Choose a department from the list."), field="department_id")
     setting = db.scalar(select(DistrictSetting).limit(1))
     if setting is None:

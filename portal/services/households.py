@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from portal.db import contains_pattern
 from portal.models import GuardianRelationship, Guardianship, Household, Role, School, Student, User
 from portal.services import accounts, audit, contacts, scope
 from portal.services.accounts import InvitationSettings
@@ -226,8 +227,7 @@ def student_for_family(db: Session, actor: User, student_id: int) -> Student:
 
 
 def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return contains_pattern(text.lower())
 
 
 def search_households(db: Session, actor: User, query: str, *, page: int, page_size: int) -> Page[Household]:

@@ -16,7 +16,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -24,7 +24,7 @@ from sqlalchemy import Select, exists, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from portal.db import MAX_ROW_ID
+from portal.db import MAX_ROW_ID, contains_pattern, get_row
 from portal.models import (
     ACTIVE_STATUSES,
     Department,
@@ -48,8 +48,6 @@ from portal.services.errors import InvalidInput, InvalidToken, NotAllowed, NotFo
 from portal.services.pagination import Page, paginate
 from portal.services.text import has_control_characters
 
-ModelT = TypeVar("ModelT")
-
 SUBJECT_MAX_LENGTH = 150
 BODY_MAX_LENGTH = 5000
 COMMENT_MAX_LENGTH = 2000
@@ -60,13 +58,6 @@ MEASURED_SPEED_DAYS = 30
 MEASURED_SPEED_MIN_REQUESTS = 20
 RATING_LINK_MAX_AGE = timedelta(days=60)
 MAX_REFERENCE_DIGITS = 9
-
-
-def _get(db: Session, model: type[ModelT], object_id: int | None) -> ModelT | None:
-    """The row with this id from a form, or None for a missing, absurd or out-of-range id."""
-    if not isinstance(object_id, int) or not 0 < object_id <= MAX_ROW_ID:
-        return None
-    return db.get(model, object_id)
 
 
 @dataclass(frozen=True)
@@ -236,12 +227,12 @@ def _open_request(
     public_only: bool,
     priority: Priority = Priority.NORMAL,
 ) -> Request:
-    department = _get(db, Department, new.department_id)
+    department = get_row(db, Department, new.department_id)
     if department is None or (public_only and not department.is_public):
         raise InvalidInput(_l("Choose a department from the list."), field="department_id")
     student = None
     if new.student_id:
-        student = _get(db, Student, new.student_id)
+        student = get_row(db, Student, new.student_id)
         if student is None or student.household_id != household_id:
             raise InvalidInput(_l("Choose a student from the list."), field="student_id")
     request = Request(
@@ -508,7 +499,7 @@ def _matches(text: str) -> Any:
     if reference.isascii() and reference.isdigit():
         # Longer than any id (and than the database's integers): matches nothing.
         return Request.id == int(reference) if len(reference) <= MAX_REFERENCE_DIGITS else false()
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    pattern = contains_pattern(text)
     in_message = exists().where(
         RequestMessage.request_id == Request.id, RequestMessage.body.ilike(pattern, escape="\\")
     )
@@ -577,7 +568,7 @@ def other_open_requests(db: Session, actor: User, request: Request) -> OtherRequ
 
 
 def _guardian_of(db: Session, household_id: int, guardian_id: int | None) -> User:
-    guardian = _get(db, User, guardian_id) and db.scalar(
+    guardian = get_row(db, User, guardian_id) and db.scalar(
         select(User)
         .join(Guardianship, Guardianship.user_id == User.id)
         .where(Guardianship.household_id == household_id, User.id == guardian_id)
@@ -602,7 +593,7 @@ def log_phone_request(
     """Staff write down a call (or follow up feedback), so the phone line feeds the same
     queue, with the same promise."""
     scope.require_staff(actor)
-    if _get(db, Household, household_id) is None:
+    if get_row(db, Household, household_id) is None:
         raise NotFound()
     guardian = _guardian_of(db, household_id, guardian_id)
     request = _open_request(
@@ -739,7 +730,7 @@ def assign(db: Session, actor: User, request: Request, assignee_id: int | None, 
         return
     assignee = None
     if assignee_id is not None:
-        assignee = _get(db, User, assignee_id) and db.scalar(
+        assignee = get_row(db, User, assignee_id) and db.scalar(
             select(User)
             .join(DepartmentMember, DepartmentMember.user_id == User.id)
             .where(User.id == assignee_id, DepartmentMember.department_id == request.department_id, User.is_active)
@@ -805,7 +796,7 @@ def change_department(
     scope.require_staff(actor)
     if department_id == request.department_id:
         return
-    if _get(db, Department, department_id) is None:
+    if get_row(db, Department, department_id) is None:
         raise InvalidInput(_l("Choose a department from the list."), field="department_id")
     before = request.department_id
     request.department_id = department_id
@@ -935,7 +926,7 @@ def request_for_rating_token(db: Session, token: str, *, secret_key: str) -> tup
         raise InvalidToken() from error
     if not isinstance(data, dict) or not isinstance(data.get("r"), int) or not isinstance(data.get("n"), int):
         raise InvalidToken()
-    request = _get(db, Request, data["r"])
+    request = get_row(db, Request, data["r"])
     if request is None:
         raise InvalidToken()
     return request, data["n"]
