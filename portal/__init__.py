@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from portal import assets
+from portal import assets, i18n
 from portal import db as database
 from portal.extensions import babel, csrf, limiter, login_manager
 from portal.services import errors, passwords, phones, requests, security_events, sentiment, sessions
@@ -100,6 +100,7 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=access.select_locale, timezone_selector=district.time_zone)
+    i18n.init_app(app)
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are checked on the server instead
     login_manager.login_view = "auth.sign_in"

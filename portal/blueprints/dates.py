@@ -1,35 +1,67 @@
-"""Times as families read them: in the district's time zone and their language."""
+"""Times as families read them: in the district's time zone and their language.
+
+A queue page shows dozens of times. Babel's formatting costs tens of microseconds a
+call, so each day and each time of day is formatted once per language and kept:
+there are only so many of either."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date
-from flask_babel import format_time, format_timedelta, get_locale, gettext, ngettext, to_user_timezone
+from babel.dates import format_time as format_time_of_day
+from flask_babel import format_timedelta, get_locale, gettext, ngettext
+
+from portal.blueprints import district
 
 # "E" alone in a date pattern is the abbreviated weekday ("Tue"); families read it in full.
 SHORT_WEEKDAY = re.compile(r"(?<!E)E(?!E)")
+ENGLISH = Locale("en")
+
+
+def _local(moment: datetime) -> datetime:
+    """`moment` (UTC when it carries no zone, as the database's columns are) in the district's zone."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(district.time_zone()))
+
+
+@lru_cache(maxsize=2048)
+def _day_text(local_day: date, locale: Locale) -> str:
+    skeleton = locale.datetime_skeletons.get("MMMMEd")
+    if skeleton is None:
+        return format_date(local_day, "full", locale=locale)
+    return format_date(local_day, SHORT_WEEKDAY.sub("EEEE", skeleton.pattern), locale=locale)
+
+
+@lru_cache(maxsize=2048)
+def _time_text(time_of_day: time, locale: Locale) -> str:
+    return format_time_of_day(time_of_day, "short", locale=locale)
 
 
 def day(moment: datetime) -> str:
     """The weekday in full, the day and the month, in the locale's own order:
     "Tuesday, November 24", "martes, 24 de noviembre"."""
-    locale = get_locale() or Locale("en")
-    skeleton = locale.datetime_skeletons.get("MMMMEd")
-    if skeleton is None:
-        return format_date(to_user_timezone(moment), "full", locale=locale)
-    return format_date(to_user_timezone(moment), SHORT_WEEKDAY.sub("EEEE", skeleton.pattern), locale=locale)
+    return _day_text(_local(moment).date(), get_locale() or ENGLISH)
+
+
+def _clock(local: datetime) -> str:
+    return _time_text(local.time().replace(second=0, microsecond=0), get_locale() or ENGLISH)
 
 
 def when(moment: datetime) -> str:
     """The day and the time: "Tuesday, November 24 at 10:30 AM"."""
-    return gettext("%(day)s at %(time)s", day=day(moment), time=format_time(moment, "short"))
+    local = _local(moment)
+    return gettext("%(day)s at %(time)s", day=_day_text(local.date(), get_locale() or ENGLISH), time=_clock(local))
 
 
 def when_from(moment: datetime, now: datetime) -> str:
     """Only the time when it is today, else the day and the time."""
-    if to_user_timezone(moment).date() == to_user_timezone(now).date():
-        return format_time(moment, "short")
+    local = _local(moment)
+    if local.date() == _local(now).date():
+        return _clock(local)
     return when(moment)
 
 

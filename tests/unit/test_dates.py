@@ -1,0 +1,79 @@
+"""Times as families read them: the district's zone, their language, and the same
+words however many times a page asks (the formatting is kept per language)."""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from babel.dates import format_date, format_time
+from flask_babel import force_locale
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from portal.blueprints import dates
+from portal.services import district_calendar
+from tests import factories
+
+# Tuesday 24 November 2026, 18:30 UTC: 10:30 AM in Los Angeles.
+MOMENT = datetime(2026, 11, 24, 18, 30, 45, tzinfo=UTC)
+
+
+@pytest.fixture
+def in_request(app):  # type: ignore[no-untyped-def]
+    with app.test_request_context("/"):
+        yield
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "Tuesday, November 24 at 10:30\u202fAM"),
+        ("es", "martes, 24 de noviembre a las 10:30"),
+    ],
+)
+def test_when_is_the_day_in_full_and_the_time_in_the_familys_language(in_request, language, expected):
+    with force_locale(language):
+        assert dates.when(MOMENT) == expected
+
+
+def test_the_same_moment_reads_differently_after_the_language_changes(in_request):
+    with force_locale("en"):
+        english = dates.day(MOMENT)
+    with force_locale("es"):
+        assert dates.day(MOMENT) == "martes, 24 de noviembre"
+    assert english == "Tuesday, November 24"
+
+
+def test_a_time_today_shows_only_the_time_and_another_day_the_day_too(in_request):
+    with force_locale("en"):
+        assert dates.when_from(MOMENT, MOMENT + timedelta(hours=3)) == "10:30\u202fAM"
+        # 9 PM in Los Angeles is already the next day in UTC: still today for the district.
+        assert dates.when_from(MOMENT, MOMENT + timedelta(hours=10)) == "10:30\u202fAM"
+        assert dates.when_from(MOMENT, MOMENT + timedelta(hours=14)) == "Tuesday, November 24 at 10:30\u202fAM"
+
+
+def test_a_moment_without_a_zone_is_utc_as_the_database_stores_it(in_request):
+    with force_locale("en"):
+        assert dates.when(MOMENT.replace(tzinfo=None)) == dates.when(MOMENT)
+
+
+def test_times_follow_the_districts_zone_and_its_daylight_saving(app, db):
+    district_calendar.set_time_zone(
+        db, factories.make_admin(db), "Europe/Madrid", configured="America/Los_Angeles", now=MOMENT
+    )
+    db.commit()
+    with app.test_request_context("/"), force_locale("en"):
+        assert dates.when(MOMENT) == "Tuesday, November 24 at 7:30\u202fPM"
+        assert dates.when(datetime(2026, 7, 1, 18, 30, tzinfo=UTC)) == "Wednesday, July 1 at 8:30\u202fPM"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)))
+def test_the_kept_formatting_says_what_babel_says_each_time(app, moment):
+    zone = ZoneInfo("America/Los_Angeles")
+    with app.test_request_context("/"), force_locale("es"):
+        expected = "{} a las {}".format(
+            format_date(moment.astimezone(zone), "EEEE, d 'de' MMMM", locale="es"),
+            format_time(moment, "short", tzinfo=zone, locale="es"),
+        )
+        assert dates.when(moment) == expected
