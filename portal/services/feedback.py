@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, delete, false, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.db import MAX_ROW_ID, contains_pattern, get_row
 from portal.models import (
@@ -338,13 +338,18 @@ def review_queue(db: Session, actor: User, wanted: ReviewFilter, *, time_zone: s
     text = " ".join(wanted.text.split())[:100]
     if text:
         statement = statement.where(_matches(text))
-    statement = statement.order_by(*_order(wanted.sort)).options(
-        selectinload(Feedback.department),
-        selectinload(Feedback.school),
-        selectinload(Feedback.assignee),
-        selectinload(Feedback.tags),
+    return paginate(
+        db,
+        statement.order_by(*_order(wanted.sort)),
+        number=page,
+        size=page_size,
+        then_load=(
+            joinedload(Feedback.department),
+            joinedload(Feedback.school),
+            joinedload(Feedback.assignee),
+            selectinload(Feedback.tags),
+        ),
     )
-    return paginate(db, statement, number=page, size=page_size)
 
 
 def _start_of(day: date, zone: ZoneInfo) -> datetime:
@@ -393,10 +398,10 @@ def feedback_for_staff(db: Session, actor: User, feedback_id: int) -> Feedback:
         _staff_select(db, actor)
         .where(Feedback.id == feedback_id)
         .options(
-            selectinload(Feedback.department),
-            selectinload(Feedback.school),
-            selectinload(Feedback.author),
-            selectinload(Feedback.assignee),
+            joinedload(Feedback.department),
+            joinedload(Feedback.school),
+            joinedload(Feedback.author),
+            joinedload(Feedback.assignee),
             selectinload(Feedback.tags),
         )
     )

@@ -1,10 +1,12 @@
 """One page of a list, and the count behind it."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import ExecutableOption
 
 ItemT = TypeVar("ItemT")
 
@@ -31,12 +33,36 @@ class Page(Generic[ItemT]):
         return self.number < self.pages
 
 
-def paginate(db: Session, statement: Select, *, number: int, size: int, rows: bool = False) -> Page:
+def paginate(
+    db: Session,
+    statement: Select,
+    *,
+    number: int,
+    size: int,
+    rows: bool = False,
+    then_load: Sequence[ExecutableOption] = (),
+) -> Page:
     """Run `statement` for page `number` (from 1); out-of-range numbers are clamped.
-    Items are the first column's objects, or whole rows with `rows=True`."""
+    Items are the first column's objects, or whole rows with `rows=True`.
+
+    With `then_load`, the page is read in two steps: the ids, sorted and limited on the
+    list's own index, then those rows with `then_load` (joins of what each row shows).
+    Joined in one step, the database would join every matching row before sorting."""
     total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
     last_page = max(1, -(-total // size))
     number = min(max(1, number), last_page, MAX_PAGE)
     limited = statement.limit(size).offset((number - 1) * size)
-    items = list(db.execute(limited).all() if rows else db.scalars(limited))
+    if then_load:
+        items = _load_in_order(db, limited, then_load)
+    else:
+        items = list(db.execute(limited).all() if rows else db.scalars(limited))
     return Page(items=items, number=number, size=size, total=total)
+
+
+def _load_in_order(db: Session, limited: Select, options: Sequence[ExecutableOption]) -> list[Any]:
+    model = limited.column_descriptions[0]["entity"]
+    ids = list(db.scalars(limited.with_only_columns(model.id)))
+    if not ids:
+        return []
+    loaded = {item.id: item for item in db.scalars(select(model).where(model.id.in_(ids)).options(*options))}
+    return [loaded[item_id] for item_id in ids]

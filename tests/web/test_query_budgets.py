@@ -60,12 +60,12 @@ MY_REQUESTS = 4  # count, page, departments
 REQUEST_PAGE = 8  # request + department/student/author, messages + authors, time zone
 NEW_REQUEST = 9  # departments, household + members, reply targets, measured speed
 MY_FEEDBACK = 6  # count, page, departments, schools, time zone
-STAFF_QUEUE = 12  # own departments (twice), filters, count, page, 4 relations, time zone
+STAFF_QUEUE = 7  # own departments, schools, count, the page's ids, those rows joined, time zone
 # The first look at a household in 10 minutes is written to the access log (SELECT + INSERT);
 # these two budgets are for that first look.
-STAFF_REQUEST_PAGE = 29  # request, conversation, household, contacts, notes, other requests, forms
-FEEDBACK_QUEUE = 13  # filters (the staff list once), triage, count, page, 4 relations, time zone
-FEEDBACK_PAGE = 14  # feedback + 5 relations, history, comments + authors, form choices
+STAFF_REQUEST_PAGE = 22  # request joined, conversation, household, contacts, notes, other requests, forms
+FEEDBACK_QUEUE = 11  # filters (the staff list once), triage, count, the page's ids, those rows, tags, time zone
+FEEDBACK_PAGE = 10  # feedback joined + tags, history, comments + authors, form choices
 HOUSEHOLD_PAGE = 16  # household + members, access log, contacts, family and internal notes
 
 _sequence = itertools.count(1)

@@ -23,11 +23,11 @@ bp = Blueprint("queue", __name__, url_prefix="/staff/requests")
 
 def _department_choices(*, only_mine: bool) -> list[SelectChoice]:
     db = get_session()
-    statement = select(Department).order_by(Department.name)
-    allowed = requests.department_ids_of(db, current_user) if only_mine else None
-    if allowed is not None:
-        statement = statement.where(Department.id.in_(allowed))
-    return [SelectChoice(department.id, department.name) for department in db.scalars(statement)]
+    if only_mine:
+        departments = requests.departments_of(db, current_user)
+    else:
+        departments = list(db.scalars(select(Department).order_by(Department.name)))
+    return [SelectChoice(department.id, department.name) for department in departments]
 
 
 @bp.get("/")
