@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from alembic import command as alembic_command
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text
@@ -20,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from portal import create_app
+from portal.cli import alembic_config
 from portal.db import Base, get_engine, get_session
 from portal.models import User
 from tests import factories
@@ -34,15 +36,19 @@ def pytest_report_header() -> str:
 
 @pytest.fixture(scope="session")
 def external_database() -> Iterator[str | None]:
-    """The PostgreSQL database named by PORTAL_TEST_DATABASE_URL, with a fresh schema."""
+    """The PostgreSQL database named by PORTAL_TEST_DATABASE_URL, with a freshly migrated schema."""
     if not EXTERNAL_DATABASE_URL:
         yield None
         return
     engine = create_engine(EXTERNAL_DATABASE_URL)
     try:
         with engine.begin() as connection:
+            # Built by the migrations, as init-db builds it: with PostgreSQL's own indexes.
             Base.metadata.drop_all(connection)
-            Base.metadata.create_all(connection)
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            alembic_command.upgrade(config, "head")
     except OperationalError as error:
         engine.dispose()
         if IN_CI:

@@ -4,7 +4,7 @@ run from the command line (alembic.ini), it builds the app to find the database.
 from alembic import context
 
 import portal.models  # noqa: F401  (registers every table on Base.metadata)
-from portal.db import Base
+from portal.db import Base, compared_with_models
 
 config = context.config
 target_metadata = Base.metadata
@@ -16,6 +16,7 @@ def run_migrations(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=compared_with_models,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
 
-from portal.db import Base, get_engine
+from portal.db import Base, compared_with_models, get_engine
 from portal.models import AuditEvent, Household, Invitation, Notification, Role, Student, User
 from portal.services import accounts, passwords
 from tests import factories
@@ -48,7 +48,8 @@ def test_init_db_builds_the_schema_with_the_migrations(empty_database, runner):
 def test_the_migrated_schema_matches_the_models(empty_database, runner):
     assert runner.invoke(args=["init-db"]).exit_code == 0
     with empty_database.app_context(), get_engine().connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        options = {"compare_type": True, "include_object": compared_with_models}
+        context = MigrationContext.configure(connection, opts=options)
         differences = compare_metadata(context, Base.metadata)
     assert differences == [], "a model change has no migration:\n" + "\n".join(map(str, differences))
 
