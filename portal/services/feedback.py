@@ -267,14 +267,11 @@ def _visible_to(db: Session, actor: User) -> Any:
     scope.require_staff(actor)
     if actor.is_admin:
         return None
-    mine = select(DepartmentMember.department_id).where(DepartmentMember.user_id == actor.id)
-    condition = Feedback.department_id.in_(mine.scalar_subquery())
-    triage = triage_department_id(db)
-    if triage is not None and db.scalar(
-        select(DepartmentMember.id).where(
-            DepartmentMember.department_id == triage, DepartmentMember.user_id == actor.id
-        )
-    ):
+    # A list, not a subquery: OR-ed with "unrouted", a subquery would be tested row by row,
+    # where a list lets PostgreSQL combine two lookups in the queue index.
+    mine = list(db.scalars(select(DepartmentMember.department_id).where(DepartmentMember.user_id == actor.id)))
+    condition = Feedback.department_id.in_(mine)
+    if triage_department_id(db) in mine:
         condition = or_(condition, Feedback.department_id.is_(None))
     return condition
 

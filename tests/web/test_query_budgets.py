@@ -64,8 +64,8 @@ STAFF_QUEUE = 7  # own departments, schools, count, the page's ids, those rows j
 # The first look at a household in 10 minutes is written to the access log (SELECT + INSERT);
 # these two budgets are for that first look.
 STAFF_REQUEST_PAGE = 22  # request joined, conversation, household, contacts, notes, other requests, forms
-FEEDBACK_QUEUE = 11  # filters (the staff list once), triage, count, the page's ids, those rows, tags, time zone
-FEEDBACK_PAGE = 10  # feedback joined + tags, history, comments + authors, form choices
+FEEDBACK_QUEUE = 12  # filters, own departments, triage, count, the page's ids, those rows, tags, time zone
+FEEDBACK_PAGE = 11  # own departments, feedback joined + tags, history, comments + authors, form choices
 HOUSEHOLD_PAGE = 16  # household + members, access log, contacts, family and internal notes
 
 _sequence = itertools.count(1)
