@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import plans  # bench/plans.py: the script's own directory is on the path
 import psycopg
 import pyotp
 
@@ -210,7 +211,7 @@ def pages(env: dict[str, str], family: httpx.Client, staff: httpx.Client) -> lis
     ]
 
 
-def bench_size(args: argparse.Namespace, scale: int) -> tuple[str, list[PageResult]]:
+def bench_size(args: argparse.Namespace, scale: int) -> tuple[str, list[PageResult], list[plans.PlanResult]]:
     database_url = fresh_database(args.postgres, f"portal_bench_{scale}")
     env = environment(database_url, args.port, args.redis)
     print(f"== {scale} requests: seeding", flush=True)
@@ -245,7 +246,7 @@ def bench_size(args: argparse.Namespace, scale: int) -> tuple[str, list[PageResu
                 flush=True,
             )
             results.append(result)
-        return seeded, results
+        return seeded, results, plans.measure(env)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -265,7 +266,7 @@ def machine() -> str:
     return f"{cpu}{memory}; {platform.system()} {platform.release()}; Python {platform.python_version()}"
 
 
-def report(sizes: dict[int, tuple[str, list[PageResult]]], args: argparse.Namespace) -> str:
+def report(sizes: dict[int, tuple[str, list[PageResult], list[plans.PlanResult]]], args: argparse.Namespace) -> str:
     seconds, postgres = args.seconds, args.postgres
     workers = f"{WORKERS} sync workers" if args.threads == 1 else f"{WORKERS} gthread workers of {args.threads} threads"
     with psycopg.connect(postgres) as connection:
@@ -282,7 +283,7 @@ def report(sizes: dict[int, tuple[str, list[PageResult]]], args: argparse.Namesp
         f"its speed at the smallest; every page with its assets under {TARGET_PAGE_KB} KB.",
         "",
     ]
-    for scale, (seeded, results) in sizes.items():
+    for scale, (seeded, results, queue_plans) in sizes.items():
         lines += [
             f"## {scale:,} requests in the database",
             "",
@@ -297,6 +298,15 @@ def report(sizes: dict[int, tuple[str, list[PageResult]]], args: argparse.Namesp
                 f"| {r.page} | `{r.path}` | {r.requests_per_second} | {r.p50_ms} | {r.p95_ms} | {r.p99_ms}{flag} | "
                 f"{r.errors} | {r.html_bytes} | {r.asset_bytes} | {r.total_kb:.1f} |"
             )
+        lines += [
+            "",
+            "Queue queries under EXPLAIN ANALYZE (planning and execution, every statement of the view):",
+            "",
+            "| queue view | statements | ms in the database | tables read whole |",
+            "|---|---:|---:|---|",
+        ]
+        for p in queue_plans:
+            lines.append(f"| {p.view} | {p.statements} | {p.database_ms} | {', '.join(p.whole_table_reads) or '—'} |")
         lines.append("")
     if len(sizes) > 1:
         smallest, largest = min(sizes), max(sizes)
@@ -330,7 +340,14 @@ def main() -> None:
     for scale in sorted(int(size) for size in args.sizes.split(",")):
         sizes[scale] = bench_size(args, scale)
     (BENCH / "results.json").write_text(
-        json.dumps({scale: [asdict(r) for r in results] for scale, (_s, results) in sizes.items()}, indent=2) + "\n"
+        json.dumps(
+            {
+                scale: {"pages": [asdict(r) for r in results], "queue_plans": [asdict(p) for p in queue_plans]}
+                for scale, (_s, results, queue_plans) in sizes.items()
+            },
+            indent=2,
+        )
+        + "\n"
     )
     (BENCH / "RESULTS.md").write_text(report(sizes, args) + "\n")
     (BENCH / ".wrk-report.lua").unlink(missing_ok=True)

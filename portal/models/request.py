@@ -40,6 +40,8 @@ class Request(Base):
     __table_args__ = (
         UniqueConstraint("household_id", "submission_key"),
         Index("ix_request_queue", "department_id", "status", "due_at"),
+        # An administrator's queue (every department): the active requests, by due time.
+        Index("ix_request_status_due", "status", "due_at"),
         Index("ix_request_household", "household_id", "created_at"),
         Index("ix_request_assignee", "assignee_id", "status"),
         Index("ix_request_first_reply", "department_id", "first_replied_at"),
