@@ -44,8 +44,8 @@ class CreatedHousehold:
 
 def _with_members(statement):  # type: ignore[no-untyped-def]
     return statement.options(
-        selectinload(Household.guardianships).selectinload(Guardianship.user),
-        selectinload(Household.students).selectinload(Student.school),
+        selectinload(Household.guardianships).joinedload(Guardianship.user, innerjoin=True),
+        selectinload(Household.students).joinedload(Student.school),
     )
 
 

@@ -312,9 +312,9 @@ def request_for_family(db: Session, actor: User, request_id: int) -> Request:
         actor,
         Request,
         request_id,
-        selectinload(Request.department),
-        selectinload(Request.student),
-        selectinload(Request.author),
+        joinedload(Request.department, innerjoin=True),
+        joinedload(Request.student),
+        joinedload(Request.author),
     )
     return request
 
@@ -325,7 +325,7 @@ def public_messages(db: Session, request: Request) -> list[RequestMessage]:
         select(RequestMessage)
         .where(RequestMessage.request_id == request.id, RequestMessage.is_internal.is_(False))
         .order_by(RequestMessage.id)
-        .options(selectinload(RequestMessage.author))
+        .options(joinedload(RequestMessage.author))
     )
     return list(db.scalars(statement))
 
@@ -560,7 +560,7 @@ def all_messages(db: Session, request: Request) -> list[RequestMessage]:
         select(RequestMessage)
         .where(RequestMessage.request_id == request.id)
         .order_by(RequestMessage.id)
-        .options(selectinload(RequestMessage.author))
+        .options(joinedload(RequestMessage.author))
     )
     return list(db.scalars(statement))
 

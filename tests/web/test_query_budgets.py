@@ -53,20 +53,20 @@ MANY = 20
 # Statements per page, measured on SQLite and on PostgreSQL (they agree) with FEW and with
 # MANY rows (they agree too). Every page pays one for the signed-in session
 # (user_session JOIN user).
-FAMILY_HOME = 6  # household, students, guardianships, their schools, their users
+FAMILY_HOME = 4  # household, its students with their schools, its guardianships with their users
 ACCOUNT_CONTACT = 3  # the guardian's preference and its topics
 ACCOUNT_NOTES = 6  # household id, notes, revisions, revision authors, time zone
 MY_REQUESTS = 4  # count, page, departments
-REQUEST_PAGE = 8  # request + department/student/author, messages + authors, time zone
-NEW_REQUEST = 9  # departments, household + members, reply targets, measured speed
+REQUEST_PAGE = 4  # request joined to department/student/author, messages with their authors, time zone
+NEW_REQUEST = 7  # departments, household + members (3), reply targets, measured speed
 MY_FEEDBACK = 6  # count, page, departments, schools, time zone
 STAFF_QUEUE = 7  # own departments, schools, count, the page's ids, those rows joined, time zone
 # The first look at a household in 10 minutes is written to the access log (SELECT + INSERT);
 # these two budgets are for that first look.
-STAFF_REQUEST_PAGE = 22  # request joined, conversation, household, contacts, notes, other requests, forms
+STAFF_REQUEST_PAGE = 19  # request joined, conversation, household, contacts, notes, other requests, forms
 FEEDBACK_QUEUE = 12  # filters, own departments, triage, count, the page's ids, those rows, tags, time zone
 FEEDBACK_PAGE = 11  # own departments, feedback joined + tags, history, comments + authors, form choices
-HOUSEHOLD_PAGE = 16  # household + members, access log, contacts, family and internal notes
+HOUSEHOLD_PAGE = 14  # household + members (3), access log, contacts, family and internal notes
 
 _sequence = itertools.count(1)
 
