@@ -25,11 +25,22 @@ RowT = TypeVar("RowT")
 MAX_ROW_ID = 2**31 - 1
 
 
-# Indexes that exist on PostgreSQL only, made by a migration (9b1f3c2d7e40): GIN trigram
-# indexes for "contains" search. The models leave them out, since an index declared for
-# one dialect would have Alembic propose dropping it on the other.
+# Indexes that exist on PostgreSQL only, made by migrations (9b1f3c2d7e40, c4e8a1f0b2d3):
+# GIN trigram indexes for "contains" search. The models leave them out, since an index
+# declared for one dialect would have Alembic propose dropping it on the other.
 POSTGRESQL_TRIGRAM_INDEXES = frozenset(
-    {"ix_request_subject_trgm", "ix_request_message_body_trgm", "ix_household_name_trgm", "ix_feedback_body_trgm"}
+    {
+        "ix_request_subject_trgm",
+        "ix_request_message_body_trgm",
+        "ix_household_name_trgm",
+        "ix_feedback_body_trgm",
+        "ix_user_display_name_trgm",
+        "ix_user_email_trgm",
+        "ix_user_phone_trgm",
+        "ix_student_first_name_trgm",
+        "ix_student_last_name_trgm",
+        "ix_student_full_name_trgm",
+    }
 )
 
 

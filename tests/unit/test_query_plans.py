@@ -1,4 +1,5 @@
-"""Every filter and sort of the two queues is served by an index on PostgreSQL.
+"""Every filter and sort of the two queues, and the household search, is served by an
+index on PostgreSQL.
 
 The queues' own statements (captured as the services send them) are explained on a
 generated district with the planner forbidden to scan tables whole (enable_seqscan off,
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from portal.db import utcnow
 from portal.models import Department, FeedbackKind, FeedbackTag, User
-from portal.services import feedback, requests
+from portal.services import feedback, households, requests
 from portal.services.demo import ADMIN_EMAIL, STAFF_EMAIL
 
 GENERATED_REQUESTS = 6_000
@@ -142,6 +143,10 @@ def review_queue(who: str = "staff", **wanted: Any) -> Callable[[Session, User, 
     return run
 
 
+def household_search(query: str) -> Callable[[Session, User, User], object]:
+    return lambda db, staff, admin: households.search_households(db, staff, query, **PAGE)
+
+
 TODAY = date.today()
 CASES = [
     # The request queue, for a staff member (their departments) and an administrator (all).
@@ -189,6 +194,16 @@ CASES = [
             "rating-high": {"sort": "rating_high"},
             "sentiment-low": {"sort": "sentiment_low"},
             "sentiment-high": {"sort": "sentiment_high"},
+        }.items()
+    ],
+    # Staff find a family by a guardian's name, email or phone, or a student's name.
+    *[
+        Case(f"households-{name}", household_search(query))
+        for name, query in {
+            "guardian-or-household-name": "garcia",
+            "email": "family12-0@",
+            "phone": "5550123",
+            "student-full-name": "sofia rivera",
         }.items()
     ],
 ]
