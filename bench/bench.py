@@ -87,10 +87,11 @@ def seed(env: dict[str, str], scale: int) -> str:
     flask = [str(VENV_BIN / "flask"), "--app", "portal"]
     run([*flask, "init-db"], env=env, cwd=ROOT)
     seeded = run([*flask, "seed-demo", "--scale", str(scale)], env=env, cwd=ROOT).stdout.strip().splitlines()[-1]
-    # A bulk load leaves the planner without statistics until autovacuum comes by; a
-    # database that has been in use has them.
-    with psycopg.connect(env["PORTAL_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")) as connection:
-        connection.execute("ANALYZE")
+    # A bulk load leaves the planner without statistics and the visibility map unset
+    # until autovacuum comes by; a database that has been in use has both.
+    url = env["PORTAL_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE")
     return seeded
 
 

@@ -39,7 +39,8 @@ class Request(Base):
     __tablename__ = "request"
     __table_args__ = (
         UniqueConstraint("household_id", "submission_key"),
-        Index("ix_request_queue", "department_id", "status", "due_at"),
+        # The staff queue: its page of ids is read from this index alone (no table rows).
+        Index("ix_request_queue", "department_id", "status", "due_at", "id"),
         # An administrator's queue (every department): the active requests, by due time.
         Index("ix_request_status_due", "status", "due_at"),
         Index("ix_request_household", "household_id", "created_at"),

@@ -457,13 +457,15 @@ def _member_department_ids(actor: User) -> Select[tuple[int]]:
     return select(DepartmentMember.department_id).where(DepartmentMember.user_id == actor.id)
 
 
-def _staff_select(actor: User) -> Select[tuple[Request]]:
-    """Requests in the staff member's departments. The departments are a subquery, not a
-    list read first: one round trip fewer, and PostgreSQL joins it to the queue index."""
-    scope.require_staff(actor)
+def _staff_select(db: Session, actor: User) -> Select[tuple[Request]]:
+    """Requests in the staff member's departments. The departments are read first, as a
+    list: given the values, PostgreSQL looks up (department, status) in the queue index,
+    where with a subquery it read every active request and joined (3 times slower at
+    100 000 requests, once the planner had statistics)."""
     statement = select(Request)
-    if not actor.is_admin:
-        statement = statement.where(Request.department_id.in_(_member_department_ids(actor)))
+    allowed = department_ids_of(db, actor)
+    if allowed is not None:
+        statement = statement.where(Request.department_id.in_(allowed))
     return statement
 
 
@@ -479,7 +481,7 @@ class QueueFilter:
 
 def queue(db: Session, actor: User, wanted: QueueFilter, *, now: datetime, page: int, page_size: int) -> Page:
     """The requests of the staff member's departments, what is due next first."""
-    statement = _staff_select(actor)
+    statement = _staff_select(db, actor)
     if wanted.status == "active":
         statement = statement.where(Request.status.in_(ACTIVE_STATUSES))
     elif wanted.status != "all":
@@ -538,7 +540,7 @@ def _matches(text: str) -> Any:
 def request_for_staff(db: Session, actor: User, request_id: int) -> Request:
     """A request in one of the staff member's departments, or NotFound."""
     request = db.scalar(
-        _staff_select(actor)
+        _staff_select(db, actor)
         .where(Request.id == request_id)
         .options(
             joinedload(Request.department, innerjoin=True),
