@@ -65,4 +65,5 @@ def _load_in_order(db: Session, limited: Select, options: Sequence[ExecutableOpt
     if not ids:
         return []
     loaded = {item.id: item for item in db.scalars(select(model).where(model.id.in_(ids)).options(*options))}
-    return [loaded[item_id] for item_id in ids]
+    # A row deleted between the two statements is left out, not an error.
+    return [loaded[item_id] for item_id in ids if item_id in loaded]

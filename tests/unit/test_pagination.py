@@ -1,9 +1,10 @@
 """One page of a list, and the count behind it."""
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, event, select
+from sqlalchemy.orm import joinedload
 
-from portal.models import School
+from portal.models import School, Student
 from portal.services.pagination import MAX_PAGE, Page, paginate
 from tests import factories
 
@@ -61,3 +62,53 @@ def test_an_empty_list_has_one_empty_page(db):
 @pytest.mark.parametrize(("total", "pages"), [(0, 1), (1, 1), (25, 1), (26, 2), (50, 2), (51, 3)])
 def test_the_number_of_pages_rounds_up(total, pages):
     assert Page(items=[], number=1, size=25, total=total).pages == pages
+
+
+# then_load: the page's ids first, then those rows with what they show -------------
+
+
+def students_by_first_name(db, number, *, deleted_between=None):  # type: ignore[no-untyped-def]
+    statement = select(Student).order_by(Student.first_name.desc(), Student.id)
+    if deleted_between is None:
+        return paginate(db, statement, number=number, size=3, then_load=(joinedload(Student.school),))
+
+    def delete_after_the_ids(_conn, _cursor, sql, *_args):  # type: ignore[no-untyped-def]
+        if sql.lstrip().startswith("SELECT student.id \nFROM") and "LIMIT" in sql:
+            db.execute(delete(Student).where(Student.id == deleted_between))
+
+    connection = db.connection()
+    event.listen(connection, "after_cursor_execute", delete_after_the_ids)
+    try:
+        return paginate(db, statement, number=number, size=3, then_load=(joinedload(Student.school),))
+    finally:
+        event.remove(connection, "after_cursor_execute", delete_after_the_ids)
+
+
+@pytest.fixture
+def five_students(db):  # type: ignore[no-untyped-def]
+    school = factories.make_school(db, name="Lincoln Elementary")
+    household = factories.make_household(db, students=0)
+    for name in ("Ana", "Ben", "Cleo", "Dev", "Eli"):
+        db.add(Student(household_id=household.id, first_name=name, last_name="Rivera", school_id=school.id, grade="2"))
+    db.commit()
+    db.expunge_all()
+
+
+def test_then_load_keeps_the_sort_and_loads_the_relations_with_the_rows(db, five_students):
+    page = students_by_first_name(db, 1)
+    assert [student.first_name for student in page.items] == ["Eli", "Dev", "Cleo"]
+    assert (page.total, page.pages) == (5, 2)
+    # Loaded with the rows: reading it sends nothing (the relation raises if it is not loaded).
+    assert {student.school.name for student in page.items} == {"Lincoln Elementary"}
+    assert [student.first_name for student in students_by_first_name(db, 2).items] == ["Ben", "Ana"]
+
+
+def test_then_load_leaves_out_a_row_deleted_between_its_two_statements(db, five_students):
+    dev = db.scalar(select(Student.id).where(Student.first_name == "Dev"))
+    page = students_by_first_name(db, 1, deleted_between=dev)
+    assert [student.first_name for student in page.items] == ["Eli", "Cleo"]
+
+
+def test_then_load_on_an_empty_list_gives_an_empty_page(db):
+    page = paginate(db, select(Student).order_by(Student.id), number=1, size=3, then_load=(joinedload(Student.school),))
+    assert (page.items, page.total) == ([], 0)
