@@ -41,20 +41,24 @@ def _time_text(time_of_day: time, locale: Locale) -> str:
     return format_time_of_day(time_of_day, "short", locale=locale)
 
 
+def _locale() -> Locale:
+    return get_locale() or ENGLISH
+
+
 def day(moment: datetime) -> str:
     """The weekday in full, the day and the month, in the locale's own order:
     "Tuesday, November 24", "martes, 24 de noviembre"."""
-    return _day_text(_local(moment).date(), get_locale() or ENGLISH)
+    return _day_text(_local(moment).date(), _locale())
 
 
 def _clock(local: datetime) -> str:
-    return _time_text(local.time().replace(second=0, microsecond=0), get_locale() or ENGLISH)
+    return _time_text(local.time().replace(second=0, microsecond=0), _locale())
 
 
 def when(moment: datetime) -> str:
     """The day and the time: "Tuesday, November 24 at 10:30 AM"."""
     local = _local(moment)
-    return gettext("%(day)s at %(time)s", day=_day_text(local.date(), get_locale() or ENGLISH), time=_clock(local))
+    return gettext("%(day)s at %(time)s", day=_day_text(local.date(), _locale()), time=_clock(local))
 
 
 def when_from(moment: datetime, now: datetime) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from portal.models import Department, DepartmentMember, Priority, ReplyTarget, Role, User
@@ -48,6 +48,28 @@ class Targets:
     first_reply_minutes: int
     next_reply_minutes: int
     resolution_minutes: int
+
+
+def department_ids_worked_by(db: Session, actor: User) -> list[int] | None:
+    """The departments whose requests and feedback a staff member works; None for an
+    administrator: all of them."""
+    scope.require_staff(actor)
+    if actor.is_admin:
+        return None
+    return list(db.scalars(_member_department_ids(actor)))
+
+
+def departments_worked_by(db: Session, actor: User) -> list[Department]:
+    """Those departments themselves, by name: every department for an administrator."""
+    scope.require_staff(actor)
+    statement = select(Department).order_by(Department.name)
+    if not actor.is_admin:
+        statement = statement.where(Department.id.in_(_member_department_ids(actor)))
+    return list(db.scalars(statement))
+
+
+def _member_department_ids(actor: User) -> Select[tuple[int]]:
+    return select(DepartmentMember.department_id).where(DepartmentMember.user_id == actor.id)
 
 
 def list_departments(db: Session) -> list[Department]:

@@ -42,7 +42,7 @@ from portal.models import (
     School,
     User,
 )
-from portal.services import accounts, audit, notifications, requests, scope, sentiment
+from portal.services import accounts, audit, departments, notifications, requests, scope, sentiment
 from portal.services.business_time import Calendar
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.pagination import Page, paginate
@@ -269,7 +269,7 @@ def _visible_to(db: Session, actor: User) -> Any:
         return None
     # A list, not a subquery: OR-ed with "unrouted", a subquery would be tested row by row,
     # where a list lets PostgreSQL combine two lookups in the queue index.
-    mine = list(db.scalars(select(DepartmentMember.department_id).where(DepartmentMember.user_id == actor.id)))
+    mine = departments.department_ids_worked_by(db, actor) or []
     condition = Feedback.department_id.in_(mine)
     if triage_department_id(db) in mine:
         condition = or_(condition, Feedback.department_id.is_(None))

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.models import AuditEvent, Feedback, Household, Request, RequestMessage, User
-from portal.services import contacts, households, notes, requests, scope
+from portal.services import contacts, departments, households, notes, scope
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -25,7 +25,7 @@ def household_data_for_staff(db: Session, actor: User, household_id: int) -> tup
     scope.require_staff(actor)
     household = households.household_for_staff(db, actor, household_id)
     # Requests to departments the staff member does not work in stay out of their download.
-    return household, _collect(db, household, request_departments=requests.department_ids_of(db, actor))
+    return household, _collect(db, household, request_departments=departments.department_ids_worked_by(db, actor))
 
 
 def _requests(db: Session, household: Household, department_ids: list[int] | None) -> list[dict[str, Any]]:

@@ -436,34 +436,13 @@ def typical_first_reply(db: Session, *, now: datetime) -> dict[int, timedelta]:
 # --- staff ------------------------------------------------------------------
 
 
-def department_ids_of(db: Session, actor: User) -> list[int] | None:
-    """The departments whose requests a staff member works; None for an administrator: all."""
-    scope.require_staff(actor)
-    if actor.is_admin:
-        return None
-    return list(db.scalars(_member_department_ids(actor)))
-
-
-def departments_of(db: Session, actor: User) -> list[Department]:
-    """Those departments themselves, by name: every department for an administrator."""
-    scope.require_staff(actor)
-    statement = select(Department).order_by(Department.name)
-    if not actor.is_admin:
-        statement = statement.where(Department.id.in_(_member_department_ids(actor)))
-    return list(db.scalars(statement))
-
-
-def _member_department_ids(actor: User) -> Select[tuple[int]]:
-    return select(DepartmentMember.department_id).where(DepartmentMember.user_id == actor.id)
-
-
 def _staff_select(db: Session, actor: User) -> Select[tuple[Request]]:
     """Requests in the staff member's departments. The departments are read first, as a
     list: given the values, PostgreSQL looks up (department, status) in the queue index,
     where with a subquery it read every active request and joined (3 times slower at
     100 000 requests, once the planner had statistics)."""
     statement = select(Request)
-    allowed = department_ids_of(db, actor)
+    allowed = departments.department_ids_worked_by(db, actor)
     if allowed is not None:
         statement = statement.where(Request.department_id.in_(allowed))
     return statement
@@ -577,7 +556,7 @@ class OtherRequests:
 def other_open_requests(db: Session, actor: User, request: Request) -> OtherRequests:
     """The household's other open requests: in full where they are in the staff
     member's departments, otherwise only a count per department."""
-    allowed = department_ids_of(db, actor)
+    allowed = departments.department_ids_worked_by(db, actor)
     rows = db.scalars(
         select(Request)
         .where(

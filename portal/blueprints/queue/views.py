@@ -4,7 +4,6 @@ and a request page with everything about the family on one screen."""
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -14,8 +13,8 @@ from portal.blueprints.forms import save_or_show_error, validate_filters
 from portal.blueprints.queue.forms import PhoneRequestForm, QueueFilterForm, RequestUpdateForm, StaffReplyForm
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
-from portal.models import Department, Priority, Request, RequestStatus
-from portal.services import access_log, contacts, households, notes, requests
+from portal.models import Priority, Request, RequestStatus
+from portal.services import access_log, contacts, departments, households, notes, requests
 from portal.services.errors import NotFound
 
 bp = Blueprint("queue", __name__, url_prefix="/staff/requests")
@@ -23,11 +22,8 @@ bp = Blueprint("queue", __name__, url_prefix="/staff/requests")
 
 def _department_choices(*, only_mine: bool) -> list[SelectChoice]:
     db = get_session()
-    if only_mine:
-        departments = requests.departments_of(db, current_user)
-    else:
-        departments = list(db.scalars(select(Department).order_by(Department.name)))
-    return [SelectChoice(department.id, department.name) for department in departments]
+    shown = departments.departments_worked_by(db, current_user) if only_mine else departments.list_departments(db)
+    return [SelectChoice(department.id, department.name) for department in shown]
 
 
 @bp.get("/")
