@@ -63,6 +63,21 @@ def note_for_staff(db: Session, actor: User, household_id: int, note_id: int) ->
     return note
 
 
+def saved_note(db: Session, note_id: int) -> AccountNote:
+    """A note as it is saved now, with its history, for the page that answers a refused save.
+
+    The refused unit of work was rolled back, which expires every loaded object; the
+    history is not lazy-loadable (lazy="raise"), so it is read again here, refreshing
+    the session's copy (the caller's object) in place. `note_id` comes from a note the
+    caller loaded through its scope."""
+    note = db.scalar(
+        with_history(select(AccountNote).where(AccountNote.id == note_id)).execution_options(populate_existing=True)
+    )
+    if note is None:
+        raise NotFound()
+    return note
+
+
 def _check(edit: NoteEdit, *, on_behalf: bool) -> str:
     text = edit.text.strip()
     if not text:

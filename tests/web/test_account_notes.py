@@ -5,7 +5,9 @@ import html
 import pytest
 from sqlalchemy import func, select
 
-from portal.models import AccountNote, AccountNoteRevision, AuditEvent, Notification, StaffNote
+from portal.db import utcnow
+from portal.models import AccountNote, AccountNoteRevision, AuditEvent, NoteCategory, Notification, StaffNote
+from portal.services import notes
 from tests import factories
 from tests.conftest import Browser, csrf_token_from
 
@@ -200,3 +202,53 @@ def test_staff_add_a_note_for_the_family_with_a_reason(app, db, household, famil
     assert saved.status_code == 302
     assert "Needs step-free access." in page_text(family.get("/account/notes"))
     assert staff.get(f"/staff/households/{household.id + 1000}/notes/new").status_code == 404
+
+
+@pytest.mark.parametrize("editor", ["family", "staff"])
+def test_a_save_that_loses_the_race_at_its_write_gets_the_conflict_page(
+    app, db, household, family, monkeypatch, editor
+):
+    """The other save lands after this page read the note and before it writes: the write
+    itself finds the version moved on. The page must still answer with the conflict."""
+    add_note(family, "Dad picks up.")
+    note = the_note(db)
+    if editor == "staff":
+        person = Browser(app.test_client(), app)
+        person.sign_in(factories.make_staff(db).email)
+        path, fields = f"/staff/households/{household.id}/notes/{note.id}", {"reason": "Asked by phone"}
+    else:
+        person = Browser(app.test_client(), app)
+        person.sign_in(factories.guardians_of(db, household)[1].email)
+        path, fields = f"/account/notes/{note.id}", {}
+    rival = factories.guardians_of(db, household)[0]
+    real_revise = notes.revise_note
+
+    def revise_after_a_rival(session, actor, loaded, edit, **kwargs):  # type: ignore[no-untyped-def]
+        winner = notes.note_for_family(db, rival, note.id)
+        real_revise(
+            db,
+            rival,
+            winner,
+            notes.NoteEdit(NoteCategory.PICKUP, "Grandma picks up."),
+            based_on_version=1,
+            now=utcnow(),
+        )
+        db.commit()
+        return real_revise(session, actor, loaded, edit, **kwargs)
+
+    monkeypatch.setattr(notes, "revise_note", revise_after_a_rival)
+    typed = "Dad and Aunt Ana pick up."
+    response = person.submit(path, {"version": "1", "category": "pickup", "text": typed, **fields})
+    monkeypatch.undo()
+
+    assert response.status_code == 200
+    page = page_text(response)
+    assert "Someone changed this note since you opened it" in page
+    assert "Grandma picks up." in page  # what is saved now, with its history
+    assert "History: 2 versions" in page
+    assert f"{typed}</textarea>" in page  # what they typed is kept
+    assert 'name="version" type="hidden" value="2"' in page  # so that saving again works
+    assert the_note(db).text == "Grandma picks up."
+    retry = person.submit(path, {"version": "2", "category": "pickup", "text": typed, **fields})
+    assert retry.status_code == 302
+    assert the_note(db).text == typed

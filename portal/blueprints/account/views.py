@@ -133,6 +133,7 @@ def edit_note(
     if not form.validate_on_submit():
         return None
     edit = notes.NoteEdit(category=NoteCategory(form.category.data), text=form.text.data or "", reason=reason)
+    note_id = note.id if note is not None else 0
     try:
         if note is None:
             saved = notes.add_note(db, actor, household_id, edit, now=utcnow())
@@ -141,6 +142,8 @@ def edit_note(
     except DomainError as error:
         db.rollback()
         if note is not None:
+            # The page shows what is saved now (another person's save may have won), read afresh.
+            note = notes.saved_note(db, note_id)
             form.version.data = str(note.version)
         attach_error(form, error)
         return None
