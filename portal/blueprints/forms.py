@@ -1,15 +1,18 @@
-"""What every blueprint's forms share: showing a domain error next to its field."""
+"""What every blueprint's forms share: where a field reads its value, whole numbers
+typed or tampered with, and showing a domain error next to its field."""
 
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from flask import current_app
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto, _is_submitted
 from sqlalchemy.orm import Session
-from wtforms import Field, Form, SelectChoice
+from werkzeug.datastructures import MultiDict
+from wtforms import Field, FileField, Form, RadioField, SelectChoice, SelectField
 
-from portal.db import get_session
+from portal.db import MAX_ROW_ID, get_session
 from portal.services.errors import DomainError
 from portal.services.text import has_control_characters
 
@@ -38,8 +41,74 @@ def language_choices() -> list[SelectChoice]:
     return [SelectChoice(code, name) for code, name in current_app.config["LANGUAGES"].items()]
 
 
+def _is_ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def whole_number(value: object) -> int:
+    """A whole number from a form or a query string: ASCII digits, with a minus sign for
+    the few choices that use -1 (int() would also take "١٢٣", " 12" or "1_000"), within
+    the database's integer range, so that an absurd number is a refused value here and
+    not an overflow in the database driver. Raises ValueError, which WTForms and
+    `request.args.get(..., type=...)` expect."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and len(value) <= 12 and _is_ascii_digits(value.removeprefix("-")):
+        number = int(value)
+    else:
+        raise ValueError("not a whole number")
+    if not -MAX_ROW_ID - 1 <= number <= MAX_ROW_ID:
+        raise ValueError("out of range")
+    return number
+
+
+NOT_AN_OPTION = _l("Choose one of the options in the list.")
+
+
+class NumberSelectField(SelectField):
+    """A select whose option values are whole numbers (ids, ratings): see whole_number."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("coerce", whole_number)
+        kwargs.setdefault("invalid_value_message", NOT_AN_OPTION)
+        super().__init__(*args, **kwargs)
+
+
+class NumberRadioField(RadioField):
+    """Radio buttons whose values are whole numbers (ids, ratings): see whole_number."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("coerce", whole_number)
+        kwargs.setdefault("invalid_value_message", NOT_AN_OPTION)
+        super().__init__(*args, **kwargs)
+
+
+def _form_text_and_own_files(form: Form) -> MultiDict[str, Any] | None:
+    """What a submitted form reads: the posted text, and uploaded files only for its
+    file fields. Flask-WTF would merge every uploaded file into the form's data, so a
+    file part named like a text field (a bot, a crafted page) reached the field as a
+    file object; here a text field only ever reads text, and a file field only files."""
+    # The form's own fields only: lists and sub-forms are built from this data, later.
+    file_fields = {field.name for field in form if isinstance(field, FileField)}
+    if not file_fields:
+        return request.form or None
+    data: MultiDict[str, Any] = MultiDict(
+        (name, value) for name, value in request.form.items(multi=True) if name not in file_fields
+    )
+    for name in file_fields:
+        data.setlist(name, request.files.getlist(name))
+    return data or None
+
+
 class PortalForm(FlaskForm):
-    """The base of every form: text with control characters is refused next to its field."""
+    """The base of every form: text fields read only the posted text (never an uploaded
+    file, never a JSON body), and text with control characters is refused next to its field."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form: Form, formdata: Any) -> Any:
+            if formdata is not _Auto:  # given by the view: a query string's filters, or None
+                return formdata
+            return _form_text_and_own_files(form) if _is_submitted() else None
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

@@ -872,7 +872,7 @@ def test_unrouting_sends_the_feedback_back_to_triage(app, db, desk, admin, guard
     [
         ("department_id", "transport", None),
         ("department_id", "987654", "Choose a department from the list."),
-        ("department_id", "9" * 25, "Choose a department from the list."),
+        ("department_id", "9" * 25, "Choose one of the options in the list."),
         ("assignee_id", "robin", None),
         ("assignee_id", "987654", "Choose a staff member from the list."),
         ("status", "deleted", None),

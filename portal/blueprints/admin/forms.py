@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from portal.blueprints.forms import PortalForm
+from portal.blueprints.forms import NumberSelectField, PortalForm
 from portal.models import Priority
 
 
@@ -140,16 +140,14 @@ for _priority, _priority_name in PRIORITY_NAMES.items():
 
 
 class DepartmentMemberForm(PortalForm):
-    user_id = SelectField(_l("Staff member"), coerce=int)
+    user_id = NumberSelectField(_l("Staff member"))
     is_supervisor = BooleanField(_l("Supervisor: told when a reply is overdue"))
 
 
 class RoutingRuleForm(PortalForm):
-    department_id = SelectField(_l("Department"), coerce=int, validate_choice=False)
+    department_id = NumberSelectField(_l("Department"), validate_choice=False)
     keywords = StringField(_l("Words or phrases, separated by commas"), validators=[Optional(), Length(max=1000)])
 
 
 class TriageGroupForm(PortalForm):
-    department_id = SelectField(
-        _l("Department whose members sort unrouted feedback"), coerce=int, validate_choice=False
-    )
+    department_id = NumberSelectField(_l("Department whose members sort unrouted feedback"), validate_choice=False)

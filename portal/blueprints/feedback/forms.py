@@ -5,13 +5,12 @@ from wtforms import (
     HiddenField,
     RadioField,
     SelectChoice,
-    SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import Email, Length, Optional
 
-from portal.blueprints.forms import PortalForm
+from portal.blueprints.forms import NumberRadioField, NumberSelectField, PortalForm
 from portal.models import FeedbackKind
 from portal.services.feedback import BODY_MAX_LENGTH
 
@@ -30,9 +29,9 @@ class FeedbackForm(PortalForm):
         choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()],
         validate_choice=False,
     )
-    department_id = SelectField(_l("What is it about?"), coerce=int, validate_choice=False)
-    school_id = SelectField(_l("Which school? (optional)"), coerce=int, validate_choice=False)
-    rating = RadioField(
+    department_id = NumberSelectField(_l("What is it about?"), validate_choice=False)
+    school_id = NumberSelectField(_l("Which school? (optional)"), validate_choice=False)
+    rating = NumberRadioField(
         _l("How would you rate it? (optional)"),
         choices=[
             SelectChoice(5, _l("5 – very good")),
@@ -41,7 +40,6 @@ class FeedbackForm(PortalForm):
             SelectChoice(2, _l("2 – poor")),
             SelectChoice(1, _l("1 – very poor")),
         ],
-        coerce=int,
         validate_choice=False,
         validators=[Optional()],
     )

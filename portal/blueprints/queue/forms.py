@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from portal.blueprints.forms import PortalForm
+from portal.blueprints.forms import NumberSelectField, PortalForm
 from portal.services.requests import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH
 
 STATUS_LABELS = {
@@ -33,14 +33,14 @@ class QueueFilterForm(PortalForm):
         default="active",
         validators=[Optional()],
     )
-    department_id = SelectField(_l("Department"), coerce=int, default=0, validators=[Optional()])
+    department_id = NumberSelectField(_l("Department"), default=0, validators=[Optional()])
     assignee = SelectField(
         _l("Assigned to"),
         choices=[SelectChoice("", _l("Anyone")), SelectChoice("me", _l("Me")), SelectChoice("none", _l("Nobody yet"))],
         default="",
         validators=[Optional()],
     )
-    school_id = SelectField(_l("School"), coerce=int, default=0, validators=[Optional()])
+    school_id = NumberSelectField(_l("School"), default=0, validators=[Optional()])
     overdue = BooleanField(_l("Overdue only"))
     q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
 
@@ -62,14 +62,14 @@ class StaffReplyForm(PortalForm):
 class RequestUpdateForm(PortalForm):
     status = SelectField(_l("Status"), choices=_choices(STATUS_LABELS))
     priority = SelectField(_l("Priority"), choices=_choices(PRIORITY_LABELS))
-    department_id = SelectField(_l("Department"), coerce=int, validate_choice=False)
-    assignee_id = SelectField(_l("Assigned to"), coerce=int, validate_choice=False)
+    department_id = NumberSelectField(_l("Department"), validate_choice=False)
+    assignee_id = NumberSelectField(_l("Assigned to"), validate_choice=False)
 
 
 class PhoneRequestForm(PortalForm):
-    guardian_id = SelectField(_l("Who called?"), coerce=int, validate_choice=False)
-    department_id = SelectField(_l("Department"), coerce=int, validate_choice=False)
-    student_id = SelectField(_l("About which student? (optional)"), coerce=int, validate_choice=False)
+    guardian_id = NumberSelectField(_l("Who called?"), validate_choice=False)
+    department_id = NumberSelectField(_l("Department"), validate_choice=False)
+    student_id = NumberSelectField(_l("About which student? (optional)"), validate_choice=False)
     priority = SelectField(_l("Priority"), choices=_choices(PRIORITY_LABELS), default="normal")
     subject = StringField(_l("Subject"), validators=[Length(max=SUBJECT_MAX_LENGTH)])
     body = TextAreaField(_l("What the family asked, in their words"), validators=[Length(max=BODY_MAX_LENGTH)])

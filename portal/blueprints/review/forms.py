@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from portal.blueprints.forms import PortalForm
+from portal.blueprints.forms import NumberSelectField, PortalForm
 from portal.services.feedback import COMMENT_MAX_LENGTH, RESPONSE_MAX_LENGTH
 
 FEEDBACK_STATUS_LABELS = {
@@ -54,11 +54,10 @@ class ReviewFilterForm(PortalForm):
         validators=[Optional()],
     )
     kind = SelectField(_l("Kind"), choices=_choices(KIND_LABELS, first=("", _l("Any kind"))), validators=[Optional()])
-    department_id = SelectField(_l("Topic"), coerce=int, default=0, validators=[Optional()])
-    school_id = SelectField(_l("School"), coerce=int, default=0, validators=[Optional()])
-    rating = SelectField(
+    department_id = NumberSelectField(_l("Topic"), default=0, validators=[Optional()])
+    school_id = NumberSelectField(_l("School"), default=0, validators=[Optional()])
+    rating = NumberSelectField(
         _l("Rating"),
-        coerce=int,
         choices=[SelectChoice(0, _l("Any rating")), *(SelectChoice(n, str(n)) for n in (1, 2, 3, 4, 5))],
         default=0,
         validators=[Optional()],
@@ -96,8 +95,8 @@ class ResponseForm(PortalForm):
 
 class FeedbackUpdateForm(PortalForm):
     status = SelectField(_l("Status"), choices=_choices(FEEDBACK_STATUS_LABELS))
-    assignee_id = SelectField(_l("Assigned to"), coerce=int, validate_choice=False)
-    department_id = SelectField(_l("Department"), coerce=int, validate_choice=False)
+    assignee_id = NumberSelectField(_l("Assigned to"), validate_choice=False)
+    department_id = NumberSelectField(_l("Department"), validate_choice=False)
 
 
 class TagsForm(PortalForm):

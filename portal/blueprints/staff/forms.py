@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, FieldList, Form, FormField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from portal.blueprints.forms import PortalForm
+from portal.blueprints.forms import NumberSelectField, PortalForm
 from portal.models import GuardianRelationship
 from portal.services.households import GRADES
 
@@ -49,7 +49,7 @@ class StudentFields(Form):
     last_name = StringField(
         _l("Last name"), validators=[DataRequired(_l("Enter the student's last name.")), Length(max=80)]
     )
-    school_id = SelectField(_l("School"), coerce=int)
+    school_id = NumberSelectField(_l("School"))
     grade = SelectField(_l("Grade"), choices=[SelectChoice(g, g) for g in GRADES])
     sis_id = StringField(_l("Student id in the SIS (optional)"), validators=[Optional(), Length(max=40)])
 
