@@ -20,7 +20,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Select, false, func, select, union
+from sqlalchemy import Select, false, func, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
@@ -67,6 +67,14 @@ class NewRequest:
     body: str
     student_id: int | None = None
     submission_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SendingLimit:
+    """How many requests a household may send from the portal in a rolling period."""
+
+    count: int
+    period: timedelta
 
 
 @dataclass(frozen=True)
@@ -256,25 +264,43 @@ def _open_request(
 
 
 def submit_request(
-    db: Session, actor: User, new: NewRequest, *, calendar: Calendar, now: datetime
+    db: Session,
+    actor: User,
+    new: NewRequest,
+    *,
+    calendar: Calendar,
+    now: datetime,
+    limit: SendingLimit | None = None,
 ) -> tuple[Request, bool]:
     """A guardian asks a department. Returns the request and whether it is new: the
-    same form sent twice (a retried POST, a double tap) finds the first request."""
+    same form sent twice (a retried POST, a double tap) finds the first request, and
+    costs nothing against the household's sending `limit` (the portal's; None for the
+    demo data), which counts the requests the household actually sent in its period."""
     household_id = scope.household_id_of(db, actor)
     if household_id is None or not actor.is_family:
         raise NotAllowed()
     key = new.submission_key if new.submission_key and SUBMISSION_KEY.match(new.submission_key) else None
+    _one_submission_at_a_time(db, household_id)
     if key is not None:
         earlier = _submitted_with(db, household_id, key)
         if earlier is not None:
             return earlier, False
+    if limit is not None and _sent_since(db, household_id, now - limit.period) >= limit.count:
+        raise InvalidInput(
+            _l(
+                "Your family has sent %(count)d new requests recently, the most we accept at a time. "
+                "Please try again later, or add a message to one of your open requests.",
+                count=limit.count,
+            )
+        )
     request = _open_request(db, household_id, actor, new, calendar=calendar, now=now, public_only=True)
     request.submission_key = key
     db.add(request)
     try:
         db.flush()
     except IntegrityError:
-        # The same submission raced this one and won: answer with its request.
+        # The same submission won a race that the household lock did not stop (a writer
+        # that skipped it): the unique key still makes one request; answer with it.
         db.rollback()
         earlier = _submitted_with(db, household_id, key) if key else None
         if earlier is None:
@@ -290,6 +316,31 @@ def submit_request(
         after={"reference": request.reference, "department_id": request.department_id, "subject": request.subject},
     )
     return request, True
+
+
+def _one_submission_at_a_time(db: Session, household_id: int) -> None:
+    """Serialise a household's submissions until the unit of work ends, so that the
+    replay check, the count against the limit and the insert see every earlier one.
+
+    A no-op UPDATE of the household row does it on both databases: on PostgreSQL it
+    takes the row's lock (FOR NO KEY UPDATE: rows referencing the household are not
+    held up), on SQLite it opens the write transaction, which SQLite runs one at a time.
+    A SELECT ... FOR UPDATE would lock on PostgreSQL only: on SQLite it is a plain read,
+    run outside any transaction, and parallel posts would overshoot the limit."""
+    db.execute(
+        update(Household).where(Household.id == household_id).values(name=Household.name),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def _sent_since(db: Session, household_id: int, since: datetime) -> int:
+    """Requests the household sent from the portal since then; staff's phone logs do not count."""
+    statement = select(func.count()).where(
+        Request.household_id == household_id,
+        Request.channel == RequestChannel.PORTAL,
+        Request.created_at > since,
+    )
+    return db.scalar(statement) or 0
 
 
 def _submitted_with(db: Session, household_id: int, key: str) -> Request | None:

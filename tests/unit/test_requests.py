@@ -680,6 +680,76 @@ def test_a_submission_that_loses_a_race_returns_the_winners_request(db, district
     assert count(db, Request) == 1
 
 
+# --- the sending limit ------------------------------------------------------------
+
+THREE_A_DAY = requests.SendingLimit(3, timedelta(days=1))
+
+
+def send(db, district: District, *, at: datetime, key: str | None = None, guardian: User | None = None):
+    new = NewRequest(district.transport.id, "Bus stop change", "Elm Street?", submission_key=key)
+    sent = requests.submit_request(db, guardian or district.guardian, new, calendar=DISTRICT, now=at, limit=THREE_A_DAY)
+    db.commit()
+    return sent
+
+
+def assert_limit_reached(db, district: District, *, at: datetime) -> None:
+    before = count(db, Request)
+    with pytest.raises(InvalidInput) as refused:
+        send(db, district, at=at, key="one-more-0123456789")
+    db.rollback()
+    assert "Your family has sent 3 new requests recently" in str(refused.value.message)
+    assert count(db, Request) == before
+
+
+def test_replays_of_one_submission_cost_nothing_against_the_limit(db, district):
+    first, created = send(db, district, at=nov(16, 10), key=KEY)
+    for minute in range(1, 11):  # a flaky phone sends the same form again and again
+        again, created_again = send(db, district, at=nov(16, 10, minute), key=KEY)
+        assert (again.id, created_again) == (first.id, False)
+    assert created
+    send(db, district, at=nov(16, 11), key="second-0123456789ab")
+    send(db, district, at=nov(16, 11), key="third-0123456789abc")
+    assert count(db, Request) == 3
+    assert count(db, AuditEvent, AuditEvent.action == "request.created") == 3
+    assert_limit_reached(db, district, at=nov(16, 12))
+
+
+def test_a_replay_still_finds_its_request_once_the_limit_is_reached(db, district):
+    first, _created = send(db, district, at=nov(16, 10), key=KEY)
+    send(db, district, at=nov(16, 10), key="second-0123456789ab")
+    send(db, district, at=nov(16, 10), key="third-0123456789abc")
+    again, created = send(db, district, at=nov(16, 12), key=KEY)
+    assert (again.id, created) == (first.id, False)
+
+
+def test_the_limit_counts_the_households_requests_from_every_guardian(db, district):
+    send(db, district, at=nov(16, 10))
+    send(db, district, at=nov(16, 10), guardian=district.second_guardian)
+    send(db, district, at=nov(16, 10), guardian=district.second_guardian)
+    assert_limit_reached(db, district, at=nov(16, 11))
+    other_household = factories.guardians_of(db, factories.make_household(db))[0]
+    send(db, district, at=nov(16, 11), guardian=other_household)  # another family is not held back
+
+
+def test_the_limit_counts_a_rolling_period_and_only_requests_the_family_sent(db, district):
+    for _ in range(3):
+        send(db, district, at=nov(16, 10))
+    for _ in range(3):  # calls that staff wrote down are not the family's sending
+        requests.log_phone_request(
+            db,
+            district.staff,
+            district.household.id,
+            district.guardian.id,
+            NewRequest(district.transport.id, "Called about the bus", "Elm Street?"),
+            priority=Priority.NORMAL,
+            calendar=DISTRICT,
+            now=nov(17, 9),
+        )
+    db.commit()
+    assert_limit_reached(db, district, at=nov(17, 9, 59))
+    send(db, district, at=nov(17, 10, 1))  # 24 hours on, the first three no longer count
+
+
 # --- validation ----------------------------------------------------------------
 
 

@@ -198,6 +198,30 @@ def test_two_forms_make_two_requests(db, family, department):
     assert count(db, Request) == 2
 
 
+LIMIT_REACHED = "Your family has sent 3 new requests recently, the most we accept at a time."
+THREE_A_DAY = {"NEW_REQUEST_LIMIT_PER_ACCOUNT": "3 per day"}
+
+
+@pytest.mark.parametrize("app_config", [THREE_A_DAY])
+def test_replays_of_one_form_cost_nothing_against_the_familys_limit(db, family, department):
+    form = new_request_form(family, department)
+    answers = [family.submit("/requests/new", form) for _ in range(6)]  # a flaky phone, six times
+    assert {(answer.status_code, location(answer)) for answer in answers} == {(302, location(answers[0]))}
+    for subject in ("Late bus", "New route"):
+        assert family.submit("/requests/new", new_request_form(family, department, subject=subject)).status_code == 302
+    assert count(db, Request) == 3
+
+    refused = family.submit("/requests/new", new_request_form(family, department, subject="One more"))
+    assert refused.status_code == 200
+    page = html.unescape(text(refused))
+    assert LIMIT_REACHED in page
+    assert input_value(page, "subject") == "One more"  # what they typed is kept
+    assert "Our new address is 12 Elm St. Which stop is closest?</textarea>" in page
+    assert count(db, Request) == 3
+    # The first form sent again still finds its request.
+    assert location(family.submit("/requests/new", form)) == location(answers[0])
+
+
 # --- following the requests -------------------------------------------------
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from limits import parse as parse_limit
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -15,7 +16,6 @@ from portal.blueprints.access import family_required
 from portal.blueprints.forms import save_or_show_error
 from portal.blueprints.requests.forms import NewRequestForm, RatingForm, ReplyForm
 from portal.db import get_session, utcnow
-from portal.extensions import limiter
 from portal.models import Priority, Request, RequestStatus
 from portal.services import departments, households, requests
 from portal.services.errors import DomainError, InvalidToken
@@ -24,17 +24,11 @@ bp = Blueprint("requests", __name__, url_prefix="/requests")
 MEASURED_SPEED_REFRESH = timedelta(minutes=5)
 
 
-def _account_key() -> str:
-    return f"new-request:{current_user.id}"
-
-
-# Only requests actually created count (a redirect): a form sent back with errors does not.
-limit_new_requests = limiter.limit(
-    lambda: current_app.config["NEW_REQUEST_LIMIT_PER_ACCOUNT"],
-    methods=["POST"],
-    key_func=_account_key,
-    deduct_when=lambda response: response.status_code == 302,
-)
+def _sending_limit() -> requests.SendingLimit:
+    """NEW_REQUEST_LIMIT_PER_ACCOUNT ("30 per day"), counted by the service on the household's
+    requests: a replayed submission, which makes no request, costs nothing."""
+    item = parse_limit(current_app.config["NEW_REQUEST_LIMIT_PER_ACCOUNT"])
+    return requests.SendingLimit(item.amount, timedelta(seconds=item.get_expiry()))
 
 
 @bp.get("/")
@@ -51,7 +45,6 @@ def request_list() -> str:
 
 @bp.route("/new", methods=["GET", "POST"])
 @family_required
-@limit_new_requests
 def new() -> Response | str:
     db = get_session()
     form = NewRequestForm()
@@ -78,6 +71,7 @@ def new() -> Response | str:
                 ),
                 calendar=district.calendar(),
                 now=utcnow(),
+                limit=_sending_limit(),
             ),
         )
         if submitted:
