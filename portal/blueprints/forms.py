@@ -65,6 +65,17 @@ def whole_number(value: object) -> int:
 NOT_AN_OPTION = _l("Choose one of the options in the list.")
 
 
+def whole_numbers(values: Iterable[str]) -> list[int]:
+    """The whole numbers among `values` (ticked row ids, say); the others are left out."""
+    numbers = []
+    for value in values:
+        try:
+            numbers.append(whole_number(value))
+        except ValueError:
+            continue
+    return numbers
+
+
 class NumberSelectField(SelectField):
     """A select whose option values are whole numbers (ids, ratings): see whole_number."""
 

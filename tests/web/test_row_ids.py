@@ -36,3 +36,32 @@ def test_every_route_with_an_id_answers_404_for_an_id_too_big_for_the_database(a
         answers[path] = browser.get(path).status_code
     # 404 for a missing row; 403 where the role may not open the page at all; 405 for POST-only routes.
     assert {path: code for path, code in answers.items() if code not in (403, 404, 405)} == {}
+
+
+# Numbers int() would take but a person never types, and numbers past the database's integers.
+ODD_NUMBERS = ["١٢٣", "１２", " 7", "1_0", "-2147483649", str(2**31), str(2**63), "9" * 40]
+
+
+@pytest.mark.parametrize("number", ODD_NUMBERS)
+def test_number_filters_in_a_query_string_take_only_ascii_digits_in_range(app, db, sign_in, number):
+    browser = sign_in(factories.make_admin(db))
+    paths = [
+        f"/admin/access-log?household={number}&staff={number}&page={number}",
+        f"/admin/access-log.csv?household={number}&staff={number}",
+        f"/admin/security-events?page={number}",
+        f"/admin/?page={number}",
+        f"/staff/requests/?page={number}&department_id={number}&school_id={number}&assignee={number}",
+        f"/staff/feedback/?page={number}&department_id={number}&school_id={number}&rating={number}&assignee={number}",
+        f"/staff/households?page={number}&q={number}",
+    ]
+    answers = {path: browser.get(path).status_code for path in paths}
+    assert {path: code for path, code in answers.items() if code != 200} == {}
+
+
+def test_a_number_in_unusual_digits_is_not_read_as_that_number(app, db, sign_in):
+    household = factories.make_household(db)
+    browser = sign_in(factories.make_admin(db))
+    arabic = "".join("٠١٢٣٤٥٦٧٨٩"[int(digit)] for digit in str(household.id))
+    page = browser.get(f"/admin/access-log?household={arabic}").get_data(as_text=True)
+    assert browser.get(f"/admin/access-log?household={household.id}").status_code == 200
+    assert f'value="{household.id}"' not in page

@@ -34,7 +34,7 @@ from portal.blueprints.admin.forms import (
     TriageGroupForm,
 )
 from portal.blueprints.downloads import csv_attachment
-from portal.blueprints.forms import attach_error, language_choices, save_or_show_error
+from portal.blueprints.forms import attach_error, language_choices, save_or_show_error, whole_number
 from portal.db import get_session, utcnow
 from portal.models import CalendarImport, Channel, Department, Priority, Role, Topic
 from portal.services import (
@@ -72,7 +72,7 @@ IMPORT_MAX_BYTES = 1024 * 1024
 def home() -> str:
     db = get_session()
     staff = staff_accounts.list_staff(
-        db, current_user, page=request.args.get("page", 1, type=int), page_size=current_app.config["PAGE_SIZE"]
+        db, current_user, page=request.args.get("page", 1, type=whole_number), page_size=current_app.config["PAGE_SIZE"]
     )
     return render_template("admin/home.html", staff=staff, schools=households.list_schools(db))
 
@@ -165,7 +165,7 @@ def _security_event_page(kind: str | None, page: int, page_size: int):  # type: 
 @admin_required
 def security_event_list() -> str:
     kind = request.args.get("kind") or None
-    events = _security_event_page(kind, request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"])
+    events = _security_event_page(kind, request.args.get("page", 1, type=whole_number), current_app.config["PAGE_SIZE"])
     return render_template("admin/security_events.html", events=events, kind=kind, kinds=security_events.KINDS)
 
 
@@ -184,8 +184,8 @@ def _access_page(page: int, page_size: int):  # type: ignore[no-untyped-def]
     return access_log.household_views(
         get_session(),
         current_user,
-        household_id=request.args.get("household", type=int),
-        staff_id=request.args.get("staff", type=int),
+        household_id=request.args.get("household", type=whole_number),
+        staff_id=request.args.get("staff", type=whole_number),
         page=page,
         page_size=page_size,
     )
@@ -194,12 +194,12 @@ def _access_page(page: int, page_size: int):  # type: ignore[no-untyped-def]
 @bp.get("/access-log")
 @admin_required
 def access_log_list() -> str:
-    views = _access_page(request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"])
+    views = _access_page(request.args.get("page", 1, type=whole_number), current_app.config["PAGE_SIZE"])
     return render_template(
         "admin/access_log.html",
         views=views,
-        household=request.args.get("household", type=int),
-        staff=request.args.get("staff", type=int),
+        household=request.args.get("household", type=whole_number),
+        staff=request.args.get("staff", type=whole_number),
     )
 
 

@@ -4,6 +4,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
 from portal.blueprints.access import family_required
+from portal.blueprints.forms import whole_number
 from portal.db import get_session
 from portal.services import access_log, departments, households
 
@@ -29,7 +30,7 @@ def student(student_id: int) -> str:
 def history() -> str:
     db = get_session()
     events = access_log.family_history(
-        db, current_user, page=request.args.get("page", 1, type=int), page_size=current_app.config["PAGE_SIZE"]
+        db, current_user, page=request.args.get("page", 1, type=whole_number), page_size=current_app.config["PAGE_SIZE"]
     )
     staff_ids = {person.id for _event, person in events.items if person is not None and person.is_staff}
     return render_template("family/history.html", events=events, departments=departments.departments_of(db, staff_ids))

@@ -12,7 +12,7 @@ from wtforms import SelectChoice
 
 from portal.blueprints.access import family_required
 from portal.blueprints.feedback.forms import FeedbackForm, PublicFeedbackForm
-from portal.blueprints.forms import save_or_show_error
+from portal.blueprints.forms import save_or_show_error, whole_number
 from portal.db import get_session, utcnow
 from portal.extensions import limiter
 from portal.services import feedback, households, requests
@@ -56,7 +56,7 @@ def feedback_list() -> str:
     page = feedback.feedback_for_family(
         get_session(),
         current_user,
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=whole_number),
         page_size=current_app.config["PAGE_SIZE"],
     )
     return render_template("feedback/list.html", page=page)

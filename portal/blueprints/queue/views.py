@@ -9,7 +9,7 @@ from wtforms import SelectChoice
 
 from portal.blueprints import dates, district
 from portal.blueprints.access import staff_required
-from portal.blueprints.forms import save_or_show_error, validate_filters
+from portal.blueprints.forms import save_or_show_error, validate_filters, whole_number
 from portal.blueprints.queue.forms import PhoneRequestForm, QueueFilterForm, RequestUpdateForm, StaffReplyForm
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
@@ -50,7 +50,7 @@ def queue() -> str:
         current_user,
         wanted,
         now=now,
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=whole_number),
         page_size=current_app.config["PAGE_SIZE"],
     )
     filters = {key: value for key, value in request.args.items() if key != "page" and key in form.data}

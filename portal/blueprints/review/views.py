@@ -11,7 +11,7 @@ from wtforms import Form, SelectChoice
 
 from portal.blueprints import district
 from portal.blueprints.access import is_safe_path, staff_required
-from portal.blueprints.forms import save_or_show_error, validate_filters
+from portal.blueprints.forms import save_or_show_error, validate_filters, whole_number, whole_numbers
 from portal.blueprints.review.forms import (
     BulkForm,
     CommentForm,
@@ -75,7 +75,7 @@ def queue() -> str:
         current_user,
         wanted,
         time_zone=district.time_zone(),
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=whole_number),
         page_size=current_app.config["PAGE_SIZE"],
     )
     filters = {key: value for key, value in request.args.items() if key != "page" and key in form.data}
@@ -94,7 +94,7 @@ def bulk() -> Response:
     if not form.validate_on_submit():
         flash(_("Choose what to do with the selected feedback."), "error")
         return redirect(target)
-    ids = [int(value) for value in request.form.getlist("ids") if value.isascii() and value.isdigit()]
+    ids = whole_numbers(request.form.getlist("ids"))
     db = get_session()
     try:
         changed = feedback.bulk_change(

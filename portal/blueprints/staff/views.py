@@ -13,7 +13,7 @@ from portal.blueprints.access import staff_required
 from portal.blueprints.account import views as account_views
 from portal.blueprints.account.forms import InternalNoteForm, StaffContactPreferencesForm, StaffNoteForm
 from portal.blueprints.downloads import attachment
-from portal.blueprints.forms import language_choices, save_or_show_error
+from portal.blueprints.forms import language_choices, save_or_show_error, whole_number
 from portal.blueprints.staff.forms import (
     GuardianFields,
     GuardianForm,
@@ -84,7 +84,7 @@ def households_list() -> str:
         get_session(),
         current_user,
         query,
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=whole_number),
         page_size=current_app.config["PAGE_SIZE"],
     )
     return render_template("staff/households.html", form=form, page=page, query=query)
