@@ -13,7 +13,7 @@ from wtforms import SelectChoice
 
 from portal.blueprints import district
 from portal.blueprints.access import family_required
-from portal.blueprints.forms import save_or_show_error
+from portal.blueprints.forms import save_or_show_error, whole_number
 from portal.blueprints.requests.forms import NewRequestForm, RatingForm, ReplyForm
 from portal.db import get_session, utcnow
 from portal.models import Priority, Request, RequestStatus
@@ -37,7 +37,7 @@ def request_list() -> str:
     page = requests.requests_for_family(
         get_session(),
         current_user,
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=whole_number),
         page_size=current_app.config["PAGE_SIZE"],
     )
     return render_template("requests/list.html", page=page, now=utcnow())
