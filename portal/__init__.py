@@ -6,15 +6,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, render_template, request, url_for
+from flask import Flask, current_app, g, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, SecurityError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from portal import assets, i18n
+from portal import assets, faults, i18n
 from portal import db as database
 from portal.extensions import babel, csrf, limiter, login_manager
 from portal.services import errors, passwords, phones, requests, security_events, sentiment, sessions
@@ -57,6 +59,11 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["TRUSTED_HOSTS"] = _hosts_of(app.config["BASE_URL"])
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["DISTRICT_TIMEZONE"]
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+    if app.config["REDIS_URL"]:
+        timeout = float(app.config["REDIS_TIMEOUT_SECONDS"])
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+        )
     if app.config.get("PROXY_COUNT"):
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
@@ -158,8 +165,13 @@ def register_blueprints(app: Flask) -> None:
 def register_errorhandlers(app: Flask) -> None:
     from portal.blueprints.access import request_client
 
-    def render_error(error: HTTPException) -> tuple[str, int]:
+    def render_error(error: HTTPException) -> Any:
         code = error.code or 500
+        original = error.original_exception if isinstance(error, InternalServerError) else None
+        if original is not None and faults.is_database_unavailable(original):
+            # Raised while another error page was being built (one that records a
+            # security event, say): the database being down is still a 503.
+            return database_unavailable(original)
         if code == 500:
             # Roll back first: the error page must not commit half a change.
             database.close_session()
@@ -172,6 +184,26 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def any_http_error(error: HTTPException) -> tuple[str, int]:
         return render_error(error)
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeoutError)
+    def database_unavailable(error: Exception) -> Any:
+        """While the database restarts: "we'll be right back", 503, built without it.
+
+        The session is closed (rolled back; a dropped connection is discarded by the
+        pool), and the layout is given an anonymous user, so neither the user loader
+        nor anything else in the page goes back to the database. The language comes
+        from the session cookie or the browser, as for anyone signed out."""
+        if not faults.is_database_unavailable(error):
+            raise error
+        app.logger.error("Database unavailable, answering 503: %s", str(error).strip().splitlines()[0])
+        try:
+            database.close_session()
+        except Exception:  # a session on a dead connection may fail to close; it is dropped either way
+            app.logger.debug("Closing the session after a database failure failed", exc_info=True)
+        g._login_user = login_manager.anonymous_user()
+        headers = {"Retry-After": str(int(app.config["UNAVAILABLE_RETRY_AFTER_SECONDS"]))}
+        return render_template("errors/503.html"), 503, headers
 
     @app.errorhandler(SecurityError)
     def untrusted_host(_error: SecurityError) -> tuple[str, int, dict[str, str]]:
@@ -241,6 +273,9 @@ def register_request_hooks(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if response.mimetype == "application/json" and "charset" not in response.content_type:
+            # Every JSON answer (jsonify, the data downloads) says how its text is encoded.
+            response.content_type = "application/json; charset=utf-8"
         if request.endpoint not in STATIC_ENDPOINTS:
             # Pages carry personal data or one-time tokens: nothing stays in a
             # shared computer's cache or back button.

@@ -2,8 +2,20 @@
 
 # Database: None means the embedded SQLite file instance/portal.sqlite3.
 DATABASE_URL = None
+# Connecting to PostgreSQL gives up after this long: while the database restarts,
+# pages answer "we'll be right back" (503) promptly instead of hanging.
+DATABASE_CONNECT_TIMEOUT_SECONDS = 5
+# The Retry-After of that 503 page.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 30
 # Redis backs rate limits shared across workers; None keeps them in memory.
 REDIS_URL = None
+# How long a call to Redis may take before it counts as down.
+REDIS_TIMEOUT_SECONDS = 1
+# Redis down: every rate limit goes on being enforced, counted in each process's
+# memory (per process instead of across hosts) until Redis answers again; an error
+# of the limit storage is logged, never a 500. See README, "When a dependency is down".
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+RATELIMIT_SWALLOW_ERRORS = True
 
 # None means: generate one into instance/secret_key on first start and reuse it.
 SECRET_KEY = None
@@ -36,6 +48,11 @@ NOTIFICATION_MAX_ATTEMPTS = 8
 NOTIFICATION_RETRY_BASE_SECONDS = 60
 NOTIFICATION_BATCH_SIZE = 50
 NOTIFICATION_POLL_SECONDS = 5
+# The worker (deliver-notifications --loop, escalate --loop) when the database or the
+# mail server is down: it waits, doubling from the first wait up to the cap, and
+# goes on when the dependency is back. Each outage is logged once, and its end.
+WORKER_BACKOFF_FIRST_SECONDS = 1
+WORKER_BACKOFF_MAX_SECONDS = 60
 
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 1024

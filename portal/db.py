@@ -126,16 +126,28 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, connect_timeout_seconds: int = 5) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # pool_pre_ping: a connection the server dropped (a restart, pg_terminate_backend) is
+    # noticed and replaced when it is taken from the pool, so the first request after a
+    # restart is served instead of failing. The connect timeout makes an unreachable server
+    # a prompt "unavailable" instead of a request that hangs.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        connect_args={"connect_timeout": connect_timeout_seconds},
+    )
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(
+        app.config["DATABASE_URL"], connect_timeout_seconds=int(app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"])
+    )
     app.extensions["portal.engine"] = engine
     app.extensions["portal.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
     app.teardown_appcontext(close_session)

@@ -31,6 +31,10 @@ def select_locale() -> str | None:
     if not has_request_context():
         return languages[0]  # a command or a worker: force_locale() chooses
     if current_user and current_user.is_authenticated and current_user.language in languages:
+        if session.get("language") != current_user.language:
+            # Kept in the cookie too: the page shown while the database is down
+            # cannot read the user, and speaks this language all the same.
+            session["language"] = current_user.language
         return current_user.language
     if session.get("language") in languages:
         return session["language"]

@@ -7,6 +7,7 @@ from sqlalchemy.orm import sessionmaker
 from portal.db import get_session, make_engine
 from portal.models import School, User
 from tests import factories
+from tests.conftest import Browser
 from tests.web.support import location, password_sign_in, submit, text
 
 
@@ -33,7 +34,7 @@ def test_the_front_door_sends_a_family_to_its_household(db, client):
 def test_healthz_reports_ok_when_the_database_answers(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {"status": "ok", "database": "ok", "redis": "not configured"}
 
 
 def test_healthz_reports_503_when_the_database_cannot_be_reached(app, client, tmp_path):
@@ -46,11 +47,12 @@ def test_healthz_reports_503_when_the_database_cannot_be_reached(app, client, tm
     assert response.status_code == 503
     assert response.json["database"] == "unavailable"
     assert response.json["status"] != "ok"
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
 
 
 def test_healthz_needs_no_sign_in_and_is_never_cached(client):
     response = client.get("/healthz")
-    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     assert "no-store" in response.headers.get("Cache-Control", "")
 
 
@@ -123,3 +125,33 @@ def test_an_unexpected_error_gets_the_friendly_500_page_and_nothing_half_done_is
     assert "something broke" not in page
     assert "Traceback" not in page
     assert db.scalar(select(func.count()).select_from(School)) == 0
+
+
+def test_every_json_answer_says_it_is_utf_8(db, client):
+    """Every GET route of the URL map, signed out, as a family and as an admin: whatever
+    answers JSON (jsonify or a download) declares charset=utf-8."""
+    household = factories.make_household(db)
+    guardian = factories.guardians_of(db, household)[0]
+    admin = factories.make_admin(db)
+    values = {"household_id": household.id, "user_id": guardian.id}
+    rules = [rule for rule in client.application.url_map.iter_rules() if "GET" in (rule.methods or ())]
+
+    def json_answers() -> dict[str, str]:
+        answers = {}
+        for rule in rules:
+            if not set(rule.arguments) <= set(values):
+                continue
+            path = rule.build({name: values[name] for name in rule.arguments})[1]
+            response = client.get(path)
+            if response.mimetype == "application/json":
+                answers[path] = response.headers["Content-Type"]
+        return answers
+
+    found = json_answers()
+    password_sign_in(client, guardian.email)
+    found |= json_answers()
+    client.delete_cookie("portal_session")
+    Browser(client, client.application).sign_in(admin.email)
+    found |= json_answers()
+    assert {"/healthz", "/account/data.json", f"/staff/households/{household.id}/data.json"} <= set(found)
+    assert set(found.values()) == {"application/json; charset=utf-8"}

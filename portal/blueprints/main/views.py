@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from portal.blueprints.access import redirect_home, redirect_to_next
 from portal.db import get_session
+from portal.extensions import limiter
 
 bp = Blueprint("main", __name__)
 
@@ -21,12 +22,21 @@ def index() -> Response:
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
+    """Which dependency is down. The database is required: without it, 503. Redis is not:
+    rate limits fall back to each process's memory, so the portal still serves, 200 "degraded"."""
     try:
         get_session().execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        current_app.logger.exception("Health check: database unavailable")
-        return jsonify(status="error", database="unavailable"), 503
-    return jsonify(status="ok", database="ok"), 200
+        database = "ok"
+    except SQLAlchemyError as error:
+        current_app.logger.warning("Health check: database unavailable: %s", str(error).strip().splitlines()[0])
+        database = "unavailable"
+    if not current_app.config["REDIS_URL"]:
+        redis = "not configured"
+    else:
+        redis = "ok" if limiter.storage.check() else "unavailable"
+    if database != "ok":
+        return jsonify(status="error", database=database, redis=redis), 503
+    return jsonify(status="ok" if redis != "unavailable" else "degraded", database=database, redis=redis), 200
 
 
 @bp.post("/language")

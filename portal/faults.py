@@ -1,0 +1,94 @@
+"""When a dependency is down: which errors mean "the database (or the mail server) is
+unavailable", and the back-off of a loop that waits for it to come back.
+
+No Flask here: the web error handler, the health check and the worker loop all ask
+the same question, and the answer must not depend on which of them asks.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+DATABASE = "database"
+MAIL_SERVER = "mail server"
+
+
+class DependencyUnavailable(Exception):
+    """A dependency other than the database (the mail server) cannot be reached just now."""
+
+    def __init__(self, dependency: str, cause: BaseException) -> None:
+        super().__init__(f"{dependency} unavailable: {type(cause).__name__}: {cause}")
+        self.dependency = dependency
+        self.cause = cause
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """True for an error that says the database cannot be reached or cannot serve now
+    (refused or lost connection, a server shutting down, no free connection in the
+    pool), as opposed to a mistake in a statement."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeoutError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def unavailable_dependency(error: BaseException) -> str | None:
+    """Which dependency `error` says is down, or None when it is not an outage."""
+    if isinstance(error, DependencyUnavailable):
+        return error.dependency
+    if is_database_unavailable(error):
+        return DATABASE
+    return None
+
+
+class Outages:
+    """The dependencies a retrying loop found down.
+
+    The first failure of an outage is logged, with its cause, and so is the end of
+    the outage; the retries in between are not, so a night without a mail server is
+    two log lines, not thousands. The wait doubles from `first_seconds` after each
+    failure, up to `max_seconds`, and starts again after a success.
+    """
+
+    def __init__(
+        self,
+        log: logging.Logger,
+        *,
+        first_seconds: float,
+        max_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.log = log
+        self.first_seconds = first_seconds
+        self.max_seconds = max_seconds
+        self.clock = clock
+        self.down_since: dict[str, float] = {}
+        self.wait_seconds = 0.0
+
+    def failed(self, dependency: str, error: BaseException) -> float:
+        """Record a failure; the seconds to wait before the next try."""
+        if dependency not in self.down_since:
+            self.down_since[dependency] = self.clock()
+            self.log.error(
+                "The %s is unavailable (%s: %s); retrying with back-off of up to %g seconds.",
+                dependency,
+                type(error).__name__,
+                str(error).strip().splitlines()[0] if str(error).strip() else "",
+                self.max_seconds,
+            )
+        if self.wait_seconds == 0:
+            self.wait_seconds = self.first_seconds
+        else:
+            self.wait_seconds = min(self.wait_seconds * 2, self.max_seconds)
+        return self.wait_seconds
+
+    def working(self, *dependencies: str) -> None:
+        """These dependencies answered (all that were down, when none is named)."""
+        for dependency in dependencies or tuple(self.down_since):
+            since = self.down_since.pop(dependency, None)
+            if since is not None:
+                self.log.warning("The %s is back after %.0f seconds.", dependency, self.clock() - since)
+        if not self.down_since:
+            self.wait_seconds = 0.0
