@@ -119,10 +119,34 @@ def test_a_hash_made_with_a_lower_cost_needs_rehashing():
     assert passwords.verify_password(cheap, "correct horse battery staple")
 
 
-def test_the_common_password_list_is_loaded():
+def test_the_common_password_list_holds_the_100_000_most_common_lower_cased():
     common = passwords.common_passwords()
-    assert len(common) > 10_000
-    assert "password" in common
+    assert len(common) >= 100_000
+    assert {"password", "123456", "iloveyou", "070162"} <= common
+    assert all(entry == entry.lower().strip() and entry for entry in common)
+    assert passwords.common_passwords() is common  # loaded once
+
+
+@pytest.mark.parametrize(
+    "numeric",
+    ["123456789012", "210987654321", "890123456789", "000000000000", "199001011990", "5551234567890", "12/03/1990 00"],
+)
+def test_a_password_of_digits_and_symbols_only_is_refused(numeric):
+    # "123456789012" went through: the digits row stopped at 0 and did not go round,
+    # and with the digits stripped as padding nothing was left to check.
+    with pytest.raises(InvalidInput) as refused:
+        passwords.check_new_password(numeric)
+    assert "too common" in str(refused.value.message)
+
+
+@pytest.mark.parametrize("run", ["1234567890123456", "qwertyuiopasdfgh", "mnbvcxzlkjhgfdsa", "zyxwvutsrqpo"])
+def test_a_keyboard_run_going_round_its_row_is_refused(run):
+    assert passwords.is_common(run)
+
+
+@pytest.mark.parametrize("padded", ["abc12345!!!!", "!!abc123abc123", "Letmein2024!!", "9999dragon9999"])
+def test_digits_belonging_to_a_common_word_are_not_taken_for_padding(padded):
+    assert passwords.is_common(padded)
 
 
 @settings(max_examples=200, deadline=None)
@@ -145,3 +169,82 @@ def test_check_new_password_raises_nothing_but_invalid_input(text, context):
 @given(st.text(alphabet="0123456789!@#$%^&*()-_=+.,?~ ", max_size=20), st.text(alphabet="0123456789!?", max_size=5))
 def test_a_common_password_padded_with_digits_and_symbols_is_still_common(before, after):
     assert passwords.is_common(before + "sunshine" + after)
+
+
+# Property tests over the list itself ---------------------------------------------------
+
+COMMON_CORES = sorted(
+    entry for entry in passwords.common_passwords() if len(entry) >= passwords.MIN_CORE and entry.isascii()
+)
+PADDING_TEXT = st.text(alphabet=sorted(passwords.PADDING), max_size=12)
+
+
+def _change_case(word: str, flips: list[bool]) -> str:
+    flips = (flips + [False] * len(word))[: len(word)]
+    return "".join(ch.upper() if flip else ch for ch, flip in zip(word, flips, strict=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(COMMON_CORES), PADDING_TEXT, PADDING_TEXT, st.lists(st.booleans(), max_size=40))
+def test_any_listed_password_padded_or_in_other_case_is_refused(entry, before, after, flips):
+    candidate = before + _change_case(entry, flips) + after
+    assert passwords.is_common(candidate), candidate
+    if len(candidate) >= passwords.MIN_LENGTH:
+        with pytest.raises(InvalidInput):
+            passwords.check_new_password(candidate)
+
+
+LETTERS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=4, max_size=16)
+
+
+@settings(max_examples=200, deadline=None)
+@given(LETTERS, st.sampled_from(["example.org", "school.k12.us"]), st.text(max_size=12), st.text(max_size=12))
+def test_a_password_containing_the_email_local_part_is_refused(local, domain, before, after):
+    context = passwords.personal_context(f"{local}@{domain}", "Robin Okafor")
+    candidate = before + local.upper() + after + "x" * passwords.MIN_LENGTH
+    with pytest.raises(InvalidInput):
+        passwords.check_new_password(candidate, context=context)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(["Ana", "Bo", "Li", "Okafor"]), PADDING_TEXT.filter(lambda pad: len(pad) >= 9))
+def test_a_name_padded_with_digits_and_symbols_is_refused(name, padding):
+    context = passwords.personal_context("someone@example.org", f"{name} Rivera")
+    with pytest.raises(InvalidInput):
+        passwords.check_new_password(name + padding, context=context)
+
+
+def test_the_personal_context_holds_the_email_its_parts_and_the_names():
+    context = passwords.personal_context(" Maria.Lopez-Diaz@Springfield.k12.us ", "María José López")
+    assert {
+        "maria.lopez-diaz@springfield.k12.us",
+        "maria.lopez-diaz",
+        "maria",
+        "lopez",
+        "diaz",
+        "springfield",
+        "maría josé lópez",
+        "josé",
+        "lópez",
+    } <= set(context)
+
+
+@pytest.mark.parametrize(
+    "personal",
+    ["springfield rules!", "MARIA.LOPEZ-DIAZ@SPRINGFIELD.K12.US", "diaz family forever", "jose is my name ok"],
+)
+def test_passwords_built_on_the_email_or_name_are_refused_with_their_own_message(personal):
+    context = passwords.personal_context("maria.lopez-diaz@springfield.k12.us", "Jose Diaz")
+    with pytest.raises(InvalidInput) as refused:
+        passwords.check_new_password(personal, context=context)
+    assert refused.value.field == "password"
+    assert "email address or your name" in str(refused.value.message)
+
+
+def test_the_check_stays_fast_on_long_padded_input():
+    import time
+
+    started = time.perf_counter()
+    for _ in range(20):
+        passwords.is_common("1" * 500 + "zebra crossing" + "!" * 500)
+    assert time.perf_counter() - started < 2
