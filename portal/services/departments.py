@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
-from portal.models import Department, DepartmentMember, Priority, ReplyTarget, Role, User
+from portal.models import Department, DepartmentMember, DistrictSetting, Priority, ReplyTarget, Role, User
 from portal.services import audit, scope
 from portal.services.errors import InvalidInput, NotFound
 
@@ -70,6 +70,11 @@ def departments_worked_by(db: Session, actor: User) -> list[Department]:
 
 def _member_department_ids(actor: User) -> Select[tuple[int]]:
     return select(DepartmentMember.department_id).where(DepartmentMember.user_id == actor.id)
+
+
+def triage_department_id(db: Session) -> int | None:
+    """The department whose members route the feedback sent as "not sure"; None until set."""
+    return db.scalar(select(DistrictSetting.triage_department_id).limit(1))
 
 
 def list_departments(db: Session) -> list[Department]:

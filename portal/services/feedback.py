@@ -110,7 +110,7 @@ def propose_department(db: Session, text: str) -> Department | None:
 
 
 def triage_department_id(db: Session) -> int | None:
-    return db.scalar(select(DistrictSetting.triage_department_id).limit(1))
+    return departments.triage_department_id(db)
 
 
 # --- sending ----------------------------------------------------------------
@@ -261,25 +261,9 @@ def feedback_of_family(db: Session, actor: User, feedback_id: int) -> Feedback:
 # --- staff ------------------------------------------------------------------
 
 
-def _visible_to(db: Session, actor: User) -> Any:
-    """The WHERE clause of the feedback a staff member may see: their departments', and
-    the unrouted feedback when they are in the triage group; administrators see all."""
-    scope.require_staff(actor)
-    if actor.is_admin:
-        return None
-    # A list, not a subquery: OR-ed with "unrouted", a subquery would be tested row by row,
-    # where a list lets PostgreSQL combine two lookups in the queue index.
-    mine = departments.department_ids_worked_by(db, actor) or []
-    condition = Feedback.department_id.in_(mine)
-    if triage_department_id(db) in mine:
-        condition = or_(condition, Feedback.department_id.is_(None))
-    return condition
-
-
 def _staff_select(db: Session, actor: User) -> Select[tuple[Feedback]]:
-    condition = _visible_to(db, actor)
-    statement = select(Feedback)
-    return statement if condition is None else statement.where(condition)
+    """The feedback a staff member may see (scope.for_staff decides)."""
+    return scope.for_staff(db, actor).feedback()
 
 
 @dataclass(frozen=True)
@@ -479,17 +463,7 @@ def respond(db: Session, actor: User, feedback: Feedback, text: str, *, now: dat
 
 def _can_see(db: Session, user: User, department_id: int | None) -> bool:
     """Whether a staff member would find feedback of this department (None: unrouted) in their queue."""
-    if user.is_admin:
-        return True
-    department_id = department_id if department_id is not None else triage_department_id(db)
-    return department_id is not None and (
-        db.scalar(
-            select(DepartmentMember.id).where(
-                DepartmentMember.department_id == department_id, DepartmentMember.user_id == user.id
-            )
-        )
-        is not None
-    )
+    return user.is_staff and scope.for_staff(db, user).sees_feedback_of(department_id)
 
 
 def _assignee(db: Session, department_id: int | None, assignee_id: int | None) -> User | None:

@@ -1,4 +1,5 @@
-"""Everything the portal holds about a household, for the family to download."""
+"""Everything the portal holds about a household, for the family to download, and as much
+of it as a staff member may see (scope.for_staff decides), for staff to download."""
 
 import json
 from datetime import datetime
@@ -8,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.models import AuditEvent, Feedback, Household, Request, RequestMessage, User
-from portal.services import contacts, departments, households, notes, scope
+from portal.services import contacts, households, notes, scope
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -18,26 +19,25 @@ def _when(moment: datetime | None) -> str | None:
 def household_data(db: Session, actor: User) -> dict[str, Any]:
     """The signed-in family's household: people, preferences, notes and history."""
     household = households.household_for_family(db, actor)
-    return _collect(db, household, request_departments=None)
+    return _collect(db, household, staff=None)
 
 
 def household_data_for_staff(db: Session, actor: User, household_id: int) -> tuple[Household, dict[str, Any]]:
-    scope.require_staff(actor)
+    """The same, less the requests and feedback of departments the staff member does not
+    work in, and less the history events about them."""
+    staff = scope.for_staff(db, actor)
     household = households.household_for_staff(db, actor, household_id)
-    # Requests to departments the staff member does not work in stay out of their download.
-    return household, _collect(db, household, request_departments=departments.department_ids_worked_by(db, actor))
+    return household, _collect(db, household, staff=staff)
 
 
-def _requests(db: Session, household: Household, department_ids: list[int] | None) -> list[dict[str, Any]]:
+def _requests(db: Session, household: Household, staff: scope.StaffScope | None) -> list[dict[str, Any]]:
     """The household's requests with their public conversation: never an internal note."""
     statement = (
-        select(Request)
+        (staff.requests() if staff else select(Request))
         .where(Request.household_id == household.id)
         .order_by(Request.created_at)
         .options(selectinload(Request.department))
     )
-    if department_ids is not None:
-        statement = statement.where(Request.department_id.in_(department_ids))
     found = list(db.scalars(statement))
     messages: dict[int, list[RequestMessage]] = {request.id: [] for request in found}
     if found:
@@ -71,10 +71,10 @@ def _requests(db: Session, household: Household, department_ids: list[int] | Non
     ]
 
 
-def _feedback(db: Session, household: Household) -> list[dict[str, Any]]:
+def _feedback(db: Session, household: Household, staff: scope.StaffScope | None) -> list[dict[str, Any]]:
     """Feedback sent with the household's name (anonymous feedback is tied to no one)."""
     statement = (
-        select(Feedback)
+        (staff.feedback() if staff else select(Feedback))
         .where(Feedback.household_id == household.id)
         .order_by(Feedback.created_at)
         .options(selectinload(Feedback.department))
@@ -96,7 +96,7 @@ def _feedback(db: Session, household: Household) -> list[dict[str, Any]]:
     ]
 
 
-def _collect(db: Session, household: Household, *, request_departments: list[int] | None) -> dict[str, Any]:
+def _collect(db: Session, household: Household, *, staff: scope.StaffScope | None) -> dict[str, Any]:
     guardians = []
     for membership in household.guardianships:
         user = membership.user
@@ -123,9 +123,12 @@ def _collect(db: Session, household: Household, *, request_departments: list[int
     family_notes = db.scalars(
         notes.with_history(select(notes.AccountNote).where(notes.AccountNote.household_id == household.id))
     )
-    history = db.scalars(
-        select(AuditEvent).where(AuditEvent.household_id == household.id).order_by(AuditEvent.created_at)
+    events = (
+        staff.household_events(household.id)
+        if staff
+        else select(AuditEvent).where(AuditEvent.household_id == household.id)
     )
+    history = db.scalars(events.order_by(AuditEvent.created_at, AuditEvent.id))
     return {
         "household": {"name": household.name, "sis_id": household.sis_id, "created_at": _when(household.created_at)},
         "guardians": guardians,
@@ -151,8 +154,8 @@ def _collect(db: Session, household: Household, *, request_departments: list[int
             }
             for note in family_notes
         ],
-        "requests": _requests(db, household, request_departments),
-        "feedback": _feedback(db, household),
+        "requests": _requests(db, household, staff),
+        "feedback": _feedback(db, household, staff),
         "history": [
             {
                 "at": _when(event.created_at),

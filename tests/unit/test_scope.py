@@ -1,10 +1,23 @@
 """The one place that scopes family data: nothing of another household is reachable."""
 
+import json
+from types import SimpleNamespace
+
 import pytest
 from sqlalchemy import select
 
-from portal.models import Guardianship, Household, Student
-from portal.services import scope
+from portal.db import utcnow
+from portal.models import (
+    AccountNote,
+    AuditEvent,
+    Department,
+    DepartmentMember,
+    Guardianship,
+    Household,
+    NoteCategory,
+    Student,
+)
+from portal.services import district_calendar, feedback, household_data, requests, scope
 from portal.services.errors import NotAllowed, NotFound
 from tests import factories
 
@@ -91,3 +104,99 @@ def test_require_admin_lets_only_admins_through(db):
     for user in (factories.make_staff(db), factories.make_user(db)):
         with pytest.raises(NotAllowed):
             scope.require_admin(user)
+
+
+# --- what a staff member may see of a family ----------------------------------
+
+
+@pytest.fixture
+def departments_scene(db):
+    """Transportation (A) and Counselling (B); a household that asked both and sent
+    feedback to both and to nobody in particular; Robin works in A only."""
+    now, calendar = utcnow(), district_calendar.load_calendar(db, "America/Los_Angeles")
+    a, b = Department(name="Transportation"), Department(name="Counselling")
+    db.add_all([a, b])
+    db.flush()
+    robin = factories.make_staff(db)
+    db.add(DepartmentMember(department_id=a.id, user_id=robin.id))
+    household = factories.make_household(db)
+    guardian = factories.guardians_of(db, household)[0]
+
+    def ask(department):  # type: ignore[no-untyped-def]
+        new = requests.NewRequest(department_id=department.id, subject=f"To {department.name}", body="Please.")
+        return requests.submit_request(db, guardian, new, calendar=calendar, now=now)[0]
+
+    def send(department):  # type: ignore[no-untyped-def]
+        department_id = department.id if department else None
+        new = feedback.NewFeedback("question", department_id, school_id=None, rating=None, body="Why?")
+        return feedback.submit_from_family(db, guardian, new, now=now)
+
+    scene = SimpleNamespace(
+        a=a, b=b, robin=robin, household=household, request_a=ask(a), request_b=ask(b),
+        feedback_a=send(a), feedback_b=send(b), unrouted=send(None), now=now,
+    )  # fmt: skip
+    db.add(AccountNote(household_id=household.id, category=NoteCategory.PICKUP, text="Grandma picks up."))
+    db.commit()
+    return scene
+
+
+def test_staff_see_the_requests_and_feedback_of_their_departments_only(db, departments_scene):
+    scene = departments_scene
+    robin = scope.for_staff(db, scene.robin)
+    assert [r.id for r in db.scalars(robin.requests())] == [scene.request_a.id]
+    assert [f.id for f in db.scalars(robin.feedback())] == [scene.feedback_a.id]
+    assert robin.sees_request_of(scene.a.id) and not robin.sees_request_of(scene.b.id)
+    assert not robin.sees_feedback_of(None)
+
+
+def test_the_triage_group_also_sees_unrouted_feedback(db, departments_scene):
+    scene = departments_scene
+    feedback.set_triage_department(db, factories.make_admin(db), scene.a.id, now=scene.now)
+    robin = scope.for_staff(db, scene.robin)
+    assert sorted(f.id for f in db.scalars(robin.feedback())) == sorted([scene.feedback_a.id, scene.unrouted.id])
+    assert robin.sees_feedback_of(None)
+
+
+def test_an_administrator_sees_every_department(db, departments_scene):
+    scene = departments_scene
+    admin = scope.for_staff(db, factories.make_admin(db))
+    assert admin.requests_where() is None and admin.feedback_where() is None
+    assert len(db.scalars(admin.requests()).all()) == 2
+    assert len(db.scalars(admin.feedback()).all()) == 3
+    everything = select(AuditEvent).where(AuditEvent.household_id == scene.household.id)
+    assert len(db.scalars(admin.household_events(scene.household.id)).all()) == len(db.scalars(everything).all())
+
+
+def test_a_staff_members_household_history_leaves_out_other_departments_events(db, departments_scene):
+    scene = departments_scene
+    events = db.scalars(scope.for_staff(db, scene.robin).household_events(scene.household.id)).all()
+    about = {(event.object_type, event.object_id) for event in events}
+    assert ("request", scene.request_a.id) in about and ("feedback", scene.feedback_a.id) in about
+    assert ("request", scene.request_b.id) not in about
+    assert ("feedback", scene.feedback_b.id) not in about
+    assert "To Counselling" not in repr([(event.before, event.after) for event in events])
+
+
+def test_a_request_sent_on_to_another_department_takes_its_history_with_it(db, departments_scene):
+    scene = departments_scene
+    calendar = district_calendar.load_calendar(db, "America/Los_Angeles")
+    requests.change_department(db, scene.robin, scene.request_a, scene.b.id, calendar=calendar, now=scene.now)
+    db.commit()
+    events = db.scalars(scope.for_staff(db, scene.robin).household_events(scene.household.id)).all()
+    assert all(event.object_type != "request" for event in events)
+
+
+def test_staff_scoping_refuses_a_family(db, departments_scene):
+    with pytest.raises(NotAllowed):
+        scope.for_staff(db, factories.guardians_of(db, departments_scene.household)[0])
+
+
+def test_a_staff_download_holds_the_same_as_the_staff_scope(db, departments_scene):
+    scene = departments_scene
+    _household, data = household_data.household_data_for_staff(db, scene.robin, scene.household.id)
+    assert [r["subject"] for r in data["requests"]] == ["To Transportation"]
+    assert [f["reference"] for f in data["feedback"]] == [scene.feedback_a.reference]
+    assert "Counselling" not in json.dumps(data)
+    assert [n["text"] for n in data["notes"]] == ["Grandma picks up."]
+    family = household_data.household_data(db, factories.guardians_of(db, scene.household)[0])
+    assert len(family["requests"]) == 2 and len(family["feedback"]) == 3
