@@ -1,9 +1,12 @@
 """The district calendar: weekly business hours and closures, kept by administrators,
 turned into the business_time.Calendar that reply-time arithmetic runs on."""
 
-from datetime import date, datetime, time
+import logging
+from datetime import UTC, date, datetime, time
+from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from babel.dates import format_datetime, get_timezone
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -15,6 +18,13 @@ from portal.services.errors import InvalidInput, NotFound
 
 DEFAULT_HOURS = {weekday: (("08:00", "16:30"),) for weekday in range(5)}
 MAX_CLOSURE_DAYS = 366
+# Names in the tz database that are no place's time: "Factory" (no zone at all),
+# "localtime" and "posixrules" (aliases of the server's own settings).
+NOT_PLACES = frozenset({"Factory", "localtime", "posixrules"})
+FALLBACK_TIME_ZONE = "UTC"
+_SAMPLE_MOMENT = datetime(2030, 3, 10, 10, 30, tzinfo=UTC)
+
+log = logging.getLogger(__name__)
 
 
 def _time(text: str) -> time:
@@ -35,10 +45,53 @@ def closures(db: Session, *, from_day: date | None = None) -> list[Closure]:
     return list(db.scalars(statement))
 
 
+@cache  # called only with the tz database's names: a few hundred
+def _works_everywhere(name: str) -> bool:
+    """Whether the portal can use the zone for both its jobs: the reply-time arithmetic
+    (zoneinfo) and showing times (Babel, which Flask-Babel hands pytz's zones). Some
+    names zoneinfo knows, like "localtime", Babel does not, and every page showing a
+    date would fail."""
+    if name in NOT_PLACES or name.startswith(("posix/", "right/")):
+        return False
+    try:
+        _SAMPLE_MOMENT.astimezone(ZoneInfo(name))
+        format_datetime(_SAMPLE_MOMENT, "EEEE d MMMM HH:mm zzzz", tzinfo=get_timezone(name), locale="en")
+    except (LookupError, ValueError, OSError):
+        return False
+    return True
+
+
+@cache
+def _tz_database_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def is_usable_time_zone(name: str) -> bool:
+    return name in _tz_database_names() and _works_everywhere(name)
+
+
+@cache
+def usable_time_zones() -> tuple[str, ...]:
+    """The time zones an administrator may choose, sorted: the tz database's places
+    that the portal can compute and show times in."""
+    return tuple(sorted(name for name in _tz_database_names() if is_usable_time_zone(name)))
+
+
 def time_zone(db: Session, configured: str) -> str:
-    """The district's time zone: the administrators' choice, else the configured one."""
+    """The district's time zone: the administrators' choice, else the configured one.
+    A stored or configured name the portal cannot use (written before names were
+    checked, or typed into the configuration) is passed over with a warning in the
+    log (each time it is read: once a request), never an error on every page that
+    shows a time."""
     chosen = db.scalar(select(DistrictSetting.time_zone).limit(1))
-    return chosen or configured
+    if chosen:
+        if is_usable_time_zone(chosen):
+            return chosen
+        log.warning("The district's saved time zone %r cannot be used; using %r instead.", chosen, configured)
+    if is_usable_time_zone(configured):
+        return configured
+    log.warning("DISTRICT_TIMEZONE %r cannot be used; using %r instead.", configured, FALLBACK_TIME_ZONE)
+    return FALLBACK_TIME_ZONE
 
 
 def set_time_zone(db: Session, actor: User, name: str, *, configured: str, now: datetime) -> bool:
@@ -46,7 +99,7 @@ def set_time_zone(db: Session, actor: User, name: str, *, configured: str, now: 
     whether it changed; the caller then recomputes the due times of open requests."""
     scope.require_admin(actor)
     name = name.strip()
-    if name not in available_timezones():
+    if not is_usable_time_zone(name):
         raise InvalidInput(_l("Choose a time zone from the list, like America/Chicago."), field="time_zone")
     before = time_zone(db, configured)
     if name == before:

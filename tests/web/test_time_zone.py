@@ -1,13 +1,18 @@
 """Administrators choose the district's time zone; open requests' promises follow it."""
 
 import html
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+import flask_babel
 import pytest
+from flask import g
 from sqlalchemy import func, select
 
+from portal.blueprints import dates
 from portal.models import AuditEvent, Department, DistrictSetting, Request
 from portal.services import district_calendar, requests
+from portal.services.business_time import Calendar, add_business_time
 from tests import factories
 from tests.conftest import Browser, csrf_token_from
 from tests.web.support import field_error, text
@@ -99,3 +104,71 @@ def test_staff_cannot_change_the_time_zone(db, sign_in, client):
     token = csrf_token_from(text(client.get("/password")))
     assert client.post("/admin/calendar/time-zone", data={"csrf_token": token, "time_zone": "UTC"}).status_code == 403
     assert saved_zone(db) is None
+
+
+NOT_PLACES = ["Factory", "localtime", "posixrules"]
+
+
+def test_every_offered_time_zone_works_in_the_arithmetic_and_on_the_pages(app):
+    offered = district_calendar.usable_time_zones()
+    assert "America/Los_Angeles" in offered and "UTC" in offered and len(offered) > 400
+    broken = []
+    with app.test_request_context("/"):
+        for name in offered:
+            g.district_time_zone = name
+            flask_babel.refresh()  # Flask-Babel keeps the request's zone once read
+            try:
+                dates.when(SUBMITTED)
+                flask_babel.format_datetime(SUBMITTED, "short")
+                calendar = Calendar(ZoneInfo(name), {0: ((time(8), time(16)),)})
+                add_business_time(SUBMITTED, timedelta(hours=8), calendar)
+            except Exception as error:  # every kind of failure, reported by zone
+                broken.append((name, repr(error)[:80]))
+    assert broken == []
+
+
+@pytest.mark.parametrize("name", NOT_PLACES)
+def test_a_name_that_is_no_place_is_neither_offered_nor_accepted(db, as_admin, name):
+    assert f'value="{name}"' not in text(as_admin.get("/admin/calendar"))
+    response = choose_zone(as_admin, name)
+    assert response.status_code == 200
+    assert field_error(text(response), "time_zone") == "Choose a time zone from the list, like America/Chicago."
+    assert saved_zone(db) is None
+
+
+@pytest.mark.parametrize("name", [*NOT_PLACES, "Mars/Olympus_Mons", ""])
+def test_a_saved_time_zone_the_portal_cannot_use_falls_back_to_the_configured_one(app, db, sign_in, caplog, name):
+    household = factories.make_household(db)
+    guardian = factories.guardians_of(db, household)[0]
+    department = Department(name="Transportation", is_public=True)
+    db.add_all([department, DistrictSetting(time_zone=name)])
+    db.commit()
+    requests.submit_request(
+        db,
+        guardian,
+        requests.NewRequest(department.id, "Bus stop", "Which stop?"),
+        calendar=district_calendar.load_calendar(db, "America/Los_Angeles"),
+        now=SUBMITTED,
+    )
+    db.commit()
+    family = sign_in(guardian)
+    pages = ["/requests/", "/family/", "/account/notes"]
+    assert {page: family.get(page).status_code for page in pages} == dict.fromkeys(pages, 200)
+    admin = Browser(app.test_client(), app)
+    admin.submit("/sign-in", {"email": "nobody@example.org", "password": "wrong"})  # a dated row on a page
+    admin.sign_in(factories.make_admin(db).email)
+    assert "nobody@example.org" in text(admin.get("/admin/security-events"))
+    pages = ["/admin/calendar", "/admin/access-log", "/admin/security-events", "/staff/requests/"]
+    assert {page: admin.get(page).status_code for page in pages} == dict.fromkeys(pages, 200)
+    assert "in the time zone America/Los_Angeles" in html.unescape(text(admin.get("/admin/calendar")))
+    if name:
+        assert any(name in record.getMessage() for record in caplog.records if record.levelname == "WARNING")
+
+
+def test_a_configured_time_zone_the_portal_cannot_use_falls_back_to_utc(app, db, sign_in, caplog):
+    app.config["DISTRICT_TIMEZONE"] = "localtime"
+    admin = sign_in(factories.make_admin(db))
+    page = admin.get("/admin/calendar")
+    assert page.status_code == 200
+    assert "in the time zone UTC" in html.unescape(text(page))
+    assert any("'localtime'" in record.getMessage() for record in caplog.records if record.levelname == "WARNING")

@@ -1,5 +1,3 @@
-from zoneinfo import available_timezones
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -16,6 +14,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal.blueprints.forms import NumberSelectField, PortalForm
 from portal.models import Priority
+from portal.services import district_calendar
 
 
 class StaffAccountForm(PortalForm):
@@ -88,7 +87,8 @@ class TimeZoneForm(PortalForm):
     # The service refuses a name that is not a time zone, with a message that says how.
     time_zone = SelectField(
         _l("Time zone"),
-        choices=[SelectChoice(name, name.replace("_", " ")) for name in sorted(available_timezones())],
+        # Only the zones the portal can compute and show times in (not "Factory", "localtime").
+        choices=lambda: [SelectChoice(name, name.replace("_", " ")) for name in district_calendar.usable_time_zones()],
         validate_choice=False,
         validators=[DataRequired(_l("Choose a time zone.")), Length(max=64)],
     )
