@@ -1,10 +1,8 @@
 """Builders of saved objects with sane defaults: make_household(db, guardians=2)."""
 
 import itertools
-import types
 from datetime import datetime
 from functools import cache
-from unittest import mock
 
 from flask import current_app
 from sqlalchemy import select
@@ -136,11 +134,11 @@ def invite(
 
 
 def reset_token(db: Session, user: User, *, issued_at: datetime | None = None) -> str:
-    """The token a password-reset email carries, signed now or at `issued_at` (to test expiry).
-    Needs an app context, for the secret key."""
-    clock = types.SimpleNamespace(time=lambda: (issued_at or utcnow()).timestamp())
-    with mock.patch("itsdangerous.timed.time", clock):
-        accounts.request_password_reset(db, user.email, now=utcnow(), secret_key=current_app.config["SECRET_KEY"])
+    """The token a password-reset email carries, issued now or at `issued_at` (to test expiry).
+    Needs an app context, for the link's lifetime."""
+    accounts.request_password_reset(
+        db, user.email, now=issued_at or utcnow(), valid_seconds=current_app.config["PASSWORD_RESET_VALID_SECONDS"]
+    )
     db.commit()
     notification = db.scalars(
         select(Notification)

@@ -30,7 +30,7 @@ from portal.models.request import (
     reference_of,
 )
 from portal.models.security import SecurityEvent
-from portal.models.user import EmailChange, RecoveryCode, Role, User, UserSession
+from portal.models.user import EmailChange, PasswordReset, RecoveryCode, Role, User, UserSession
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -59,6 +59,7 @@ __all__ = [
     "NoteCategory",
     "Notification",
     "NotificationStatus",
+    "PasswordReset",
     "Priority",
     "RecoveryCode",
     "ReplyTarget",

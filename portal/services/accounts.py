@@ -9,11 +9,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from portal.models import Invitation, User
+from portal.models import Invitation, PasswordReset, User
 from portal.services import audit, notifications, passwords, scope
 from portal.services.errors import InvalidInput, InvalidToken
 
@@ -45,9 +44,16 @@ def authenticate(db: Session, email: str, password: str, *, now: datetime) -> Us
     return user
 
 
+def password_context(user: User) -> tuple[str, ...]:
+    """What a password must not be built on: the account's own email and name."""
+    return passwords.personal_context(user.email, user.display_name)
+
+
 def set_password(db: Session, user: User, new_password: str, *, now: datetime, action: str) -> None:
-    passwords.check_new_password(new_password, context=(user.email.split("@")[0], user.display_name))
+    """A new password; every reset link still outstanding stops working."""
+    passwords.check_new_password(new_password, context=password_context(user))
     user.password_hash = passwords.hash_password(new_password)
+    revoke_password_resets(db, user, now=now)
     audit.record(db, user, action, user, now=now, household_id=scope.household_id_of(db, user))
 
 
@@ -58,42 +64,84 @@ def change_password(db: Session, user: User, current: str, new_password: str, *,
     notifications.enqueue_email(db, user, "password_changed", {}, now=now)
 
 
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 # Password reset ------------------------------------------------------------
+#
+# The emailed token is random and only its hash is stored (as for invitations), so
+# the link names no account. It is spent by a guarded UPDATE in the transaction that
+# writes the new password: of two requests racing with one link, one spends it and
+# the other finds it spent.
 
 
-def _reset_serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt="password-reset")
-
-
-def _password_fingerprint(user: User) -> str:
-    # Part of the token: once the password changes, every earlier token is dead.
-    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
-
-
-def request_password_reset(db: Session, email: str, *, now: datetime, secret_key: str) -> None:
-    """Email a reset link if an active account has this address; say nothing either way."""
+def request_password_reset(db: Session, email: str, *, now: datetime, valid_seconds: int) -> None:
+    """Email a reset link if an active account has this address; say nothing either way.
+    The new link ends every earlier one."""
     user = find_user_by_email(db, email)
     if user is None or not user.is_active or user.password_hash is None:
         return
-    token = _reset_serializer(secret_key).dumps({"u": user.id, "p": _password_fingerprint(user)})
+    revoke_password_resets(db, user, now=now)
+    token = secrets.token_urlsafe(32)
+    db.add(
+        PasswordReset(
+            user_id=user.id,
+            token_hash=_hash_token(token),
+            created_at=now,
+            expires_at=now + timedelta(seconds=valid_seconds),
+        )
+    )
+    db.flush()
     notifications.enqueue_email(db, user, "password_reset", {"token": token}, now=now)
 
 
-def user_for_reset_token(db: Session, token: str, *, secret_key: str, max_age_seconds: int) -> User:
-    try:
-        data = _reset_serializer(secret_key).loads(token[:500], max_age=max_age_seconds)
-    except (SignatureExpired, BadSignature) as error:
-        raise InvalidToken() from error
-    user = db.get(User, data.get("u")) if isinstance(data, dict) else None
-    if user is None or not user.is_active or data.get("p") != _password_fingerprint(user):
+def revoke_password_resets(db: Session, user: User, *, now: datetime) -> None:
+    """End the reset links still outstanding: the account's owner has shown they need none."""
+    db.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None), PasswordReset.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _usable_reset(db: Session, token: str, *, now: datetime) -> PasswordReset:
+    reset = db.scalar(select(PasswordReset).where(PasswordReset.token_hash == _hash_token(token[:200])))
+    if reset is None or not reset.is_usable(now):
+        raise InvalidToken()
+    return reset
+
+
+def user_for_reset_token(db: Session, token: str, *, now: datetime) -> User:
+    reset = _usable_reset(db, token, now=now)
+    user = db.get_one(User, reset.user_id)
+    if not user.is_active:
         raise InvalidToken()
     return user
 
 
-def reset_password(
-    db: Session, token: str, new_password: str, *, now: datetime, secret_key: str, max_age_seconds: int
-) -> User:
-    user = user_for_reset_token(db, token, secret_key=secret_key, max_age_seconds=max_age_seconds)
+def reset_password(db: Session, token: str, new_password: str, *, now: datetime) -> User:
+    """Set a new password through a reset link, which is spent in the same transaction."""
+    reset = _usable_reset(db, token, now=now)
+    user = db.get_one(User, reset.user_id)
+    if not user.is_active:
+        raise InvalidToken()
+    # A refused password leaves the link usable, so the person can try another.
+    passwords.check_new_password(new_password, context=password_context(user))
+    spent = db.execute(
+        update(PasswordReset)
+        .where(
+            PasswordReset.id == reset.id,
+            PasswordReset.used_at.is_(None),
+            PasswordReset.revoked_at.is_(None),
+            PasswordReset.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:
+        raise InvalidToken()
     set_password(db, user, new_password, now=now, action="user.password_reset")
     notifications.enqueue_email(db, user, "password_changed", {}, now=now)
     return user
@@ -131,10 +179,6 @@ def normalize_code(typed: str) -> str:
 def _hash_code(code: str, secret_key: str) -> str:
     # Keyed, so that a copy of the database alone cannot be searched for codes.
     return hmac.new(secret_key.encode(), normalize_code(code).encode(), hashlib.sha256).hexdigest()
-
-
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def issue_invitation(
@@ -206,7 +250,7 @@ def accept_invitation(db: Session, invitation: Invitation, new_password: str, *,
     # (a forgotten password is what the reset link is for).
     if not user.is_active or user.password_hash is not None:
         raise InvalidToken()
-    passwords.check_new_password(new_password, context=(user.email.split("@")[0], user.display_name))
+    passwords.check_new_password(new_password, context=password_context(user))
     # Spend the invitation with a guarded UPDATE, so two tabs racing to use one
     # link cannot both succeed.
     spent = db.execute(

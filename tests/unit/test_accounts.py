@@ -1,5 +1,6 @@
 """Accounts without HTTP: sign-in, password changes and resets, invitations and activation codes."""
 
+import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from portal.models import AuditEvent, Invitation, Notification, NotificationStatus, User
+from portal.models import AuditEvent, Invitation, Notification, NotificationStatus, PasswordReset, User
 from portal.services import accounts, passwords
 from portal.services.errors import DomainError, InvalidInput, InvalidToken
 from tests import factories
@@ -35,17 +36,10 @@ def issue(db, user, *, now=NOW, valid_days=21, actor=None):
     return issued
 
 
-def reset_token_at(db, user, signed_at: datetime) -> str:
-    """A reset token as request_password_reset makes it, signed at `signed_at`."""
-
-    class Clock(URLSafeTimedSerializer.default_signer):  # type: ignore[name-defined,misc]
-        def get_timestamp(self) -> int:
-            return int(signed_at.timestamp())
-
-    accounts.request_password_reset(db, user.email, now=NOW, secret_key=SECRET)
-    token = notifications_for(db, user, "password_reset")[-1].payload["token"]
-    payload = URLSafeTimedSerializer(SECRET, salt="password-reset").loads(token)
-    return URLSafeTimedSerializer(SECRET, salt="password-reset", signer=Clock).dumps(payload)
+def reset_token_at(db, user, issued_at: datetime) -> str:
+    """The token of the reset email request_password_reset queues at `issued_at`."""
+    accounts.request_password_reset(db, user.email, now=issued_at, valid_seconds=RESET_SECONDS)
+    return notifications_for(db, user, "password_reset")[-1].payload["token"]
 
 
 # Sign-in -----------------------------------------------------------------------
@@ -140,8 +134,8 @@ def test_change_password_refuses_a_weak_new_password(db):
 
 def test_a_reset_is_queued_for_a_known_address_only(db):
     user = factories.make_user(db, email="ana@example.org")
-    accounts.request_password_reset(db, "ANA@example.org", now=NOW, secret_key=SECRET)
-    accounts.request_password_reset(db, "nobody@example.org", now=NOW, secret_key=SECRET)
+    accounts.request_password_reset(db, "ANA@example.org", now=NOW, valid_seconds=RESET_SECONDS)
+    accounts.request_password_reset(db, "nobody@example.org", now=NOW, valid_seconds=RESET_SECONDS)
     db.commit()
     queued = list(db.scalars(select(Notification)))
     assert [(n.recipient_id, n.template, n.to_address) for n in queued] == [
@@ -156,59 +150,98 @@ def test_no_reset_is_queued_for_an_account_that_cannot_sign_in(db, state):
     user = factories.make_user(db, activated=state != "not activated")
     user.is_active = state != "deactivated"
     db.commit()
-    accounts.request_password_reset(db, user.email, now=NOW, secret_key=SECRET)
+    accounts.request_password_reset(db, user.email, now=NOW, valid_seconds=RESET_SECONDS)
     assert db.scalar(select(func.count()).select_from(Notification)) == 0
 
 
 def test_a_reset_token_sets_a_new_password_once(db):
     user = factories.make_user(db)
-    token = reset_token_at(db, user, datetime.now(UTC))
-    found = accounts.user_for_reset_token(db, token, secret_key=SECRET, max_age_seconds=RESET_SECONDS)
-    assert found.id == user.id
-    accounts.reset_password(db, token, "a brand new passphrase", now=NOW, secret_key=SECRET, max_age_seconds=3600)
+    token = reset_token_at(db, user, NOW)
+    assert accounts.user_for_reset_token(db, token, now=NOW).id == user.id
+    accounts.reset_password(db, token, "a brand new passphrase", now=NOW)
     db.commit()
     assert passwords.verify_password(user.password_hash, "a brand new passphrase")
     assert len(notifications_for(db, user, "password_changed")) == 1
     assert db.scalar(select(AuditEvent.action).where(AuditEvent.action == "user.password_reset"))
     with pytest.raises(InvalidToken):
-        accounts.user_for_reset_token(db, token, secret_key=SECRET, max_age_seconds=RESET_SECONDS)
+        accounts.user_for_reset_token(db, token, now=NOW)
     with pytest.raises(InvalidToken):
-        accounts.reset_password(db, token, "another new passphrase", now=NOW, secret_key=SECRET, max_age_seconds=3600)
+        accounts.reset_password(db, token, "another new passphrase", now=NOW)
+
+
+def test_a_reset_token_is_random_and_only_its_hash_is_stored(db):
+    user = factories.make_user(db)
+    first, second = reset_token_at(db, user, NOW), reset_token_at(db, user, NOW)
+    rows = list(db.scalars(select(PasswordReset).order_by(PasswordReset.id)))
+    assert len(first) >= 40 and first != second
+    assert [row.token_hash for row in rows] == [hashlib.sha256(t.encode()).hexdigest() for t in (first, second)]
+    assert "." not in first + second  # no signed, readable payload
+    assert rows[0].expires_at == NOW + timedelta(seconds=RESET_SECONDS)
 
 
 def test_a_reset_token_expires(db):
-    user = factories.make_user(db)
-    fresh = reset_token_at(db, user, datetime.now(UTC) - timedelta(seconds=RESET_SECONDS - 60))
-    stale = reset_token_at(db, user, datetime.now(UTC) - timedelta(seconds=RESET_SECONDS + 60))
-    assert accounts.user_for_reset_token(db, fresh, secret_key=SECRET, max_age_seconds=RESET_SECONDS).id == user.id
+    user, other = factories.make_user(db), factories.make_user(db)
+    fresh = reset_token_at(db, user, NOW - timedelta(seconds=RESET_SECONDS - 60))
+    stale = reset_token_at(db, other, NOW - timedelta(seconds=RESET_SECONDS + 60))
+    assert accounts.user_for_reset_token(db, fresh, now=NOW).id == user.id
     with pytest.raises(InvalidToken):
-        accounts.user_for_reset_token(db, stale, secret_key=SECRET, max_age_seconds=RESET_SECONDS)
+        accounts.user_for_reset_token(db, stale, now=NOW)
+    with pytest.raises(InvalidToken):
+        accounts.reset_password(db, stale, "a brand new passphrase", now=NOW)
+
+
+def test_a_newer_reset_link_ends_the_older_ones(db):
+    user = factories.make_user(db)
+    older = reset_token_at(db, user, NOW)
+    newer = reset_token_at(db, user, NOW + timedelta(minutes=1))
+    with pytest.raises(InvalidToken):
+        accounts.reset_password(db, older, "a brand new passphrase", now=NOW + timedelta(minutes=2))
+    assert accounts.reset_password(db, newer, "a brand new passphrase", now=NOW + timedelta(minutes=2)) is user
+
+
+def test_revoking_ends_every_outstanding_reset_link_of_that_account_only(db):
+    user, other = factories.make_user(db), factories.make_user(db)
+    token, others = reset_token_at(db, user, NOW), reset_token_at(db, other, NOW)
+    accounts.revoke_password_resets(db, user, now=NOW)
+    with pytest.raises(InvalidToken):
+        accounts.user_for_reset_token(db, token, now=NOW)
+    assert accounts.user_for_reset_token(db, others, now=NOW).id == other.id
+
+
+def test_a_refused_new_password_leaves_the_reset_link_usable(db):
+    user = factories.make_user(db, email="robin.okafor@example.org")
+    token = reset_token_at(db, user, NOW)
+    for refused in ("123456789012", "robin.okafor rules", "password1234"):
+        with pytest.raises(InvalidInput):
+            accounts.reset_password(db, token, refused, now=NOW)
+    assert accounts.reset_password(db, token, "a brand new passphrase", now=NOW) is user
 
 
 def test_a_reset_token_dies_when_the_password_changes_another_way(db):
     user = factories.make_user(db)
-    token = reset_token_at(db, user, datetime.now(UTC))
+    token = reset_token_at(db, user, NOW)
     accounts.change_password(db, user, factories.PASSWORD, "a brand new passphrase", now=NOW)
     with pytest.raises(InvalidToken):
-        accounts.user_for_reset_token(db, token, secret_key=SECRET, max_age_seconds=RESET_SECONDS)
+        accounts.user_for_reset_token(db, token, now=NOW)
 
 
 def test_a_reset_token_of_a_deactivated_account_is_refused(db):
     user = factories.make_user(db)
-    token = reset_token_at(db, user, datetime.now(UTC))
+    token = reset_token_at(db, user, NOW)
     user.is_active = False
     with pytest.raises(InvalidToken):
-        accounts.user_for_reset_token(db, token, secret_key=SECRET, max_age_seconds=RESET_SECONDS)
+        accounts.user_for_reset_token(db, token, now=NOW)
+    with pytest.raises(InvalidToken):
+        accounts.reset_password(db, token, "a brand new passphrase", now=NOW)
 
 
 FORGED_RESET_TOKENS = [
     "",
     "not-a-token",
     "x" * 5000,
-    URLSafeTimedSerializer("another-secret", salt="password-reset").dumps({"u": 1, "p": ""}),
-    URLSafeTimedSerializer(SECRET, salt="another-purpose").dumps({"u": 1, "p": ""}),
-    URLSafeTimedSerializer(SECRET, salt="password-reset").dumps([1, 2]),
-    URLSafeTimedSerializer(SECRET, salt="password-reset").dumps({"u": 999_999, "p": ""}),
+    # The old signed format, readable and naming a user number: no longer a way in.
+    URLSafeTimedSerializer(SECRET, salt="password-reset").dumps({"u": 1, "p": ""}),
+    hashlib.sha256(b"").hexdigest(),
 ]
 
 
@@ -216,7 +249,15 @@ def test_a_forged_or_damaged_reset_token_is_refused(db):
     factories.make_user(db)
     for forged in FORGED_RESET_TOKENS:
         with pytest.raises(InvalidToken):
-            accounts.user_for_reset_token(db, forged, secret_key=SECRET, max_age_seconds=RESET_SECONDS)
+            accounts.user_for_reset_token(db, forged, now=NOW)
+
+
+def test_a_reset_tokens_hash_is_not_a_token(db):
+    user = factories.make_user(db)
+    reset_token_at(db, user, NOW)
+    stored = db.scalar(select(PasswordReset.token_hash))
+    with pytest.raises(InvalidToken):
+        accounts.user_for_reset_token(db, stored, now=NOW)
 
 
 # Invitations and activation codes -----------------------------------------------------

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import portal
+import portal.mail
 from portal.db import get_session, utcnow
 from portal.models import Household, Notification, NotificationStatus, User
 from portal.services import accounts, households, notifications
@@ -96,7 +97,9 @@ def create_household(app: Flask, *guardians: households.GuardianDetails) -> None
 
 def queue_password_reset(app: Flask, email: str) -> None:
     with database(app) as db:
-        accounts.request_password_reset(db, email, now=utcnow(), secret_key=app.config["SECRET_KEY"])
+        accounts.request_password_reset(
+            db, email, now=utcnow(), valid_seconds=app.config["PASSWORD_RESET_VALID_SECONDS"]
+        )
         db.commit()
 
 
@@ -312,24 +315,50 @@ def test_after_the_last_allowed_attempt_the_notification_is_failed_and_left_alon
     assert (notification.status, notification.attempts) == (NotificationStatus.FAILED, MAX_ATTEMPTS)
 
 
-def test_a_stopped_mail_server_is_a_retry_not_a_crash(app, runner, mail_server):  # noqa: F811
-    guardian = make_guardian(app)
-    queue_password_reset(app, guardian.email)
-    mail_server.stop()
+@pytest.mark.parametrize("outage", ["stopped", "421"])
+def test_an_unavailable_mail_server_stops_the_run_and_costs_no_attempt(app, runner, mail_server, outage):  # noqa: F811
+    """Nothing listening, or 421 (closing): no message could go out, so none is charged an
+    attempt (an outage must not use up a message's attempts and lose it) and the run stops."""
+    first, second = make_guardian(app), make_guardian(app)
+    queue_password_reset(app, first.email)
+    queue_password_reset(app, second.email)
+    if outage == "stopped":
+        mail_server.stop()
+    else:
+        mail_server.refuse_next(1, "421 4.3.2 Service not available, closing channel")
 
-    assert deliver(runner) == (0, 1)
-    [notification] = outbox(app)
-    assert (notification.status, notification.attempts) == (NotificationStatus.PENDING, 1)
-    assert "ConnectionRefusedError" in notification.last_error
-    assert "token" in notification.payload  # kept until the message is really sent
+    result = runner.invoke(args=["deliver-notifications"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Sent 0, failed 0")
+    assert "mail server unavailable" in result.output
+    for notification in outbox(app):
+        assert (notification.status, notification.attempts, notification.last_error) == (
+            NotificationStatus.PENDING,
+            0,
+            "",
+        )
+        assert "token" in notification.payload  # kept until the message is really sent
 
-    mail_server.start()  # same port
-    make_due(app)
-    assert deliver(runner) == (1, 0)
-    [mail] = mail_server.messages
-    assert mail.rcpt_tos == [guardian.email]
-    [notification] = outbox(app)
-    assert (notification.status, notification.attempts) == (NotificationStatus.SENT, 2)
+    if outage == "stopped":
+        mail_server.start()  # same port
+    assert deliver(runner) == (2, 0)  # at once: nothing was put off
+    assert sorted(mail.rcpt_tos[0] for mail in mail_server.messages) == sorted([first.email, second.email])
+    assert [(n.status, n.attempts) for n in outbox(app)] == [(NotificationStatus.SENT, 1)] * 2
+
+
+def test_a_message_has_the_same_message_id_on_every_attempt(app, runner, mail_server):  # noqa: F811
+    """Derived from the notification row: a copy sent again after a crash can be dropped."""
+    queue_password_reset(app, make_guardian(app).email)
+    queue_password_reset(app, make_guardian(app).email)
+    [first, second] = outbox(app)
+    with app.app_context():
+        ids = [portal.mail.render_email(app, first)["Message-ID"] for _ in range(2)]
+        other = portal.mail.render_email(app, second)["Message-ID"]
+    assert ids[0] == ids[1] != other
+    assert re.fullmatch(rf"<notification-{first.id}\.\d+@portal\.invalid>", ids[0])  # MAIL_FROM's domain
+
+    assert deliver(runner) == (2, 0)
+    assert {mail.message["Message-ID"] for mail in mail_server.messages} == {ids[0], other}
 
 
 # The command -------------------------------------------------------------------------------

@@ -96,6 +96,8 @@ def _sign_in(user: User) -> None:
         ip_address=client_address(),
     )
     audit.record(db, user, "user.signed_in", user, now=utcnow(), ip_address=client_address())
+    # Whoever signs in has no use for a reset link still lying in the mailbox.
+    accounts.revoke_password_resets(db, user, now=utcnow())
     db.commit()
     login_user(user)
 
@@ -233,7 +235,9 @@ def forgot_password() -> Response | str:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         db = get_session()
-        accounts.request_password_reset(db, form.email.data, now=utcnow(), secret_key=current_app.config["SECRET_KEY"])
+        accounts.request_password_reset(
+            db, form.email.data, now=utcnow(), valid_seconds=current_app.config["PASSWORD_RESET_VALID_SECONDS"]
+        )
         security_events.record(db, "reset_requested", request_client(), now=utcnow(), email=form.email.data)
         db.commit()
         # The same answer whether or not the address has an account.
@@ -263,16 +267,18 @@ def _link_expired(*, invitation: bool) -> tuple[str, int]:
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 def reset_password(token: str) -> Response | str | tuple[str, int]:
     db = get_session()
-    config = current_app.config
-    token_settings = {"secret_key": config["SECRET_KEY"], "max_age_seconds": config["PASSWORD_RESET_VALID_SECONDS"]}
     try:
-        accounts.user_for_reset_token(db, token, **token_settings)
+        accounts.user_for_reset_token(db, token, now=utcnow())
     except InvalidToken:
         return _link_expired(invitation=False)
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
-            user = accounts.reset_password(db, token, form.password.data, now=utcnow(), **token_settings)
+            user = accounts.reset_password(db, token, form.password.data, now=utcnow())
+        except InvalidToken:
+            # Spent by another request a moment ago, or expired while the form was open.
+            db.rollback()
+            return _link_expired(invitation=False)
         except DomainError as error:
             attach_error(form, error)
         else:
