@@ -1,17 +1,22 @@
 """Command-line tasks: flask --app portal <command>."""
 
+import logging
+import signal
+import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from portal import mail
 from portal.blueprints import district
-from portal.db import get_engine, get_session, utcnow
+from portal.db import close_session, get_engine, get_session, utcnow
+from portal.faults import DATABASE, Outages, unavailable_dependency
 from portal.models import Channel, GuardianRelationship, Topic
 from portal.services import accounts, contacts, csv_export, demo, households, passwords, requests, two_factor
 from portal.services import scale as scale_data
@@ -147,25 +152,82 @@ def create_household(name: str, guardians: tuple[str, ...], students: tuple[str,
         click.echo(f"  {_parse_guardian(details).email}: activation code {issued.code}")
 
 
+worker_log = logging.getLogger("portal.worker")
+
+
 @click.command("deliver-notifications")
 @click.option("--loop", is_flag=True, help="Keep delivering until stopped.")
 @with_appcontext
 def deliver_notifications(loop: bool) -> None:
     """Send the queued email, retrying failures with backoff. With --loop, also tell
-    supervisors about replies that became overdue, as `escalate` does."""
+    supervisors about replies that became overdue, as `escalate` does, and carry on
+    through outages of the database and the mail server."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if loop:
+        run_worker(notification_worker_steps(app), stop=_stop_on_sigterm())
+        return
+    report = mail.deliver_due(app, get_session(), mail.sender_for(app))
+    click.echo(
+        f"Sent {report.sent}, failed {report.retrying + report.given_up} "
+        f"({report.retrying} will be retried, {report.given_up} given up)."
+    )
+    if report.unavailable is not None:
+        raise click.ClickException(f"Stopped: {report.unavailable}. The rest stays queued.")
+
+
+def notification_worker_steps(app: Flask) -> list[Callable[[], object]]:
+    """One round of `deliver-notifications --loop`: escalate, then send what is due."""
     sender = mail.sender_for(app)
-    while True:
-        if loop:
-            _escalate()
+
+    def deliver() -> None:
         report = mail.deliver_due(app, get_session(), sender)
-        if not loop:
-            click.echo(
-                f"Sent {report.sent}, failed {report.retrying + report.given_up} "
-                f"({report.retrying} will be retried, {report.given_up} given up)."
-            )
-            return
-        time.sleep(app.config["NOTIFICATION_POLL_SECONDS"])
+        if report.unavailable is not None:
+            raise report.unavailable
+
+    return [_escalate, deliver]
+
+
+def run_worker(steps: Sequence[Callable[[], object]], *, stop: threading.Event) -> None:
+    """Run `steps` in turn, every NOTIFICATION_POLL_SECONDS, until `stop` is set.
+
+    An unavailable database or mail server does not end the loop: it waits, with the
+    back-off of faults.Outages, and goes on when the dependency is back. Any other error
+    is a bug and ends it (the process supervisor restarts the worker). Each round is its
+    own unit of work, so nothing read before an outage is trusted after it.
+    """
+    config = current_app.config
+    outages = Outages(
+        worker_log,
+        first_seconds=float(config["WORKER_BACKOFF_FIRST_SECONDS"]),
+        max_seconds=float(config["WORKER_BACKOFF_MAX_SECONDS"]),
+    )
+    while not stop.is_set():
+        try:
+            for step in steps:
+                step()
+        except Exception as error:
+            dependency = unavailable_dependency(error)
+            if dependency is None:
+                raise
+            if dependency != DATABASE:
+                outages.working(DATABASE)  # every step reads the database before anything else
+            wait_seconds = outages.failed(dependency, error)
+        else:
+            outages.working()
+            wait_seconds = float(config["NOTIFICATION_POLL_SECONDS"])
+        finally:
+            # Rolls back what a failure left open; a connection the server dropped is
+            # discarded by the pool, and the next round checks out a live one (pre-ping).
+            close_session()
+        stop.wait(wait_seconds)
+
+
+def _stop_on_sigterm() -> threading.Event:
+    """Stopped by SIGTERM between two messages, never in the middle of one."""
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda _signal, _frame: stop.set())
+    return stop
 
 
 def _escalate() -> int:
@@ -176,9 +238,13 @@ def _escalate() -> int:
 
 
 @click.command("escalate")
+@click.option("--loop", is_flag=True, help="Keep escalating every poll interval until stopped.")
 @with_appcontext
-def escalate() -> None:
+def escalate(loop: bool) -> None:
     """Tell department supervisors, once per clock, about replies that became overdue."""
+    if loop:
+        run_worker([_escalate], stop=_stop_on_sigterm())
+        return
     click.echo(f"Escalated {_escalate()} overdue replies.")
 
 

@@ -5,8 +5,9 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from flask import Flask, render_template
 from flask_babel import force_locale
@@ -14,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
+from portal.faults import MAIL_SERVER, DependencyUnavailable
 from portal.models import Notification, NotificationStatus
 from portal.services import notifications
 
@@ -100,11 +102,37 @@ def render_email(app: Flask, notification: Notification) -> EmailMessage:
     message["Subject"] = subject
     message["From"] = app.config["MAIL_FROM"]
     message["To"] = notification.to_address
-    message["Message-ID"] = make_msgid(idstring=f"notification-{notification.id}")
+    message["Message-ID"] = message_id(app, notification)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text_body)
     message.add_alternative(html_body, subtype="html")
     return message
+
+
+def message_id(app: Flask, notification: Notification) -> str:
+    """The same Message-ID on every attempt for one notification row, so a copy sent again
+    after a crash (accepted by the server, not yet recorded as sent) can be recognised and
+    dropped by mail systems. The creation time keeps ids apart across rebuilt databases."""
+    domain = parseaddr(app.config["MAIL_FROM"])[1].rpartition("@")[2] or urlsplit(app.config["BASE_URL"]).hostname
+    return f"<notification-{notification.id}.{int(notification.created_at.timestamp())}@{domain or 'portal.invalid'}>"
+
+
+# SMTP replies that speak for the server, not for one message: 421 (service not
+# available, closing) and a refused login.
+SERVER_WIDE_CODES = frozenset({421})
+
+
+def is_mail_server_unavailable(error: BaseException) -> bool:
+    """True when no message could go out now (nothing listens, the connection drops, the
+    server closes with 421, the login is refused), as opposed to a refusal of this one
+    message (a 4xx or 5xx to its sender, recipients or content)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return bool(error.recipients) and all(code in SERVER_WIDE_CODES for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPAuthenticationError | smtplib.SMTPConnectError | smtplib.SMTPHeloError):
+        return True
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code in SERVER_WIDE_CODES
+    return isinstance(error, OSError)  # refused, reset or timed-out connections; SMTPServerDisconnected
 
 
 @dataclass
@@ -112,10 +140,18 @@ class DeliveryReport:
     sent: int = 0
     retrying: int = 0
     given_up: int = 0
+    # Set when the batch stopped because the mail server is unavailable.
+    unavailable: DependencyUnavailable | None = None
 
 
 def deliver_due(app: Flask, db: Session, sender: Sender) -> DeliveryReport:
-    """Send every due notification, one at a time, committing each as it goes."""
+    """Send every due notification, one at a time, committing each as it goes.
+
+    A message refused by the server is retried later with its own backoff, and given up
+    after NOTIFICATION_MAX_ATTEMPTS. When the mail server itself is unavailable, the claimed
+    notification is released untouched (no attempt counted, so no outage can use up a
+    message's attempts) and the batch stops, with the report's `unavailable` set.
+    """
     config = app.config
     report = DeliveryReport()
     for _ in range(config["NOTIFICATION_BATCH_SIZE"]):
@@ -124,7 +160,16 @@ def deliver_due(app: Flask, db: Session, sender: Sender) -> DeliveryReport:
             break
         try:
             message = render_email(app, notification)
-            sender.send(message)
+            try:
+                sender.send(message)
+            except Exception as error:
+                if is_mail_server_unavailable(error):
+                    raise DependencyUnavailable(MAIL_SERVER, error) from error
+                raise
+        except DependencyUnavailable as outage:
+            db.rollback()
+            report.unavailable = outage
+            break
         except Exception as error:
             if isinstance(error, smtplib.SMTPException | OSError):
                 log.warning("Delivery of notification %s failed: %s", notification.id, error)
