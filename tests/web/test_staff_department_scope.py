@@ -8,15 +8,18 @@ B_NAME, so "nothing of B" is a plain substring check over the whole response.
 """
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from flask import Flask
 
 from portal.db import utcnow
 from portal.models import AccountNote, Department, DepartmentMember, NoteCategory
 from portal.services import district_calendar, feedback, requests
 from tests import factories
+from tests.conftest import Browser
 
 B_TEXT = "XB9"
 B_NAME = "QD7"
@@ -124,3 +127,109 @@ def test_an_administrators_household_download_keeps_every_department(app, db, sc
     assert len(data["requests"]) == 3
     assert len(data["feedback"]) == 3
     assert any(B_TEXT in json.dumps(event, ensure_ascii=False) for event in data["history"])
+
+
+# --- every staff surface that shows a household ------------------------------
+
+
+@dataclass(frozen=True)
+class Surface:
+    endpoint: str
+    url: str  # formatted with the scene's ids
+    method: str = "GET"
+    page: str | None = None  # the page whose CSRF token a POST sends back
+    staff_status: int = 200  # what Robin gets (after following redirects)
+    admin_sees_b: bool = False  # whether the page shows department B's texts to an administrator
+
+
+HOUSEHOLD = "/staff/households/{household_id}"
+REQUEST_A = "/staff/requests/{request_a}"
+FEEDBACK_A = "/staff/feedback/{feedback_a}"
+
+# POSTs are sent empty: each answers with its page again (errors shown) or a redirect to one.
+SURFACES = [
+    Surface("staff.home", "/staff/"),
+    Surface("staff.households_list", "/staff/households?q=Alvarez"),
+    Surface("staff.new_household", "/staff/households/new"),
+    Surface("staff.new_household", "/staff/households/new", "POST"),
+    Surface("staff.household", HOUSEHOLD),
+    Surface("staff.add_guardian", HOUSEHOLD + "/guardians/new"),
+    Surface("staff.add_guardian", HOUSEHOLD + "/guardians/new", "POST"),
+    Surface("staff.add_student", HOUSEHOLD + "/students/new"),
+    Surface("staff.add_student", HOUSEHOLD + "/students/new", "POST"),
+    Surface("staff.reinvite", HOUSEHOLD + "/guardians/{guardian_id}/invitation", "POST", HOUSEHOLD),
+    Surface("staff.edit_contact", HOUSEHOLD + "/guardians/{guardian_id}/contact"),
+    Surface("staff.edit_contact", HOUSEHOLD + "/guardians/{guardian_id}/contact", "POST"),
+    Surface("staff.new_note", HOUSEHOLD + "/notes/new"),
+    Surface("staff.new_note", HOUSEHOLD + "/notes/new", "POST"),
+    Surface("staff.edit_note", HOUSEHOLD + "/notes/{note_id}"),
+    Surface("staff.edit_note", HOUSEHOLD + "/notes/{note_id}", "POST"),
+    Surface("staff.add_internal_note", HOUSEHOLD + "/internal-notes", "POST", HOUSEHOLD),
+    Surface("staff.download_household", HOUSEHOLD + "/data.json", admin_sees_b=True),
+    Surface("staff.download_household_csv", HOUSEHOLD + "/data.csv", admin_sees_b=True),
+    Surface("queue.queue", "/staff/requests/?status=all", admin_sees_b=True),
+    Surface("queue.queue", "/staff/requests/?status=all&q=Alvarez", admin_sees_b=True),
+    Surface("queue.detail", REQUEST_A, admin_sees_b=True),  # the other-open-requests panel
+    Surface("queue.detail", "/staff/requests/{request_b}", staff_status=404, admin_sees_b=True),
+    Surface("queue.reply", REQUEST_A + "/reply", "POST", REQUEST_A, admin_sees_b=True),
+    Surface("queue.update", REQUEST_A + "/update", "POST", REQUEST_A, admin_sees_b=True),
+    Surface("queue.log_phone_call", "/staff/requests/phone/{household_id}"),
+    Surface("queue.log_phone_call", "/staff/requests/phone/{household_id}", "POST"),
+    Surface("review.queue", "/staff/feedback/?status=all", admin_sees_b=True),
+    Surface("review.queue", "/staff/feedback/?status=all&q=counselling", admin_sees_b=True),
+    Surface("review.bulk", "/staff/feedback/bulk", "POST", "/staff/feedback/", admin_sees_b=True),
+    Surface("review.detail", FEEDBACK_A),
+    Surface("review.detail", "/staff/feedback/{feedback_b}", staff_status=404, admin_sees_b=True),
+    Surface("review.comment", FEEDBACK_A + "/comment", "POST", FEEDBACK_A),
+    Surface("review.respond", FEEDBACK_A + "/respond", "POST", FEEDBACK_A),
+    Surface("review.update", FEEDBACK_A + "/update", "POST", FEEDBACK_A),
+    Surface("review.tags", FEEDBACK_A + "/tags", "POST", FEEDBACK_A),
+    Surface("review.open_request", FEEDBACK_A + "/request", "POST", FEEDBACK_A),
+    # Who looked: for administrators only.
+    Surface("admin.access_log_list", "/admin/access-log?household={household_id}", staff_status=403),
+    Surface("admin.access_log_csv", "/admin/access-log.csv?household={household_id}", staff_status=403),
+]
+STAFF_BLUEPRINTS = ("staff", "queue", "review")
+CHOICE = re.compile(r"<option\b[^>]*>.*?</option>", re.DOTALL)
+
+
+def _fetch(browser: Browser, surface: Surface, scene: Scene):  # type: ignore[no-untyped-def]
+    url = surface.url.format(**vars(scene))
+    if surface.method == "GET":
+        return browser.get(url, follow_redirects=True)
+    page = (surface.page or surface.url).format(**vars(scene))
+    return browser.submit(url, {}, page=page, follow_redirects=True)
+
+
+def _without_choices(body: str) -> str:
+    """The page less its drop-down lists: a list of every department reveals no request."""
+    return CHOICE.sub("", body)
+
+
+def test_the_surfaces_below_are_every_staff_page(app: Flask):
+    """A new staff page fails here until it is added to SURFACES, and so tested below."""
+    endpoints = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in STAFF_BLUEPRINTS
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert endpoints - {(surface.endpoint, surface.method) for surface in SURFACES} == set()
+
+
+@pytest.mark.parametrize("surface", SURFACES, ids=lambda s: f"{s.method} {s.endpoint} {s.url}")
+def test_staff_see_nothing_of_a_department_they_do_not_work_in(app, db, scene, sign_in, surface):
+    robin = sign_in(scene.staff_a)
+    response = _fetch(robin, surface, scene)
+    assert response.status_code == surface.staff_status
+    body = response.get_data(as_text=True)
+    assert B_TEXT not in body
+    assert B_NAME not in _without_choices(body)
+
+
+@pytest.mark.parametrize("surface", SURFACES, ids=lambda s: f"{s.method} {s.endpoint} {s.url}")
+def test_an_administrator_sees_every_department_on_the_same_surfaces(app, db, scene, sign_in, surface):
+    admin = sign_in(scene.admin)
+    response = _fetch(admin, surface, scene)
+    assert response.status_code == 200
+    assert (B_TEXT in response.get_data(as_text=True)) is surface.admin_sees_b
