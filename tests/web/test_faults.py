@@ -3,7 +3,6 @@ Retry-After, the visitor's language, built without the database); Redis down sti
 serves, and /healthz says which one is down."""
 
 import html
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,11 +19,9 @@ from portal.extensions import limiter
 from portal.models import User
 from tests import factories
 from tests.web.support import csrf_token, password_sign_in
+from tests.web.test_rate_limits import CLOSED_REDIS_PORT, REAL_REDIS, real_redis_or_skip
 
 CLOSED_POSTGRESQL_PORT = "postgresql+psycopg://postgres@127.0.0.1:1/portal"
-CLOSED_REDIS_PORT = "redis://127.0.0.1:1/0"
-REAL_REDIS = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 RETRY_AFTER_SECONDS = 17
 
 
@@ -171,18 +168,6 @@ def test_a_database_that_dropped_the_portals_connections_is_used_again_at_once(a
 
 
 # Redis ---------------------------------------------------------------------------------------
-
-
-def real_redis_or_skip() -> str:
-    import redis
-
-    try:
-        redis.Redis.from_url(REAL_REDIS, socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        if IN_CI:
-            raise
-        pytest.skip(f"Redis at {REAL_REDIS} is not reachable: {error}")
-    return REAL_REDIS
 
 
 @pytest.fixture(autouse=True)

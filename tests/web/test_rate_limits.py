@@ -1,8 +1,18 @@
-"""Failed sign-ins and activation codes are limited per client and per account; successes do not count."""
+"""Failed sign-ins and activation codes are limited per client and per account; successes do not count.
+
+Every test runs on each limit storage: memory (no REDIS_URL), Redis (127.0.0.1:6379, skipped
+when unreachable except in CI), and a Redis that is down (a closed port). Redis down, the
+limits must still hold, counted per process, and nothing may answer 500.
+"""
+
+import os
+from collections.abc import Iterator
 
 import pytest
+import redis
 from sqlalchemy import func, select
 
+from portal.extensions import limiter
 from portal.models import Notification
 from tests import factories
 from tests.web.support import location, submit, text
@@ -14,14 +24,47 @@ RESETS_PER_ACCOUNT = 2
 WRONG_PASSWORD = "not the password!"
 
 
+REAL_REDIS = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+CLOSED_REDIS_PORT = "redis://127.0.0.1:1/0"
+STORAGES = {"memory": None, "redis": REAL_REDIS, "redis-down": CLOSED_REDIS_PORT}
+
+
+def real_redis_or_skip() -> None:
+    """Redis runs beside the tests here and in CI; elsewhere its tests are skipped."""
+    try:
+        redis.Redis.from_url(REAL_REDIS, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        if os.environ.get("CI", "").lower() == "true":
+            raise
+        pytest.skip(f"Redis at {REAL_REDIS} is not reachable: {error}")
+
+
+@pytest.fixture(params=list(STORAGES))
+def storage(request: pytest.FixtureRequest) -> str:
+    if request.param == "redis":
+        real_redis_or_skip()
+    return request.param
+
+
 @pytest.fixture
-def app_config() -> dict[str, object]:
+def app_config(storage: str) -> dict[str, object]:
     return {
         "SIGN_IN_LIMIT_PER_CLIENT": f"{PER_CLIENT} per 10 minutes",
         "SIGN_IN_LIMIT_PER_ACCOUNT": f"{PER_ACCOUNT} per 15 minutes",
         "ACTIVATION_LIMIT_PER_CLIENT": f"{ACTIVATIONS} per 10 minutes",
         "RESET_LIMIT_PER_ACCOUNT": f"{RESETS_PER_ACCOUNT} per hour",
+        "REDIS_URL": STORAGES[storage],
     }
+
+
+@pytest.fixture(autouse=True)
+def fresh_limits(app, storage: str) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    if storage == "redis":
+        limiter.reset()  # the counts of earlier tests (Redis database 15 is the tests' own)
+    yield
+    # The limiter is one object rebound by every test app: a storage one test found dead
+    # must not leave the next on the in-memory fallback.
+    limiter._storage_dead = False
 
 
 def from_address(address: str) -> dict:
@@ -126,3 +169,18 @@ def test_reset_emails_to_one_account_are_limited_from_any_address(client, db, gu
         assert response.status_code == 302
     assert_limited(submit(client, "/forgot-password", {"email": guardian.email}, **from_address("203.0.113.77")))
     assert reset_emails(db) == RESETS_PER_ACCOUNT
+
+
+@pytest.mark.parametrize("storage", ["redis"], indirect=True)
+def test_with_redis_the_counts_live_in_redis_shared_by_every_host(client):
+    attempt(client, "stranger@example.org", address="198.51.100.42")
+    keys = redis.Redis.from_url(REAL_REDIS).keys("LIMITS*")
+    assert any(b"198.51.100.42" in key for key in keys)
+
+
+@pytest.mark.parametrize("storage", ["redis-down"], indirect=True)
+def test_with_redis_down_the_limits_hold_per_process_and_the_fall_back_is_logged(client, caplog):
+    for number in range(PER_CLIENT):
+        assert attempt(client, f"stranger{number}@example.org").status_code == 200
+    assert_limited(attempt(client, "one.more@example.org"))
+    assert "falling back to in-memory storage" in caplog.text
