@@ -61,6 +61,11 @@ def seed_demo(password: str, totp_secret: str, scale: int) -> None:
         totp_secret = two_factor.check_secret(totp_secret)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--totp-secret") from error
+    try:
+        # The same rules as every other way a password is set: a demo left reachable is a way in.
+        passwords.check_new_password(password)
+    except DomainError as error:
+        raise click.BadParameter(str(error.message), param_hint="--password") from error
     db = get_session()
     result = demo.seed_demo(
         db,
