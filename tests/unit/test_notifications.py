@@ -241,6 +241,6 @@ def test_a_refused_change_queues_nothing(db):
 
 def test_reset_for_an_unknown_address_queues_nothing(db):
     factories.make_user(db, email="known@example.org")
-    accounts.request_password_reset(db, "unknown@example.org", now=NOW, secret_key="k")
+    accounts.request_password_reset(db, "unknown@example.org", now=NOW, valid_seconds=3600)
     db.commit()
     assert db.scalar(select(func.count()).select_from(Notification)) == 0
