@@ -63,7 +63,7 @@ def require_admin(actor: User) -> None:
 # History events about these objects belong to a department; every other event about a
 # household (its guardians, students, notes, invitations, contact preferences) does not.
 # An event that concerns a request or feedback must be recorded against it, so that
-# StaffScope.events_where() can follow it.
+# StaffScope.household_events() can follow it.
 DEPARTMENT_OBJECT_TYPES = (Request.__tablename__, Feedback.__tablename__)
 
 
@@ -134,11 +134,12 @@ class StaffScope:
         """The history of a household as this staff member may read it.
 
         An event about a request or feedback they may not see is left out, rather than
-        shown as a neutral line ("a request changed"): a line per step would still tell
-        them that the family has business with another department, and when (each step
-        of a counselling case, say), which is what the department rule keeps from them;
-        and it would point to a request that the same page or download leaves out, so
-        they could do nothing with it. The family's own history keeps every event.
+        shown as a neutral line ("a request changed"): a line per step would still give
+        the timeline of the family's business with another department (each step of a
+        counselling case, say), far more than the bare count of open requests that the
+        request page shows so that work is not done twice; and it would point to a
+        request that the same page or download leaves out, so they could do nothing
+        with it. The family's own history keeps every event.
         """
         statement = select(AuditEvent).where(AuditEvent.household_id == household_id)
         if self.department_ids is None:
