@@ -71,11 +71,12 @@ class Outages:
         """Record a failure; the seconds to wait before the next try."""
         if dependency not in self.down_since:
             self.down_since[dependency] = self.clock()
+            cause = error.cause if isinstance(error, DependencyUnavailable) else error
             self.log.error(
                 "The %s is unavailable (%s: %s); retrying with back-off of up to %g seconds.",
                 dependency,
-                type(error).__name__,
-                str(error).strip().splitlines()[0] if str(error).strip() else "",
+                type(cause).__name__,
+                str(cause).strip().splitlines()[0] if str(cause).strip() else "",
                 self.max_seconds,
             )
         if self.wait_seconds == 0:
