@@ -25,13 +25,23 @@ class DependencyUnavailable(Exception):
         self.cause = cause
 
 
+# SQLite's primary result codes that say the file cannot be used now; SQLite reports a
+# mistake in a statement (no such table, a syntax error) as an OperationalError too.
+SQLITE_UNAVAILABLE_CODES = frozenset({5, 6, 8, 10, 13, 14})  # BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN
+
+
 def is_database_unavailable(error: BaseException) -> bool:
     """True for an error that says the database cannot be reached or cannot serve now
     (refused or lost connection, a server shutting down, no free connection in the
-    pool), as opposed to a mistake in a statement."""
-    if isinstance(error, OperationalError | InterfaceError | PoolTimeoutError):
+    pool, a locked or unreadable SQLite file), as opposed to a mistake in a statement."""
+    if isinstance(error, PoolTimeoutError):
         return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    sqlite_code = getattr(error.orig, "sqlite_errorcode", None)
+    return sqlite_code is None or sqlite_code & 0xFF in SQLITE_UNAVAILABLE_CODES
 
 
 def unavailable_dependency(error: BaseException) -> str | None:

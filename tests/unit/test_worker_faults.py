@@ -125,6 +125,41 @@ def skip_unless_postgresql(app: Flask) -> None:
         pytest.skip("PostgreSQL only: SQLite has no server whose connections can be dropped")
 
 
+# What counts as down --------------------------------------------------------------------------
+
+
+def database_error(url: str, statement: str) -> Exception:
+    engine = make_engine(url, connect_timeout_seconds=2)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(statement))
+    except Exception as error:
+        return error
+    finally:
+        engine.dispose()
+    raise AssertionError("the statement did not fail")
+
+
+def test_an_unreachable_or_unreadable_database_is_unavailable(tmp_path):
+    assert faults.is_database_unavailable(database_error(CLOSED_POSTGRESQL_PORT, "SELECT 1"))
+    unreadable = f"sqlite:///{tmp_path / 'no-such-directory' / 'portal.sqlite3'}"
+    assert faults.is_database_unavailable(database_error(unreadable, "SELECT 1"))
+
+
+@pytest.mark.parametrize("statement", ["SELECT * FROM no_such_table", "SELEC 1", "INSERT INTO t VALUES (1)"])
+def test_a_mistake_in_a_statement_is_not_an_outage(tmp_path, statement):
+    # SQLite calls these OperationalError too: they must stay 500s (bugs), not a 503 that hides them.
+    url = f"sqlite:///{tmp_path / 'portal.sqlite3'}"
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+    engine.dispose()
+    error = database_error(url, statement)
+    assert not faults.is_database_unavailable(error)
+    assert faults.unavailable_dependency(error) is None
+
+
 # Outages: the back-off and the log, on their own -----------------------------------------------
 
 
