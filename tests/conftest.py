@@ -34,6 +34,22 @@ def pytest_report_header() -> str:
     return f"database: {EXTERNAL_DATABASE_URL or 'SQLite, a fresh file per test'}"
 
 
+# (requests sent, answers 5xx) of tests/web/test_fuzz.py, for the terminal summary.
+FUZZ_COUNT = pytest.StashKey[tuple[int, int]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fuzz-long", action="store_true", default=False, help="fuzz every page and form with many more requests"
+    )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if FUZZ_COUNT in config.stash:
+        sent, failed = config.stash[FUZZ_COUNT]
+        terminalreporter.write_line(f"fuzz: {sent} requests sent, {failed} answered 5xx")
+
+
 @pytest.fixture(scope="session")
 def external_database() -> Iterator[str | None]:
     """The PostgreSQL database named by PORTAL_TEST_DATABASE_URL, with a freshly migrated schema."""

@@ -1,0 +1,542 @@
+"""Fuzzing every page and every form: hostile input gets a clear answer, never a 5xx,
+and never changes another household's data.
+
+The pages come from the app's URL map and the forms from the pages themselves (each
+<form method="post"> a page serves, with its fields), so a new page or form is fuzzed
+without editing this file; a POST route whose form no page showed is sent the field
+names of every form class instead. Four visitors take part: signed out, a family
+(household 1, the attacker), staff and an administrator. Household 2 is the victim:
+its rows are compared before and after.
+
+The run is a seeded sample, bounded to about a minute on SQLite; `pytest --fuzz-long`
+sends many more requests. The count is in the terminal summary.
+"""
+
+import io
+import itertools
+import json
+import random
+import re
+import traceback
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from portal.blueprints.forms import PortalForm
+from portal.db import Base, utcnow
+from portal.models import Department, DepartmentMember, Guardianship, Household, NoteCategory, Request, Student
+from portal.services import district_calendar, feedback, notes, requests
+from tests import factories
+from tests.conftest import FUZZ_COUNT, Browser
+from tests.web.support import CSRF_PATTERN
+
+SEED = 14
+# Requests per POST form and per GET page in the default run; --fuzz-long multiplies them.
+FORM_SAMPLES = 8
+PAGE_SAMPLES = 4
+LONG_FACTOR = 12
+
+# Every kind of hostile value, as text; bytes are sent as they are (not UTF-8).
+HOSTILE_VALUES: dict[str, str | bytes] = {
+    "empty": "",
+    "blank": " \t ",
+    "huge": "x" * 100_000,
+    "long line of letters": "é" * 5_000,
+    "control characters": "Ana\x07\x1b[2J\x08\x7f Lee",
+    "nul": "Ana\x00Lee",
+    "c1 control": "Ana\x85\x9bLee",
+    "invalid utf-8": b"\xff\xfe\xc3\x28\xa0\xa1",
+    "lone surrogate bytes": b"\xed\xa0\x80",
+    "arabic-indic digits": "١٢٣",
+    "full-width digits": "１２３",
+    "2^31": str(2**31),
+    "2^63": str(2**63),
+    "2^64 and more": "9" * 40,
+    "negative": "-1",
+    "very negative": str(-(2**63) - 1),
+    "zero": "0",
+    "float": "1.5e308",
+    "not a number": "NaN",
+    "date far ahead": "9999-12-31",
+    "date zero": "0000-00-00",
+    "impossible date": "2030-02-30",
+    "time out of range": "25:61",
+    "script": "<script>alert(1)</script>",
+    "attribute": '"><img src=x onerror=alert(1)>',
+    "sql": "' OR '1'='1'; DROP TABLE \"user\"; --",
+    "like wildcards": "%_%\\",
+    "right-to-left override": "Ana\u202eeeL",
+    "emoji": "\U0001f600" * 50,
+    "url": "//evil.example/%2e%2e",
+    "email-ish": "a@b",
+    "path": "../../etc/passwd",
+}
+# The values that have broken pages before: every filter of every page gets each of them.
+SHARPEST = ["2^31", "2^63", "2^64 and more", "very negative", "arabic-indic digits", "nul", "invalid utf-8", "huge"]
+# Ways of sending a hostile value for one field, beyond the plain form post.
+SHAPES = ["form", "form", "form", "repeated", "missing", "file part", "json", "text/plain", "query too"]
+# Path parameters that are not ids, and ids that are no row (or no number).
+HOSTILE_SEGMENTS = ["x" * 3000, "%00", "..%2F..%2Fetc", quote("١٢٣"), quote("<script>"), "%FF%FE", "-1"]
+HOSTILE_IDS = ["0", str(2**31 - 1), str(2**31), str(2**63), "9" * 40, quote("١٢٣"), quote("１２"), "-1", "1.0"]
+# Query-string names that the pages read (the filters and paging), plus any form field name.
+QUERY_NAMES = ["page", "q", "next", "status", "kind", "topic", "channel", "household", "staff", "sort"]
+
+
+@dataclass
+class FormSeen:
+    """A <form method="post"> as a page served it: where it posts and what it sends."""
+
+    action: str
+    fields: dict[str, list[str]]  # name -> the values a browser would send as served
+    file_fields: set[str] = field(default_factory=set)
+    method: str = "post"
+
+
+class FormParser(HTMLParser):
+    """The forms of a page, with the values a browser would send unchanged."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.page = page
+        self.forms: list[FormSeen] = []
+        self._form: FormSeen | None = None
+        self._select: str | None = None
+        self._select_first: str | None = None
+        self._select_chosen = False
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            self._form = FormSeen(a.get("action") or self.page, {}, method=a.get("method", "get").lower())
+            return
+        form = self._form
+        if form is None:
+            return
+        name = a.get("name")
+        if tag == "input" and name:
+            kind = a.get("type", "text").lower()
+            if kind == "file":
+                form.file_fields.add(name)
+                form.fields.setdefault(name, [])
+            elif kind in ("checkbox", "radio"):
+                form.fields.setdefault(name, [])
+                if "checked" in a:
+                    form.fields[name].append(a.get("value", "on"))
+                elif kind == "radio" and not form.fields[name]:
+                    form.fields[name] = [a.get("value", "on")]
+            elif kind not in ("submit", "button", "image", "reset"):
+                form.fields.setdefault(name, []).append(a.get("value", ""))
+        elif tag == "button" and name and a.get("type", "submit") == "submit":
+            form.fields.setdefault(name, [a.get("value", "")])
+        elif tag == "select" and name:
+            self._select, self._select_first, self._select_chosen = name, None, False
+            form.fields.setdefault(name, [])
+        elif tag == "option" and self._select:
+            value = a.get("value", "")
+            if self._select_first is None:
+                self._select_first = value
+            if "selected" in a:
+                form.fields[self._select].append(value)
+                self._select_chosen = True
+        elif tag == "textarea" and name:
+            self._textarea = name
+            form.fields.setdefault(name, [""])
+
+    def handle_data(self, data: str) -> None:
+        if self._form is not None and self._textarea:
+            self._form.fields[self._textarea] = [self._form.fields[self._textarea][0] + data]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form" and self._form is not None:
+            self.forms.append(self._form)
+            self._form = None
+        elif tag == "select" and self._select and self._form is not None:
+            if not self._select_chosen and self._select_first is not None:
+                self._form.fields[self._select].append(self._select_first)
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def page_forms(page: str, html: str) -> list[FormSeen]:
+    parser = FormParser(page)
+    parser.feed(html)
+    return parser.forms
+
+
+def form_class_field_names() -> set[str]:
+    """Every field name of every form class: what a POST route with no form on any page is sent."""
+    names: set[str] = set()
+    pending = list(PortalForm.__subclasses__())
+    while pending:
+        form_class = pending.pop()
+        pending.extend(form_class.__subclasses__())
+        names.update(name for name, value in vars(form_class).items() if hasattr(value, "field_class"))
+        for base in form_class.__mro__[1:]:
+            names.update(name for name, value in vars(base).items() if hasattr(value, "field_class"))
+    return names - {"csrf_token"}
+
+
+# ---- the district under attack ---------------------------------------------------
+
+
+@dataclass
+class District:
+    attacker: Household
+    victim: Household
+    ids: dict[str, dict[str, list[str]]]  # role -> path parameter name -> ids worth trying
+    visitors: dict[str, Any]  # role -> the user, or None for signed out
+
+
+def _submitted_request(db: Session, household: Household, department: Department, subject: str) -> Request:
+    guardian = factories.guardians_of(db, household)[0]
+    request, _new = requests.submit_request(
+        db,
+        guardian,
+        requests.NewRequest(department.id, subject, "When does the bus come?"),
+        calendar=district_calendar.load_calendar(db, "America/Los_Angeles"),
+        now=utcnow(),
+    )
+    db.commit()
+    return request
+
+
+@pytest.fixture
+def district(db: Session, app: Flask) -> District:
+    school = factories.make_school(db)
+    department = Department(name="Transportation", is_public=True)
+    db.add(department)
+    db.commit()
+    attacker = factories.make_household(db, guardians=1, students=1, name="Attacker family", school=school)
+    victim = factories.make_household(db, guardians=2, students=2, name="Victim family", school=school)
+    staff = factories.make_staff(db)
+    admin = factories.make_admin(db)
+    db.add(DepartmentMember(department_id=department.id, user_id=staff.id, is_supervisor=True))
+    db.commit()
+    own = _submitted_request(db, attacker, department, "Our bus")
+    theirs = _submitted_request(db, victim, department, "Their bus")
+    students = {
+        h.id: list(db.scalars(select(Student.id).where(Student.household_id == h.id))) for h in (attacker, victim)
+    }
+    attacker_guardian = factories.guardians_of(db, attacker)[0]
+    victim_guardians = factories.guardians_of(db, victim)
+    notes_made = [
+        notes.add_note(
+            db, guardian, household.id, notes.NoteEdit(NoteCategory.OTHER, "Call grandma first."), now=utcnow()
+        )
+        for household, guardian in ((attacker, attacker_guardian), (victim, victim_guardians[0]))
+    ]
+    db.commit()
+    feedback_made = [
+        feedback.submit_from_family(
+            db,
+            guardian,
+            feedback.NewFeedback("concern", department.id, school.id, 2, "The bus was late."),
+            now=utcnow(),
+        )
+        for guardian in (attacker_guardian, victim_guardians[0])
+    ]
+    db.commit()
+    theirs_too = {
+        "household_id": [str(victim.id)],
+        "user_id": [str(guardian.id) for guardian in victim_guardians],
+        "request_id": [str(theirs.id)],
+        "student_id": [str(s) for s in students[victim.id]],
+        "note_id": [str(notes_made[1].id)],
+        "feedback_id": [str(feedback_made[1].id)],
+    }
+    ours = {
+        "household_id": [str(attacker.id)],
+        "user_id": [str(attacker_guardian.id), str(staff.id)],
+        "request_id": [str(own.id)],
+        "student_id": [str(s) for s in students[attacker.id]],
+        "note_id": [str(notes_made[0].id)],
+        "feedback_id": [str(feedback_made[0].id)],
+        "department_id": [str(department.id)],
+    }
+    # The family tries the victim's ids as well as its own; staff and administrators may
+    # change any household, so they are sent to household 1's pages only.
+    ids = {
+        "family": {name: values + theirs_too.get(name, []) for name, values in ours.items()},
+        "staff": ours,
+        "admin": ours,
+        "signed out": {name: values + theirs_too.get(name, []) for name, values in ours.items()},
+    }
+    return District(
+        attacker=attacker,
+        victim=victim,
+        ids=ids,
+        visitors={"signed out": None, "family": attacker_guardian, "staff": staff, "admin": admin},
+    )
+
+
+def victim_rows(db: Session, household_id: int) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the victim household's data: the household, its guardians' accounts
+    and contact choices, students, notes, requests and their messages, feedback."""
+    db.expire_all()
+    users = set(db.scalars(select(Guardianship.user_id).where(Guardianship.household_id == household_id)))
+    owners: dict[str, set[int]] = {"household_id": {household_id}, "user_id": users, "recipient_id": users}
+    owners["request_id"] = set(db.scalars(select(Request.id).where(Request.household_id == household_id)))
+    snapshot: dict[str, list[tuple[Any, ...]]] = {}
+    logs = {"audit_event", "security_event"}  # records of what was tried, not the family's data
+    for table in Base.metadata.sorted_tables:
+        if table.name in logs:
+            continue
+        if table.name == "household":
+            condition = table.c.id == household_id
+        elif table.name == "user":
+            condition = table.c.id.in_(users)
+        else:
+            keys = [table.c[name].in_(ids) for name, ids in owners.items() if name in table.c]
+            if not keys:
+                continue
+            condition = keys[0] if len(keys) == 1 else keys[0] | keys[1] if len(keys) == 2 else keys[0]
+        rows = db.execute(select(table).where(condition)).all()
+        snapshot[table.name] = sorted((tuple(repr(v) for v in row) for row in rows), key=repr)
+        if table.name == "account_note":
+            owners["note_id"] = {row.id for row in rows}
+        if table.name == "feedback":
+            owners["feedback_id"] = {row.id for row in rows}
+    return snapshot
+
+
+# ---- sending -----------------------------------------------------------------------
+
+
+@dataclass
+class Fuzzer:
+    app: Flask
+    district: District
+    rng: random.Random
+    long: bool
+    sent: int = 0
+    failures: list[str] = field(default_factory=list)
+    answers: Counter[int] = field(default_factory=Counter)
+    addresses: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def client_for(self, role: str) -> tuple[FlaskClient, str]:
+        client = self.app.test_client()
+        user = self.district.visitors[role]
+        if user is not None:
+            Browser(client, self.app).sign_in(user.email)
+        return client, self.token(client)
+
+    def token(self, client: FlaskClient) -> str:
+        served = client.get("/sign-in" if self.is_anonymous(client) else "/password")
+        match = CSRF_PATTERN.search(served.get_data(as_text=True))
+        if match is None:  # the family's and staff's pages all carry the sign-out form
+            match = CSRF_PATTERN.search(client.get("/").get_data(as_text=True))
+        assert match, "no page served a CSRF token"
+        return match.group(1)
+
+    @staticmethod
+    def is_anonymous(client: FlaskClient) -> bool:
+        return client.get_cookie("portal_session") is None
+
+    def send(
+        self, client: FlaskClient, role: str, method: str, path: str, what: str, **kwargs: Any
+    ) -> TestResponse | None:
+        self.sent += 1
+        if role == "signed out":  # a new address each time, so that the rate limits let the form answer
+            number = next(self.addresses)
+            kwargs["environ_base"] = {"REMOTE_ADDR": f"10.{number // 250 % 250}.{number % 250}.7"}
+        try:
+            response = client.open(path, method=method, **kwargs)
+        except Exception as error:
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            self.failures.append(
+                f"{role} {method} {path[:120]} [{what}]: {type(error).__name__}: {str(error)[:160]}"
+                f" at {where.filename.rsplit('/', 2)[-1]}:{where.lineno}"
+            )
+            return None
+        self.answers[response.status_code] += 1
+        if response.status_code >= 500:
+            self.failures.append(f"{role} {method} {path[:120]} [{what}]: answered {response.status_code}")
+        return response
+
+    # -- pages --
+
+    def path_for(self, role: str, rule: str, hostile: bool) -> str:
+        """`rule` with its parameters filled: an id worth trying, or hostile segments."""
+
+        def fill(match: re.Match[str]) -> str:
+            converter, name = (match.group(1) or "", match.group(2))
+            if hostile:
+                return self.rng.choice(HOSTILE_IDS if converter == "int" else HOSTILE_SEGMENTS)
+            if converter == "int":
+                return self.rng.choice(self.district.ids[role].get(name, ["1"]))
+            return "token"
+
+        return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", fill, rule)
+
+    def value_name(self) -> str:
+        return self.rng.choice(SHARPEST if self.rng.random() < 0.4 else list(HOSTILE_VALUES))
+
+    def hostile_query(self, filters: dict[str, list[str]], names: list[str]) -> str:
+        """The page's own filters as served (if it has a search form), one to three of
+        them, or of the names pages read, with hostile values, some of them repeated."""
+        query: dict[str, list[str | bytes]] = {name: list(values) for name, values in filters.items()}
+        for _ in range(self.rng.randint(1, 3)):
+            name = self.rng.choice(list(filters) if filters and self.rng.random() < 0.7 else names)
+            value = HOSTILE_VALUES[self.value_name()]
+            if isinstance(value, str) and len(value) > 4000:
+                value = value[:4000]  # a URL that long is refused by servers before the app
+            query[name] = [value, value] if self.rng.random() < 0.2 else [value]
+        return urlencode([(name, value) for name, values in query.items() for value in values])
+
+    # -- forms --
+
+    def hostile_post(self, client: FlaskClient, role: str, token: str, form: FormSeen, names: list[str]) -> None:
+        target = self.rng.choice(names)
+        value_name = self.value_name()
+        value = HOSTILE_VALUES[value_name]
+        shape = self.rng.choice(SHAPES)
+        base: dict[str, list[str | bytes]] = {name: list(values) for name, values in form.fields.items()}
+        base.pop("csrf_token", None)
+        headers = {"X-CSRFToken": token}
+        what = f"{target}={value_name} as {shape}"
+        path = form.action
+        if shape == "missing":
+            base.pop(target, None)
+        elif shape == "repeated":
+            base[target] = [*(base.get(target, [])[:1] or ["1"]), value, value]
+        elif shape != "file part":
+            base[target] = [value]
+        if shape == "query too":
+            path += ("&" if "?" in path else "?") + urlencode([(target, value)])
+        pairs = [("csrf_token", token)] + [(name, v) for name, values in base.items() for v in values]
+        if shape == "file part" or (form.file_fields and self.rng.random() < 0.5):
+            data: dict[str, Any] = {}
+            for name, v in pairs:
+                if name in form.file_fields:
+                    continue
+                data.setdefault(name, []).append(v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
+            raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
+            for name in form.file_fields | ({target} if shape == "file part" else set()):
+                data[name] = (io.BytesIO(raw), "hostile.csv", "text/csv")
+            self.send(client, role, "POST", path, what, data=data, headers=headers, content_type="multipart/form-data")
+        elif shape == "json":
+            body = {name: (v.decode("latin-1") if isinstance(v, bytes) else v) for name, v in pairs}
+            body[target] = self.rng.choice([body.get(target, ""), [1, 2], {"a": 1}, None, 2**70, True])
+            self.send(
+                client,
+                role,
+                "POST",
+                path,
+                what,
+                data=json.dumps(body),
+                headers=headers,
+                content_type="application/json",
+            )
+        elif shape == "text/plain":
+            self.send(
+                client, role, "POST", path, what, data=urlencode(pairs), headers=headers, content_type="text/plain"
+            )
+        else:
+            self.send(
+                client,
+                role,
+                "POST",
+                path,
+                what,
+                data=urlencode(pairs),
+                headers=headers,
+                content_type="application/x-www-form-urlencoded",
+            )
+
+
+def signed_out_again(client: FlaskClient, response: TestResponse | None) -> bool:
+    return (
+        response is not None
+        and response.status_code == 302
+        and urlsplit(response.headers.get("Location", "")).path == "/sign-in"
+    )
+
+
+@pytest.fixture
+def fuzz_long(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--fuzz-long", default=False))
+
+
+def test_no_hostile_request_gets_a_5xx_or_changes_another_households_data(app, db, district, fuzz_long, request):
+    factor = LONG_FACTOR if fuzz_long else 1
+    fuzzer = Fuzzer(app, district, random.Random(SEED), fuzz_long)
+    before = victim_rows(db, district.victim.id)
+    rules = sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule)
+    class_field_names = sorted(form_class_field_names())
+    forms_seen: dict[str, int] = {}
+    for role in district.visitors:
+        client, token = fuzzer.client_for(role)
+        forms: dict[tuple[str, frozenset[str]], FormSeen] = {}
+        posted_rules = set()
+        # Pages: each GET route with ids worth trying, then hostile ids and query strings.
+        for rule in rules:
+            if "GET" not in (rule.methods or ()) or rule.endpoint in ("static", "assets.serve"):
+                continue
+            path = fuzzer.path_for(role, rule.rule, hostile=False)
+            response = fuzzer.send(client, role, "GET", path, "as linked")
+            filters: dict[str, list[str]] = {}
+            if response is not None and response.status_code == 200 and "html" in response.content_type:
+                for form in page_forms(path, response.get_data(as_text=True)):
+                    if form.method == "get":
+                        filters.update(form.fields)
+                    elif not form.action.startswith("/sign-out"):  # signing out would end the visit
+                        forms.setdefault((urlsplit(form.action).path, frozenset(form.fields)), form)
+            for name, value_name in itertools.product(filters, SHARPEST):
+                value = HOSTILE_VALUES[value_name]
+                query = urlencode({**{n: v[0] for n, v in filters.items() if v}, name: value[:4000]})
+                fuzzer.send(client, role, "GET", f"{path}?{query}", f"{name}={value_name}")
+            for _ in range(PAGE_SAMPLES * factor):
+                path = fuzzer.path_for(role, rule.rule, hostile=fuzzer.rng.random() < 0.3)
+                query = fuzzer.hostile_query(filters, QUERY_NAMES + class_field_names)
+                fuzzer.send(client, role, "GET", f"{path}?{query}", "hostile query")
+        # Forms: each form a page served, with hostile values in a sample of its fields.
+        for form in forms.values():
+            posted_rules.add(app.url_map.bind("portal.test").match(urlsplit(form.action).path, method="POST")[0])
+            names = [name for name in form.fields if name != "csrf_token"] or ["x"]
+            forms_seen[form.action] = len(names)
+            for _ in range(FORM_SAMPLES * factor):
+                fuzzer.hostile_post(client, role, token, form, names)
+                if role != "signed out" and fuzzer.is_anonymous(client):
+                    client, token = fuzzer.client_for(role)
+            if role != "signed out" and signed_out_again(client, client.get("/password", follow_redirects=False)):
+                client, token = fuzzer.client_for(role)
+        # POST routes that no page showed a form for: the field names of every form class.
+        for rule in rules:
+            if "POST" not in (rule.methods or ()) or rule.endpoint in posted_rules or rule.endpoint == "auth.sign_out":
+                continue
+            fields = {name: ["1"] for name in fuzzer.rng.sample(class_field_names, min(8, len(class_field_names)))}
+            for _ in range(max(1, FORM_SAMPLES * factor // 4)):
+                path = fuzzer.path_for(role, rule.rule, hostile=fuzzer.rng.random() < 0.3)
+                fuzzer.hostile_post(client, role, token, FormSeen(path, fields), list(fields))
+            if role != "signed out" and signed_out_again(client, client.get("/password", follow_redirects=False)):
+                client, token = fuzzer.client_for(role)
+    after = victim_rows(db, district.victim.id)
+    changed = {
+        table: {
+            "gone": [row[:6] for row in before[table] if row not in after[table]][:3],
+            "new": [row[:6] for row in after[table] if row not in before[table]][:3],
+        }
+        for table in before
+        if before[table] != after[table]
+    }
+    request.config.stash[FUZZ_COUNT] = (fuzzer.sent, len(fuzzer.failures))
+    summary = (
+        f"{fuzzer.sent} requests to {len(forms_seen)} forms and {len(rules)} routes, {len(fuzzer.failures)} 5xx;"
+        f" answers: {dict(sorted(fuzzer.answers.items()))}"
+    )
+    print(f"\nfuzz: {summary}")
+    assert fuzzer.failures == [], summary + "\n" + "\n".join(fuzzer.failures[:40])
+    assert changed == {}, f"household 2's data changed ({summary})"
+    assert len(forms_seen) >= 30, f"only {len(forms_seen)} forms were found on the pages"
