@@ -34,6 +34,19 @@ def test_an_admin_creates_a_staff_account_that_joins_by_invitation(db):
     assert (event.actor_id, event.object_id, event.after["role"]) == (admin.id, user.id, "staff")
 
 
+@pytest.mark.parametrize(
+    "weak", ["123456789012", "Password1234!", "jo@district.example", "district rules ok", "park avenue 2024"]
+)
+def test_a_new_staff_account_cannot_take_a_common_or_personal_password(db, weak):
+    issued = create_staff(db, factories.make_admin(db))
+    db.commit()
+    with pytest.raises(InvalidInput) as refused:
+        accounts.accept_invitation(db, issued.invitation, weak, now=NOW)
+    assert refused.value.field == "password"
+    assert accounts.find_user_by_email(db, "jo@district.example").password_hash is None
+    assert accounts.accept_invitation(db, issued.invitation, "kettle orbit lantern meadow", now=NOW).password_hash
+
+
 def test_an_admin_can_create_another_admin(db):
     create_staff(db, factories.make_admin(db), role=Role.ADMIN)
     assert accounts.find_user_by_email(db, "jo@district.example").role == Role.ADMIN
