@@ -3,8 +3,8 @@ and never changes another household's data.
 
 The pages come from the app's URL map and the forms from the pages themselves (each
 <form method="post"> a page serves, with its fields), so a new page or form is fuzzed
-without editing this file; a POST route whose form no page showed is sent the field
-names of every form class instead. Four visitors take part: signed out, a family
+without editing this file; a POST route whose form no page showed is sent field names
+of the form classes (PortalForm's subclasses) instead. Four visitors take part: signed out, a family
 (household 1, the attacker), staff and an administrator. Household 2 is the victim:
 its rows are compared before and after.
 
@@ -30,6 +30,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from portal.blueprints.forms import PortalForm
@@ -39,10 +40,11 @@ from portal.services import district_calendar, feedback, notes, requests
 from tests import factories
 from tests.conftest import FUZZ_COUNT, Browser
 from tests.web.support import CSRF_PATTERN
+from tests.web.test_hostile_input import has_nul, stored_text_with
 
 SEED = 14
 # Requests per POST form and per GET page in the default run; --fuzz-long multiplies them.
-FORM_SAMPLES = 8
+FORM_SAMPLES = 14
 PAGE_SAMPLES = 4
 LONG_FACTOR = 12
 
@@ -80,11 +82,25 @@ HOSTILE_VALUES: dict[str, str | bytes] = {
     "url": "//evil.example/%2e%2e",
     "email-ish": "a@b",
     "path": "../../etc/passwd",
+    "a name that is no place": "localtime",
 }
+MARKUP = [HOSTILE_VALUES["script"], HOSTILE_VALUES["attribute"]]
 # The values that have broken pages before: every filter of every page gets each of them.
 SHARPEST = ["2^31", "2^63", "2^64 and more", "very negative", "arabic-indic digits", "nul", "invalid utf-8", "huge"]
 # Ways of sending a hostile value for one field, beyond the plain form post.
-SHAPES = ["form", "form", "form", "repeated", "missing", "file part", "json", "text/plain", "query too"]
+SHAPES = [
+    *["form"] * 4,
+    "as served",
+    "repeated",
+    "missing",
+    "file part",
+    "file part",
+    "json",
+    "text/plain",
+    "query too",
+    "broken multipart",
+    "raw bytes",
+]
 # Path parameters that are not ids, and ids that are no row (or no number).
 HOSTILE_SEGMENTS = ["x" * 3000, "%00", "..%2F..%2Fetc", quote("١٢٣"), quote("<script>"), "%FF%FE", "-1"]
 HOSTILE_IDS = ["0", str(2**31 - 1), str(2**31), str(2**63), "9" * 40, quote("١٢٣"), quote("１２"), "-1", "1.0"]
@@ -94,7 +110,7 @@ QUERY_NAMES = ["page", "q", "next", "status", "kind", "topic", "channel", "house
 
 @dataclass
 class FormSeen:
-    """A <form method="post"> as a page served it: where it posts and what it sends."""
+    """A <form> as a page served it: where it goes and what a browser would send."""
 
     action: str
     fields: dict[str, list[str]]  # name -> the values a browser would send as served
@@ -196,6 +212,7 @@ class District:
     attacker: Household
     victim: Household
     ids: dict[str, dict[str, list[str]]]  # role -> path parameter name -> ids worth trying
+    victim_ids: dict[str, list[str]]  # path parameter name -> household 2's ids
     visitors: dict[str, Any]  # role -> the user, or None for signed out
 
 
@@ -277,6 +294,7 @@ def district(db: Session, app: Flask) -> District:
         attacker=attacker,
         victim=victim,
         ids=ids,
+        victim_ids=theirs_too,
         visitors={"signed out": None, "family": attacker_guardian, "staff": staff, "admin": admin},
     )
 
@@ -319,7 +337,6 @@ class Fuzzer:
     app: Flask
     district: District
     rng: random.Random
-    long: bool
     sent: int = 0
     failures: list[str] = field(default_factory=list)
     answers: Counter[int] = field(default_factory=Counter)
@@ -363,6 +380,8 @@ class Fuzzer:
         self.answers[response.status_code] += 1
         if response.status_code >= 500:
             self.failures.append(f"{role} {method} {path[:120]} [{what}]: answered {response.status_code}")
+        elif "html" in response.content_type and any(markup in response.get_data(as_text=True) for markup in MARKUP):
+            self.failures.append(f"{role} {method} {path[:120]} [{what}]: markup came back unescaped")
         return response
 
     # -- pages --
@@ -397,71 +416,157 @@ class Fuzzer:
 
     # -- forms --
 
-    def hostile_post(self, client: FlaskClient, role: str, token: str, form: FormSeen, names: list[str]) -> None:
+    def hostile_post(
+        self, client: FlaskClient, role: str, token: str, form: FormSeen, names: list[str], shape: str | None = None
+    ) -> None:
+        """Send `form` back with one field made hostile, in one of the SHAPES."""
         target = self.rng.choice(names)
         value_name = self.value_name()
         value = HOSTILE_VALUES[value_name]
-        shape = self.rng.choice(SHAPES)
+        shape = shape or self.rng.choice(SHAPES)
         base: dict[str, list[str | bytes]] = {name: list(values) for name, values in form.fields.items()}
         base.pop("csrf_token", None)
-        headers = {"X-CSRFToken": token}
         what = f"{target}={value_name} as {shape}"
         path = form.action
         if shape == "missing":
             base.pop(target, None)
         elif shape == "repeated":
             base[target] = [*(base.get(target, [])[:1] or ["1"]), value, value]
-        elif shape != "file part":
+        elif shape not in ("file part", "as served"):
             base[target] = [value]
         if shape == "query too":
             path += ("&" if "?" in path else "?") + urlencode([(target, value)])
         pairs = [("csrf_token", token)] + [(name, v) for name, values in base.items() for v in values]
+        # The token in the header too: a body that is not a form still gets past CSRF to the form.
+        post = {"headers": {"X-CSRFToken": token}}
         if shape == "file part" or (form.file_fields and self.rng.random() < 0.5):
             data: dict[str, Any] = {}
             for name, v in pairs:
-                if name in form.file_fields:
-                    continue
-                data.setdefault(name, []).append(v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
+                if name not in form.file_fields:
+                    data.setdefault(name, []).append(v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
             raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
             for name in form.file_fields | ({target} if shape == "file part" else set()):
                 data[name] = (io.BytesIO(raw), "hostile.csv", "text/csv")
-            self.send(client, role, "POST", path, what, data=data, headers=headers, content_type="multipart/form-data")
+            post.update(data=data, content_type="multipart/form-data")
         elif shape == "json":
             body = {name: (v.decode("latin-1") if isinstance(v, bytes) else v) for name, v in pairs}
             body[target] = self.rng.choice([body.get(target, ""), [1, 2], {"a": 1}, None, 2**70, True])
-            self.send(
-                client,
-                role,
-                "POST",
-                path,
-                what,
-                data=json.dumps(body),
-                headers=headers,
-                content_type="application/json",
-            )
+            post.update(data=json.dumps(body), content_type="application/json")
         elif shape == "text/plain":
-            self.send(
-                client, role, "POST", path, what, data=urlencode(pairs), headers=headers, content_type="text/plain"
-            )
+            post.update(data=urlencode(pairs), content_type="text/plain")
+        elif shape == "broken multipart":
+            body = f'--x\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n--x\r\n'
+            body += f'Content-Disposition: form-data; name="{target}"\r\n\r\nabc'  # never closed
+            post.update(data=body.encode(), content_type="multipart/form-data; boundary=x")
+        elif shape == "raw bytes":  # not percent-encoded, as a broken client sends them
+            raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
+            body_bytes = urlencode([pair for pair in pairs if pair[0] != target]).encode() + b"&" + target.encode()
+            post.update(data=body_bytes + b"=" + raw, content_type="application/x-www-form-urlencoded")
         else:
-            self.send(
-                client,
-                role,
-                "POST",
-                path,
-                what,
-                data=urlencode(pairs),
-                headers=headers,
-                content_type="application/x-www-form-urlencoded",
-            )
+            post.update(data=urlencode(pairs), content_type="application/x-www-form-urlencoded")
+        self.send(client, role, "POST", path, what, **post)
 
 
-def signed_out_again(client: FlaskClient, response: TestResponse | None) -> bool:
-    return (
-        response is not None
-        and response.status_code == 302
-        and urlsplit(response.headers.get("Location", "")).path == "/sign-in"
-    )
+@dataclass
+class Visit:
+    """One visitor's browser: the client, its CSRF token, signed in again when a form ended the session."""
+
+    fuzzer: Fuzzer
+    role: str
+    client: FlaskClient = field(init=False)
+    token: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client, self.token = self.fuzzer.client_for(self.role)
+
+    def send(self, method: str, path: str, what: str, **kwargs: Any) -> TestResponse | None:
+        return self.fuzzer.send(self.client, self.role, method, path, what, **kwargs)
+
+    def post(self, form: FormSeen, names: list[str], shape: str | None = None) -> None:
+        self.fuzzer.hostile_post(self.client, self.role, self.token, form, names, shape)
+        if self.role != "signed out" and self.fuzzer.is_anonymous(self.client):
+            self.client, self.token = self.fuzzer.client_for(self.role)
+
+    def sign_in_again_if_signed_out(self) -> None:
+        answer = self.client.get("/password")
+        if self.role != "signed out" and answer.status_code == 302 and "/sign-in" in answer.headers["Location"]:
+            self.client, self.token = self.fuzzer.client_for(self.role)
+
+
+FormKey = tuple[str, frozenset[str]]
+
+
+def fuzz_pages(visit: Visit, rules: list[Rule], names: list[str], factor: int) -> dict[FormKey, FormSeen]:
+    """Each GET route as linked, then every filter of its search form with the sharpest
+    values, then hostile ids and query strings. Returns the post forms the pages served."""
+    fuzzer, forms = visit.fuzzer, {}
+    for rule in rules:
+        if "GET" not in (rule.methods or ()) or rule.endpoint in ("static", "assets.serve"):
+            continue
+        path = fuzzer.path_for(visit.role, rule.rule, hostile=False)
+        response = visit.send("GET", path, "as linked")
+        filters: dict[str, list[str]] = {}
+        if response is not None and response.status_code == 200 and "html" in response.content_type:
+            for form in page_forms(path, response.get_data(as_text=True)):
+                if form.method == "get":
+                    filters.update(form.fields)
+                elif not form.action.startswith("/sign-out"):  # signing out would end the visit
+                    forms.setdefault((urlsplit(form.action).path, frozenset(form.fields)), form)
+        for name, value_name in itertools.product(filters, SHARPEST):
+            value = HOSTILE_VALUES[value_name]
+            query = urlencode({**{n: v[0] for n, v in filters.items() if v}, name: value[:4000]})
+            visit.send("GET", f"{path}?{query}", f"{name}={value_name}")
+        for _ in range(PAGE_SAMPLES * factor):
+            path = fuzzer.path_for(visit.role, rule.rule, hostile=fuzzer.rng.random() < 0.3)
+            visit.send("GET", f"{path}?{fuzzer.hostile_query(filters, names)}", "hostile query")
+    return forms
+
+
+def fuzz_forms(visit: Visit, forms: dict[FormKey, FormSeen], factor: int) -> None:
+    for form in forms.values():
+        names = [name for name in form.fields if name != "csrf_token"] or ["x"]
+        for _ in range(FORM_SAMPLES * factor):
+            visit.post(form, names)
+        visit.sign_in_again_if_signed_out()
+
+
+def post_endpoints(app: Flask, forms: dict[FormKey, FormSeen]) -> dict[str, FormSeen]:
+    adapter = app.url_map.bind("portal.test")
+    return {adapter.match(path, method="POST")[0]: form for (path, _names), form in forms.items()}
+
+
+def fuzz_formless_routes(
+    visit: Visit, rules: list[Rule], shown: dict[str, FormSeen], class_field_names: list[str], factor: int
+) -> None:
+    """POST routes that no page showed this visitor a form for: the field names of every form class."""
+    fuzzer = visit.fuzzer
+    for rule in rules:
+        if "POST" not in (rule.methods or ()) or rule.endpoint in shown or rule.endpoint == "auth.sign_out":
+            continue
+        fields = {name: ["1"] for name in fuzzer.rng.sample(class_field_names, min(8, len(class_field_names)))}
+        for _ in range(max(1, FORM_SAMPLES * factor // 4)):
+            path = fuzzer.path_for(visit.role, rule.rule, hostile=fuzzer.rng.random() < 0.3)
+            visit.post(FormSeen(path, fields), list(fields))
+        visit.sign_in_again_if_signed_out()
+
+
+def attack_the_other_household(visit: Visit, rules: list[Rule], shown: dict[str, FormSeen], factor: int) -> None:
+    """The family sends its own forms, as served and made hostile, to every POST route
+    with household 2's ids in the path instead of its own."""
+    fuzzer = visit.fuzzer
+    for rule in rules:
+        if "POST" not in (rule.methods or ()) or "<int:" not in rule.rule:
+            continue
+        path = re.sub(
+            r"<int:(\w+)>", lambda m: fuzzer.rng.choice(fuzzer.district.victim_ids.get(m.group(1), ["1"])), rule.rule
+        )
+        form = shown.get(rule.endpoint) or FormSeen(path, {"text": ["Hello"], "body": ["Hello"]})
+        victim_form = FormSeen(path, form.fields, form.file_fields)
+        names = [name for name in form.fields if name != "csrf_token"] or ["x"]
+        visit.post(victim_form, names, shape="as served")
+        for _ in range(max(1, FORM_SAMPLES * factor // 4)):
+            visit.post(victim_form, names)
+        visit.sign_in_again_if_signed_out()
 
 
 @pytest.fixture
@@ -471,57 +576,20 @@ def fuzz_long(request: pytest.FixtureRequest) -> bool:
 
 def test_no_hostile_request_gets_a_5xx_or_changes_another_households_data(app, db, district, fuzz_long, request):
     factor = LONG_FACTOR if fuzz_long else 1
-    fuzzer = Fuzzer(app, district, random.Random(SEED), fuzz_long)
+    fuzzer = Fuzzer(app, district, random.Random(SEED))
     before = victim_rows(db, district.victim.id)
     rules = sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule)
     class_field_names = sorted(form_class_field_names())
-    forms_seen: dict[str, int] = {}
+    forms_seen: set[str] = set()
     for role in district.visitors:
-        client, token = fuzzer.client_for(role)
-        forms: dict[tuple[str, frozenset[str]], FormSeen] = {}
-        posted_rules = set()
-        # Pages: each GET route with ids worth trying, then hostile ids and query strings.
-        for rule in rules:
-            if "GET" not in (rule.methods or ()) or rule.endpoint in ("static", "assets.serve"):
-                continue
-            path = fuzzer.path_for(role, rule.rule, hostile=False)
-            response = fuzzer.send(client, role, "GET", path, "as linked")
-            filters: dict[str, list[str]] = {}
-            if response is not None and response.status_code == 200 and "html" in response.content_type:
-                for form in page_forms(path, response.get_data(as_text=True)):
-                    if form.method == "get":
-                        filters.update(form.fields)
-                    elif not form.action.startswith("/sign-out"):  # signing out would end the visit
-                        forms.setdefault((urlsplit(form.action).path, frozenset(form.fields)), form)
-            for name, value_name in itertools.product(filters, SHARPEST):
-                value = HOSTILE_VALUES[value_name]
-                query = urlencode({**{n: v[0] for n, v in filters.items() if v}, name: value[:4000]})
-                fuzzer.send(client, role, "GET", f"{path}?{query}", f"{name}={value_name}")
-            for _ in range(PAGE_SAMPLES * factor):
-                path = fuzzer.path_for(role, rule.rule, hostile=fuzzer.rng.random() < 0.3)
-                query = fuzzer.hostile_query(filters, QUERY_NAMES + class_field_names)
-                fuzzer.send(client, role, "GET", f"{path}?{query}", "hostile query")
-        # Forms: each form a page served, with hostile values in a sample of its fields.
-        for form in forms.values():
-            posted_rules.add(app.url_map.bind("portal.test").match(urlsplit(form.action).path, method="POST")[0])
-            names = [name for name in form.fields if name != "csrf_token"] or ["x"]
-            forms_seen[form.action] = len(names)
-            for _ in range(FORM_SAMPLES * factor):
-                fuzzer.hostile_post(client, role, token, form, names)
-                if role != "signed out" and fuzzer.is_anonymous(client):
-                    client, token = fuzzer.client_for(role)
-            if role != "signed out" and signed_out_again(client, client.get("/password", follow_redirects=False)):
-                client, token = fuzzer.client_for(role)
-        # POST routes that no page showed a form for: the field names of every form class.
-        for rule in rules:
-            if "POST" not in (rule.methods or ()) or rule.endpoint in posted_rules or rule.endpoint == "auth.sign_out":
-                continue
-            fields = {name: ["1"] for name in fuzzer.rng.sample(class_field_names, min(8, len(class_field_names)))}
-            for _ in range(max(1, FORM_SAMPLES * factor // 4)):
-                path = fuzzer.path_for(role, rule.rule, hostile=fuzzer.rng.random() < 0.3)
-                fuzzer.hostile_post(client, role, token, FormSeen(path, fields), list(fields))
-            if role != "signed out" and signed_out_again(client, client.get("/password", follow_redirects=False)):
-                client, token = fuzzer.client_for(role)
+        visit = Visit(fuzzer, role)
+        forms = fuzz_pages(visit, rules, QUERY_NAMES + class_field_names, factor)
+        forms_seen.update(path for path, _names in forms)
+        fuzz_forms(visit, forms, factor)
+        shown = post_endpoints(app, forms)
+        fuzz_formless_routes(visit, rules, shown, class_field_names, factor)
+        if role == "family":
+            attack_the_other_household(visit, rules, shown, factor)
     after = victim_rows(db, district.victim.id)
     changed = {
         table: {
@@ -533,10 +601,11 @@ def test_no_hostile_request_gets_a_5xx_or_changes_another_households_data(app, d
     }
     request.config.stash[FUZZ_COUNT] = (fuzzer.sent, len(fuzzer.failures))
     summary = (
-        f"{fuzzer.sent} requests to {len(forms_seen)} forms and {len(rules)} routes, {len(fuzzer.failures)} 5xx;"
-        f" answers: {dict(sorted(fuzzer.answers.items()))}"
+        f"{fuzzer.sent} requests to {len(forms_seen)} form addresses and {len(rules)} routes,"
+        f" {len(fuzzer.failures)} failed; answers: {dict(sorted(fuzzer.answers.items()))}"
     )
     print(f"\nfuzz: {summary}")
     assert fuzzer.failures == [], summary + "\n" + "\n".join(fuzzer.failures[:40])
     assert changed == {}, f"household 2's data changed ({summary})"
+    assert stored_text_with(db, has_nul) == [], "a NUL byte was stored"
     assert len(forms_seen) >= 30, f"only {len(forms_seen)} forms were found on the pages"
