@@ -2,6 +2,7 @@
 typed or tampered with, and showing a domain error next to its field."""
 
 from collections.abc import Callable, Iterable, Iterator
+from datetime import date
 from typing import Any, TypeVar
 
 from flask import current_app, request
@@ -10,7 +11,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto, _is_submitted
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
-from wtforms import Field, FileField, Form, RadioField, SelectChoice, SelectField
+from wtforms import DateField, Field, FileField, Form, RadioField, SelectChoice, SelectField
 
 from portal.db import MAX_ROW_ID, get_session
 from portal.services.errors import DomainError
@@ -92,6 +93,18 @@ class NumberRadioField(RadioField):
         kwargs.setdefault("coerce", whole_number)
         kwargs.setdefault("invalid_value_message", NOT_AN_OPTION)
         super().__init__(*args, **kwargs)
+
+
+class DayField(DateField):
+    """A calendar day (YYYY-MM-DD) between the years 1900 and 2999: the day after
+    9999-12-31 does not exist, and every search or closure ends up adding days to it."""
+
+    FIRST, LAST = date(1900, 1, 1), date(2999, 12, 31)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.FIRST <= self.data <= self.LAST:
+            raise ValueError(_l("Enter a date between the years 1900 and 2999."))
 
 
 def _form_text_and_own_files(form: Form) -> MultiDict[str, Any] | None:

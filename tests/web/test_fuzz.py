@@ -87,6 +87,7 @@ HOSTILE_VALUES: dict[str, str | bytes] = {
 MARKUP = [HOSTILE_VALUES["script"], HOSTILE_VALUES["attribute"]]
 # The values that have broken pages before: every filter of every page gets each of them.
 SHARPEST = ["2^31", "2^63", "2^64 and more", "very negative", "arabic-indic digits", "nul", "invalid utf-8", "huge"]
+SHARPEST += ["date far ahead"]
 # Ways of sending a hostile value for one field, beyond the plain form post.
 SHAPES = [
     *["form"] * 4,

@@ -6,6 +6,7 @@ Bytes that are not UTF-8, JSON and broken multipart bodies, file parts and numbe
 out of range, on every page and form, are test_fuzz.py's.
 """
 
+import io
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -334,3 +335,38 @@ def test_any_text_in_the_public_forms_gets_an_answer_and_no_500(app, path, typed
     response = client.post(path, data=data, **address)
     assert response.status_code in (200, 302, 429)
     assert HOSTILE_SCRIPT not in text(response)
+
+
+def test_a_day_the_calendar_cannot_reach_is_refused_next_to_its_field(app, db, accounts):
+    staff = browser_for(app, accounts, "staff")
+    for day in ("9999-12-31", "0001-01-01"):
+        page = text(staff.get("/staff/feedback/", query_string={"received_to": day, "received_from": day}))
+        assert field_error(page, "received_to") == "Enter a date between the years 1900 and 2999."
+        assert field_error(page, "received_from") == "Enter a date between the years 1900 and 2999."
+    admin = browser_for(app, accounts, "admin")
+    token = csrf_token(admin, "/admin/calendar")
+    response = admin.post(
+        "/admin/calendar/closures",
+        data={"csrf_token": token, "name": "Far away", "first_day": "9999-12-30", "last_day": "9999-12-31"},
+    )
+    assert response.status_code == 200
+    assert field_error(text(response), "first_day") == "Enter a date between the years 1900 and 2999."
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "data", "field"),
+    [
+        (None, "/sign-in", {"password": "x"}, "email"),
+        (None, "/forgot-password", {}, "email"),
+        ("admin", "/admin/schools/new", {"code": "C1"}, "name"),
+        ("staff", "/staff/households/new", {"action": "create"}, "name"),
+    ],
+)
+def test_a_file_sent_for_a_text_field_is_not_read_as_its_text(app, accounts, who, path, data, field):
+    client = browser_for(app, accounts, who)
+    files = {field: (io.BytesIO(b"Lee family"), "name.txt", "text/plain")}
+    response = client.post(
+        path, data={"csrf_token": csrf_token(client, path), **data, **files}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 200
+    assert field_error(text(response), field)

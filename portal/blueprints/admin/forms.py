@@ -2,7 +2,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     SelectChoice,
     SelectField,
@@ -12,7 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from portal.blueprints.forms import NumberSelectField, PortalForm
+from portal.blueprints.forms import DayField, NumberSelectField, PortalForm
 from portal.models import Priority
 from portal.services import district_calendar
 
@@ -79,8 +78,8 @@ for _weekday, _name in enumerate(WEEKDAY_NAMES):
 
 class ClosureForm(PortalForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Name the closure.")), Length(max=120)])
-    first_day = DateField(_l("First day closed"), validators=[DataRequired(_l("Enter a date."))])
-    last_day = DateField(_l("Last day closed"), validators=[DataRequired(_l("Enter a date."))])
+    first_day = DayField(_l("First day closed"), validators=[DataRequired(_l("Enter a date."))])
+    last_day = DayField(_l("Last day closed"), validators=[DataRequired(_l("Enter a date."))])
 
 
 class TimeZoneForm(PortalForm):

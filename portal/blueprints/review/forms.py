@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from portal.blueprints.forms import NumberSelectField, PortalForm
+from portal.blueprints.forms import DayField, NumberSelectField, PortalForm
 from portal.services.feedback import COMMENT_MAX_LENGTH, RESPONSE_MAX_LENGTH
 
 FEEDBACK_STATUS_LABELS = {
@@ -67,8 +67,8 @@ class ReviewFilterForm(PortalForm):
     )
     tag = SelectField(_l("Tag"), validators=[Optional()])
     assignee = SelectField(_l("Assigned to"), validators=[Optional()])
-    received_from = DateField(_l("Received from"), validators=[Optional()])
-    received_to = DateField(_l("Received until"), validators=[Optional()])
+    received_from = DayField(_l("Received from"), validators=[Optional()])
+    received_to = DayField(_l("Received until"), validators=[Optional()])
     sort = SelectField(_l("Sort"), choices=_choices(SORT_LABELS), default="newest", validators=[Optional()])
 
 
