@@ -6,16 +6,21 @@ Bytes that are not UTF-8, JSON and broken multipart bodies, file parts and numbe
 out of range, on every page and form, are test_fuzz.py's.
 """
 
+import importlib
 import io
 import itertools
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+from flask_wtf import FlaskForm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import String, Text, select
 
+import portal.blueprints
+from portal.blueprints.forms import PortalForm, whole_number
 from portal.db import Base
 from portal.models import Household, School, Student, User
 from tests import factories
@@ -370,3 +375,33 @@ def test_a_file_sent_for_a_text_field_is_not_read_as_its_text(app, accounts, who
     )
     assert response.status_code == 200
     assert field_error(text(response), field)
+
+
+def test_every_form_reads_its_data_through_portal_form():
+    """PortalForm decides what a field reads (posted text, never an uploaded file or a
+    JSON body): a form built on FlaskForm alone would not."""
+    for module in pkgutil.walk_packages(portal.blueprints.__path__, "portal.blueprints."):
+        importlib.import_module(module.name)
+    pending, outside = list(FlaskForm.__subclasses__()), []
+    while pending:
+        form_class = pending.pop()
+        pending.extend(form_class.__subclasses__())
+        if form_class.__module__.startswith("portal.") and not issubclass(form_class, PortalForm):
+            outside.append(f"{form_class.__module__}.{form_class.__qualname__}")
+    assert outside == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("12", 12), ("0", 0), ("-1", -1), (str(2**31 - 1), 2**31 - 1), (7, 7)],
+)
+def test_a_whole_number_is_ascii_digits_within_the_databases_integers(typed, expected):
+    assert whole_number(typed) == expected
+
+
+@pytest.mark.parametrize(
+    "typed", ["١٢٣", "１２", " 7", "7 ", "1_000", "+5", "--1", "", "-", "1.0", str(2**31), str(-(2**31) - 1), "9" * 40]
+)
+def test_anything_else_is_not_a_whole_number(typed):
+    with pytest.raises(ValueError):
+        whole_number(typed)
