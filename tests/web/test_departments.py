@@ -45,6 +45,7 @@ def test_an_admin_saves_targets_in_business_hours(db, department, sign_in):
     [
         ({"normal_first": "eight"}, "Enter a number of hours, like 8 or 0.5."),
         ({"normal_first": "nan"}, "Enter a number of hours, like 8 or 0.5."),
+        ({"normal_first": "1.5e308"}, "Enter a number of hours, like 8 or 0.5."),
         ({"normal_first": "0"}, "Give a time between a minute and 240 business hours."),
         ({"normal_resolution": "100000"}, "Give a time between a minute and 240 business hours."),
         ({"normal_first": "50"}, "The first reply cannot be due after the resolution."),

@@ -568,7 +568,7 @@ def _hours_to_minutes(text: str, field_name: str) -> int:
         hours = float(text.strip().replace(",", "."))
     except ValueError as error:
         raise InvalidInput(_("Enter a number of hours, like 8 or 0.5."), field=field_name) from error
-    if not math.isfinite(hours):
+    if not math.isfinite(hours * 60):  # 1.5e308 hours is finite; in minutes it is not
         raise InvalidInput(_("Enter a number of hours, like 8 or 0.5."), field=field_name)
     return round(hours * 60)
 
