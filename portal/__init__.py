@@ -126,6 +126,10 @@ class RowIdConverter(IntegerConverter):
     """<int:...> in a URL is a row id: a number beyond the database's integer keys
     is a 404 like any other missing row, not an overflow deep in the driver."""
 
+    # ASCII digits only: Werkzeug's \d+ also matches Arabic-Indic or full-width digits,
+    # which int() reads as the same number, so one row had many addresses.
+    regex = r"[0-9]+"
+
     def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", database.MAX_ROW_ID)
         super().__init__(url_map, *args, **kwargs)

@@ -65,3 +65,13 @@ def test_a_number_in_unusual_digits_is_not_read_as_that_number(app, db, sign_in)
     page = browser.get(f"/admin/access-log?household={arabic}").get_data(as_text=True)
     assert browser.get(f"/admin/access-log?household={household.id}").status_code == 200
     assert f'value="{household.id}"' not in page
+
+
+@pytest.mark.parametrize("zero", [0x0660, 0xFF10, 0x07C0], ids=["arabic-indic", "full-width", "nko"])
+def test_an_id_in_a_url_is_ascii_digits_only(app, db, sign_in, zero):
+    household = factories.make_household(db)
+    browser = sign_in(factories.make_staff(db))
+    same_number = str(household.id).translate({ord("0") + n: zero + n for n in range(10)})
+    assert int(same_number) == household.id
+    assert browser.get(f"/staff/households/{household.id}").status_code == 200
+    assert browser.get(f"/staff/households/{same_number}").status_code == 404
