@@ -29,7 +29,7 @@ import plans  # bench/plans.py: the script's own directory is on the path
 import psycopg
 import pyotp
 
-from portal.services.demo import DEMO_TOTP_SECRET, FAMILY_EMAIL, STAFF_EMAIL
+from portal.sample_data.demo import DEMO_TOTP_SECRET, FAMILY_EMAIL, STAFF_EMAIL
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from portal import create_app
 from portal.db import get_session, utcnow
 from portal.models import User
+from portal.sample_data.demo import ADMIN_EMAIL, STAFF_EMAIL
 from portal.services import feedback, requests
-from portal.services.demo import ADMIN_EMAIL, STAFF_EMAIL
 
 PAGE = {"page": 1, "page_size": 25}
 

@@ -18,8 +18,9 @@ from portal.blueprints import district
 from portal.db import close_session, get_engine, get_session, utcnow
 from portal.faults import DATABASE, Outages, unavailable_dependency
 from portal.models import Channel, GuardianRelationship, Topic
-from portal.services import accounts, contacts, csv_export, demo, households, passwords, requests, two_factor
-from portal.services import scale as scale_data
+from portal.sample_data import demo
+from portal.sample_data import scale as scale_data
+from portal.services import accounts, contacts, csv_export, households, passwords, requests, two_factor
 from portal.services.errors import DomainError
 
 

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from portal.db import utcnow
 from portal.models import Department, FeedbackKind, FeedbackTag, User
+from portal.sample_data.demo import ADMIN_EMAIL, STAFF_EMAIL
 from portal.services import feedback, households, requests
-from portal.services.demo import ADMIN_EMAIL, STAFF_EMAIL
 
 GENERATED_REQUESTS = 6_000
 # Under this many rows, a table is read whole in a page or two, whatever the plan; the

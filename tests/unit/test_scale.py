@@ -16,7 +16,7 @@ from portal.models import (
     TopicSubscription,
     User,
 )
-from portal.services import scale
+from portal.sample_data import scale
 from tests.conftest import Browser
 
 
