@@ -7,6 +7,7 @@ the cost is set from the configuration at start-up.
 import gzip
 import re
 import string
+import unicodedata
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
@@ -121,7 +122,7 @@ def _is_guessable(text: str) -> bool:
 def is_common(password: str) -> bool:
     """A common password, or one padded with digits and symbols, a repeated pattern,
     a keyboard run, or nothing but digits and symbols (a date, a phone number)."""
-    lowered = password.lower()
+    lowered = _normalized(password).lower()
     if _is_guessable(lowered) or all(ch in PADDING for ch in lowered):
         return True
     stripped = lowered.strip("".join(PADDING))
@@ -147,12 +148,20 @@ def _words(text: str) -> list[str]:
 def is_personal(password: str, context: tuple[str, ...]) -> bool:
     """Built on the account's own email or name: contains a part of four letters or more,
     or is a shorter part with padding around it ("ana2024!!")."""
-    lowered = password.lower()
+    lowered = _normalized(password).lower()
     stripped = lowered.strip("".join(PADDING))
-    for part in (part.lower() for part in context):
+    for part in (_normalized(part).lower() for part in context):
         if (len(part) >= MIN_CORE and part in lowered) or (part and stripped == part):
             return True
     return False
+
+
+def _normalized(text: str) -> str:
+    """The text as it reads: full-width digits and letters as plain ones (NFKC), every
+    kind of space as a space, invisible format characters dropped, so that a phone
+    keyboard's full-width digits or a no-break space do not slip past the lists."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(" " if ch.isspace() else ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
 def check_new_password(password: str, *, min_length: int = MIN_LENGTH, context: tuple[str, ...] = ()) -> None:

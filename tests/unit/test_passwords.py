@@ -248,3 +248,39 @@ def test_the_check_stays_fast_on_long_padded_input():
     for _ in range(20):
         passwords.is_common("1" * 500 + "zebra crossing" + "!" * 500)
     assert time.perf_counter() - started < 2
+
+
+# What a phone keyboard or a paste may type instead: full-width forms (CJK keyboards),
+# no-break and other Unicode spaces, invisible joiners. They read as the same password.
+FULL_WIDTH = {code: code + 0xFEE0 for code in range(0x21, 0x7F)}
+UNICODE_SPACES = ["\u00a0", "\u2007", "\u202f", "\u3000", "\u2002"]
+
+
+def test_the_issues_digits_typed_full_width_are_refused():
+    with pytest.raises(InvalidInput):
+        passwords.check_new_password("１２３４５６７８９０１２")
+
+
+@pytest.mark.parametrize("space", UNICODE_SPACES)
+def test_a_common_password_with_a_unicode_space_is_refused(space):
+    with pytest.raises(InvalidInput):
+        passwords.check_new_password(f"password{space}123456")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(sorted(word for word in passwords.common_passwords() if len(word) >= 12)),
+    st.booleans(),
+    st.sampled_from(["", "\u200b", "\ufeff", "\u00ad"]),
+)
+def test_a_common_password_in_another_unicode_form_is_refused(word, full_width, invisible):
+    typed = word.translate(FULL_WIDTH) if full_width else word
+    typed = invisible.join(typed[i : i + 3] for i in range(0, len(typed), 3))
+    with pytest.raises(InvalidInput):
+        passwords.check_new_password(typed)
+
+
+def test_the_email_in_full_width_letters_is_still_the_email():
+    context = passwords.personal_context("robin.okafor@example.org", "Robin Okafor")
+    with pytest.raises(InvalidInput):
+        passwords.check_new_password("ｒｏｂｉｎ.ｏｋａｆｏｒ kept safe", context=context)
