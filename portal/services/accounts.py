@@ -82,6 +82,15 @@ def request_password_reset(db: Session, email: str, *, now: datetime, valid_seco
     user = find_user_by_email(db, email)
     if user is None or not user.is_active or user.password_hash is None:
         return
+    # Two requests at once would each end the older links and each add their own: the
+    # account's row lock (PostgreSQL; SQLite writes one at a time) makes the second
+    # wait for the first and end its link too.
+    db.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(display_name=User.display_name)
+        .execution_options(synchronize_session=False)
+    )
     revoke_password_resets(db, user, now=now)
     token = secrets.token_urlsafe(32)
     db.add(
@@ -97,7 +106,8 @@ def request_password_reset(db: Session, email: str, *, now: datetime, valid_seco
 
 
 def revoke_password_resets(db: Session, user: User, *, now: datetime) -> None:
-    """End the reset links still outstanding: the account's owner has shown they need none."""
+    """End the reset links still outstanding: the account's owner has shown they need none,
+    or the account may no longer be reached through them (deactivated, new email)."""
     db.execute(
         update(PasswordReset)
         .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None), PasswordReset.revoked_at.is_(None))

@@ -76,6 +76,8 @@ def confirm_change(db: Session, token: str, *, now: datetime) -> User:
     before = user.email
     user.email = change.new_email
     change.used_at = now
+    # A reset link mailed to the old address must not take the account back.
+    accounts.revoke_password_resets(db, user, now=now)
     audit.record(
         db,
         user,

@@ -53,7 +53,8 @@ def staff_member(db: Session, actor: User, user_id: int) -> User:
 
 
 def set_active(db: Session, actor: User, user_id: int, *, active: bool, now: datetime) -> User:
-    """Deactivating an account also ends all its sessions at once."""
+    """Deactivating an account also ends all its sessions and reset links at once, so
+    that neither works again if the account is reactivated."""
     user = staff_member(db, actor, user_id)
     if user.id == actor.id and not active:
         raise InvalidInput(_l("You cannot deactivate your own account."))
@@ -61,6 +62,7 @@ def set_active(db: Session, actor: User, user_id: int, *, active: bool, now: dat
     user.is_active = active
     if not active:
         sessions.end_all_sessions(db, user)
+        accounts.revoke_password_resets(db, user, now=now)
     audit.record(
         db,
         actor,

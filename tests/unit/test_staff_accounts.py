@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from portal.models import AuditEvent, Invitation, Notification, Role, School, User
 from portal.services import accounts, sessions, staff_accounts
-from portal.services.errors import InvalidInput, NotAllowed, NotFound
+from portal.services.errors import InvalidInput, InvalidToken, NotAllowed, NotFound
 from portal.services.households import InvitationSettings
 from tests import factories
 
@@ -108,6 +108,17 @@ def test_a_deactivated_staff_account_can_be_reactivated(db):
     db.commit()
     assert db.get(User, staff.id).is_active
     assert db.scalar(select(AuditEvent.id).where(AuditEvent.action == "staff.activated"))
+
+
+def test_a_reset_link_sent_before_deactivation_stays_dead_after_reactivation(db):
+    admin, staff = factories.make_admin(db), factories.make_staff(db)
+    accounts.request_password_reset(db, staff.email, now=NOW, valid_seconds=3600)
+    token = db.scalars(select(Notification.payload).where(Notification.template == "password_reset")).one()["token"]
+    staff_accounts.set_active(db, admin, staff.id, active=False, now=NOW)
+    staff_accounts.set_active(db, admin, staff.id, active=True, now=NOW)
+    db.commit()
+    with pytest.raises(InvalidToken):
+        accounts.user_for_reset_token(db, token, now=NOW + timedelta(minutes=1))
 
 
 def test_an_admin_cannot_deactivate_their_own_account(db):

@@ -72,6 +72,17 @@ def test_the_new_address_must_confirm_before_the_email_changes(app, db, guardian
     Browser(app.test_client(), app).sign_in("new.address@example.org")
 
 
+def test_a_reset_link_mailed_to_the_old_address_dies_with_the_change(app, db, guardian, family):
+    with app.app_context():
+        reset = factories.reset_token(db, guardian)
+    assert request_change(family, "moved@example.org").status_code == 302
+    token = confirmation_token(db, guardian)
+    anonymous = app.test_client()
+    page = anonymous.get(f"/account/email/confirm/{token}")
+    anonymous.post(f"/account/email/confirm/{token}", data={"csrf_token": csrf_token_from(page.get_data(as_text=True))})
+    assert app.test_client().get(f"/reset-password/{reset}").status_code == 410
+
+
 @pytest.mark.parametrize(
     ("email", "password", "message"),
     [

@@ -101,6 +101,29 @@ def test_two_parallel_resets_with_one_link_change_the_password_once(app, db, rou
     assert count(db, PasswordReset, PasswordReset.used_at.is_not(None)) == 1
 
 
+@on_postgresql_only
+@pytest.mark.parametrize("round_number", range(3))
+def test_parallel_forgot_password_posts_leave_one_live_link(app, db, round_number):
+    user = factories.make_user(db)
+    browsers = [app.test_client() for _ in range(4)]
+    forms = [
+        {"csrf_token": csrf_token_from(browser.get("/forgot-password").get_data(as_text=True)), "email": user.email}
+        for browser in browsers
+    ]
+
+    answers = in_parallel(
+        [
+            lambda b=browser, f=form: b.post("/forgot-password", data=f)
+            for browser, form in zip(browsers, forms, strict=True)
+        ]
+    )
+
+    assert all(answer.status_code < 500 for answer in answers), [a.status_code for a in answers]
+    live = PasswordReset.used_at.is_(None), PasswordReset.revoked_at.is_(None)
+    assert count(db, PasswordReset, PasswordReset.user_id == user.id) == 4
+    assert count(db, PasswordReset, PasswordReset.user_id == user.id, *live) == 1
+
+
 # --- a newer link, a sign-in ---------------------------------------------------------------------
 
 
