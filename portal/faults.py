@@ -30,6 +30,13 @@ class DependencyUnavailable(Exception):
 SQLITE_UNAVAILABLE_CODES = frozenset({5, 6, 8, 10, 13, 14})  # BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN
 
 
+# PostgreSQL's SQLSTATEs of a server that cannot serve now: connection exceptions (08),
+# insufficient resources (53: too many connections, disk full, out of memory), and an
+# administrator's or a crash's shutdown, or a server still starting (57P01-57P03).
+POSTGRESQL_UNAVAILABLE_CLASSES = ("08", "53")
+POSTGRESQL_SHUTDOWN = frozenset({"57P01", "57P02", "57P03"})
+
+
 def is_database_unavailable(error: BaseException) -> bool:
     """True for an error that says the database cannot be reached or cannot serve now
     (refused or lost connection, a server shutting down, no free connection in the
@@ -41,7 +48,14 @@ def is_database_unavailable(error: BaseException) -> bool:
     if not isinstance(error, OperationalError | InterfaceError):
         return False
     sqlite_code = getattr(error.orig, "sqlite_errorcode", None)
-    return sqlite_code is None or sqlite_code & 0xFF in SQLITE_UNAVAILABLE_CODES
+    if sqlite_code is not None:
+        return sqlite_code & 0xFF in SQLITE_UNAVAILABLE_CODES
+    # PostgreSQL files a deadlock, a serialization failure or a statement timeout under
+    # OperationalError too: those are bugs to see as 500s with their traceback. Only a
+    # failure with no server answer (the connection was refused or lost) or a server
+    # saying it cannot serve now is an outage.
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(POSTGRESQL_UNAVAILABLE_CLASSES) or sqlstate in POSTGRESQL_SHUTDOWN
 
 
 def unavailable_dependency(error: BaseException) -> str | None:

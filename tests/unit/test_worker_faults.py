@@ -160,6 +160,38 @@ def test_a_mistake_in_a_statement_is_not_an_outage(tmp_path, statement):
     assert faults.unavailable_dependency(error) is None
 
 
+def test_a_postgresql_statement_timeout_or_deadlock_is_not_an_outage(app):
+    # PostgreSQL files both under OperationalError: they are bugs to see as 500s, not a 503.
+    skip_unless_postgresql(app)
+    timed_out = database_error(app.config["DATABASE_URL"], "SET statement_timeout = 50; SELECT pg_sleep(1)")
+    assert timed_out.orig.sqlstate == "57014"
+    assert not faults.is_database_unavailable(timed_out)
+
+    engine = make_engine(app.config["DATABASE_URL"])
+    with engine.begin() as setup:
+        setup.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS lock_a (id int)"))
+    errors: list[Exception] = []
+    both_hold_one = threading.Barrier(2)
+
+    def take(first: int, second: int) -> None:
+        try:
+            with engine.begin() as connection:
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": first})
+                both_hold_one.wait(timeout=10)
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": second})
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=take, args=keys) for keys in ((914001, 914002), (914002, 914001))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    engine.dispose()
+    assert [error.orig.sqlstate for error in errors] == ["40P01"]
+    assert not faults.is_database_unavailable(errors[0])
+
+
 # Outages: the back-off and the log, on their own -----------------------------------------------
 
 
