@@ -53,17 +53,38 @@ class SmtpSender:
     timeout: float
 
     def send(self, message: EmailMessage) -> None:
-        context = ssl.create_default_context()
-        if self.use_ssl:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
-        else:
-            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        client = self._session()
         with client:
+            client.send_message(message)
+
+    def _session(self) -> smtplib.SMTP:
+        """A session ready for a message. A failure up to here (nothing listens, no
+        greeting, TLS or login refused) is the server's, not the message's."""
+        context = ssl.create_default_context()
+        try:
+            if self.use_ssl:
+                client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        except (OSError, smtplib.SMTPException) as error:
+            raise MailServerUnreachable(error) from error
+        try:
             if self.starttls and not self.use_ssl:
                 client.starttls(context=context)
             if self.username:
                 client.login(self.username, self.password or "")
-            client.send_message(message)
+        except (OSError, smtplib.SMTPException) as error:
+            client.close()
+            raise MailServerUnreachable(error) from error
+        return client
+
+
+class MailServerUnreachable(Exception):
+    """No SMTP session could be opened: the cause is the server's (`cause`)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause = cause
 
 
 class LogSender:
@@ -123,16 +144,19 @@ SERVER_WIDE_CODES = frozenset({421})
 
 
 def is_mail_server_unavailable(error: BaseException) -> bool:
-    """True when no message could go out now (nothing listens, the connection drops, the
-    server closes with 421, the login is refused), as opposed to a refusal of this one
-    message (a 4xx or 5xx to its sender, recipients or content)."""
+    """True when no message could go out now (nothing listens, no greeting, TLS or the
+    login refused, the server closes with 421), as opposed to a failure of this one
+    message: a 4xx or 5xx to its sender, recipients or content, or a connection that
+    timed out or dropped while it was being sent. That one counts an attempt against the
+    message and the batch goes on, so a message that always times out is retried with
+    its own back-off and given up, instead of holding every other message back."""
+    if isinstance(error, MailServerUnreachable):
+        return True
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return bool(error.recipients) and all(code in SERVER_WIDE_CODES for code, _ in error.recipients.values())
-    if isinstance(error, smtplib.SMTPAuthenticationError | smtplib.SMTPConnectError | smtplib.SMTPHeloError):
-        return True
     if isinstance(error, smtplib.SMTPResponseException):
         return error.smtp_code in SERVER_WIDE_CODES
-    return isinstance(error, OSError)  # refused, reset or timed-out connections; SMTPServerDisconnected
+    return False
 
 
 @dataclass
@@ -164,7 +188,8 @@ def deliver_due(app: Flask, db: Session, sender: Sender) -> DeliveryReport:
                 sender.send(message)
             except Exception as error:
                 if is_mail_server_unavailable(error):
-                    raise DependencyUnavailable(MAIL_SERVER, error) from error
+                    cause = error.cause if isinstance(error, MailServerUnreachable) else error
+                    raise DependencyUnavailable(MAIL_SERVER, cause) from error
                 raise
         except DependencyUnavailable as outage:
             db.rollback()

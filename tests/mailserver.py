@@ -7,6 +7,7 @@ It can also be stopped and started again on the same port, so a test can see wha
 the portal does when nothing is listening.
 """
 
+import asyncio
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,8 +59,14 @@ class RecordingHandler:
     refuse: int = 0
     refusal: str = TEMPORARY_FAILURE
     refused: int = 0
+    # Recipients whose message the server sits on for this many seconds before answering
+    # (longer than the client's timeout: a message that times out on its own).
+    stall: dict[str, float] = field(default_factory=dict)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        stalled = [self.stall[rcpt] for rcpt in envelope.rcpt_tos if rcpt in self.stall]
+        if stalled:
+            await asyncio.sleep(max(stalled))
         if self.refuse > 0:
             self.refuse -= 1
             self.refused += 1

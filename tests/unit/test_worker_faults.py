@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portal import cli, faults
 from portal.db import get_engine, get_session, make_engine, utcnow
-from portal.mail import message_id
+from portal.mail import deliver_due, message_id, sender_for
 from portal.models import Notification, NotificationStatus, User
 from portal.services import notifications
 from tests import factories
@@ -253,6 +253,24 @@ def test_the_worker_waits_out_a_mail_server_outage_and_then_delivers_once(app, d
     assert len(recovery_lines(worker_log)) == 1
     if outage == "421":
         assert smtp.handler.refused == 6
+
+
+def test_a_message_that_times_out_on_its_own_costs_an_attempt_and_holds_no_other_back(app, db, smtp, worker_log):
+    # The server answers every connection but sits on one recipient's message past the
+    # client's timeout: that is the message's failure, not an outage of the server.
+    app.config["SMTP_TIMEOUT_SECONDS"] = 0.5
+    slow = queue_email(db)
+    smtp.handler.stall[db.get_one(Notification, slow).to_address] = 2
+    others = [queue_email(db) for _ in range(3)]
+    with app.app_context():
+        report = deliver_due(app, get_session(), sender_for(app))
+    assert report.unavailable is None
+    assert (report.sent, report.retrying) == (3, 1)
+    by_id = {n.id: n for n in outbox(app)}
+    assert [by_id[number].status for number in others] == [NotificationStatus.SENT] * 3
+    assert (by_id[slow].status, by_id[slow].attempts) == (NotificationStatus.PENDING, 1)
+    assert by_id[slow].next_attempt_at > utcnow()  # its own back-off: the next round claims the others first
+    assert failure_lines(worker_log) == []
 
 
 def test_the_worker_waits_out_an_unreachable_database_with_back_off_and_then_delivers_once(app, db, smtp, worker_log):
