@@ -37,8 +37,10 @@ PENDING_SECONDS = 300
 
 
 def _attempt_failed(response: Response) -> bool:
-    # Only failed attempts count toward the limits: a success redirects.
-    return response.status_code != 302
+    # Only failed attempts count toward the limits: a success redirects. The server's own
+    # failure (a 503 while the database restarts) is no guess at a password: counting it
+    # would lock a family out for trying again.
+    return response.status_code != 302 and response.status_code < 500
 
 
 def _account_key() -> str:
