@@ -1,6 +1,9 @@
 """Family Portal: a school district's self-service portal for families."""
 
+import logging
 import secrets
+import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ ERROR_PAGES = (400, 403, 404, 405, 413, 429, 500)
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, test_config)
+    configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -67,6 +71,16 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if app.config.get("PROXY_COUNT"):
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
+
+
+def configure_logging(app: Flask) -> None:
+    """Every logger's lines, with time and level, on standard error, unless the host
+    (gunicorn's --log-config, a test runner) set up logging first. Without it only
+    Flask's own logger printed: the worker's outage lines had no time, and Flask-Limiter's
+    fall-back from a dead Redis (a NullHandler of its own) was never seen."""
+    logging.basicConfig(
+        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
 
 
 # Files the same for everyone: cacheable, unlike every page.
@@ -236,7 +250,7 @@ def register_errorhandlers(app: Flask) -> None:
         return render_template("errors/404.html"), 404
 
     @app.errorhandler(429)
-    def too_many_requests(error: HTTPException) -> tuple[str, int]:
+    def too_many_requests(error: HTTPException) -> tuple[str, int, dict[str, str]]:
         db = database.get_session()
         db.rollback()
         security_events.record(
@@ -248,7 +262,9 @@ def register_errorhandlers(app: Flask) -> None:
             detail={"path": request.path[:200]},
         )
         db.commit()
-        return render_template("errors/429.html", error=error), 429
+        breached = limiter.current_limit
+        wait = max(1, int(breached.reset_at - time.time())) if breached is not None else 60
+        return render_template("errors/429.html", error=error), 429, {"Retry-After": str(wait)}
 
     @app.errorhandler(errors.NotAllowed)
     def not_allowed(_error: errors.NotAllowed) -> tuple[str, int]:

@@ -70,7 +70,9 @@ SIGN_IN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
 ACTIVATION_LIMIT_PER_CLIENT = "10 per 10 minutes"
 # Reset links per address: enough for a lost email, too few to flood an inbox.
 RESET_LIMIT_PER_ACCOUNT = "5 per hour"
-RATELIMIT_HEADERS_ENABLED = True
+# No X-RateLimit-* headers (they tell a guesser how many tries are left) and no
+# Retry-After on ordinary pages: the 429 page sets its own Retry-After.
+RATELIMIT_HEADERS_ENABLED = False
 # New requests per family account: plenty for a real family, a wall for a script.
 NEW_REQUEST_LIMIT_PER_ACCOUNT = "30 per day"
 # The public feedback form, per client address: a few a day is all a person sends.
@@ -95,3 +97,6 @@ PAGE_SIZE = 25
 
 # How many proxies in front of the portal set X-Forwarded-For and -Proto.
 PROXY_COUNT = 0
+
+# The level of the log lines on standard error (see portal.configure_logging).
+LOG_LEVEL = "WARNING"

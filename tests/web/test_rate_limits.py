@@ -6,6 +6,9 @@ limits must still hold, counted per process, and nothing may answer 500.
 """
 
 import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -77,6 +80,8 @@ def attempt(client, email: str, password: str = WRONG_PASSWORD, address: str = "
 
 def assert_limited(response) -> None:
     assert response.status_code == 429
+    assert 0 < int(response.headers["Retry-After"]) <= 60 * 60  # when the window of the limit ends
+    assert not [name for name, _value in response.headers if name.lower().startswith("x-ratelimit")]
     page = text(response)
     assert "Too many attempts" in page
     assert "wait a few minutes" in page
@@ -184,3 +189,38 @@ def test_with_redis_down_the_limits_hold_per_process_and_the_fall_back_is_logged
         assert attempt(client, f"stranger{number}@example.org").status_code == 200
     assert_limited(attempt(client, "one.more@example.org"))
     assert "falling back to in-memory storage" in caplog.text
+
+
+def test_an_ordinary_page_of_a_limited_route_carries_no_limit_headers(client):
+    response = attempt(client, "stranger@example.org")
+    assert response.status_code == 200
+    assert "Retry-After" not in response.headers
+    assert not [name for name, _value in response.headers if name.lower().startswith("x-ratelimit")]
+
+
+@pytest.mark.parametrize("storage", ["redis-down"], indirect=True)
+def test_a_dead_redis_is_logged_with_time_and_level_where_the_operator_reads(tmp_path):
+    # Outside pytest's log capture: a fresh interpreter, as gunicorn or the worker starts.
+    config = {
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+        "SECRET_KEY": "x",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+    }
+    script = "\n".join(
+        [
+            "from portal import create_app",
+            "from portal.db import Base, get_engine",
+            f"app = create_app({{**{config!r}, 'REDIS_URL': {CLOSED_REDIS_PORT!r}}})",
+            "with app.app_context():",
+            "    Base.metadata.create_all(get_engine())",
+            "client = app.test_client()",
+            "client.post('/sign-in', data={'email': 'a@example.org', 'password': 'wrong password!'})",
+        ]
+    )
+    ran = subprocess.run(  # noqa: S603 (this interpreter, this test's own script)
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ WARNING flask-limiter: .*falling back", ran.stderr, re.M), (
+        ran.stderr
+    )
