@@ -918,7 +918,10 @@ def escalate_overdue(db: Session, *, now: datetime) -> int:
         statement = select(Request).where(Request.status.in_(ACTIVE_STATUSES), due <= now, mark.is_(None))
         if clock == "first_reply":
             statement = statement.where(Request.first_replied_at.is_(None))
-        for request in db.scalars(statement.order_by(due).limit(1000).with_for_update(skip_locked=True)):
+        # FOR NO KEY UPDATE: a staff reply inserting a message that references the row
+        # is not held up until the escalation commits.
+        locked = statement.order_by(due).limit(1000).with_for_update(skip_locked=True, key_share=True)
+        for request in db.scalars(locked):
             _notify_supervisors(db, request, clock, now=now)
             setattr(request, mark.key, now)
             escalated += 1
