@@ -154,6 +154,10 @@ def register_blueprints(app: Flask) -> None:
     assets.init_app(app)
     from portal.blueprints.account.views import bp as account_bp
     from portal.blueprints.admin.views import bp as admin_bp
+    from portal.blueprints.admin_calendar.views import bp as admin_calendar_bp
+    from portal.blueprints.admin_departments.views import bp as admin_departments_bp
+    from portal.blueprints.admin_people.views import bp as admin_people_bp
+    from portal.blueprints.admin_security.views import bp as admin_security_bp
     from portal.blueprints.auth.views import bp as auth_bp
     from portal.blueprints.family.views import bp as family_bp
     from portal.blueprints.feedback.views import bp as feedback_bp
@@ -176,6 +180,10 @@ def register_blueprints(app: Flask) -> None:
         queue_bp,
         review_bp,
         admin_bp,
+        admin_people_bp,
+        admin_departments_bp,
+        admin_calendar_bp,
+        admin_security_bp,
     ):
         app.register_blueprint(blueprint)
 

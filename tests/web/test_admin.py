@@ -1,12 +1,14 @@
 """Administrator pages: staff accounts and schools."""
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
 from portal.models import AuditEvent, Notification, Role, School, User
 from tests import factories
 from tests.conftest import Browser
-from tests.web.support import field_error, input_value, location, redirects_to_sign_in, submit, text
+from tests.web.support import csrf_token, field_error, input_value, location, redirects_to_sign_in, submit, text
 
 
 @pytest.fixture
@@ -158,3 +160,29 @@ def test_a_school_form_with_a_mistake_is_explained_and_the_other_field_kept(clie
         other = "code" if field == "name" else "name"
         assert input_value(page, other) == fields[other], fields
     assert count(db, School) == 1
+
+
+def admin_rules(app) -> list[tuple[str, str]]:
+    """Every (method, path) under /admin, ids filled with 1."""
+    rules = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin")]
+    assert len(rules) >= 29, "the admin routes are not all registered"
+    return sorted(
+        (method, re.sub(r"<[^>]+>", "1", rule.rule))
+        for rule in rules
+        for method in sorted((rule.methods or set()) & {"GET", "POST"})
+    )
+
+
+@pytest.mark.parametrize("who", ["signed out", "family", "staff"])
+def test_every_admin_route_is_closed_to_everyone_but_administrators(app, db, who):
+    client = app.test_client()
+    if who != "signed out":
+        user = factories.make_user(db) if who == "family" else factories.make_staff(db)
+        Browser(client, app).sign_in(user.email)
+    token = csrf_token(client, "/sign-in" if who == "signed out" else "/password")
+    answered = {}
+    for method, path in admin_rules(app):
+        response = client.open(path, method=method, data={"csrf_token": token} if method == "POST" else None)
+        answered[method, path] = "sign-in" if redirects_to_sign_in(response) else response.status_code
+    expected = {"sign-in"} if who == "signed out" else {403, 404}
+    assert {route: answer for route, answer in answered.items() if answer not in expected} == {}

@@ -186,8 +186,8 @@ SURFACES = [
     Surface("review.tags", FEEDBACK_A + "/tags", "POST", FEEDBACK_A),
     Surface("review.open_request", FEEDBACK_A + "/request", "POST", FEEDBACK_A),
     # Who looked: for administrators only.
-    Surface("admin.access_log_list", "/admin/access-log?household={household_id}", staff_status=403),
-    Surface("admin.access_log_csv", "/admin/access-log.csv?household={household_id}", staff_status=403),
+    Surface("admin_security.access_log_list", "/admin/access-log?household={household_id}", staff_status=403),
+    Surface("admin_security.access_log_csv", "/admin/access-log.csv?household={household_id}", staff_status=403),
 ]
 STAFF_BLUEPRINTS = ("staff", "queue", "review")
 CHOICE = re.compile(r"<option\b[^>]*>.*?</option>", re.DOTALL)

@@ -1,0 +1,191 @@
+"""Administrators: the district calendar: business hours, time zone, closures and calendar imports."""
+
+from flask import Blueprint, current_app, flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.blueprints.access import admin_required
+from portal.blueprints.admin_calendar.forms import (
+    BusinessHoursForm,
+    CalendarImportForm,
+    ClosureForm,
+    TimeZoneForm,
+)
+from portal.blueprints.admin_calendar.pages import (
+    calendar_page,
+    district_today,
+    import_choice_form,
+    import_page,
+    save_calendar_change,
+)
+from portal.blueprints.forms import save_or_show_error
+from portal.db import get_session, utcnow
+from portal.services import (
+    calendar_import,
+    district_calendar,
+)
+
+bp = Blueprint("admin_calendar", __name__, url_prefix="/admin")
+
+
+@bp.get("/calendar")
+@admin_required
+def calendar() -> str:
+    return calendar_page()
+
+
+@bp.post("/calendar/hours")
+@admin_required
+def set_hours() -> Response | str:
+    form = BusinessHoursForm()
+    if form.validate_on_submit():
+        week: dict[int, tuple[str, str] | None] = {}
+        for weekday in range(7):
+            opens, closes = ((field.data or "").strip() for field in form.day_fields(weekday))
+            week[weekday] = (opens, closes) if opens or closes else None
+        if save_calendar_change(
+            form,
+            lambda db: district_calendar.set_week_hours(db, current_user, week, now=utcnow()),
+            reason=lambda _week: {"kind": "hours_changed"},
+            saved=lambda _week: _("Business hours saved."),
+        ):
+            return redirect(url_for("admin_calendar.calendar"))
+    return calendar_page(hours_form=form)
+
+
+@bp.post("/calendar/time-zone")
+@admin_required
+def set_time_zone() -> Response | str:
+    form = TimeZoneForm()
+    if form.validate_on_submit() and save_calendar_change(
+        form,
+        lambda db: district_calendar.set_time_zone(
+            db,
+            current_user,
+            form.time_zone.data or "",
+            configured=current_app.config["DISTRICT_TIMEZONE"],
+            now=utcnow(),
+        ),
+        reason=lambda changed: {"kind": "time_zone_changed"} if changed else None,
+        saved=lambda changed: (
+            _("The district's time zone is now %(zone)s.", zone=form.time_zone.data)
+            if changed
+            else _("The district's time zone was already %(zone)s.", zone=form.time_zone.data)
+        ),
+    ):
+        return redirect(url_for("admin_calendar.calendar"))
+    return calendar_page(time_zone_form=form)
+
+
+@bp.post("/calendar/closures")
+@admin_required
+def add_closure() -> Response | str:
+    form = ClosureForm()
+    if form.validate_on_submit() and save_calendar_change(
+        form,
+        lambda db: district_calendar.add_closure(
+            db, current_user, form.first_day.data, form.last_day.data, form.name.data, now=utcnow()
+        ),
+        reason=lambda closure: {"kind": "closure_added", "name": closure.name},
+        saved=lambda _closure: _("Closure added."),
+    ):
+        return redirect(url_for("admin_calendar.calendar"))
+    return calendar_page(closure_form=form)
+
+
+@bp.post("/calendar/closures/<int:closure_id>/remove")
+@admin_required
+def remove_closure(closure_id: int) -> Response:
+    # Families are told which closure is gone; the service forgets it once removed.
+    name = next((c.name for c in district_calendar.closures(get_session()) if c.id == closure_id), "")
+    save_calendar_change(
+        None,
+        lambda db: district_calendar.remove_closure(db, current_user, closure_id, now=utcnow()),
+        reason=lambda _none: {"kind": "closure_removed", "name": name},
+        saved=lambda _none: _("Closure removed."),
+    )
+    return redirect(url_for("admin_calendar.calendar"))
+
+
+@bp.post("/calendar/import")
+@admin_required
+def upload_calendar() -> Response | str:
+    """Read a published .ics file and keep its events for the preview; nothing closes yet."""
+    form = CalendarImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        filename = upload.filename or ""
+        imported = save_or_show_error(
+            form,
+            lambda db: calendar_import.keep_import(
+                db,
+                current_user,
+                filename,
+                calendar_import.read_calendar(upload.read(calendar_import.MAX_BYTES + 1), filename),
+                now=utcnow(),
+            ),
+        )
+        if imported is not None:
+            return redirect(url_for("admin_calendar.review_import", import_id=imported.id))
+    return calendar_page(import_form=form)
+
+
+@bp.route("/calendar/import/<int:import_id>", methods=["GET", "POST"])
+@admin_required
+def review_import(import_id: int) -> str:
+    """The events of an upload; the administrator chooses which close the offices and
+    sees the closures that saving would add or update."""
+    db = get_session()
+    imported = calendar_import.import_of(db, current_user, import_id)
+    parsed, today = calendar_import.parsed_of(imported), district_today()
+    form = import_choice_form(parsed, today)
+    plan = None
+    if form.validate_on_submit():
+        chosen = calendar_import.choose(
+            parsed.events, categories=form.categories.data or (), uids=form.events.data or (), today=today
+        )
+        plan = calendar_import.plan_closures(db, chosen)
+        if not plan:
+            form.events.errors.append(_("Choose at least one category or event that closes the offices."))
+    return import_page(imported, parsed, form, plan)
+
+
+@bp.post("/calendar/import/<int:import_id>/save")
+@admin_required
+def save_import(import_id: int) -> Response | str:
+    db = get_session()
+    imported = calendar_import.import_of(db, current_user, import_id)
+    parsed, today = calendar_import.parsed_of(imported), district_today()
+    form = import_choice_form(parsed, today)
+    if form.validate_on_submit() and save_calendar_change(
+        form,
+        lambda db: calendar_import.save_closures(
+            db,
+            current_user,
+            imported,
+            calendar_import.choose(
+                parsed.events, categories=form.categories.data or (), uids=form.events.data or (), today=today
+            ),
+            now=utcnow(),
+        ),
+        reason=lambda result: result.reason(),
+        saved=lambda result: _(
+            "Closures from the file: %(added)d new, %(updated)d updated, %(unchanged)d unchanged.",
+            added=result.added,
+            updated=result.updated,
+            unchanged=result.unchanged,
+        ),
+    ):
+        return redirect(url_for("admin_calendar.calendar"))
+    return import_page(imported, parsed, form)
+
+
+@bp.post("/calendar/import/<int:import_id>/discard")
+@admin_required
+def discard_import(import_id: int) -> Response:
+    db = get_session()
+    calendar_import.discard_import(db, current_user, import_id, now=utcnow())
+    db.commit()
+    flash(_("The uploaded calendar was discarded; nothing changed."))
+    return redirect(url_for("admin_calendar.calendar"))

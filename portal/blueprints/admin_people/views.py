@@ -1,0 +1,182 @@
+"""Administrators: staff accounts, schools, two-factor resets, household import and contact lists."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.blueprints import district
+from portal.blueprints.access import admin_required, request_client
+from portal.blueprints.admin_people.forms import (
+    HouseholdImportForm,
+    SchoolForm,
+    StaffAccountForm,
+)
+from portal.blueprints.downloads import csv_attachment
+from portal.blueprints.forms import attach_error, language_choices, save_or_show_error
+from portal.db import get_session, utcnow
+from portal.models import Channel, Role, Topic
+from portal.services import (
+    accounts,
+    audit,
+    contacts,
+    csv_export,
+    household_import,
+    security_events,
+    sessions,
+    staff_accounts,
+    two_factor,
+    uploads,
+)
+from portal.services.errors import DomainError, InvalidInput
+
+IMPORT_MAX_BYTES = 1024 * 1024
+
+bp = Blueprint("admin_people", __name__, url_prefix="/admin")
+
+
+@bp.route("/staff/new", methods=["GET", "POST"])
+@admin_required
+def new_staff() -> Response | str:
+    form = StaffAccountForm()
+    form.language.choices = language_choices()
+    if form.validate_on_submit() and save_or_show_error(
+        form,
+        lambda db: staff_accounts.create_staff_account(
+            db,
+            current_user,
+            display_name=form.display_name.data,
+            email=form.email.data,
+            role=Role(form.role.data),
+            language=form.language.data,
+            settings=accounts.InvitationSettings.from_config(current_app.config),
+            now=utcnow(),
+        ),
+    ):
+        flash(_("Account created. %(name)s was emailed an invitation.", name=form.display_name.data))
+        return redirect(url_for("admin.home"))
+    return render_template("admin_people/new_staff.html", form=form)
+
+
+@bp.post("/staff/<int:user_id>/active")
+@admin_required
+def set_staff_active(user_id: int) -> Response:
+    db = get_session()
+    active = request.form.get("active") == "1"
+    try:
+        user = staff_accounts.set_active(db, current_user, user_id, active=active, now=utcnow())
+    except InvalidInput as error:
+        flash(str(error.message), "error")
+    else:
+        db.commit()
+        flash(
+            _("%(name)s can sign in again.", name=user.display_name)
+            if active
+            else _("%(name)s can no longer sign in.", name=user.display_name)
+        )
+    return redirect(url_for("admin.home"))
+
+
+@bp.route("/schools/new", methods=["GET", "POST"])
+@admin_required
+def new_school() -> Response | str:
+    form = SchoolForm()
+    if form.validate_on_submit() and save_or_show_error(
+        form,
+        lambda db: staff_accounts.add_school(
+            db, current_user, name=form.name.data, code=(form.code.data or "").strip() or None, now=utcnow()
+        ),
+    ):
+        flash(_("School added."))
+        return redirect(url_for("admin.home"))
+    return render_template("admin_people/new_school.html", form=form)
+
+
+@bp.post("/staff/<int:user_id>/two-factor/reset")
+@admin_required
+def reset_two_factor(user_id: int) -> Response:
+    """For a staff member who lost their phone: they set up a new second factor at next sign-in."""
+    db = get_session()
+    user = staff_accounts.staff_member(db, current_user, user_id)
+    if not two_factor.turn_off(db, current_user, user, now=utcnow()):
+        flash(_("%(name)s has no second factor to reset.", name=user.display_name))
+        return redirect(url_for("admin.home"))
+    sessions.end_all_sessions(db, user)
+    security_events.record(
+        db, "two_factor_reset", request_client(), now=utcnow(), user=user, detail={"by": current_user.email}
+    )
+    db.commit()
+    flash(
+        _(
+            "The second factor of %(name)s is reset. They set up a new one at their next sign-in.",
+            name=user.display_name,
+        )
+    )
+    return redirect(url_for("admin.home"))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@admin_required
+def import_households() -> str:
+    """Check a SIS export, then import it: guardians are invited, nothing is half-done."""
+    form = HouseholdImportForm()
+    plan = None
+    if form.validate_on_submit():
+        db = get_session()
+        config = current_app.config
+        upload = form.file.data
+        try:
+            text = uploads.read_text_upload(
+                upload.read(IMPORT_MAX_BYTES + 1),
+                upload.filename or "",
+                extensions=(".csv", ".txt"),
+                max_bytes=IMPORT_MAX_BYTES,
+            )
+            plan = household_import.plan_import(
+                db, current_user, text, languages=tuple(config["LANGUAGES"]), region=config["DISTRICT_COUNTRY"]
+            )
+            if not form.check_only.data and not plan.errors:
+                sent = household_import.apply_import(
+                    db, current_user, plan, accounts.InvitationSettings.from_config(current_app.config), now=utcnow()
+                )
+                db.commit()
+                flash(ngettext("Imported %(num)d household.", "Imported %(num)d households.", len(plan.households)))
+                flash(ngettext("%(num)d invitation was emailed.", "%(num)d invitations were emailed.", sent))
+        except DomainError as error:
+            db.rollback()
+            attach_error(form, error)
+            plan = None
+    return render_template(
+        "admin_people/import_households.html", form=form, plan=plan, columns=household_import.COLUMNS
+    )
+
+
+@bp.get("/contact-lists")
+@admin_required
+def contact_lists() -> str:
+    return render_template("admin_people/contact_lists.html", topics=list(Topic), channels=list(Channel))
+
+
+@bp.get("/contact-lists.csv")
+@admin_required
+def contact_list_csv() -> Response:
+    """What a mass-messaging tool imports: who gets this topic on this channel, and when not to send."""
+    try:
+        topic, channel = Topic(request.args.get("topic", "")), Channel(request.args.get("channel", ""))
+    except ValueError:
+        abort(404)
+    db = get_session()
+    rows = [row.as_csv_row(district.time_zone()) for row in contacts.contact_list(db, topic, channel)]
+    # Every family's phone numbers leave the portal here: who took them, and when, is kept.
+    audit.record(
+        db,
+        current_user,
+        "contacts.exported",
+        current_user,
+        now=utcnow(),
+        after={"topic": topic.value, "channel": channel.value, "rows": len(rows)},
+    )
+    db.commit()
+    body = csv_export.write_csv(contacts.CONTACT_LIST_HEADER, rows)
+    return csv_attachment(body, stem=f"contacts-{topic.value}-{channel.value}")
