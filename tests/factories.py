@@ -9,7 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
-from portal.models import GuardianRelationship, Guardianship, Household, Notification, Role, School, Student, User
+from portal.models import (
+    Department,
+    DepartmentMember,
+    GuardianRelationship,
+    Guardianship,
+    Household,
+    Notification,
+    Role,
+    School,
+    Student,
+    User,
+)
 from portal.services import accounts, passwords
 
 PASSWORD = "correct horse battery staple"
@@ -71,6 +82,21 @@ def make_staff(db: Session, *, role: Role = Role.STAFF, two_factor: bool = True,
 
 def make_admin(db: Session, **kwargs: object) -> User:
     return make_staff(db, role=Role.ADMIN, **kwargs)
+
+
+def make_department(db: Session, name: str | None = None, *, description: str | None = None) -> Department:
+    """A public department with no reply targets; its description defaults to "<name> questions."."""
+    name = name or f"Department {next(_sequence)}"
+    department = Department(name=name, description=f"{name} questions." if description is None else description)
+    db.add(department)
+    db.commit()
+    return department
+
+
+def join(db: Session, user: User, department: Department, *, supervisor: bool = False) -> None:
+    """Make user a member (or supervisor) of department."""
+    db.add(DepartmentMember(department_id=department.id, user_id=user.id, is_supervisor=supervisor))
+    db.commit()
 
 
 def make_household(

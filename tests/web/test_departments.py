@@ -10,10 +10,7 @@ from tests import factories
 
 @pytest.fixture
 def department(db) -> Department:  # type: ignore[no-untyped-def]
-    department = Department(name="Transportation", description="Buses.")
-    db.add(department)
-    db.commit()
-    return department
+    return factories.make_department(db, "Transportation", description="Buses.")
 
 
 def form_values(**overrides: str) -> dict[str, str]:

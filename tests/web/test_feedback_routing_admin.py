@@ -20,21 +20,14 @@ REFERENCE_LINK = re.compile(r'<a href="/staff/feedback/\d+">\w+ (F-\d{6})</a>')
 # --- setting the scene ------------------------------------------------------
 
 
-def make_department(db, name: str) -> Department:  # type: ignore[no-untyped-def]
-    department = Department(name=name, description=f"{name} questions.")
-    db.add(department)
-    db.commit()
-    return department
-
-
 @pytest.fixture
 def transport(db) -> Department:  # type: ignore[no-untyped-def]
-    return make_department(db, "Transportation")
+    return factories.make_department(db, "Transportation")
 
 
 @pytest.fixture
 def nutrition(db) -> Department:  # type: ignore[no-untyped-def]
-    return make_department(db, "Nutrition Services")
+    return factories.make_department(db, "Nutrition Services")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from portal import mail
 from portal.db import utcnow
-from portal.models import Department, DepartmentMember, Notification, Request, RequestStatus, SatisfactionRating
+from portal.models import Department, Notification, Request, RequestStatus, SatisfactionRating
 from portal.services import district_calendar, requests
 from tests import factories
 from tests.conftest import Browser
@@ -26,17 +26,13 @@ OFFER = 'id="rating-heading"'
 
 @pytest.fixture
 def department(db) -> Department:  # type: ignore[no-untyped-def]
-    department = Department(name="Transportation", description="Buses.")
-    db.add(department)
-    db.commit()
-    return department
+    return factories.make_department(db, "Transportation", description="Buses.")
 
 
 @pytest.fixture
 def staff(db, department):  # type: ignore[no-untyped-def]
     user = factories.make_staff(db, name="Robin Ortiz")
-    db.add(DepartmentMember(department_id=department.id, user_id=user.id))
-    db.commit()
+    factories.join(db, user, department)
     return user
 
 
