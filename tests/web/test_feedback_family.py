@@ -51,16 +51,6 @@ def household(db):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def guardian(db, household):  # type: ignore[no-untyped-def]
-    return factories.guardians_of(db, household)[0]
-
-
-@pytest.fixture
-def family(guardian, sign_in) -> Browser:  # type: ignore[no-untyped-def]
-    return sign_in(guardian)
-
-
-@pytest.fixture
 def staff(db, transport):  # type: ignore[no-untyped-def]
     user = factories.make_staff(db, name="Robin Ortiz")
     db.add(DepartmentMember(department_id=transport.id, user_id=user.id))

@@ -15,7 +15,6 @@ from portal import mail
 from portal.db import utcnow
 from portal.models import (
     Department,
-    DepartmentMember,
     Feedback,
     FeedbackComment,
     FeedbackStatus,
@@ -47,32 +46,20 @@ def app_config(request: pytest.FixtureRequest) -> dict[str, object]:
 # --- setting the scene ------------------------------------------------------
 
 
-def make_department(db, name: str) -> Department:  # type: ignore[no-untyped-def]
-    department = Department(name=name, description=f"{name} questions.")
-    db.add(department)
-    db.commit()
-    return department
-
-
-def join(db, user, department: Department) -> None:  # type: ignore[no-untyped-def]
-    db.add(DepartmentMember(department_id=department.id, user_id=user.id))
-    db.commit()
-
-
 @pytest.fixture
 def transport(db) -> Department:  # type: ignore[no-untyped-def]
-    return make_department(db, "Transportation")
+    return factories.make_department(db, "Transportation")
 
 
 @pytest.fixture
 def special_ed(db) -> Department:  # type: ignore[no-untyped-def]
-    return make_department(db, "Special Education")
+    return factories.make_department(db, "Special Education")
 
 
 @pytest.fixture
 def staff(db, transport):  # type: ignore[no-untyped-def]
     user = factories.make_staff(db, name="Robin Ortiz")
-    join(db, user, transport)
+    factories.join(db, user, transport)
     return user
 
 
@@ -84,11 +71,6 @@ def admin(db):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def household(db):  # type: ignore[no-untyped-def]
     return factories.make_household(db, name="Alvarez family")
-
-
-@pytest.fixture
-def guardian(db, household):  # type: ignore[no-untyped-def]
-    return factories.guardians_of(db, household)[0]
 
 
 @pytest.fixture
@@ -257,9 +239,9 @@ def test_staff_get_404_and_change_nothing_posting_to_feedback_outside_their_depa
 
 
 def test_members_of_the_triage_group_see_and_open_unrouted_feedback(app, db, admin, guardian, transport):
-    engagement = make_department(db, "Family Engagement")
+    engagement = factories.make_department(db, "Family Engagement")
     sorter = factories.make_staff(db, name="Sam Sorter")
-    join(db, sorter, engagement)
+    factories.join(db, sorter, engagement)
     set_triage(db, admin, engagement)
     unrouted = send(db, guardian, None, body="Who do I ask about the winter concert?")
     routed = send(db, guardian, transport)
@@ -271,7 +253,7 @@ def test_members_of_the_triage_group_see_and_open_unrouted_feedback(app, db, adm
 
 
 def test_staff_outside_the_triage_group_never_see_unrouted_feedback(db, desk, admin, guardian, transport):
-    set_triage(db, admin, make_department(db, "Family Engagement"))
+    set_triage(db, admin, factories.make_department(db, "Family Engagement"))
     unrouted = send(db, guardian, None, body="Who do I ask about the winter concert?")
     ours = send(db, guardian, transport)
     assert listed(desk, status="all") == [ours.reference]
@@ -511,7 +493,7 @@ def test_bulk_assign_changes_only_the_selected_feedback_the_staff_member_may_see
     db, desk, staff, guardian, transport, special_ed, three
 ):
     colleague = factories.make_staff(db, name="Sam Park")
-    join(db, colleague, transport)
+    factories.join(db, colleague, transport)
     theirs = send(db, guardian, special_ed)
     response = bulk(desk, [three[0].id, three[1].id, theirs.id, 987654], "assign", assignee_id=str(colleague.id))
     assert response.status_code == 302
@@ -849,8 +831,8 @@ def test_rerouting_to_a_department_the_staff_member_is_not_in_returns_to_the_que
 
 
 def test_rerouting_within_the_staff_members_departments_returns_to_the_page(db, desk, staff, guardian, transport):
-    enrollment = make_department(db, "Enrollment")
-    join(db, staff, enrollment)
+    enrollment = factories.make_department(db, "Enrollment")
+    factories.join(db, staff, enrollment)
     item = send(db, guardian, transport)
     response = desk.submit(f"/staff/feedback/{item.id}/update", update_form(item, department_id=enrollment.id))
     assert location(response).endswith(f"/staff/feedback/{item.id}")
@@ -895,7 +877,7 @@ def test_an_update_with_a_value_not_in_the_list_gets_an_error_next_to_the_field(
 @pytest.mark.parametrize("route", ["update", "bulk"])
 def test_feedback_is_never_assigned_to_someone_who_cannot_open_it(app, db, desk, guardian, transport, route):
     outsider = factories.make_staff(db, name="Casey Nguyen")
-    join(db, outsider, make_department(db, "Special Education"))
+    factories.join(db, outsider, factories.make_department(db, "Special Education"))
     item = send(db, guardian, transport)
     if route == "update":
         desk.submit(f"/staff/feedback/{item.id}/update", update_form(item, assignee_id=outsider.id))

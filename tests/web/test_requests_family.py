@@ -13,7 +13,6 @@ from portal import mail
 from portal.db import utcnow
 from portal.models import (
     Department,
-    DepartmentMember,
     GuardianRelationship,
     Guardianship,
     Notification,
@@ -38,33 +37,19 @@ SUBMISSION_KEY = re.compile(r'name="submission_key" type="hidden" value="([^"]+)
 
 @pytest.fixture
 def department(db) -> Department:  # type: ignore[no-untyped-def]
-    department = Department(name="Transportation", description="Bus stops, routes and late buses.")
-    db.add(department)
-    db.commit()
-    return department
+    return factories.make_department(db, "Transportation", description="Bus stops, routes and late buses.")
 
 
 @pytest.fixture
 def staff(db, department):  # type: ignore[no-untyped-def]
     user = factories.make_staff(db, name="Robin Ortiz")
-    db.add(DepartmentMember(department_id=department.id, user_id=user.id))
-    db.commit()
+    factories.join(db, user, department)
     return user
 
 
 @pytest.fixture
 def household(db):  # type: ignore[no-untyped-def]
     return factories.make_household(db, students=2)
-
-
-@pytest.fixture
-def guardian(db, household):  # type: ignore[no-untyped-def]
-    return factories.guardians_of(db, household)[0]
-
-
-@pytest.fixture
-def family(guardian, sign_in) -> Browser:  # type: ignore[no-untyped-def]
-    return sign_in(guardian)
 
 
 def calendar(db):  # type: ignore[no-untyped-def]

@@ -14,7 +14,6 @@ from portal.db import utcnow
 from portal.models import (
     AccountNote,
     Department,
-    DepartmentMember,
     NoteCategory,
     Notification,
     Request,
@@ -41,50 +40,33 @@ def app_config(request: pytest.FixtureRequest) -> dict[str, object]:
 # --- setting the scene ------------------------------------------------------
 
 
-def make_department(db, name: str) -> Department:  # type: ignore[no-untyped-def]
-    department = Department(name=name, description=f"{name} questions.")
-    db.add(department)
-    db.commit()
-    return department
-
-
-def join(db, user, department: Department, *, supervisor: bool = False) -> None:  # type: ignore[no-untyped-def]
-    db.add(DepartmentMember(department_id=department.id, user_id=user.id, is_supervisor=supervisor))
-    db.commit()
-
-
 @pytest.fixture
 def transport(db) -> Department:  # type: ignore[no-untyped-def]
-    return make_department(db, "Transportation")
+    return factories.make_department(db, "Transportation")
 
 
 @pytest.fixture
 def special_ed(db) -> Department:  # type: ignore[no-untyped-def]
-    return make_department(db, "Special Education")
+    return factories.make_department(db, "Special Education")
 
 
 @pytest.fixture
 def staff(db, transport):  # type: ignore[no-untyped-def]
     user = factories.make_staff(db, name="Robin Ortiz")
-    join(db, user, transport)
+    factories.join(db, user, transport)
     return user
 
 
 @pytest.fixture
 def sped_staff(db, special_ed):  # type: ignore[no-untyped-def]
     user = factories.make_staff(db, name="Casey Nguyen")
-    join(db, user, special_ed)
+    factories.join(db, user, special_ed)
     return user
 
 
 @pytest.fixture
 def household(db):  # type: ignore[no-untyped-def]
     return factories.make_household(db, name="Alvarez family", students=1)
-
-
-@pytest.fixture
-def guardian(db, household):  # type: ignore[no-untyped-def]
-    return factories.guardians_of(db, household)[0]
 
 
 @pytest.fixture
@@ -230,8 +212,8 @@ def test_staff_move_a_request_to_another_department_and_return_to_the_queue(db, 
 
 
 def test_a_move_within_the_staff_members_departments_returns_to_the_request(db, staff, desk, guardian, transport):
-    other = make_department(db, "Enrollment")
-    join(db, staff, other)
+    other = factories.make_department(db, "Enrollment")
+    factories.join(db, staff, other)
     asked = ask(db, guardian, transport)
     response = desk.submit(
         f"/staff/requests/{asked.id}/update", update_form(asked, department_id=other.id), page="/staff/requests/"
@@ -260,7 +242,7 @@ def test_moving_an_assigned_request_to_another_department_takes_the_assignee_off
 
 def test_staff_assign_a_request_to_a_colleague_who_is_emailed(app, db, desk, guardian, transport):
     colleague = factories.make_staff(db, name="Sam Park")
-    join(db, colleague, transport)
+    factories.join(db, colleague, transport)
     asked = ask(db, guardian, transport)
     response = desk.submit(
         f"/staff/requests/{asked.id}/update", update_form(asked, assignee_id=colleague.id), page="/staff/requests/"
@@ -747,7 +729,7 @@ def test_an_anonymous_post_to_a_staff_route_is_sent_to_sign_in(db, client, house
 
 def test_flask_escalate_tells_the_supervisor_once_about_an_overdue_first_reply(app, db, staff, guardian, transport):
     supervisor = factories.make_staff(db, name="Pat Supervisor")
-    join(db, supervisor, transport, supervisor=True)
+    factories.join(db, supervisor, transport, supervisor=True)
     overdue = ask(db, guardian, transport, subject="Waiting since last month", now=utcnow() - timedelta(days=30))
     ask(db, guardian, transport, subject="Sent just now")
     runner = app.test_cli_runner()
@@ -775,7 +757,7 @@ def test_flask_escalate_tells_the_admins_when_the_department_has_no_supervisor(a
 
 def test_the_overdue_email_names_the_request(app, db, guardian, transport):
     supervisor = factories.make_staff(db)
-    join(db, supervisor, transport, supervisor=True)
+    factories.join(db, supervisor, transport, supervisor=True)
     overdue = ask(db, guardian, transport, subject="Waiting since last month", now=utcnow() - timedelta(days=30))
     app.test_cli_runner().invoke(args=["escalate"])
     with app.app_context():
