@@ -51,11 +51,6 @@ DISTRICT_FILE = ics(
 
 
 @pytest.fixture
-def admin(db):  # type: ignore[no-untyped-def]
-    return factories.make_admin(db)
-
-
-@pytest.fixture
 def as_admin(admin, sign_in) -> Browser:  # type: ignore[no-untyped-def]
     return sign_in(admin)
 

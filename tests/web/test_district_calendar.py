@@ -15,11 +15,6 @@ from tests.conftest import csrf_token_from
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
 
-@pytest.fixture
-def admin(db):  # type: ignore[no-untyped-def]
-    return factories.make_admin(db)
-
-
 def test_the_saved_calendar_drives_the_arithmetic(db, admin):
     district_calendar.seed_default_hours(db)
     district_calendar.add_closure(db, admin, date(2026, 11, 30), date(2026, 11, 30), "Snow day", now=NOW)
