@@ -162,11 +162,11 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.family.views import bp as family_bp
     from portal.blueprints.feedback.views import bp as feedback_bp
     from portal.blueprints.main.views import bp as main_bp
-    from portal.blueprints.queue.views import bp as queue_bp
     from portal.blueprints.requests.views import bp as requests_bp
-    from portal.blueprints.review.views import bp as review_bp
     from portal.blueprints.security.views import bp as security_bp
     from portal.blueprints.staff.views import bp as staff_bp
+    from portal.blueprints.staff_feedback.views import bp as staff_feedback_bp
+    from portal.blueprints.staff_requests.views import bp as staff_requests_bp
 
     for blueprint in (
         main_bp,
@@ -177,8 +177,8 @@ def register_blueprints(app: Flask) -> None:
         requests_bp,
         feedback_bp,
         staff_bp,
-        queue_bp,
-        review_bp,
+        staff_requests_bp,
+        staff_feedback_bp,
         admin_bp,
         admin_people_bp,
         admin_departments_bp,

@@ -167,29 +167,29 @@ SURFACES = [
     Surface("staff.add_internal_note", HOUSEHOLD + "/internal-notes", "POST", HOUSEHOLD),
     Surface("staff.download_household", HOUSEHOLD + "/data.json", admin_sees_b=True),
     Surface("staff.download_household_csv", HOUSEHOLD + "/data.csv", admin_sees_b=True),
-    Surface("queue.queue", "/staff/requests/?status=all", admin_sees_b=True),
-    Surface("queue.queue", "/staff/requests/?status=all&q=Alvarez", admin_sees_b=True),
-    Surface("queue.detail", REQUEST_A, admin_sees_b=True),  # the other-open-requests panel
-    Surface("queue.detail", "/staff/requests/{request_b}", staff_status=404, admin_sees_b=True),
-    Surface("queue.reply", REQUEST_A + "/reply", "POST", REQUEST_A, admin_sees_b=True),
-    Surface("queue.update", REQUEST_A + "/update", "POST", REQUEST_A, admin_sees_b=True),
-    Surface("queue.log_phone_call", "/staff/requests/phone/{household_id}"),
-    Surface("queue.log_phone_call", "/staff/requests/phone/{household_id}", "POST"),
-    Surface("review.queue", "/staff/feedback/?status=all", admin_sees_b=True),
-    Surface("review.queue", "/staff/feedback/?status=all&q=counselling", admin_sees_b=True),
-    Surface("review.bulk", "/staff/feedback/bulk", "POST", "/staff/feedback/", admin_sees_b=True),
-    Surface("review.detail", FEEDBACK_A),
-    Surface("review.detail", "/staff/feedback/{feedback_b}", staff_status=404, admin_sees_b=True),
-    Surface("review.comment", FEEDBACK_A + "/comment", "POST", FEEDBACK_A),
-    Surface("review.respond", FEEDBACK_A + "/respond", "POST", FEEDBACK_A),
-    Surface("review.update", FEEDBACK_A + "/update", "POST", FEEDBACK_A),
-    Surface("review.tags", FEEDBACK_A + "/tags", "POST", FEEDBACK_A),
-    Surface("review.open_request", FEEDBACK_A + "/request", "POST", FEEDBACK_A),
+    Surface("staff_requests.queue", "/staff/requests/?status=all", admin_sees_b=True),
+    Surface("staff_requests.queue", "/staff/requests/?status=all&q=Alvarez", admin_sees_b=True),
+    Surface("staff_requests.detail", REQUEST_A, admin_sees_b=True),  # the other-open-requests panel
+    Surface("staff_requests.detail", "/staff/requests/{request_b}", staff_status=404, admin_sees_b=True),
+    Surface("staff_requests.reply", REQUEST_A + "/reply", "POST", REQUEST_A, admin_sees_b=True),
+    Surface("staff_requests.update", REQUEST_A + "/update", "POST", REQUEST_A, admin_sees_b=True),
+    Surface("staff_requests.log_phone_call", "/staff/requests/phone/{household_id}"),
+    Surface("staff_requests.log_phone_call", "/staff/requests/phone/{household_id}", "POST"),
+    Surface("staff_feedback.queue", "/staff/feedback/?status=all", admin_sees_b=True),
+    Surface("staff_feedback.queue", "/staff/feedback/?status=all&q=counselling", admin_sees_b=True),
+    Surface("staff_feedback.bulk", "/staff/feedback/bulk", "POST", "/staff/feedback/", admin_sees_b=True),
+    Surface("staff_feedback.detail", FEEDBACK_A),
+    Surface("staff_feedback.detail", "/staff/feedback/{feedback_b}", staff_status=404, admin_sees_b=True),
+    Surface("staff_feedback.comment", FEEDBACK_A + "/comment", "POST", FEEDBACK_A),
+    Surface("staff_feedback.respond", FEEDBACK_A + "/respond", "POST", FEEDBACK_A),
+    Surface("staff_feedback.update", FEEDBACK_A + "/update", "POST", FEEDBACK_A),
+    Surface("staff_feedback.tags", FEEDBACK_A + "/tags", "POST", FEEDBACK_A),
+    Surface("staff_feedback.open_request", FEEDBACK_A + "/request", "POST", FEEDBACK_A),
     # Who looked: for administrators only.
     Surface("admin_security.access_log_list", "/admin/access-log?household={household_id}", staff_status=403),
     Surface("admin_security.access_log_csv", "/admin/access-log.csv?household={household_id}", staff_status=403),
 ]
-STAFF_BLUEPRINTS = ("staff", "queue", "review")
+STAFF_BLUEPRINTS = ("staff", "staff_requests", "staff_feedback")
 CHOICE = re.compile(r"<option\b[^>]*>.*?</option>", re.DOTALL)
 
 

@@ -12,7 +12,7 @@ from wtforms import Form, SelectChoice
 from portal.blueprints import district
 from portal.blueprints.access import is_safe_path, staff_required
 from portal.blueprints.forms import save_or_show_error, validate_filters, whole_number, whole_numbers
-from portal.blueprints.review.forms import (
+from portal.blueprints.staff_feedback.forms import (
     BulkForm,
     CommentForm,
     FeedbackUpdateForm,
@@ -25,7 +25,7 @@ from portal.models import Department, Feedback, FeedbackStatus
 from portal.services import feedback, households
 from portal.services.errors import DomainError, NotFound
 
-bp = Blueprint("review", __name__, url_prefix="/staff/feedback")
+bp = Blueprint("staff_feedback", __name__, url_prefix="/staff/feedback")
 
 
 def _departments() -> list[SelectChoice]:
@@ -81,7 +81,7 @@ def queue() -> str:
     filters = {key: value for key, value in request.args.items() if key != "page" and key in form.data}
     bulk_form = BulkForm(formdata=None)
     bulk_form.assignee_id.choices = [SelectChoice("", _("Nobody")), *staff]
-    return render_template("review/queue.html", form=form, page=page, filters=filters, bulk_form=bulk_form)
+    return render_template("staff_feedback/queue.html", form=form, page=page, filters=filters, bulk_form=bulk_form)
 
 
 @bp.post("/bulk")
@@ -90,7 +90,7 @@ def bulk() -> Response:
     form = BulkForm()
     form.assignee_id.choices = [SelectChoice("", _("Nobody")), *_staff()]
     back = request.form.get("back", "")
-    target = back if is_safe_path(back) and back.startswith("/staff/feedback/") else url_for("review.queue")
+    target = back if is_safe_path(back) and back.startswith("/staff/feedback/") else url_for("staff_feedback.queue")
     if not form.validate_on_submit():
         flash(_("Choose what to do with the selected feedback."), "error")
         return redirect(target)
@@ -132,7 +132,7 @@ def _page(found: Feedback, **forms: Form) -> str:
     ]
     update_form.department_id.choices = [SelectChoice(0, _("Not routed yet (triage)")), *_departments()]
     return render_template(
-        "review/feedback.html",
+        "staff_feedback/feedback.html",
         item=found,
         history=feedback.history_of(db, found),
         comments=feedback.comments_of(db, found),
@@ -162,7 +162,7 @@ def comment(feedback_id: int) -> Response | str:
         form, lambda db: feedback.add_comment(db, current_user, found, form.body.data or "", now=utcnow())
     ):
         flash(_("Comment saved. The sender does not see it."))
-        return redirect(url_for("review.detail", feedback_id=found.id))
+        return redirect(url_for("staff_feedback.detail", feedback_id=found.id))
     return _page(found, comment_form=form)
 
 
@@ -174,7 +174,7 @@ def respond(feedback_id: int) -> Response | str:
         form, lambda db: feedback.respond(db, current_user, found, form.response.data or "", now=utcnow())
     ):
         flash(_("Answer saved and emailed to the sender.") if found.may_contact else _("Answer saved."))
-        return redirect(url_for("review.detail", feedback_id=found.id))
+        return redirect(url_for("staff_feedback.detail", feedback_id=found.id))
     return _page(found, response_form=form)
 
 
@@ -200,8 +200,8 @@ def update(feedback_id: int) -> Response | str:
             _found(found.id)
         except NotFound:
             flash(_("It is now with a department you do not work in, so it left your queue."))
-            return redirect(url_for("review.queue"))
-        return redirect(url_for("review.detail", feedback_id=found.id))
+            return redirect(url_for("staff_feedback.queue"))
+        return redirect(url_for("staff_feedback.detail", feedback_id=found.id))
     return _page(found, update_form=form)
 
 
@@ -214,7 +214,7 @@ def tags(feedback_id: int) -> Response | str:
         lambda db: feedback.set_tags(db, current_user, found, feedback.parse_tags(form.tags.data or ""), now=utcnow()),
     ):
         flash(_("Tags saved."))
-        return redirect(url_for("review.detail", feedback_id=found.id))
+        return redirect(url_for("staff_feedback.detail", feedback_id=found.id))
     return _page(found, tags_form=form)
 
 
@@ -224,7 +224,7 @@ def open_request(feedback_id: int) -> Response | str:
     """Turn the feedback into a request in its department, linked to it."""
     found, form = _found(feedback_id), CommentForm()
     if not form.validate_on_submit():
-        return redirect(url_for("review.detail", feedback_id=found.id))
+        return redirect(url_for("staff_feedback.detail", feedback_id=found.id))
     db = get_session()
     try:
         opened = feedback.turn_into_request(db, current_user, found, calendar=district.calendar(), now=utcnow())
@@ -233,4 +233,4 @@ def open_request(feedback_id: int) -> Response | str:
         return _page(found, request_error=str(error.message))
     db.commit()
     flash(_("Request %(reference)s opened for the family.", reference=opened.reference))
-    return redirect(url_for("review.detail", feedback_id=found.id))
+    return redirect(url_for("staff_feedback.detail", feedback_id=found.id))

@@ -10,14 +10,14 @@ from wtforms import SelectChoice
 from portal.blueprints import dates, district
 from portal.blueprints.access import staff_required
 from portal.blueprints.forms import save_or_show_error, validate_filters, whole_number
-from portal.blueprints.queue.forms import PhoneRequestForm, QueueFilterForm, RequestUpdateForm, StaffReplyForm
+from portal.blueprints.staff_requests.forms import PhoneRequestForm, QueueFilterForm, RequestUpdateForm, StaffReplyForm
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
 from portal.models import Priority, Request, RequestStatus
 from portal.services import access_log, contacts, departments, households, notes, requests
 from portal.services.errors import NotFound
 
-bp = Blueprint("queue", __name__, url_prefix="/staff/requests")
+bp = Blueprint("staff_requests", __name__, url_prefix="/staff/requests")
 
 
 def _department_choices(*, only_mine: bool) -> list[SelectChoice]:
@@ -54,7 +54,7 @@ def queue() -> str:
         page_size=current_app.config["PAGE_SIZE"],
     )
     filters = {key: value for key, value in request.args.items() if key != "page" and key in form.data}
-    return render_template("queue/queue.html", form=form, page=page, now=now, filters=filters)
+    return render_template("staff_requests/queue.html", form=form, page=page, now=now, filters=filters)
 
 
 def _update_form(found: Request) -> RequestUpdateForm:
@@ -85,7 +85,7 @@ def _request_page(
         found = requests.request_for_staff(db, current_user, found.id)
     access_log.record_view(db, current_user, found.household, "household", now=utcnow(), ip_address=client_address())
     page = render_template(
-        "queue/request.html",
+        "staff_requests/request.html",
         family_request=found,
         messages=requests.all_messages(db, found),
         promise=requests.promise_of(found),
@@ -134,7 +134,7 @@ def reply(request_id: int) -> Response | str:
 
     if form.validate_on_submit() and save_or_show_error(form, send):
         flash(_("Internal note saved. The family does not see it.") if internal else _("Reply sent to the family."))
-        return redirect(url_for("queue.detail", request_id=found.id, _anchor="latest"))
+        return redirect(url_for("staff_requests.detail", request_id=found.id, _anchor="latest"))
     return _request_page(found, reply_form=form)
 
 
@@ -169,8 +169,8 @@ def update(request_id: int) -> Response | str:
             requests.request_for_staff(get_session(), current_user, found.id)
         except NotFound:
             flash(_("It is now in a department you do not work in, so it left your queue."))
-            return redirect(url_for("queue.queue"))
-        return redirect(url_for("queue.detail", request_id=found.id))
+            return redirect(url_for("staff_requests.queue"))
+        return redirect(url_for("staff_requests.detail", request_id=found.id))
     return _request_page(found, update_form=form)
 
 
@@ -220,5 +220,5 @@ def log_phone_call(household_id: int) -> Response | str:
                 requests.request_for_staff(get_session(), current_user, created.id)
             except NotFound:
                 return redirect(url_for("staff.household", household_id=household.id))
-            return redirect(url_for("queue.detail", request_id=created.id))
-    return render_template("queue/phone.html", form=form, household=household)
+            return redirect(url_for("staff_requests.detail", request_id=created.id))
+    return render_template("staff_requests/phone.html", form=form, household=household)
