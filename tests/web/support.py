@@ -1,6 +1,9 @@
 """What the web tests share: the steps a person takes in a browser, and reading the pages."""
 
 import re
+import threading
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from flask.testing import FlaskClient
@@ -83,3 +86,28 @@ def input_value(html: str, name: str) -> str | None:
             value = re.search(r'\bvalue="([^"]*)"', tag)
             return value.group(1) if value else ""
     return None
+
+
+def in_parallel(posts: list[Callable[[], TestResponse]]) -> list[TestResponse]:
+    """Release every post at once from a barrier, one thread each (the race tests on
+    PostgreSQL); re-raise any thread's error here."""
+    barrier = threading.Barrier(len(posts))
+    answers: list[Any] = [None] * len(posts)
+
+    def run(number: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            answers[number] = posts[number]()
+        except BaseException as error:  # handed to the test's thread below
+            answers[number] = error
+
+    threads = [threading.Thread(target=run, args=(number,)) for number in range(len(posts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a post did not finish"
+    for answer in answers:
+        if isinstance(answer, BaseException):
+            raise answer
+    return answers

@@ -8,21 +8,18 @@ SQLite one write waits for the other, and the single use is tested without threa
 import base64
 import binascii
 import json
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.test import TestResponse
 
 from portal.models import AuditEvent, Notification, PasswordReset, SecurityEvent, User
 from portal.services import passwords
 from tests import factories
 from tests.conftest import EXTERNAL_DATABASE_URL, csrf_token_from
-from tests.web.support import location, password_sign_in, submit, text
+from tests.web.support import in_parallel, location, password_sign_in, submit, text
 
 NEW_PASSWORDS = ["purple elephants juggle quietly", "seven lanterns over the harbour"]
 LINK_USED = "This link no longer works"
@@ -42,30 +39,6 @@ def reset_token(app: Flask, db: Session, user: User) -> str:
 def count(db: Session, model: type, *where: Any) -> int:
     db.expire_all()
     return db.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-
-def in_parallel(posts: list[Callable[[], TestResponse]]) -> list[TestResponse]:
-    """Release every post at once from a barrier; re-raise any thread's error here."""
-    barrier = threading.Barrier(len(posts))
-    answers: list[Any] = [None] * len(posts)
-
-    def run(number: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            answers[number] = posts[number]()
-        except BaseException as error:  # handed to the test's thread below
-            answers[number] = error
-
-    threads = [threading.Thread(target=run, args=(number,)) for number in range(len(posts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a post did not finish"
-    for answer in answers:
-        if isinstance(answer, BaseException):
-            raise answer
-    return answers
 
 
 # --- two people use one link at the same moment -------------------------------------------------

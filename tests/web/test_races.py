@@ -8,7 +8,6 @@ tests/web/test_account_notes.py, tests/web/test_requests_family.py)."""
 
 import html
 import re
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +22,7 @@ from portal.models import AccountNote, AccountNoteRevision, Department, NoteCate
 from portal.services import notes
 from tests import factories
 from tests.conftest import EXTERNAL_DATABASE_URL, Browser, csrf_token_from
+from tests.web.support import in_parallel
 
 pytestmark = pytest.mark.skipif(
     not EXTERNAL_DATABASE_URL.startswith("postgresql"),
@@ -38,30 +38,6 @@ STALE = "Someone changed this note since you opened it."
 @pytest.fixture
 def app_config() -> dict[str, object]:
     return {"NEW_REQUEST_LIMIT_PER_ACCOUNT": f"{LIMIT} per day"}
-
-
-def in_parallel(posts: list[Callable[[], TestResponse]]) -> list[TestResponse]:
-    """Run every post at once (as near as threads allow); re-raise any thread's error."""
-    barrier = threading.Barrier(len(posts))
-    answers: list[Any] = [None] * len(posts)
-
-    def run(number: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            answers[number] = posts[number]()
-        except BaseException as error:  # handed to the test's thread below
-            answers[number] = error
-
-    threads = [threading.Thread(target=run, args=(number,)) for number in range(len(posts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a post did not finish"
-    for answer in answers:
-        if isinstance(answer, BaseException):
-            raise answer
-    return answers
 
 
 def page_text(response: TestResponse) -> str:
