@@ -184,9 +184,10 @@ def deliver_notifications(loop: bool) -> None:
 def notification_worker_steps(app: Flask) -> list[Callable[[], object]]:
     """One round of `deliver-notifications --loop`: escalate, then send what is due."""
     sender = mail.sender_for(app)
+    unrecorded: list[mail.UnrecordedSend] = []
 
     def deliver() -> None:
-        report = mail.deliver_due(app, get_session(), sender)
+        report = mail.deliver_due(app, get_session(), sender, unrecorded)
         if report.unavailable is not None:
             raise report.unavailable
 

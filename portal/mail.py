@@ -4,6 +4,7 @@ import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Protocol
@@ -168,20 +169,44 @@ class DeliveryReport:
     unavailable: DependencyUnavailable | None = None
 
 
-def deliver_due(app: Flask, db: Session, sender: Sender) -> DeliveryReport:
+@dataclass(frozen=True)
+class UnrecordedSend:
+    """A message the server accepted whose SENT the database did not take."""
+
+    notification_id: int
+    subject: str
+    sent_at: datetime
+
+
+def deliver_due(
+    app: Flask, db: Session, sender: Sender, unrecorded: list[UnrecordedSend] | None = None
+) -> DeliveryReport:
     """Send every due notification, one at a time, committing each as it goes.
 
-    A message refused by the server is retried later with its own backoff, and given up
-    after NOTIFICATION_MAX_ATTEMPTS. When the mail server itself is unavailable, the claimed
-    notification is released untouched (no attempt counted, so no outage can use up a
-    message's attempts) and the batch stops, with the report's `unavailable` set.
+    Each is claimed (committed as SENDING) before it is sent, so no other worker sends it
+    too. A message refused by the server is retried later with its own backoff, and given
+    up after NOTIFICATION_MAX_ATTEMPTS. When the mail server itself is unavailable, the
+    claimed notification is released untouched (no attempt counted, so no outage can use
+    up a message's attempts) and the batch stops, with the report's `unavailable` set.
+
+    A worker keeps `unrecorded` across rounds: when the database drops between the
+    server accepting a message and its SENT being committed, the send is kept there and
+    recorded first thing next round, instead of the message going out again.
     """
     config = app.config
     report = DeliveryReport()
+    if unrecorded is None:
+        unrecorded = []
+    while unrecorded:
+        send = unrecorded[0]
+        notifications.record_sent(db, send.notification_id, subject=send.subject, sent_at=send.sent_at)
+        db.commit()
+        unrecorded.pop(0)
     for _ in range(config["NOTIFICATION_BATCH_SIZE"]):
         notification = notifications.claim_next_due(db, now=utcnow())
         if notification is None:
             break
+        db.commit()
         try:
             message = render_email(app, notification)
             try:
@@ -192,7 +217,8 @@ def deliver_due(app: Flask, db: Session, sender: Sender) -> DeliveryReport:
                     raise DependencyUnavailable(MAIL_SERVER, cause) from error
                 raise
         except DependencyUnavailable as outage:
-            db.rollback()
+            notifications.release(notification, now=utcnow())
+            db.commit()
             report.unavailable = outage
             break
         except Exception as error:
@@ -211,8 +237,14 @@ def deliver_due(app: Flask, db: Session, sender: Sender) -> DeliveryReport:
                 report.given_up += 1
             else:
                 report.retrying += 1
+            db.commit()
         else:
-            notifications.mark_sent(notification, subject=message["Subject"], now=utcnow())
+            send = UnrecordedSend(notification.id, message["Subject"], utcnow())
+            notifications.mark_sent(notification, subject=send.subject, now=send.sent_at)
+            try:
+                db.commit()
+            except Exception:
+                unrecorded.append(send)
+                raise
             report.sent += 1
-        db.commit()
     return report

@@ -10,6 +10,9 @@ from portal.db import Base, UTCDateTime, utcnow
 
 class NotificationStatus(StrEnum):
     PENDING = "pending"
+    # Claimed by a worker, which is sending it; `next_attempt_at` is when the claim
+    # lapses, should that worker die before recording the outcome.
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
 

@@ -4,7 +4,7 @@ that caused it, and a worker delivers it, retrying with backoff; none is lost.""
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal.models import Notification, NotificationStatus, User
@@ -12,6 +12,9 @@ from portal.models import Notification, NotificationStatus, User
 # Payload keys that carry a secret (a link with a token); cleared once delivered.
 SECRET_KEYS = frozenset({"token", "code"})
 MAX_BACKOFF = timedelta(hours=6)
+# How long a worker's claim on a notification lasts: far longer than one SMTP send can
+# take (each step times out after SMTP_TIMEOUT_SECONDS), so only a dead worker's lapses.
+CLAIM_LAPSES_AFTER = timedelta(minutes=10)
 
 
 def enqueue_email(
@@ -59,17 +62,51 @@ def enqueue_email_to_address(
 
 
 def claim_next_due(db: Session, *, now: datetime) -> Notification | None:
-    """Lock the next due notification. Workers skip rows that another worker holds."""
-    return db.scalars(
-        select(Notification)
-        .where(
-            Notification.status == NotificationStatus.PENDING,
-            Notification.next_attempt_at <= now,
+    """Claim the next due notification for this worker: it becomes SENDING until
+    `now + CLAIM_LAPSES_AFTER`. The caller commits the claim before sending, so no other
+    worker takes the row while it is out, even if this worker's database connection
+    drops meanwhile. A claim that lapsed (its worker died) is due again."""
+    while True:
+        candidate = db.scalars(
+            select(Notification)
+            .where(
+                Notification.status.in_([NotificationStatus.PENDING, NotificationStatus.SENDING]),
+                Notification.next_attempt_at <= now,
+            )
+            .order_by(Notification.next_attempt_at, Notification.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if candidate is None:
+            return None
+        # Guarded, for databases without row locks (SQLite): the row must still be as read.
+        claimed = db.execute(
+            update(Notification)
+            .where(
+                Notification.id == candidate.id,
+                Notification.status == candidate.status,
+                Notification.next_attempt_at == candidate.next_attempt_at,
+            )
+            .values(status=NotificationStatus.SENDING, next_attempt_at=now + CLAIM_LAPSES_AFTER)
+            .execution_options(synchronize_session=False)
         )
-        .order_by(Notification.next_attempt_at, Notification.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    ).first()
+        db.refresh(candidate)
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            return candidate
+
+
+def release(notification: Notification, *, now: datetime) -> None:
+    """Give a claimed notification back untouched (the mail server was unavailable)."""
+    notification.status = NotificationStatus.PENDING
+    notification.next_attempt_at = now
+
+
+def record_sent(db: Session, notification_id: int, *, subject: str, sent_at: datetime) -> None:
+    """Record a send the worker could not record at the time (its database connection
+    dropped right after the server accepted the message)."""
+    notification = db.get(Notification, notification_id, with_for_update=True)
+    if notification is not None and notification.status == NotificationStatus.SENDING:
+        mark_sent(notification, subject=subject, now=sent_at)
 
 
 def mark_sent(notification: Notification, *, subject: str, now: datetime) -> None:
@@ -92,6 +129,7 @@ def mark_attempt_failed(
     """Retry later with exponential backoff, or give up after `max_attempts`."""
     notification.attempts += 1
     notification.last_error = error[:500]
+    notification.status = NotificationStatus.PENDING
     if notification.attempts >= max_attempts:
         notification.status = NotificationStatus.FAILED
         return

@@ -193,6 +193,46 @@ def test_a_retry_waits_its_turn_behind_notifications_due_earlier(db):
     assert notifications.claim_next_due(db, now=NOW + timedelta(minutes=1)) is retried
 
 
+def test_a_claimed_notification_is_not_claimed_again_until_its_claim_lapses(db):
+    user = factories.make_user(db)
+    notification = notifications.enqueue_email(db, user, "password_changed", {}, now=NOW)
+    db.commit()
+
+    assert notifications.claim_next_due(db, now=NOW) is notification
+    db.commit()
+    assert notification.status == NotificationStatus.SENDING
+    lapses = NOW + notifications.CLAIM_LAPSES_AFTER
+    assert notifications.claim_next_due(db, now=lapses - timedelta(seconds=1)) is None
+    assert notifications.claim_next_due(db, now=lapses) is notification
+
+
+def test_a_released_notification_is_due_at_once_with_no_attempt_counted(db):
+    user = factories.make_user(db)
+    notification = notifications.enqueue_email(db, user, "password_changed", {}, now=NOW)
+    db.commit()
+    claimed = notifications.claim_next_due(db, now=NOW)
+    assert claimed is notification
+    notifications.release(claimed, now=NOW + timedelta(seconds=3))
+    db.commit()
+    assert (notification.status, notification.attempts) == (NotificationStatus.PENDING, 0)
+    assert notifications.claim_next_due(db, now=NOW + timedelta(seconds=3)) is notification
+
+
+def test_a_send_recorded_late_strips_the_secrets_and_is_recorded_once(db):
+    user = factories.make_user(db)
+    notification = notifications.enqueue_email(db, user, "invitation", {"token": "t", "n": 1}, now=NOW)
+    db.commit()
+    assert notifications.claim_next_due(db, now=NOW) is notification
+    db.commit()
+    for _ in range(2):
+        notifications.record_sent(db, notification.id, subject="Invited", sent_at=NOW + timedelta(seconds=4))
+        db.commit()
+    db.expire_all()
+    stored = db.get_one(Notification, notification.id)
+    assert (stored.status, stored.attempts, stored.payload) == (NotificationStatus.SENT, 1, {"n": 1})
+    assert stored.sent_at == NOW + timedelta(seconds=4)
+
+
 # Enqueueing ----------------------------------------------------------------------
 
 

@@ -1,14 +1,16 @@
 """The notification worker through outages: the database unreachable or its connections
 dropped, the mail server stopped or closing with 421. The loop (cli.run_worker) runs in a
 thread with tiny back-off values; it must wait, log each outage once and its end, and
-deliver every message exactly once afterwards (the one documented exception: a crash
-after the server accepted a message repeats it, with the same Message-ID)."""
+deliver every message exactly once afterwards (the one documented exception: a worker
+process that dies after the server accepted a message; its claim lapses and the message
+is sent again, with the same Message-ID)."""
 
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -16,12 +18,13 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal import cli, faults
-from portal.db import get_engine, get_session, make_engine, utcnow
-from portal.mail import deliver_due, message_id, sender_for
+from portal.db import close_session, get_engine, get_session, make_engine, utcnow
+from portal.mail import DeliveryReport, deliver_due, message_id, sender_for
 from portal.models import Notification, NotificationStatus, User
 from portal.services import notifications
 from tests import factories
 from tests.mailserver import MailServer, mail_server  # noqa: F401 (a fixture)
+from tests.web.support import in_parallel
 
 CLOSED_POSTGRESQL_PORT = "postgresql+psycopg://postgres@127.0.0.1:1/portal"
 FIRST_WAIT = 0.05
@@ -317,11 +320,12 @@ def test_the_worker_survives_its_database_connections_being_terminated(app, db, 
     assert len({mail.message["Message-ID"] for mail in smtp.messages}) == 2
 
 
-def test_a_crash_after_the_server_accepted_a_message_repeats_only_it_with_the_same_message_id(
+def test_a_connection_lost_after_the_server_accepted_a_message_records_it_without_sending_it_again(
     app, db, smtp, worker_log, monkeypatch
 ):
-    """The one documented duplicate: the worker's database connection dies after SMTP
-    accepted the message and before it was recorded as sent."""
+    """The worker's database connection dies after SMTP accepted the message and before
+    it was recorded as sent: the worker keeps the send and records it once the database
+    answers again, so the message goes out once."""
     skip_unless_postgresql(app)
     from portal import mail as mail_module
 
@@ -330,7 +334,7 @@ def test_a_crash_after_the_server_accepted_a_message_repeats_only_it_with_the_sa
     real_sender = mail_module.sender_for(app)
     crashed: list[int] = []
 
-    class CrashingOnceSender:
+    class ConnectionCutOnceSender:
         def send(self, message) -> None:  # type: ignore[no-untyped-def]
             real_sender.send(message)
             if not crashed:
@@ -341,17 +345,70 @@ def test_a_crash_after_the_server_accepted_a_message_repeats_only_it_with_the_sa
                     other.commit()
                 crashed.append(backend)
 
-    monkeypatch.setattr(mail_module, "sender_for", lambda _app: CrashingOnceSender())
+    monkeypatch.setattr(mail_module, "sender_for", lambda _app: ConnectionCutOnceSender())
     with running_worker(app):
-        eventually(lambda: len(smtp.messages) == 3)
+        eventually(lambda: [n.status for n in outbox(app)] == [NotificationStatus.SENT] * 2)
         time.sleep(4 * POLL)
     by_id = [mail.message["Message-ID"] for mail in smtp.messages]
     first, second = outbox(app)
     assert (first.id, second.id) == (first_id, second_id)
-    assert by_id == [message_id(app, first), message_id(app, first), message_id(app, second)]
+    assert by_id == [message_id(app, first), message_id(app, second)]
     assert [(n.status, n.attempts) for n in (first, second)] == [(NotificationStatus.SENT, 1)] * 2
+    assert crashed
     [failure] = failure_lines(worker_log)
     assert "database is unavailable" in failure
+
+
+def test_a_message_claimed_by_a_worker_that_died_is_sent_again_with_the_same_message_id(app, db, smtp):
+    """The one documented duplicate: a worker process that dies after the server accepted
+    a message and before recording it. Its claim lapses, and another worker sends the
+    message again, with the same Message-ID, so mail systems that deduplicate drop it."""
+    notification_id = queue_email(db)
+    claimed_at = utcnow() - notifications.CLAIM_LAPSES_AFTER - timedelta(seconds=1)
+    db.get_one(Notification, notification_id).next_attempt_at = claimed_at  # queued then
+    dead_workers_claim = notifications.claim_next_due(db, now=claimed_at)
+    assert dead_workers_claim is not None and dead_workers_claim.id == notification_id
+    db.commit()
+
+    report = deliver_due(app, db, sender_for(app))
+
+    assert report.sent == 1
+    [mail] = smtp.messages
+    notification = db.get_one(Notification, notification_id)
+    assert mail.message["Message-ID"] == message_id(app, notification)
+    assert (notification.status, notification.attempts) == (NotificationStatus.SENT, 1)
+
+
+def test_a_message_another_worker_is_sending_is_left_to_it(app, db, smtp):
+    queue_email(db)
+    assert notifications.claim_next_due(db, now=utcnow()) is not None
+    db.commit()
+
+    report = deliver_due(app, db, sender_for(app))
+
+    assert (report.sent, smtp.messages) == (0, [])
+    [notification] = outbox(app)
+    assert notification.status == NotificationStatus.SENDING
+
+
+def test_workers_running_at_once_send_each_message_once(app, db, smtp):
+    """Three workers (three app hosts) draining one outbox together on PostgreSQL."""
+    skip_unless_postgresql(app)
+    queued = [queue_email(db) for _ in range(30)]
+
+    def worker() -> DeliveryReport:
+        with app.app_context():
+            try:
+                return deliver_due(app, get_session(), sender_for(app))
+            finally:
+                close_session()
+
+    reports = in_parallel([worker] * 3)
+
+    assert sum(report.sent for report in reports) == len(queued)
+    ids = [mail.message["Message-ID"] for mail in smtp.messages]
+    assert len(ids) == len(set(ids)) == len(queued)
+    assert {n.status for n in outbox(app)} == {NotificationStatus.SENT}
 
 
 def test_the_escalation_loop_waits_out_an_unreachable_database(app, db, worker_log):

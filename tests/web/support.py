@@ -3,13 +3,15 @@
 import re
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests import factories
+
+Answer = TypeVar("Answer")
 
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 COOKIE = "portal_session"
@@ -88,9 +90,9 @@ def input_value(html: str, name: str) -> str | None:
     return None
 
 
-def in_parallel(posts: list[Callable[[], TestResponse]]) -> list[TestResponse]:
-    """Release every post at once from a barrier, one thread each (the race tests on
-    PostgreSQL); re-raise any thread's error here."""
+def in_parallel(posts: list[Callable[[], Answer]]) -> list[Answer]:
+    """Release every post (or other call) at once from a barrier, one thread each (the
+    race tests on PostgreSQL); re-raise any thread's error here."""
     barrier = threading.Barrier(len(posts))
     answers: list[Any] = [None] * len(posts)
 
