@@ -4,9 +4,16 @@ and never changes another household's data.
 The pages come from the app's URL map and the forms from the pages themselves (each
 <form method="post"> a page serves, with its fields), so a new page or form is fuzzed
 without editing this file; a POST route whose form no page showed is sent field names
-of the form classes (PortalForm's subclasses) instead. Four visitors take part: signed out, a family
-(household 1, the attacker), staff and an administrator. Household 2 is the victim:
-its rows are compared before and after.
+of the form classes (PortalForm's subclasses) as well, and the test fails until some page
+serves its own form to the fuzzer (FORMLESS_POSTS lists the one exception).
+
+Seven visitors take part: signed out, three half-way through signing in (an activation
+code typed, a password that needs a second factor, a staff member who must set one up),
+a family (household 1, the attacker), staff and an administrator. Links open with live
+tokens (an invitation, a password reset, an email change, a rating link), and the rows
+that only some pages show a form for exist (a resolved request, a closure, a routing rule,
+a calendar upload waiting for review). Household 2 is the victim: its rows are compared
+before and after.
 
 The run is a seeded sample, bounded to about a minute on SQLite; `pytest --fuzz-long`
 sends many more requests. The count is in the terminal summary.
@@ -21,6 +28,7 @@ import traceback
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -35,8 +43,20 @@ from werkzeug.test import TestResponse
 
 from portal.blueprints.forms import PortalForm
 from portal.db import Base, utcnow
-from portal.models import Department, DepartmentMember, Guardianship, Household, NoteCategory, Request, Student
-from portal.services import district_calendar, feedback, notes, requests
+from portal.models import (
+    Department,
+    DepartmentMember,
+    GuardianRelationship,
+    Guardianship,
+    Household,
+    NoteCategory,
+    Notification,
+    Request,
+    RequestStatus,
+    Student,
+    User,
+)
+from portal.services import calendar_import, district_calendar, email_change, feedback, notes, requests
 from tests import factories
 from tests.conftest import FUZZ_COUNT, Browser
 from tests.web.support import CSRF_PATTERN
@@ -105,6 +125,15 @@ SHAPES = [
 # Path parameters that are not ids, and ids that are no row (or no number).
 HOSTILE_SEGMENTS = ["x" * 3000, "%00", "..%2F..%2Fetc", quote("١٢٣"), quote("<script>"), "%FF%FE", "-1"]
 HOSTILE_IDS = ["0", str(2**31 - 1), str(2**31), str(2**63), "9" * 40, quote("١٢٣"), quote("１２"), "-1", "1.0"]
+PARAMETER = r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>"
+# The visitors half-way through signing in, and the one page each of them may open.
+HALF_SIGNED_IN = {"activating": "/activate/password", "second factor": "/sign-in/code", "setting up": "/sign-in/set-up"}
+# POST routes whose form the fuzzer is never sent to: the sign-out button (a CSRF token and
+# nothing else) would end every visit. Every other POST route's form must reach it.
+FORMLESS_POSTS = frozenset({"auth.sign_out"})
+# Forms served only in the answer to another form, once a choice is made there: the
+# endpoint of that first form, and the choice.
+CHOICES_THAT_OPEN_A_FORM = {"admin_calendar.review_import": {"categories": ["Holiday"]}}
 # Query-string names that the pages read (the filters and paging), plus any form field name.
 QUERY_NAMES = ["page", "q", "next", "status", "kind", "topic", "channel", "household", "staff", "sort"]
 
@@ -212,8 +241,11 @@ class District:
     attacker: Household
     victim: Household
     ids: dict[str, dict[str, list[str]]]  # role -> path parameter name -> ids worth trying
+    own_ids: dict[str, list[str]]  # path parameter name -> the ids of pages the visitors may open
     victim_ids: dict[str, list[str]]  # path parameter name -> household 2's ids
+    tokens: dict[str, str]  # endpoint -> the live token of its link (an invitation, a reset, ...)
     visitors: dict[str, Any]  # role -> the user, or None for signed out
+    activation_code: str  # what the "activating" visitor types at /activate
 
 
 def _submitted_request(db: Session, household: Household, department: Department, subject: str) -> Request:
@@ -265,6 +297,8 @@ def district(db: Session, app: Flask) -> District:
         for guardian in (attacker_guardian, victim_guardians[0])
     ]
     db.commit()
+    with app.app_context():
+        links = _links_and_pages_of_every_kind(app, db, attacker, department, staff, admin)
     theirs_too = {
         "household_id": [str(victim.id)],
         "user_id": [str(guardian.id) for guardian in victim_guardians],
@@ -275,12 +309,15 @@ def district(db: Session, app: Flask) -> District:
     }
     ours = {
         "household_id": [str(attacker.id)],
-        "user_id": [str(attacker_guardian.id), str(staff.id)],
-        "request_id": [str(own.id)],
+        "user_id": [str(attacker_guardian.id), str(links.newcomer.id), str(staff.id)],
+        "request_id": [str(own.id), str(links.resolved.id)],
         "student_id": [str(s) for s in students[attacker.id]],
         "note_id": [str(notes_made[0].id)],
         "feedback_id": [str(feedback_made[0].id)],
         "department_id": [str(department.id)],
+        "closure_id": [str(links.closure_id)],
+        "rule_id": [str(links.rule_id)],
+        "import_id": [str(links.import_id)],
     }
     # The family tries the victim's ids as well as its own; staff and administrators may
     # change any household, so they are sent to household 1's pages only.
@@ -289,13 +326,110 @@ def district(db: Session, app: Flask) -> District:
         "staff": ours,
         "admin": ours,
         "signed out": {name: values + theirs_too.get(name, []) for name, values in ours.items()},
+        **{role: ours for role in HALF_SIGNED_IN},
     }
     return District(
         attacker=attacker,
         victim=victim,
         ids=ids,
+        own_ids=ours,
         victim_ids=theirs_too,
-        visitors={"signed out": None, "family": attacker_guardian, "staff": staff, "admin": admin},
+        tokens=links.tokens,
+        visitors={
+            "signed out": None,
+            # Half-way through signing in: a code typed, or a password that needs a second factor.
+            "activating": links.newcomer,
+            "second factor": links.with_two_factor,
+            "setting up": links.without_a_factor,
+            "family": attacker_guardian,
+            "staff": staff,
+            "admin": admin,
+        },
+        activation_code=links.activation_code,
+    )
+
+
+def _resolved_request(
+    app: Flask, db: Session, household: Household, department: Department, staff: User, calendar: Any, subject: str
+) -> Request:
+    request = _submitted_request(db, household, department, subject)
+    requests.reply_as_staff(db, staff, request, "Stop 14.", internal=False, calendar=calendar, now=utcnow())
+    secret_key = app.config["SECRET_KEY"]
+    requests.change_status(
+        db, staff, request, RequestStatus.RESOLVED, calendar=calendar, now=utcnow(), secret_key=secret_key
+    )
+    db.commit()
+    return request
+
+
+@dataclass
+class Links:
+    """What links and pages of every kind need to open: live tokens, and the rows that
+    only some pages show a form for."""
+
+    newcomer: User  # invited to household 1, not yet activated
+    activation_code: str
+    with_two_factor: User
+    without_a_factor: User
+    resolved: Request
+    closure_id: int
+    rule_id: int
+    import_id: int
+    tokens: dict[str, str]
+
+
+def _links_and_pages_of_every_kind(
+    app: Flask, db: Session, household: Household, department: Department, staff: User, admin: User
+) -> Links:
+    newcomer = factories.make_user(db, activated=False, name="Newcomer Guardian")
+    db.add(
+        Guardianship(
+            household_id=household.id, user_id=newcomer.id, relationship_to_students=GuardianRelationship.PARENT
+        )
+    )
+    db.commit()
+    invitation = factories.invite(db, newcomer, actor=staff)
+    # Someone outside both households, whose reset and email-change links the visitors open.
+    bystander = factories.make_user(db, name="Bystander")
+    email_change.request_change(db, bystander, "moved@example.org", factories.PASSWORD, now=utcnow())
+    db.commit()
+    confirmation = select(Notification.payload).where(Notification.template == "email_change_confirm")
+    email_token = db.scalars(confirmation).one()["token"]
+    calendar = district_calendar.load_calendar(db, "America/Los_Angeles")
+    resolved, rated_by_link = (
+        _resolved_request(app, db, household, department, staff, calendar, subject) for subject in ("Asked", "Rated")
+    )
+    next_year = utcnow().year + 1
+    closure = district_calendar.add_closure(
+        db, admin, date(next_year, 1, 2), date(next_year, 1, 3), "Snow days", now=utcnow()
+    )
+    rule = feedback.add_rule(db, admin, department.id, "bus, stop", now=utcnow())
+    upload = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//District//EN\r\nBEGIN:VEVENT\r\nUID:spring@district\r\n"
+        f"SUMMARY:Spring break\r\nDTSTAMP:20260801T000000Z\r\nDTSTART;VALUE=DATE:{next_year}0329\r\n"
+        f"DTEND;VALUE=DATE:{next_year}0403\r\nCATEGORIES:Holiday\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    kept = calendar_import.keep_import(db, admin, "district.ics", calendar_import.parse_calendar(upload), now=utcnow())
+    with_two_factor = factories.guardians_of(db, factories.make_household(db, name="Two-step family"))[0]
+    with_two_factor.totp_secret = factories.TOTP_SECRET
+    with_two_factor.totp_enabled_at = utcnow()
+    without_a_factor = factories.make_staff(db, two_factor=False)
+    db.commit()
+    return Links(
+        newcomer=newcomer,
+        activation_code=invitation.code,
+        with_two_factor=with_two_factor,
+        without_a_factor=without_a_factor,
+        resolved=resolved,
+        closure_id=closure.id,
+        rule_id=rule.id,
+        import_id=kept.id,
+        tokens={
+            "auth.accept_invitation": invitation.token,
+            "auth.reset_password": factories.reset_token(db, bystander),
+            "account.confirm_email": email_token,
+            "requests.rate_by_link": requests.rating_token(rated_by_link, app.config["SECRET_KEY"]),
+        },
     )
 
 
@@ -345,12 +479,17 @@ class Fuzzer:
     def client_for(self, role: str) -> tuple[FlaskClient, str]:
         client = self.app.test_client()
         user = self.district.visitors[role]
-        if user is not None:
-            Browser(client, self.app).sign_in(user.email)
-        return client, self.token(client)
+        browser = Browser(client, self.app)
+        if role == "activating":
+            browser.submit("/activate", {"code": self.district.activation_code})
+        elif role in HALF_SIGNED_IN:
+            browser.submit("/sign-in", {"email": user.email, "password": factories.PASSWORD})
+        elif user is not None:
+            browser.sign_in(user.email)
+        return client, self.token(client, HALF_SIGNED_IN.get(role))
 
-    def token(self, client: FlaskClient) -> str:
-        served = client.get("/sign-in" if self.is_anonymous(client) else "/password")
+    def token(self, client: FlaskClient, page: str | None = None) -> str:
+        served = client.get(page or ("/sign-in" if self.is_anonymous(client) else "/password"))
         match = CSRF_PATTERN.search(served.get_data(as_text=True))
         if match is None:  # the family's and staff's pages all carry the sign-out form
             match = CSRF_PATTERN.search(client.get("/").get_data(as_text=True))
@@ -386,7 +525,7 @@ class Fuzzer:
 
     # -- pages --
 
-    def path_for(self, role: str, rule: str, hostile: bool) -> str:
+    def path_for(self, role: str, rule: Rule, hostile: bool) -> str:
         """`rule` with its parameters filled: an id worth trying, or hostile segments."""
 
         def fill(match: re.Match[str]) -> str:
@@ -395,9 +534,22 @@ class Fuzzer:
                 return self.rng.choice(HOSTILE_IDS if converter == "int" else HOSTILE_SEGMENTS)
             if converter == "int":
                 return self.rng.choice(self.district.ids[role].get(name, ["1"]))
-            return "token"
+            return self.district.tokens.get(rule.endpoint, "token")
 
-        return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", fill, rule)
+        return re.sub(PARAMETER, fill, rule.rule)
+
+    def linked_paths(self, rule: Rule) -> list[str]:
+        """`rule` as the pages link it: every combination of the visitors' own ids, and
+        the live token of its link."""
+        ids = [m.group(2) for m in re.finditer(PARAMETER, rule.rule) if m.group(1) == "int"]
+        choices = [self.district.own_ids.get(name, ["1"]) for name in ids]
+        token = self.district.tokens.get(rule.endpoint, "token")
+
+        def filled(combination: tuple[str, ...]) -> str:
+            values = iter(combination)
+            return re.sub(PARAMETER, lambda m: next(values) if m.group(1) == "int" else token, rule.rule)
+
+        return [filled(combination) for combination in itertools.product(*choices)]
 
     def value_name(self) -> str:
         return self.rng.choice(SHARPEST if self.rng.random() < 0.4 else list(HOSTILE_VALUES))
@@ -484,12 +636,18 @@ class Visit:
 
     def post(self, form: FormSeen, names: list[str], shape: str | None = None) -> None:
         self.fuzzer.hostile_post(self.client, self.role, self.token, form, names, shape)
-        if self.role != "signed out" and self.fuzzer.is_anonymous(self.client):
+        if self.role in HALF_SIGNED_IN:
+            # A wrong code, or too many, can end the half-way state: start it again.
+            if self.client.get(HALF_SIGNED_IN[self.role]).status_code != 200:
+                self.client, self.token = self.fuzzer.client_for(self.role)
+        elif self.role != "signed out" and self.fuzzer.is_anonymous(self.client):
             self.client, self.token = self.fuzzer.client_for(self.role)
 
     def sign_in_again_if_signed_out(self) -> None:
+        if self.role == "signed out" or self.role in HALF_SIGNED_IN:
+            return
         answer = self.client.get("/password")
-        if self.role != "signed out" and answer.status_code == 302 and "/sign-in" in answer.headers["Location"]:
+        if answer.status_code == 302 and "/sign-in" in answer.headers["Location"]:
             self.client, self.token = self.fuzzer.client_for(self.role)
 
 
@@ -503,23 +661,38 @@ def fuzz_pages(visit: Visit, rules: list[Rule], names: list[str], factor: int) -
     for rule in rules:
         if "GET" not in (rule.methods or ()) or rule.endpoint in ("static", "assets.serve"):
             continue
-        path = fuzzer.path_for(visit.role, rule.rule, hostile=False)
-        response = visit.send("GET", path, "as linked")
         filters: dict[str, list[str]] = {}
-        if response is not None and response.status_code == 200 and "html" in response.content_type:
-            for form in page_forms(path, response.get_data(as_text=True)):
-                if form.method == "get":
-                    filters.update(form.fields)
-                elif not form.action.startswith("/sign-out"):  # signing out would end the visit
-                    forms.setdefault((urlsplit(form.action).path, frozenset(form.fields)), form)
+        for path in fuzzer.linked_paths(rule):
+            response = visit.send("GET", path, "as linked")
+            if response is not None and response.status_code == 200 and "html" in response.content_type:
+                for form in page_forms(path, response.get_data(as_text=True)):
+                    if form.method == "get":
+                        filters.update(form.fields)
+                    elif not form.action.startswith("/sign-out"):  # signing out would end the visit
+                        forms.setdefault((urlsplit(form.action).path, frozenset(form.fields)), form)
         for name, value_name in itertools.product(filters, SHARPEST):
             value = HOSTILE_VALUES[value_name]
             query = urlencode({**{n: v[0] for n, v in filters.items() if v}, name: value[:4000]})
-            visit.send("GET", f"{path}?{query}", f"{name}={value_name}")
+            visit.send("GET", f"{fuzzer.linked_paths(rule)[0]}?{query}", f"{name}={value_name}")
         for _ in range(PAGE_SAMPLES * factor):
-            path = fuzzer.path_for(visit.role, rule.rule, hostile=fuzzer.rng.random() < 0.3)
+            path = fuzzer.path_for(visit.role, rule, hostile=fuzzer.rng.random() < 0.3)
             visit.send("GET", f"{path}?{fuzzer.hostile_query(filters, names)}", "hostile query")
     return forms
+
+
+def forms_behind_choices(visit: Visit, forms: dict[FormKey, FormSeen]) -> dict[FormKey, FormSeen]:
+    """The forms that the answers to CHOICES_THAT_OPEN_A_FORM serve."""
+    behind: dict[FormKey, FormSeen] = {}
+    for endpoint, form in post_endpoints(visit.fuzzer.app, forms).items():
+        if endpoint not in CHOICES_THAT_OPEN_A_FORM:
+            continue
+        fields = {**form.fields, **CHOICES_THAT_OPEN_A_FORM[endpoint], "csrf_token": [visit.token]}
+        answer = visit.send("POST", form.action, "a choice that opens a form", data=fields)
+        assert answer is not None and answer.status_code == 200, f"{form.action} did not answer the choice"
+        for opened in page_forms(form.action, answer.get_data(as_text=True)):
+            if opened.method == "post" and not opened.action.startswith("/sign-out"):
+                behind.setdefault((urlsplit(opened.action).path, frozenset(opened.fields)), opened)
+    return behind
 
 
 def fuzz_forms(visit: Visit, forms: dict[FormKey, FormSeen], factor: int) -> None:
@@ -545,7 +718,7 @@ def fuzz_formless_routes(
             continue
         fields = {name: ["1"] for name in fuzzer.rng.sample(class_field_names, min(8, len(class_field_names)))}
         for _ in range(max(1, FORM_SAMPLES * factor // 4)):
-            path = fuzzer.path_for(visit.role, rule.rule, hostile=fuzzer.rng.random() < 0.3)
+            path = fuzzer.path_for(visit.role, rule, hostile=fuzzer.rng.random() < 0.3)
             visit.post(FormSeen(path, fields), list(fields))
         visit.sign_in_again_if_signed_out()
 
@@ -583,12 +756,21 @@ def test_no_hostile_request_gets_a_5xx_or_changes_another_households_data(app, d
     rules = sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule)
     class_field_names = sorted(form_class_field_names())
     forms_seen: set[str] = set()
+    endpoints_fuzzed: set[str] = set()
     for role in district.visitors:
         visit = Visit(fuzzer, role)
+        if role in HALF_SIGNED_IN:  # every other page sends them back to signing in
+            own_page = [rule for rule in rules if rule.rule == HALF_SIGNED_IN[role]]
+            forms = fuzz_pages(visit, own_page, QUERY_NAMES, factor)
+            fuzz_forms(visit, forms, factor)
+            endpoints_fuzzed.update(post_endpoints(app, forms))
+            continue
         forms = fuzz_pages(visit, rules, QUERY_NAMES + class_field_names, factor)
+        forms.update(forms_behind_choices(visit, forms))
         forms_seen.update(path for path, _names in forms)
         fuzz_forms(visit, forms, factor)
         shown = post_endpoints(app, forms)
+        endpoints_fuzzed.update(shown)
         fuzz_formless_routes(visit, rules, shown, class_field_names, factor)
         if role == "family":
             attack_the_other_household(visit, rules, shown, factor)
@@ -611,3 +793,6 @@ def test_no_hostile_request_gets_a_5xx_or_changes_another_households_data(app, d
     assert changed == {}, f"household 2's data changed ({summary})"
     assert stored_text_with(db, has_nul) == [], "a NUL byte was stored"
     assert len(forms_seen) >= 30, f"only {len(forms_seen)} forms were found on the pages"
+    post_routes = {rule.endpoint for rule in rules if "POST" in (rule.methods or ())}
+    never_served = sorted(post_routes - endpoints_fuzzed - FORMLESS_POSTS)
+    assert never_served == [], f"these forms were never served to the fuzzer: {never_served}"
