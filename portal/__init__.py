@@ -22,7 +22,8 @@ from werkzeug.routing import IntegerConverter
 from portal import assets, faults, i18n
 from portal import db as database
 from portal.extensions import babel, csrf, limiter, login_manager
-from portal.services import errors, passwords, phones, requests, security_events, sentiment, sessions
+from portal.services import errors, phones, requests, sentiment
+from portal.services.accounts import passwords, security_events, sessions
 
 ERROR_PAGES = (400, 403, 404, 405, 413, 429, 500)
 

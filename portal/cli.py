@@ -20,7 +20,8 @@ from portal.faults import DATABASE, Outages, unavailable_dependency
 from portal.models import Channel, GuardianRelationship, Topic
 from portal.sample_data import demo
 from portal.sample_data import scale as scale_data
-from portal.services import accounts, contacts, csv_export, households, passwords, requests, two_factor
+from portal.services import accounts, contacts, csv_export, households, requests
+from portal.services.accounts import passwords, two_factor
 from portal.services.errors import DomainError
 
 

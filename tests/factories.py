@@ -21,7 +21,8 @@ from portal.models import (
     Student,
     User,
 )
-from portal.services import accounts, passwords
+from portal.services import accounts
+from portal.services.accounts import passwords
 
 PASSWORD = "correct horse battery staple"
 # Every staff and admin account made here has this second factor.

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
 from portal.models import Role, User
-from portal.services import security_events, sessions
+from portal.services.accounts import security_events, sessions
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 

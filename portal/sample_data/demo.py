@@ -21,7 +21,8 @@ from portal.models import (
     Student,
     User,
 )
-from portal.services import accounts, contacts, district_calendar, feedback, passwords, requests
+from portal.services import accounts, contacts, district_calendar, feedback, requests
+from portal.services.accounts import passwords
 from portal.services.business_time import Calendar
 
 FAMILY_EMAIL = "parent@example.org"

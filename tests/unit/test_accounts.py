@@ -11,7 +11,8 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from portal.models import AuditEvent, Invitation, Notification, NotificationStatus, PasswordReset, User
-from portal.services import accounts, passwords
+from portal.services import accounts
+from portal.services.accounts import passwords
 from portal.services.errors import DomainError, InvalidInput, InvalidToken
 from tests import factories
 

@@ -9,7 +9,8 @@ from sqlalchemy import func, inspect, select, text
 
 from portal.db import Base, compared_with_models, get_engine
 from portal.models import AuditEvent, Household, Invitation, Notification, Role, Student, User
-from portal.services import accounts, passwords
+from portal.services import accounts
+from portal.services.accounts import passwords
 from tests import factories
 from tests.conftest import Browser
 

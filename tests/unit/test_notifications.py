@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.models import Notification, NotificationStatus
-from portal.services import accounts, notifications, passwords
+from portal.services import accounts, notifications
+from portal.services.accounts import passwords
 from portal.services.errors import InvalidInput
 from tests import factories
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.services import passwords
+from portal.services.accounts import passwords
 from portal.services.errors import InvalidInput
 
 

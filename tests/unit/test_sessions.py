@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.models import UserSession
-from portal.services import sessions
+from portal.services.accounts import sessions
 from tests import factories
 
 NOW = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.models import AuditEvent, Invitation, Notification, Role, School, User
-from portal.services import accounts, sessions, staff_accounts
+from portal.services import accounts
+from portal.services.accounts import sessions, staff_accounts
 from portal.services.errors import InvalidInput, InvalidToken, NotAllowed, NotFound
 from portal.services.households import InvitationSettings
 from tests import factories

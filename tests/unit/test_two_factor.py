@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.models import AuditEvent, Notification, RecoveryCode, Role
-from portal.services import two_factor
+from portal.services.accounts import two_factor
 from portal.services.errors import InvalidInput, NotAllowed
 from tests import factories
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from portal.db import utcnow
 from portal.models import Invitation, Notification, Student, User
-from portal.services import passwords
+from portal.services.accounts import passwords
 from tests import factories
 from tests.web.support import (
     CSRF_PATTERN,

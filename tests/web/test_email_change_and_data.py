@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import AuditEvent, Notification, User
-from portal.services import email_change
+from portal.services.accounts import email_change
 from portal.services.errors import InvalidToken
 from tests import factories
 from tests.conftest import Browser, csrf_token_from

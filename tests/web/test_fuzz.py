@@ -56,7 +56,8 @@ from portal.models import (
     Student,
     User,
 )
-from portal.services import calendar_import, district_calendar, email_change, feedback, notes, requests
+from portal.services import calendar_import, district_calendar, feedback, notes, requests
+from portal.services.accounts import email_change
 from tests import factories
 from tests.conftest import FUZZ_COUNT, Browser
 from tests.web.support import CSRF_PATTERN

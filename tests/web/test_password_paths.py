@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 
 from portal.db import utcnow
 from portal.models import Role, User
-from portal.services import passwords, staff_accounts
-from portal.services.accounts import InvitationSettings
+from portal.services.accounts import InvitationSettings, passwords, staff_accounts
 from tests import factories
 from tests.web.support import field_error, location, password_sign_in, submit, text
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEvent, Notification, PasswordReset, SecurityEvent, User
-from portal.services import passwords
+from portal.services.accounts import passwords
 from tests import factories
 from tests.conftest import EXTERNAL_DATABASE_URL, csrf_token_from
 from tests.web.support import in_parallel, location, password_sign_in, submit, text

@@ -18,7 +18,8 @@ from sqlalchemy import func, select, update
 from portal import session_lifetimes
 from portal.db import utcnow
 from portal.models import SecurityEvent, User, UserSession
-from portal.services import accounts, sessions
+from portal.services import accounts
+from portal.services.accounts import sessions
 from tests import factories
 from tests.conftest import Browser
 from tests.web.support import (

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from portal.db import utcnow
 from portal.models import AuditEvent, Notification, Role, SecurityEvent, User, UserSession
-from portal.services import two_factor
+from portal.services.accounts import two_factor
 from tests import factories
 from tests.conftest import Browser
 from tests.web.support import csrf_token, field_error, location, redirects_to_sign_in, submit, text

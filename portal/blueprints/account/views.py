@@ -20,7 +20,8 @@ from portal.blueprints.downloads import attachment, csv_attachment
 from portal.blueprints.forms import attach_error, language_choices
 from portal.db import get_session, utcnow
 from portal.models import AccountNote, Channel, NoteCategory, Topic, User
-from portal.services import contacts, csv_export, email_change, household_data, notes, phones, scope, security_events
+from portal.services import contacts, csv_export, household_data, notes, phones, scope
+from portal.services.accounts import email_change, security_events
 from portal.services.errors import Conflict, DomainError, InvalidToken
 
 bp = Blueprint("account", __name__, url_prefix="/account")

@@ -6,10 +6,8 @@ from flask_login import current_user
 from portal.blueprints.access import admin_required
 from portal.blueprints.forms import whole_number
 from portal.db import get_session
-from portal.services import (
-    households,
-    staff_accounts,
-)
+from portal.services import households
+from portal.services.accounts import staff_accounts
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

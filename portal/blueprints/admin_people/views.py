@@ -17,18 +17,8 @@ from portal.blueprints.downloads import csv_attachment
 from portal.blueprints.forms import attach_error, language_choices, save_or_show_error
 from portal.db import get_session, utcnow
 from portal.models import Channel, Role, Topic
-from portal.services import (
-    accounts,
-    audit,
-    contacts,
-    csv_export,
-    household_import,
-    security_events,
-    sessions,
-    staff_accounts,
-    two_factor,
-    uploads,
-)
+from portal.services import accounts, audit, contacts, csv_export, household_import, uploads
+from portal.services.accounts import security_events, sessions, staff_accounts, two_factor
 from portal.services.errors import DomainError, InvalidInput
 
 IMPORT_MAX_BYTES = 1024 * 1024

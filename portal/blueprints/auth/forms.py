@@ -3,7 +3,7 @@ from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from portal.blueprints.forms import PortalForm
-from portal.services.passwords import MAX_LENGTH as PASSWORD_MAX
+from portal.services.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
 
 EMAIL_MAX = 254
 

@@ -27,7 +27,8 @@ from portal.blueprints.security.views import set_up_page
 from portal.db import get_session, utcnow
 from portal.extensions import client_address, limiter
 from portal.models import Invitation, User
-from portal.services import accounts, audit, security_events, sessions, two_factor
+from portal.services import accounts, audit
+from portal.services.accounts import security_events, sessions, two_factor
 from portal.services.errors import DomainError, InvalidToken
 
 bp = Blueprint("auth", __name__)

@@ -3,7 +3,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import PortalForm
-from portal.services.passwords import MAX_LENGTH as PASSWORD_MAX
+from portal.services.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
 
 
 class ConfirmCodeForm(PortalForm):

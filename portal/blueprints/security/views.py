@@ -11,7 +11,8 @@ from portal.blueprints.forms import attach_error
 from portal.blueprints.security.forms import ConfirmCodeForm, ConfirmPasswordForm
 from portal.db import get_session, utcnow
 from portal.models import User
-from portal.services import passwords, scope, security_events, sessions, two_factor
+from portal.services import scope
+from portal.services.accounts import passwords, security_events, sessions, two_factor
 from portal.services.errors import DomainError, NotFound
 
 bp = Blueprint("security", __name__, url_prefix="/security")

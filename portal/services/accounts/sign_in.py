@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal.models import Invitation, PasswordReset, User
-from portal.services import audit, notifications, passwords, scope
+from portal.services import audit, notifications, scope
+from portal.services.accounts import passwords
 from portal.services.errors import InvalidInput, InvalidToken
 
 # Activation codes are typed by hand from a printed letter: no 0/O, 1/I/L.

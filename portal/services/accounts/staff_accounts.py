@@ -7,8 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Role, School, User
-from portal.services import accounts, audit, scope, sessions
-from portal.services.accounts import InvitationSettings
+from portal.services import audit, scope
+from portal.services.accounts import sessions, sign_in
+from portal.services.accounts.sign_in import InvitationSettings
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.pagination import Page, paginate
 
@@ -29,19 +30,19 @@ def create_staff_account(
     language: str,
     settings: InvitationSettings,
     now: datetime,
-) -> accounts.IssuedInvitation:
+) -> sign_in.IssuedInvitation:
     """A staff or admin account, activated through the same invitation as a family's."""
     scope.require_admin(actor)
     if role not in (Role.STAFF, Role.ADMIN):
         raise InvalidInput(field="role")
-    email = accounts.normalize_email(email)
-    if accounts.find_user_by_email(db, email) is not None:
+    email = sign_in.normalize_email(email)
+    if sign_in.find_user_by_email(db, email) is not None:
         raise InvalidInput(_l("An account with this email already exists."), field="email")
     user = User(email=email, display_name=display_name.strip(), role=role, language=language, created_at=now)
     db.add(user)
     db.flush()
     audit.record(db, actor, "staff.created", user, now=now, after={"email": email, "role": role.value})
-    return accounts.issue_invitation(db, actor, user, settings, now=now)
+    return sign_in.issue_invitation(db, actor, user, settings, now=now)
 
 
 def staff_member(db: Session, actor: User, user_id: int) -> User:
@@ -62,7 +63,7 @@ def set_active(db: Session, actor: User, user_id: int, *, active: bool, now: dat
     user.is_active = active
     if not active:
         sessions.end_all_sessions(db, user)
-        accounts.revoke_password_resets(db, user, now=now)
+        sign_in.revoke_password_resets(db, user, now=now)
     audit.record(
         db,
         actor,

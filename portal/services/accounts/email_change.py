@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal.models import EmailChange, User
-from portal.services import accounts, audit, notifications, passwords, scope
+from portal.services import audit, notifications, scope
+from portal.services.accounts import passwords, sign_in
 from portal.services.errors import InvalidInput, InvalidToken
 
 VALID_FOR = timedelta(hours=24)
@@ -32,7 +33,7 @@ def request_change(db: Session, user: User, new_email: str, password: str, *, no
         raise InvalidInput(_l("Enter an email address like name@example.org."), field="email") from error
     if email == user.email:
         raise InvalidInput(_l("This is already your email address."), field="email")
-    if accounts.find_user_by_email(db, email) is not None:
+    if sign_in.find_user_by_email(db, email) is not None:
         # Said plainly: the person typing may own that account; they are signed in, not probing.
         raise InvalidInput(_l("Another account uses this address."), field="email")
     db.execute(
@@ -71,13 +72,13 @@ def confirm_change(db: Session, token: str, *, now: datetime) -> User:
     """The new address proved it is theirs: the account moves to it."""
     change = pending_change(db, token, now=now)
     user = db.get_one(User, change.user_id)
-    if accounts.find_user_by_email(db, change.new_email) is not None:
+    if sign_in.find_user_by_email(db, change.new_email) is not None:
         raise InvalidToken(_l("Another account has started using this address. Ask for a new link."))
     before = user.email
     user.email = change.new_email
     change.used_at = now
     # A reset link mailed to the old address must not take the account back.
-    accounts.revoke_password_resets(db, user, now=now)
+    sign_in.revoke_password_resets(db, user, now=now)
     audit.record(
         db,
         user,

@@ -1,0 +1,72 @@
+"""Accounts and sign-in: who may come in, and how.
+
+- `sign_in`: sign-in, password change and reset links, invitations and activation codes.
+- `passwords`: password rules and hashing. `two_factor`: TOTP and recovery codes.
+- `sessions`: server-side sessions; sign-out, password change or reset ends them.
+- `email_change`: a new address takes effect only once confirmed.
+- `staff_accounts`: staff and administrator accounts, managed by administrators.
+- `security_events`: what administrators review (refused pages, rate limits, sign-in failures).
+
+Blueprints call the sign-in names below as `accounts.authenticate(...)` and import the
+other modules by name (`from portal.services.accounts import passwords, sessions`).
+"""
+
+from portal.services.accounts import (
+    email_change,
+    passwords,
+    security_events,
+    sessions,
+    staff_accounts,
+    two_factor,
+)
+from portal.services.accounts.sign_in import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    SIGN_IN_FAILED,
+    InvitationSettings,
+    IssuedInvitation,
+    accept_invitation,
+    authenticate,
+    change_password,
+    find_user_by_email,
+    format_code,
+    invitation_by_code,
+    invitation_by_token,
+    issue_invitation,
+    normalize_code,
+    normalize_email,
+    request_password_reset,
+    reset_password,
+    revoke_password_resets,
+    set_password,
+    user_for_reset_token,
+)
+
+__all__ = [
+    "CODE_ALPHABET",
+    "CODE_LENGTH",
+    "SIGN_IN_FAILED",
+    "InvitationSettings",
+    "IssuedInvitation",
+    "accept_invitation",
+    "authenticate",
+    "change_password",
+    "email_change",
+    "find_user_by_email",
+    "format_code",
+    "invitation_by_code",
+    "invitation_by_token",
+    "issue_invitation",
+    "normalize_code",
+    "normalize_email",
+    "passwords",
+    "request_password_reset",
+    "reset_password",
+    "revoke_password_resets",
+    "security_events",
+    "sessions",
+    "set_password",
+    "staff_accounts",
+    "two_factor",
+    "user_for_reset_token",
+]
