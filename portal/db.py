@@ -145,12 +145,16 @@ def make_engine(url: str, *, connect_timeout_seconds: int = 5) -> Engine:
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(
-        app.config["DATABASE_URL"], connect_timeout_seconds=int(app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"])
-    )
+    use_database(app, app.config["DATABASE_URL"])
+    app.teardown_appcontext(close_session)
+
+
+def use_database(app: Flask, url: str) -> None:
+    """Point `app` at the database at `url` (the tests give each test a fresh one)."""
+    engine = make_engine(url, connect_timeout_seconds=int(app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"]))
+    app.config["DATABASE_URL"] = url
     app.extensions["portal.engine"] = engine
     app.extensions["portal.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
-    app.teardown_appcontext(close_session)
 
 
 def get_engine() -> Engine:

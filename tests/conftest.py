@@ -9,33 +9,52 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
 from alembic import command as alembic_command
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, select, text
+from jinja2.bccache import Bucket, BytecodeCache
+from sqlalchemy import create_engine, make_url, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from portal import create_app
 from portal.cli import alembic_config
-from portal.db import Base, get_engine, get_session
+from portal.db import Base, get_engine, get_session, use_database
+from portal.extensions import limiter
 from portal.models import User
 from tests import factories
 
-EXTERNAL_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Under pytest-xdist each worker process ("gw0", "gw1", ...) gets a PostgreSQL database
+# and a Redis database of its own, so that workers never see each other's rows or counts.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_NUMBER = int(WORKER.removeprefix("gw") or 0)
+
+
+def _database_of_this_worker(url: str) -> str:
+    if not url or not WORKER:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(hide_password=False)
+
+
+EXTERNAL_DATABASE_URL = _database_of_this_worker(os.environ.get("PORTAL_TEST_DATABASE_URL", ""))
+if WORKER and "PORTAL_TEST_REDIS_URL" not in os.environ:
+    os.environ["PORTAL_TEST_REDIS_URL"] = f"redis://127.0.0.1:6379/{15 - WORKER_NUMBER % 8}"
 
 
 def pytest_report_header() -> str:
     return f"database: {EXTERNAL_DATABASE_URL or 'SQLite, a fresh file per test'}"
 
 
-# (requests sent, answers 5xx) of tests/web/test_fuzz.py, for the terminal summary.
-FUZZ_COUNT = pytest.StashKey[tuple[int, int]]()
+# The user property of tests/web/test_fuzz.py: (requests sent, answers 5xx), for the terminal summary.
+FUZZ_COUNT = "fuzz"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,9 +64,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    if FUZZ_COUNT in config.stash:
-        sent, failed = config.stash[FUZZ_COUNT]
-        terminalreporter.write_line(f"fuzz: {sent} requests sent, {failed} answered 5xx")
+    """The fuzz test's count (tests/web/test_fuzz.py), from the main process or an xdist worker."""
+    for reports in terminalreporter.stats.values():
+        for report in (report for report in reports if getattr(report, "when", None) == "call"):
+            for name, value in report.user_properties:
+                if name == FUZZ_COUNT:
+                    sent, failed = value
+                    terminalreporter.write_line(f"fuzz: {sent} requests sent, {failed} answered 5xx")
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +79,12 @@ def external_database() -> Iterator[str | None]:
     if not EXTERNAL_DATABASE_URL:
         yield None
         return
+    try:
+        _create_if_missing(EXTERNAL_DATABASE_URL)
+    except OperationalError as error:
+        if IN_CI:
+            raise
+        pytest.skip(f"PostgreSQL at PORTAL_TEST_DATABASE_URL is not reachable: {error}")
     engine = create_engine(EXTERNAL_DATABASE_URL)
     try:
         with engine.begin() as connection:
@@ -72,6 +101,20 @@ def external_database() -> Iterator[str | None]:
         pytest.skip(f"PostgreSQL at PORTAL_TEST_DATABASE_URL is not reachable: {error}")
     yield EXTERNAL_DATABASE_URL
     engine.dispose()
+
+
+def _create_if_missing(url: str) -> None:
+    """A worker's own database, made beside the one PORTAL_TEST_DATABASE_URL names."""
+    if not WORKER:
+        return
+    server = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            name = make_url(url).database
+            if connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}) is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        server.dispose()
 
 
 def make_test_config(database_url: str, instance: Path, **overrides: object) -> dict[str, object]:
@@ -106,17 +149,82 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+class MemoryBytecodeCache(BytecodeCache):
+    """Templates compiled once per test run, not once per test's app."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = MemoryBytecodeCache()
+
+
+@dataclass
+class ReusableApp:
+    """The app with the default test configuration, built once and reused by the tests
+    that follow, each on its own fresh database; rebuilt after any test that needed an
+    app of its own (the rate limiter is bound to the app made last)."""
+
+    app: Flask | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+    def take(self, database_url: str, instance: Path) -> Flask:
+        if self.app is None:
+            self.app = new_app(database_url, instance, {})
+            self.config, self.extensions = dict(self.app.config), dict(self.app.extensions)
+        else:
+            use_database(self.app, database_url)
+        return self.app
+
+    def give_back(self, app: Flask) -> None:
+        """Undo what the test changed: its configuration, extensions and rate-limit counts."""
+        if app is not self.app:
+            return
+        app.config.clear()
+        app.config.update(self.config)
+        app.extensions.clear()
+        app.extensions.update(self.extensions)
+        limiter.reset()
+
+
+REUSABLE = ReusableApp()
+
+
+def new_app(database_url: str, instance: Path, overrides: dict[str, object]) -> Flask:
+    REUSABLE.app = None
+    app = create_app(make_test_config(database_url, instance, **overrides))
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
+    return app
+
+
 @pytest.fixture
 def app(
-    tmp_path: Path, external_database: str | None, sqlite_template: Path, app_config: dict[str, object]
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    external_database: str | None,
+    sqlite_template: Path,
+    app_config: dict[str, object],
 ) -> Iterator[Flask]:
+    """The app on a fresh database. Mark a test `own_app` when it changes the app in a
+    way that cannot be undone (a route added)."""
     if external_database is None:
         database_file = tmp_path / "portal.sqlite3"
         shutil.copyfile(sqlite_template, database_file)
         database_url = f"sqlite:///{database_file}"
     else:
         database_url = external_database
-    app = create_app(make_test_config(database_url, tmp_path, **app_config))
+    if app_config or request.node.get_closest_marker("own_app"):
+        app = new_app(database_url, tmp_path, app_config)
+    else:
+        app = REUSABLE.take(database_url, tmp_path)
     app.instance_path = str(tmp_path / "instance")
     yield app
     with app.app_context():
@@ -126,6 +234,9 @@ def app(
             with engine.begin() as connection:
                 connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         engine.dispose()
+    REUSABLE.give_back(app)
+    if request.node.get_closest_marker("own_app"):
+        REUSABLE.app = None
 
 
 @pytest.fixture

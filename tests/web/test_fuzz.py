@@ -784,7 +784,7 @@ def test_no_hostile_request_gets_a_5xx_or_changes_another_households_data(app, d
         for table in before
         if before[table] != after[table]
     }
-    request.config.stash[FUZZ_COUNT] = (fuzzer.sent, len(fuzzer.failures))
+    request.node.user_properties.append((FUZZ_COUNT, (fuzzer.sent, len(fuzzer.failures))))
     summary = (
         f"{fuzzer.sent} requests to {len(forms_seen)} form addresses and {len(rules)} routes,"
         f" {len(fuzzer.failures)} failed; answers: {dict(sorted(fuzzer.answers.items()))}"

@@ -109,6 +109,7 @@ def test_a_wrong_method_gets_the_friendly_405(client):
     assert "<h1>" in text(response)
 
 
+@pytest.mark.own_app  # it adds a route
 def test_an_unexpected_error_gets_the_friendly_500_page_and_nothing_half_done_is_saved(app, db, client):
     def half_done():  # type: ignore[no-untyped-def]
         session = get_session()
