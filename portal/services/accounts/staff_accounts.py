@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from portal.models import Role, School, User
 from portal.services import audit, scope
-from portal.services.accounts import sessions, sign_in
-from portal.services.accounts.sign_in import InvitationSettings
+from portal.services.accounts import invitations, sessions, sign_in
+from portal.services.accounts.invitations import InvitationSettings
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.pagination import Page, paginate
 
@@ -30,7 +30,7 @@ def create_staff_account(
     language: str,
     settings: InvitationSettings,
     now: datetime,
-) -> sign_in.IssuedInvitation:
+) -> invitations.IssuedInvitation:
     """A staff or admin account, activated through the same invitation as a family's."""
     scope.require_admin(actor)
     if role not in (Role.STAFF, Role.ADMIN):
@@ -42,7 +42,7 @@ def create_staff_account(
     db.add(user)
     db.flush()
     audit.record(db, actor, "staff.created", user, now=now, after={"email": email, "role": role.value})
-    return sign_in.issue_invitation(db, actor, user, settings, now=now)
+    return invitations.issue_invitation(db, actor, user, settings, now=now)
 
 
 def staff_member(db: Session, actor: User, user_id: int) -> User:
