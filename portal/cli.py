@@ -20,9 +20,10 @@ from portal.faults import DATABASE, Outages, unavailable_dependency
 from portal.models import Channel, GuardianRelationship, Topic
 from portal.sample_data import demo
 from portal.sample_data import scale as scale_data
-from portal.services import accounts, contacts, csv_export, households, requests
+from portal.services import accounts, csv_export, households, requests
 from portal.services.accounts import passwords, two_factor
 from portal.services.errors import DomainError
+from portal.services.households import contacts
 
 
 def alembic_config() -> AlembicConfig:

@@ -21,9 +21,10 @@ from portal.models import (
     Student,
     User,
 )
-from portal.services import accounts, contacts, district_calendar, feedback, requests
+from portal.services import accounts, district_calendar, feedback, requests
 from portal.services.accounts import passwords
 from portal.services.business_time import Calendar
+from portal.services.households import contacts
 
 FAMILY_EMAIL = "parent@example.org"
 SPANISH_FAMILY_EMAIL = "familia@example.org"

@@ -37,8 +37,9 @@ from portal.models import (
     TopicSubscription,
     User,
 )
-from portal.services import contacts, departments, sentiment
+from portal.services import departments, sentiment
 from portal.services.business_time import Calendar, add_business_time
+from portal.services.households import contacts
 
 BATCH = 2000
 # Per request: about one household in two asks something in a year.

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from portal.services import contacts
+from portal.services.households import contacts
 
 pytestmark = pytest.mark.browser
 

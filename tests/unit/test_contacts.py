@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from portal.models import AuditEvent, Channel, ContactPreference, Notification, Topic, TopicSubscription, User
-from portal.services import contacts
-from portal.services.contacts import ContactChoices
 from portal.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from portal.services.households import contacts
+from portal.services.households.contacts import ContactChoices
 from tests import factories
 
 NOW = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)

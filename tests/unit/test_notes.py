@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.models import AccountNote, AccountNoteRevision, AuditEvent, NoteCategory
-from portal.services import notes
 from portal.services.errors import Conflict
+from portal.services.households import notes
 from tests import factories
 
 MONDAY = datetime(2026, 11, 16, 18, tzinfo=UTC)

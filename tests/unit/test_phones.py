@@ -2,8 +2,8 @@
 
 import pytest
 
-from portal.services import phones
 from portal.services.errors import InvalidInput
+from portal.services.households import phones
 
 
 @pytest.mark.parametrize("typed", ["213-555-0143", "(213) 555-0143", "+1 213 555 0143", "2135550143", "1-213-555-0143"])

@@ -17,8 +17,9 @@ from portal.models import (
     NoteCategory,
     Student,
 )
-from portal.services import district_calendar, feedback, household_data, requests, scope
+from portal.services import district_calendar, feedback, requests, scope
 from portal.services.errors import NotAllowed, NotFound
+from portal.services.households import data_download
 from tests import factories
 
 
@@ -193,10 +194,10 @@ def test_staff_scoping_refuses_a_family(db, departments_scene):
 
 def test_a_staff_download_holds_the_same_as_the_staff_scope(db, departments_scene):
     scene = departments_scene
-    _household, data = household_data.household_data_for_staff(db, scene.robin, scene.household.id)
+    _household, data = data_download.household_data_for_staff(db, scene.robin, scene.household.id)
     assert [r["subject"] for r in data["requests"]] == ["To Transportation"]
     assert [f["reference"] for f in data["feedback"]] == [scene.feedback_a.reference]
     assert "Counselling" not in json.dumps(data)
     assert [n["text"] for n in data["notes"]] == ["Grandma picks up."]
-    family = household_data.household_data(db, factories.guardians_of(db, scene.household)[0])
+    family = data_download.household_data(db, factories.guardians_of(db, scene.household)[0])
     assert len(family["requests"]) == 2 and len(family["feedback"]) == 3

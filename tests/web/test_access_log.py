@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEvent, Department, DepartmentMember, Household, SecurityEvent, Student, User
-from portal.services import access_log
+from portal.services.households import access_log
 from tests import factories
 from tests.conftest import Browser
 from tests.web.support import redirects_to_sign_in, submit, text

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from portal.db import utcnow
 from portal.models import AccountNote, AccountNoteRevision, AuditEvent, NoteCategory, Notification, StaffNote
-from portal.services import notes
+from portal.services.households import notes
 from tests import factories
 from tests.conftest import Browser, csrf_token_from
 

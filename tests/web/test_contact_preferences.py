@@ -24,7 +24,7 @@ from portal.models import (
     TopicSubscription,
     User,
 )
-from portal.services import access_log, contacts
+from portal.services.households import access_log, contacts
 from tests import factories
 from tests.conftest import Browser, csrf_token_from
 from tests.web.support import HOSTILE_SCRIPT, field_error, input_value, location, submit, text

@@ -56,8 +56,9 @@ from portal.models import (
     Student,
     User,
 )
-from portal.services import calendar_import, district_calendar, feedback, notes, requests
+from portal.services import calendar_import, district_calendar, feedback, requests
 from portal.services.accounts import email_change
+from portal.services.households import notes
 from tests import factories
 from tests.conftest import FUZZ_COUNT, Browser
 from tests.web.support import CSRF_PATTERN

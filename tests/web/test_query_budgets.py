@@ -41,7 +41,8 @@ from portal.models import (
     TopicSubscription,
     User,
 )
-from portal.services import contacts, district_calendar, feedback, notes, requests
+from portal.services import district_calendar, feedback, requests
+from portal.services.households import contacts, notes
 from tests import factories
 from tests.conftest import Browser
 from tests.web.support import text

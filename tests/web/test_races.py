@@ -19,7 +19,7 @@ from werkzeug.test import TestResponse
 
 from portal.db import utcnow
 from portal.models import AccountNote, AccountNoteRevision, Department, NoteCategory, Request
-from portal.services import notes
+from portal.services.households import notes
 from tests import factories
 from tests.conftest import EXTERNAL_DATABASE_URL, Browser, csrf_token_from
 from tests.web.support import in_parallel

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from portal.blueprints.forms import PortalForm
 from portal.models import Channel, NoteCategory, Topic
 from portal.services.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
-from portal.services.notes import MAX_LENGTH as NOTE_MAX_LENGTH
+from portal.services.households.notes import MAX_LENGTH as NOTE_MAX_LENGTH
 
 CHANNEL_LABELS = {Channel.EMAIL: _l("Email"), Channel.SMS: _l("Text message"), Channel.VOICE: _l("Voice call")}
 

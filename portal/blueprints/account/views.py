@@ -20,9 +20,10 @@ from portal.blueprints.downloads import attachment, csv_attachment
 from portal.blueprints.forms import attach_error, language_choices
 from portal.db import get_session, utcnow
 from portal.models import AccountNote, Channel, NoteCategory, Topic, User
-from portal.services import contacts, csv_export, household_data, notes, phones, scope
+from portal.services import csv_export, scope
 from portal.services.accounts import email_change, security_events
 from portal.services.errors import Conflict, DomainError, InvalidToken
+from portal.services.households import contacts, data_download, notes, phones
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -230,7 +231,7 @@ def confirm_email(token: str) -> Response | str | tuple[str, int]:
 @bp.get("/data.json")
 @family_required
 def download_json() -> Response:
-    data = household_data.household_data(get_session(), current_user)
+    data = data_download.household_data(get_session(), current_user)
     body = json.dumps(data, ensure_ascii=False, indent=2)
     return attachment(body, stem="household-data", extension="json", mimetype="application/json")
 
@@ -238,6 +239,6 @@ def download_json() -> Response:
 @bp.get("/data.csv")
 @family_required
 def download_csv() -> Response:
-    data = household_data.household_data(get_session(), current_user)
-    body = csv_export.write_csv(("section", "item", "field", "value"), household_data.as_rows(data))
+    data = data_download.household_data(get_session(), current_user)
+    body = csv_export.write_csv(("section", "item", "field", "value"), data_download.as_rows(data))
     return csv_attachment(body, stem="household-data")

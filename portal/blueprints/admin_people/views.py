@@ -17,9 +17,10 @@ from portal.blueprints.downloads import csv_attachment
 from portal.blueprints.forms import attach_error, language_choices, save_or_show_error
 from portal.db import get_session, utcnow
 from portal.models import Channel, Role, Topic
-from portal.services import accounts, audit, contacts, csv_export, household_import, uploads
+from portal.services import accounts, audit, csv_export, uploads
 from portal.services.accounts import security_events, sessions, staff_accounts, two_factor
 from portal.services.errors import DomainError, InvalidInput
+from portal.services.households import contacts, sis_import
 
 IMPORT_MAX_BYTES = 1024 * 1024
 
@@ -123,11 +124,11 @@ def import_households() -> str:
                 extensions=(".csv", ".txt"),
                 max_bytes=IMPORT_MAX_BYTES,
             )
-            plan = household_import.plan_import(
+            plan = sis_import.plan_import(
                 db, current_user, text, languages=tuple(config["LANGUAGES"]), region=config["DISTRICT_COUNTRY"]
             )
             if not form.check_only.data and not plan.errors:
-                sent = household_import.apply_import(
+                sent = sis_import.apply_import(
                     db, current_user, plan, accounts.InvitationSettings.from_config(current_app.config), now=utcnow()
                 )
                 db.commit()
@@ -137,9 +138,7 @@ def import_households() -> str:
             db.rollback()
             attach_error(form, error)
             plan = None
-    return render_template(
-        "admin_people/import_households.html", form=form, plan=plan, columns=household_import.COLUMNS
-    )
+    return render_template("admin_people/import_households.html", form=form, plan=plan, columns=sis_import.COLUMNS)
 
 
 @bp.get("/contact-lists")

@@ -8,8 +8,9 @@ from portal.blueprints.access import admin_required
 from portal.blueprints.downloads import csv_attachment
 from portal.blueprints.forms import whole_number
 from portal.db import get_session
-from portal.services import access_log, csv_export
+from portal.services import csv_export
 from portal.services.accounts import security_events
+from portal.services.households import access_log
 
 # The most rows one CSV download holds.
 EXPORT_LIMIT = 10_000

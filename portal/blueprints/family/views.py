@@ -6,7 +6,8 @@ from flask_login import current_user
 from portal.blueprints.access import family_required
 from portal.blueprints.forms import whole_number
 from portal.db import get_session
-from portal.services import access_log, departments, households
+from portal.services import departments, households
+from portal.services.households import access_log
 
 bp = Blueprint("family", __name__, url_prefix="/family")
 

@@ -25,8 +25,9 @@ from portal.blueprints.staff.forms import (
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
 from portal.models import Channel, GuardianRelationship, Topic
-from portal.services import access_log, accounts, contacts, csv_export, household_data, households, notes, phones
+from portal.services import accounts, csv_export, households
 from portal.services.errors import InvalidInput
+from portal.services.households import access_log, contacts, data_download, notes, phones
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -277,7 +278,7 @@ def add_internal_note(household_id: int) -> Response:
 def download_household(household_id: int) -> Response:
     """All the portal holds on a household, e.g. for a records request; recorded as an export."""
     db = get_session()
-    found, data = household_data.household_data_for_staff(db, current_user, household_id)
+    found, data = data_download.household_data_for_staff(db, current_user, household_id)
     access_log.record_view(db, current_user, found, "export", now=utcnow(), ip_address=client_address())
     db.commit()
     body = json.dumps(data, ensure_ascii=False, indent=2)
@@ -289,8 +290,8 @@ def download_household(household_id: int) -> Response:
 def download_household_csv(household_id: int) -> Response:
     """The same download as rows for a spreadsheet, through the same scope; recorded as an export."""
     db = get_session()
-    found, data = household_data.household_data_for_staff(db, current_user, household_id)
+    found, data = data_download.household_data_for_staff(db, current_user, household_id)
     access_log.record_view(db, current_user, found, "export", now=utcnow(), ip_address=client_address())
     db.commit()
-    body = csv_export.write_csv(("section", "item", "field", "value"), household_data.as_rows(data))
+    body = csv_export.write_csv(("section", "item", "field", "value"), data_download.as_rows(data))
     return csv_attachment(body, stem=f"household-{household_id}-data")

@@ -14,8 +14,9 @@ from portal.blueprints.staff_requests.forms import PhoneRequestForm, QueueFilter
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
 from portal.models import Priority, Request, RequestStatus
-from portal.services import access_log, contacts, departments, households, notes, requests
+from portal.services import departments, households, requests
 from portal.services.errors import NotFound
+from portal.services.households import access_log, contacts, notes
 
 bp = Blueprint("staff_requests", __name__, url_prefix="/staff/requests")
 

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.models import AuditEvent, Feedback, Household, Request, RequestMessage, User
-from portal.services import contacts, households, notes, scope
+from portal.services import scope
+from portal.services.households import contacts, directory, notes
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -18,7 +19,7 @@ def _when(moment: datetime | None) -> str | None:
 
 def household_data(db: Session, actor: User) -> dict[str, Any]:
     """The signed-in family's household: people, preferences, notes and history."""
-    household = households.household_for_family(db, actor)
+    household = directory.household_for_family(db, actor)
     return _collect(db, household, staff=None)
 
 
@@ -26,7 +27,7 @@ def household_data_for_staff(db: Session, actor: User, household_id: int) -> tup
     """The same, less the requests and feedback of departments the staff member does not
     work in, and less the history events about them."""
     staff = scope.for_staff(db, actor)
-    household = households.household_for_staff(db, actor, household_id)
+    household = directory.household_for_staff(db, actor, household_id)
     return household, _collect(db, household, staff=staff)
 
 

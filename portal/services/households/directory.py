@@ -1,4 +1,5 @@
-"""Households: created by the district, joined by guardians through invitations."""
+"""The household directory: households created by the district, guardians joining through
+invitations, students; households found for staff and for their family, and searched."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,9 +11,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal.db import contains_pattern
 from portal.models import GuardianRelationship, Guardianship, Household, Role, School, Student, User
-from portal.services import accounts, audit, contacts, scope
+from portal.services import accounts, audit, scope
 from portal.services.accounts import InvitationSettings
 from portal.services.errors import InvalidInput, NotFound
+from portal.services.households import contacts
 from portal.services.pagination import Page, paginate
 
 GRADES = ("PK", "K", *(str(n) for n in range(1, 13)))

@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import GuardianRelationship, Household, School, Student, User
-from portal.services import accounts, audit, households, phones, scope
+from portal.services import accounts, audit, scope
 from portal.services.errors import InvalidInput
+from portal.services.households import directory, phones
 
 COLUMNS = (
     "household_id",
@@ -52,8 +53,8 @@ class HouseholdPlan:
     sis_id: str
     name: str
     existing_id: int | None = None
-    guardians: list[households.GuardianDetails] = field(default_factory=list)
-    students: list[households.StudentDetails] = field(default_factory=list)
+    guardians: list[directory.GuardianDetails] = field(default_factory=list)
+    students: list[directory.StudentDetails] = field(default_factory=list)
 
 
 @dataclass
@@ -145,7 +146,7 @@ def _check_row(row: dict[str, str], languages: tuple[str, ...], schools: dict[st
     if code and code not in schools:
         return str(_l("No school has the code “%(value)s”.", value=code))
     grade = row.get("grade", "").upper()
-    if grade and grade not in households.GRADES:
+    if grade and grade not in directory.GRADES:
         return str(_l("Unknown grade “%(value)s”.", value=grade))
     return None
 
@@ -167,7 +168,7 @@ def _add_guardian(db: Session, household: HouseholdPlan, row: dict[str, str], se
         raise InvalidInput(_l("%(email)s already has an account in another household.", email=email))
     phone = row.get("guardian_phone", "")
     household.guardians.append(
-        households.GuardianDetails(
+        directory.GuardianDetails(
             display_name=row.get("guardian_name") or email,
             email=email,
             relationship=GuardianRelationship(row.get("guardian_relationship", "").lower() or "parent"),
@@ -194,7 +195,7 @@ def _add_student(
             return
         raise InvalidInput(_l("Student %(id)s belongs to another household.", id=sis_id))
     household.students.append(
-        households.StudentDetails(
+        directory.StudentDetails(
             first_name=row["student_first_name"],
             last_name=row["student_last_name"],
             school_id=schools.get(row.get("school_code", "").upper()),
@@ -205,7 +206,7 @@ def _add_student(
 
 
 def apply_import(
-    db: Session, actor: User, plan: ImportPlan, settings: households.InvitationSettings, *, now: datetime
+    db: Session, actor: User, plan: ImportPlan, settings: accounts.InvitationSettings, *, now: datetime
 ) -> int:
     """Write a checked plan; every new guardian is invited. Returns the invitations sent."""
     scope.require_admin(actor)
@@ -214,7 +215,7 @@ def apply_import(
     invitations = 0
     for household_plan in plan.households:
         if household_plan.existing_id is None:
-            created = households.create_household(
+            created = directory.create_household(
                 db,
                 actor,
                 household_plan.name,
@@ -228,10 +229,10 @@ def apply_import(
             invitations += len(created.invitations)
             continue
         for guardian in household_plan.guardians:
-            households.add_guardian(db, actor, household_plan.existing_id, guardian, settings, now=now)
+            directory.add_guardian(db, actor, household_plan.existing_id, guardian, settings, now=now)
             invitations += 1
         for student in household_plan.students:
-            households.add_student(db, actor, household_plan.existing_id, student, now=now)
+            directory.add_student(db, actor, household_plan.existing_id, student, now=now)
     audit.record(
         db,
         actor,

@@ -1,0 +1,52 @@
+"""Households: the families the portal serves, and what it keeps about them.
+
+- `directory`: households, their guardians (joined through invitations) and students;
+  finding and searching them.
+- `contacts`: contact preferences. `phones`: E.164 numbers.
+- `notes`: account notes with revisions, and staff's internal notes.
+- `sis_import`: households from the student information system's CSV export.
+- `data_download`: everything held about a household, as the family or staff download it.
+- `access_log`: who looked at a household.
+
+Blueprints call the directory's names below as `households.household_for_staff(...)`
+and import the other modules by name (`from portal.services.households import notes`).
+"""
+
+from portal.services.households import access_log, contacts, data_download, notes, phones, sis_import
+from portal.services.households.directory import (
+    GRADES,
+    GuardianDetails,
+    InvitationSettings,  # accounts': what create_household and add_guardian take
+    StudentDetails,
+    add_guardian,
+    add_student,
+    create_household,
+    household_for_family,
+    household_for_staff,
+    list_schools,
+    reinvite_guardian,
+    search_households,
+    student_for_family,
+)
+
+__all__ = [
+    "GRADES",
+    "GuardianDetails",
+    "InvitationSettings",
+    "StudentDetails",
+    "access_log",
+    "add_guardian",
+    "add_student",
+    "contacts",
+    "create_household",
+    "data_download",
+    "household_for_family",
+    "household_for_staff",
+    "list_schools",
+    "notes",
+    "phones",
+    "reinvite_guardian",
+    "search_households",
+    "sis_import",
+    "student_for_family",
+]
