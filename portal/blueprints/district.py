@@ -4,7 +4,7 @@ from flask import current_app, g
 
 from portal.db import get_session
 from portal.services import district_calendar
-from portal.services.business_time import Calendar
+from portal.services.requests.business_time import Calendar
 
 
 def time_zone() -> str:

@@ -23,8 +23,8 @@ from portal.models import (
 )
 from portal.services import accounts, district_calendar, feedback, requests
 from portal.services.accounts import passwords
-from portal.services.business_time import Calendar
 from portal.services.households import contacts
+from portal.services.requests.business_time import Calendar
 
 FAMILY_EMAIL = "parent@example.org"
 SPANISH_FAMILY_EMAIL = "familia@example.org"

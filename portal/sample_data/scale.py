@@ -38,8 +38,8 @@ from portal.models import (
     User,
 )
 from portal.services import departments, sentiment
-from portal.services.business_time import Calendar, add_business_time
 from portal.services.households import contacts
+from portal.services.requests.business_time import Calendar, add_business_time
 
 BATCH = 2000
 # Per request: about one household in two asks something in a year.

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from portal.models import BusinessHours, Closure, DistrictSetting, User
 from portal.services import audit, scope
-from portal.services.business_time import Calendar
 from portal.services.errors import InvalidInput, NotFound
+from portal.services.requests.business_time import Calendar
 
 DEFAULT_HOURS = {weekday: (("08:00", "16:30"),) for weekday in range(5)}
 MAX_CLOSURE_DAYS = 366

@@ -43,9 +43,9 @@ from portal.models import (
     User,
 )
 from portal.services import accounts, audit, departments, notifications, requests, scope, sentiment
-from portal.services.business_time import Calendar
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.pagination import Page, paginate
+from portal.services.requests.business_time import Calendar
 from portal.services.text import has_control_characters
 
 BODY_MAX_LENGTH = 4000

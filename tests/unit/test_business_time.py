@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.services.business_time import (
+from portal.services.requests.business_time import (
     Calendar,
     add_business_time,
     business_time_between,

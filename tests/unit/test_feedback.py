@@ -43,9 +43,9 @@ from portal.models import (
     User,
 )
 from portal.services import feedback
-from portal.services.business_time import Calendar
 from portal.services.errors import InvalidInput, NotAllowed, NotFound
 from portal.services.feedback import NewFeedback, ReviewFilter
+from portal.services.requests.business_time import Calendar
 from tests import factories
 
 NOW = datetime(2026, 11, 16, 18, 0, tzinfo=UTC)

@@ -23,9 +23,9 @@ from portal.models import (
     RequestStatus,
 )
 from portal.services import requests
-from portal.services.business_time import Calendar, add_business_time, business_time_between, is_open_at
 from portal.services.errors import InvalidInput
 from portal.services.requests import NewRequest
+from portal.services.requests.business_time import Calendar, add_business_time, business_time_between, is_open_at
 from portal.services.text import has_control_characters
 from tests import factories
 

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from portal.models import AuditEvent, BusinessHours, Closure, Department, Request
 from portal.services import district_calendar, requests
-from portal.services.business_time import add_business_time
 from portal.services.errors import InvalidInput, NotAllowed
+from portal.services.requests.business_time import add_business_time
 from tests import factories
 from tests.conftest import csrf_token_from
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from portal.blueprints import dates
 from portal.models import AuditEvent, Department, DistrictSetting, Request
 from portal.services import district_calendar, requests
-from portal.services.business_time import Calendar, add_business_time
+from portal.services.requests.business_time import Calendar, add_business_time
 from tests import factories
 from tests.conftest import Browser, csrf_token_from
 from tests.web.support import field_error, text

@@ -42,9 +42,9 @@ from portal.models import (
 )
 from portal.models.request import REFERENCE_PREFIX
 from portal.services import audit, departments, notifications, scope
-from portal.services.business_time import Calendar, add_business_time, business_time_between
 from portal.services.errors import InvalidInput, InvalidToken, NotAllowed, NotFound
 from portal.services.pagination import Page, paginate
+from portal.services.requests.business_time import Calendar, add_business_time, business_time_between
 from portal.services.text import has_control_characters
 
 SUBJECT_MAX_LENGTH = 150
