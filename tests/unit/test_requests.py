@@ -36,7 +36,7 @@ from portal.models import (
 )
 from portal.services import requests
 from portal.services.errors import InvalidInput, InvalidToken, NotAllowed, NotFound
-from portal.services.requests import NewRequest, Promise, QueueFilter, conversation
+from portal.services.requests import NewRequest, Promise, QueueFilter, intake
 from portal.services.requests.business_time import Calendar
 from tests import factories
 
@@ -666,14 +666,14 @@ def test_a_malformed_submission_key_is_ignored(db, district, key):
 def test_a_submission_that_loses_a_race_returns_the_winners_request(db, district, monkeypatch):
     winner = submit(db, district, at=nov(16, 10), key=KEY)
     looked_up = []
-    real_lookup = conversation._submitted_with
+    real_lookup = intake._submitted_with
 
     def lookup_that_misses_once(session, household_id, key):
         # The first look-up runs before the winner committed: it sees nothing.
         looked_up.append(key)
         return None if len(looked_up) == 1 else real_lookup(session, household_id, key)
 
-    monkeypatch.setattr(conversation, "_submitted_with", lookup_that_misses_once)
+    monkeypatch.setattr(intake, "_submitted_with", lookup_that_misses_once)
     new = NewRequest(district.transport.id, "Bus stop change", "Elm Street?", submission_key=KEY)
     loser, created = requests.submit_request(db, district.guardian, new, calendar=DISTRICT, now=nov(16, 10))
     assert (loser.id, created) == (winner.id, False)

@@ -1,0 +1,257 @@
+"""A request arrives: a family sends it from the portal, or staff write down a call (or
+follow up feedback) for the same queue with the same promise. Both check what was typed
+and start the clocks."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portal.db import get_row
+from portal.models import (
+    Department,
+    Guardianship,
+    Household,
+    Priority,
+    Request,
+    RequestChannel,
+    RequestMessage,
+    RequestStatus,
+    Student,
+    User,
+)
+from portal.services import audit, scope
+from portal.services.errors import InvalidInput, NotAllowed, NotFound
+from portal.services.requests.business_time import Calendar
+from portal.services.requests.promises import set_targets, start_clocks
+from portal.services.text import has_control_characters
+
+SUBJECT_MAX_LENGTH = 150
+BODY_MAX_LENGTH = 5000
+# A submission key comes from the form: random, URL-safe, of a sane length.
+SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+CONTROL_CHARACTERS_MESSAGE = _l("Remove the invisible control characters from this field.")
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    department_id: int | None
+    subject: str
+    body: str
+    student_id: int | None = None
+    submission_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SendingLimit:
+    """How many requests a household may send from the portal in a rolling period."""
+
+    count: int
+    period: timedelta
+
+
+def _clean_subject(subject: str) -> str:
+    # Line breaks and tabs become single spaces below; other control characters are refused.
+    if has_control_characters(subject, multiline=True):
+        raise InvalidInput(CONTROL_CHARACTERS_MESSAGE, field="subject")
+    subject = " ".join(subject.split())
+    if not subject:
+        raise InvalidInput(_l("Write a short subject, like “Bus stop change”."), field="subject")
+    if len(subject) > SUBJECT_MAX_LENGTH:
+        raise InvalidInput(_l("Use at most %(count)d characters.", count=SUBJECT_MAX_LENGTH), field="subject")
+    return subject
+
+
+def clean_body(body: str, *, field: str = "body") -> str:
+    if has_control_characters(body, multiline=True):
+        raise InvalidInput(CONTROL_CHARACTERS_MESSAGE, field=field)
+    body = body.strip()
+    if not body:
+        raise InvalidInput(_l("Write your message."), field=field)
+    if len(body) > BODY_MAX_LENGTH:
+        raise InvalidInput(_l("Use at most %(count)d characters.", count=BODY_MAX_LENGTH), field=field)
+    return body
+
+
+def public_departments(db: Session) -> list[Department]:
+    return list(db.scalars(select(Department).where(Department.is_public.is_(True)).order_by(Department.name)))
+
+
+def _open_request(
+    db: Session,
+    household_id: int,
+    author: User,
+    new: NewRequest,
+    *,
+    calendar: Calendar,
+    now: datetime,
+    public_only: bool,
+    priority: Priority = Priority.NORMAL,
+) -> Request:
+    department = get_row(db, Department, new.department_id)
+    if department is None or (public_only and not department.is_public):
+        raise InvalidInput(_l("Choose a department from the list."), field="department_id")
+    student = None
+    if new.student_id:
+        student = get_row(db, Student, new.student_id)
+        if student is None or student.household_id != household_id:
+            raise InvalidInput(_l("Choose a student from the list."), field="student_id")
+    request = Request(
+        household_id=household_id,
+        author_id=author.id,
+        department_id=department.id,
+        student_id=student.id if student else None,
+        school_id=student.school_id if student else None,
+        subject=_clean_subject(new.subject),
+        priority=priority,
+        status=RequestStatus.OPEN,
+        created_at=now,
+        updated_at=now,
+    )
+    set_targets(db, request)
+    start_clocks(request, now, calendar)
+    request.messages = [
+        RequestMessage(author_id=author.id, from_staff=False, body=clean_body(new.body), created_at=now)
+    ]
+    return request
+
+
+def submit_request(
+    db: Session,
+    actor: User,
+    new: NewRequest,
+    *,
+    calendar: Calendar,
+    now: datetime,
+    limit: SendingLimit | None = None,
+) -> tuple[Request, bool]:
+    """A guardian asks a department. Returns the request and whether it is new: the
+    same form sent twice (a retried POST, a double tap) finds the first request, and
+    costs nothing against the household's sending `limit` (the portal's; None for the
+    demo data), which counts the requests the household actually sent in its period."""
+    household_id = scope.household_id_of(db, actor)
+    if household_id is None or not actor.is_family:
+        raise NotAllowed()
+    key = new.submission_key if new.submission_key and SUBMISSION_KEY.match(new.submission_key) else None
+    _one_submission_at_a_time(db, household_id)
+    if key is not None:
+        earlier = _submitted_with(db, household_id, key)
+        if earlier is not None:
+            return earlier, False
+    if limit is not None and _sent_since(db, household_id, now - limit.period) >= limit.count:
+        raise InvalidInput(
+            _l(
+                "Your family has sent %(count)d new requests recently, the most we accept at a time. "
+                "Please try again later, or add a message to one of your open requests.",
+                count=limit.count,
+            )
+        )
+    request = _open_request(db, household_id, actor, new, calendar=calendar, now=now, public_only=True)
+    request.submission_key = key
+    db.add(request)
+    try:
+        db.flush()
+    except IntegrityError:
+        # The same submission won a race that the household lock did not stop (a writer
+        # that skipped it): the unique key still makes one request; answer with it.
+        db.rollback()
+        earlier = _submitted_with(db, household_id, key) if key else None
+        if earlier is None:
+            raise
+        return earlier, False
+    audit.record(
+        db,
+        actor,
+        "request.created",
+        request,
+        now=now,
+        household_id=household_id,
+        after={"reference": request.reference, "department_id": request.department_id, "subject": request.subject},
+    )
+    return request, True
+
+
+def _one_submission_at_a_time(db: Session, household_id: int) -> None:
+    """Serialise a household's submissions until the unit of work ends, so that the
+    replay check, the count against the limit and the insert see every earlier one.
+
+    A no-op UPDATE of the household row does it on both databases: on PostgreSQL it
+    takes the row's lock (FOR NO KEY UPDATE: rows referencing the household are not
+    held up), on SQLite it opens the write transaction, which SQLite runs one at a time.
+    A SELECT ... FOR UPDATE would lock on PostgreSQL only: on SQLite it is a plain read,
+    run outside any transaction, and parallel posts would overshoot the limit."""
+    db.execute(
+        update(Household).where(Household.id == household_id).values(name=Household.name),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def _sent_since(db: Session, household_id: int, since: datetime) -> int:
+    """Requests the household sent from the portal since then; staff's phone logs do not count."""
+    statement = select(func.count()).where(
+        Request.household_id == household_id,
+        Request.channel == RequestChannel.PORTAL,
+        Request.created_at > since,
+    )
+    return db.scalar(statement) or 0
+
+
+def _submitted_with(db: Session, household_id: int, key: str) -> Request | None:
+    return db.scalar(select(Request).where(Request.household_id == household_id, Request.submission_key == key))
+
+
+def _guardian_of(db: Session, household_id: int, guardian_id: int | None) -> User:
+    guardian = get_row(db, User, guardian_id) and db.scalar(
+        select(User)
+        .join(Guardianship, Guardianship.user_id == User.id)
+        .where(Guardianship.household_id == household_id, User.id == guardian_id)
+    )
+    if guardian is None:
+        raise InvalidInput(_l("Choose the guardian who called."), field="guardian_id")
+    return guardian
+
+
+def log_phone_request(
+    db: Session,
+    actor: User,
+    household_id: int,
+    guardian_id: int | None,
+    new: NewRequest,
+    *,
+    priority: Priority,
+    calendar: Calendar,
+    now: datetime,
+    channel: RequestChannel = RequestChannel.PHONE,
+) -> Request:
+    """Staff write down a call (or follow up feedback), so the phone line feeds the same
+    queue, with the same promise."""
+    scope.require_staff(actor)
+    if get_row(db, Household, household_id) is None:
+        raise NotFound()
+    guardian = _guardian_of(db, household_id, guardian_id)
+    request = _open_request(
+        db, household_id, guardian, new, calendar=calendar, now=now, public_only=False, priority=priority
+    )
+    request.channel = channel
+    request.logged_by_id = actor.id
+    db.add(request)
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "request.created",
+        request,
+        now=now,
+        household_id=household_id,
+        after={
+            "reference": request.reference,
+            "department_id": request.department_id,
+            "subject_line": request.subject,
+            "channel": channel.value,
+        },
+    )
+    return request

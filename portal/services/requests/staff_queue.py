@@ -1,0 +1,255 @@
+"""The staff queue: the requests of a staff member's departments (scope.for_staff decides),
+what is due next first, and how staff sort one out: assignee, priority, department."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, false, select, union
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+
+from portal.db import MAX_ROW_ID, contains_pattern, get_row
+from portal.models import (
+    ACTIVE_STATUSES,
+    Department,
+    DepartmentMember,
+    Household,
+    Priority,
+    Request,
+    RequestMessage,
+    RequestStatus,
+    User,
+)
+from portal.models.request import REFERENCE_PREFIX
+from portal.services import audit, departments, notifications, scope
+from portal.services.errors import InvalidInput, NotFound
+from portal.services.pagination import Page, paginate
+from portal.services.requests.business_time import Calendar
+from portal.services.requests.promises import recompute_due_times, set_targets
+
+MAX_REFERENCE_DIGITS = 9
+
+
+def _staff_select(db: Session, actor: User) -> Select[tuple[Request]]:
+    """Requests in the staff member's departments (scope.for_staff decides)."""
+    return scope.for_staff(db, actor).requests()
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: str = "active"  # "active", "all" or a RequestStatus value
+    department_id: int | None = None
+    assignee: str = ""  # "", "me", "none" or a user id
+    school_id: int | None = None
+    overdue_only: bool = False
+    text: str = ""
+
+
+def queue(db: Session, actor: User, wanted: QueueFilter, *, now: datetime, page: int, page_size: int) -> Page:
+    """The requests of the staff member's departments, what is due next first."""
+    statement = _staff_select(db, actor)
+    if wanted.status == "active":
+        statement = statement.where(Request.status.in_(ACTIVE_STATUSES))
+    elif wanted.status != "all":
+        statement = statement.where(Request.status == RequestStatus(wanted.status))
+    if wanted.department_id:
+        statement = statement.where(Request.department_id == wanted.department_id)
+    if wanted.assignee == "me":
+        statement = statement.where(Request.assignee_id == actor.id)
+    elif wanted.assignee == "none":
+        statement = statement.where(Request.assignee_id.is_(None))
+    elif wanted.assignee.isascii() and wanted.assignee.isdigit() and int(wanted.assignee) <= MAX_ROW_ID:
+        statement = statement.where(Request.assignee_id == int(wanted.assignee))
+    if wanted.school_id:
+        statement = statement.where(Request.school_id == wanted.school_id)
+    if wanted.overdue_only:
+        statement = statement.where(Request.due_at <= now)
+    text = " ".join(wanted.text.split())[:100]
+    if text:
+        statement = statement.where(_matches(text))
+    statement = statement.order_by(Request.due_at.is_(None), Request.due_at, Request.id)
+    return paginate(
+        db,
+        statement,
+        number=page,
+        size=page_size,
+        then_load=(
+            joinedload(Request.department, innerjoin=True),
+            joinedload(Request.household, innerjoin=True),
+            joinedload(Request.assignee),
+            joinedload(Request.school),
+        ),
+    )
+
+
+def _matches(text: str) -> Any:
+    """A reference number, or words in the subject, a message, or the household's name."""
+    reference = text.upper().removeprefix(REFERENCE_PREFIX)
+    if reference.isascii() and reference.isdigit():
+        # Longer than any id (and than the database's integers): matches nothing.
+        return Request.id == int(reference) if len(reference) <= MAX_REFERENCE_DIGITS else false()
+    pattern = contains_pattern(text)
+    # One id list from three searches, each of which a trigram index serves on PostgreSQL;
+    # the database then joins it to the requests. (OR-ed EXISTS would test every request.)
+    by_subject = aliased(Request)
+    in_household = aliased(Request)
+    matching_ids = union(
+        select(by_subject.id).where(by_subject.subject.ilike(pattern, escape="\\")),
+        select(RequestMessage.request_id).where(RequestMessage.body.ilike(pattern, escape="\\")),
+        select(in_household.id)
+        .join(Household, Household.id == in_household.household_id)
+        .where(Household.name.ilike(pattern, escape="\\")),
+    )
+    return Request.id.in_(matching_ids)
+
+
+def request_for_staff(db: Session, actor: User, request_id: int) -> Request:
+    """A request in one of the staff member's departments, or NotFound."""
+    request = db.scalar(
+        _staff_select(db, actor)
+        .where(Request.id == request_id)
+        .options(
+            joinedload(Request.department, innerjoin=True),
+            joinedload(Request.household, innerjoin=True),
+            joinedload(Request.student),
+            joinedload(Request.author),
+            joinedload(Request.assignee),
+            joinedload(Request.school),
+        )
+    )
+    if request is None:
+        raise NotFound()
+    return request
+
+
+@dataclass(frozen=True)
+class OtherRequests:
+    visible: list[Request]
+    # Requests in departments this staff member does not work in: only counted.
+    hidden_count: int
+
+
+def other_open_requests(db: Session, actor: User, request: Request) -> OtherRequests:
+    """The household's other open requests: in full where they are in the staff
+    member's departments, otherwise only counted, so that staff can tell the family
+    another team has it. Not per department: which department a family asked can
+    itself be private (special education, counselling)."""
+    staff = scope.for_staff(db, actor)
+    rows = db.scalars(
+        select(Request)
+        .where(
+            Request.household_id == request.household_id,
+            Request.id != request.id,
+            Request.status.in_(ACTIVE_STATUSES),
+        )
+        .order_by(Request.due_at.is_(None), Request.due_at)
+        .options(selectinload(Request.department))
+    )
+    found = list(rows)
+    visible = [other for other in found if staff.sees_request_of(other.department_id)]
+    return OtherRequests(visible, len(found) - len(visible))
+
+
+def assign(db: Session, actor: User, request: Request, assignee_id: int | None, *, now: datetime) -> None:
+    """Give the request to a member of its department (or to nobody); they are emailed."""
+    scope.require_staff(actor)
+    if assignee_id == request.assignee_id:
+        return
+    assignee = None
+    if assignee_id is not None:
+        assignee = get_row(db, User, assignee_id) and db.scalar(
+            select(User)
+            .join(DepartmentMember, DepartmentMember.user_id == User.id)
+            .where(User.id == assignee_id, DepartmentMember.department_id == request.department_id, User.is_active)
+        )
+        if assignee is None:
+            raise InvalidInput(_l("Choose a member of the request's department."), field="assignee_id")
+    before = request.assignee_id
+    request.assignee_id = assignee_id
+    request.updated_at = now
+    audit.record(
+        db,
+        actor,
+        "request.assigned",
+        request,
+        now=now,
+        before={"assignee_id": before},
+        after={"assignee_id": assignee_id},
+    )
+    if assignee is not None and assignee.id != actor.id:
+        notifications.enqueue_email(
+            db,
+            assignee,
+            "request_assigned",
+            {
+                "request_id": request.id,
+                "reference": request.reference,
+                "subject_line": request.subject,
+                "assigned_by": actor.display_name,
+            },
+            now=now,
+        )
+
+
+def change_priority(
+    db: Session, actor: User, request: Request, priority: Priority, *, calendar: Calendar, now: datetime
+) -> None:
+    """A new priority brings its targets: the running due times are computed again."""
+    scope.require_staff(actor)
+    if priority is request.priority:
+        return
+    before = request.priority
+    request.priority = priority
+    set_targets(db, request)
+    recompute_due_times(request, calendar)
+    request.updated_at = now
+    audit.record(
+        db,
+        actor,
+        "request.priority_changed",
+        request,
+        now=now,
+        household_id=request.household_id,
+        before={"priority": before.value},
+        after={"priority": priority.value},
+    )
+
+
+def change_department(
+    db: Session, actor: User, request: Request, department_id: int, *, calendar: Calendar, now: datetime
+) -> None:
+    """Send the request where it belongs: its targets are the new department's, and an
+    assignee who is not a member of it is taken off."""
+    scope.require_staff(actor)
+    if department_id == request.department_id:
+        return
+    if get_row(db, Department, department_id) is None:
+        raise InvalidInput(_l("Choose a department from the list."), field="department_id")
+    before = request.department_id
+    request.department_id = department_id
+    if request.assignee_id is not None:
+        is_member = db.scalar(
+            select(DepartmentMember.id).where(
+                DepartmentMember.department_id == department_id, DepartmentMember.user_id == request.assignee_id
+            )
+        )
+        if is_member is None:
+            request.assignee_id = None
+    set_targets(db, request)
+    recompute_due_times(request, calendar)
+    request.updated_at = now
+    audit.record(
+        db,
+        actor,
+        "request.department_changed",
+        request,
+        now=now,
+        household_id=request.household_id,
+        before={"department_id": before},
+        after={"department_id": department_id},
+    )
+
+
+def assignee_choices(db: Session, department_id: int) -> list[User]:
+    return [user for _member, user in departments.members_of(db, department_id) if user.is_active]
