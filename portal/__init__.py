@@ -22,8 +22,9 @@ from werkzeug.routing import IntegerConverter
 from portal import assets, faults, i18n
 from portal import db as database
 from portal.extensions import babel, csrf, limiter, login_manager
-from portal.services import errors, requests, sentiment
+from portal.services import errors, requests
 from portal.services.accounts import passwords, security_events, sessions
+from portal.services.feedback import sentiment
 from portal.services.households import phones
 
 ERROR_PAGES = (400, 403, 404, 405, 413, 429, 500)

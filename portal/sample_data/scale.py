@@ -37,7 +37,8 @@ from portal.models import (
     TopicSubscription,
     User,
 )
-from portal.services import departments, sentiment
+from portal.services import departments
+from portal.services.feedback import sentiment
 from portal.services.households import contacts
 from portal.services.requests.business_time import Calendar, add_business_time
 

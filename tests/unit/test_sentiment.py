@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.services import sentiment
-from portal.services.sentiment import Sentiment
+from portal.services.feedback import sentiment
+from portal.services.feedback.sentiment import Sentiment
 
 POSITIVE = "The new bus driver is wonderful and always kind to the children."
 NEGATIVE = "The bus was late again and the driver was rude. This is terrible."

@@ -42,8 +42,9 @@ from portal.models import (
     School,
     User,
 )
-from portal.services import accounts, audit, departments, notifications, requests, scope, sentiment
+from portal.services import accounts, audit, departments, notifications, requests, scope
 from portal.services.errors import InvalidInput, NotFound
+from portal.services.feedback import sentiment
 from portal.services.pagination import Page, paginate
 from portal.services.requests.business_time import Calendar
 from portal.services.text import has_control_characters
