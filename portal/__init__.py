@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, SecurityErro
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from portal import assets, faults, i18n
+from portal import assets, faults, i18n, labels
 from portal import db as database
 from portal.extensions import babel, csrf, limiter, login_manager
 from portal.services import errors, requests
@@ -316,6 +316,7 @@ def register_request_hooks(app: Flask) -> None:
 
     app.add_template_filter(datetime.fromisoformat, "isodate")
     app.add_template_filter(phones.display_phone, "phone")
+    app.add_template_filter(labels.label, "label")
     app.add_template_global(public_url)
     app.add_template_global(requests.promise_of)
     app.add_template_global(sentiment.label_of, "sentiment_label")

@@ -11,12 +11,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal import labels
 from portal.blueprints.forms import PortalForm
 from portal.models import Channel, NoteCategory, Topic
 from portal.services.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
 from portal.services.households.notes import MAX_LENGTH as NOTE_MAX_LENGTH
-
-CHANNEL_LABELS = {Channel.EMAIL: _l("Email"), Channel.SMS: _l("Text message"), Channel.VOICE: _l("Voice call")}
 
 
 def choice_field_name(topic: Topic, channel: Channel) -> str:
@@ -39,7 +38,7 @@ class ContactPreferencesForm(PortalForm):
 
 for _topic in Topic:
     for _channel in Channel:
-        setattr(ContactPreferencesForm, choice_field_name(_topic, _channel), BooleanField(CHANNEL_LABELS[_channel]))
+        setattr(ContactPreferencesForm, choice_field_name(_topic, _channel), BooleanField(labels.CHANNEL[_channel]))
 
 
 class StaffContactPreferencesForm(ContactPreferencesForm):
@@ -50,13 +49,7 @@ class StaffContactPreferencesForm(ContactPreferencesForm):
 
 
 def note_category_choices() -> list[SelectChoice]:
-    labels = {
-        NoteCategory.LANGUAGE: _l("Language and interpreter"),
-        NoteCategory.PICKUP: _l("Pickup and custody"),
-        NoteCategory.ACCESSIBILITY: _l("Accessibility"),
-        NoteCategory.OTHER: _l("Other"),
-    }
-    return [SelectChoice(category.value, labels[category]) for category in NoteCategory]
+    return [SelectChoice(category.value, labels.NOTE_CATEGORY[category]) for category in NoteCategory]
 
 
 class NoteForm(PortalForm):

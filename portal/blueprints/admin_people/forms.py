@@ -11,7 +11,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from portal import labels
 from portal.blueprints.forms import PortalForm
+from portal.models import Role
 
 
 class StaffAccountForm(PortalForm):
@@ -25,7 +27,7 @@ class StaffAccountForm(PortalForm):
         ],
     )
     role = SelectField(
-        _l("Role"), choices=[SelectChoice("staff", _l("Staff")), SelectChoice("admin", _l("Administrator"))]
+        _l("Role"), choices=[SelectChoice(role.value, labels.ROLE[role]) for role in (Role.STAFF, Role.ADMIN)]
     )
     language = SelectField(_l("Preferred language"))
 

@@ -10,23 +10,16 @@ from wtforms import (
 )
 from wtforms.validators import Email, Length, Optional
 
+from portal import labels
 from portal.blueprints.forms import NumberRadioField, NumberSelectField, PortalForm
-from portal.models import FeedbackKind
 from portal.services.feedback import BODY_MAX_LENGTH
-
-KIND_LABELS = {
-    FeedbackKind.COMPLIMENT: _l("A compliment: something that went well"),
-    FeedbackKind.SUGGESTION: _l("A suggestion: an idea to do better"),
-    FeedbackKind.CONCERN: _l("A concern: something that went wrong"),
-    FeedbackKind.QUESTION: _l("A question"),
-}
 
 
 class FeedbackForm(PortalForm):
     submission_key = HiddenField()
     kind = RadioField(
         _l("What would you like to tell us?"),
-        choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()],
+        choices=[SelectChoice(kind.value, label) for kind, label in labels.FEEDBACK_KIND_CHOICES.items()],
         validate_choice=False,
     )
     department_id = NumberSelectField(_l("What is it about?"), validate_choice=False)

@@ -2,27 +2,14 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, FieldList, Form, FormField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from portal import labels
 from portal.blueprints.forms import NumberSelectField, PortalForm
 from portal.models import GuardianRelationship
 from portal.services.households import GRADES
 
 
 def relationship_choices() -> list[SelectChoice]:
-    labels = {
-        GuardianRelationship.MOTHER: _l("Mother"),
-        GuardianRelationship.FATHER: _l("Father"),
-        GuardianRelationship.PARENT: _l("Parent"),
-        GuardianRelationship.GRANDMOTHER: _l("Grandmother"),
-        GuardianRelationship.GRANDFATHER: _l("Grandfather"),
-        GuardianRelationship.STEPMOTHER: _l("Stepmother"),
-        GuardianRelationship.STEPFATHER: _l("Stepfather"),
-        GuardianRelationship.AUNT: _l("Aunt"),
-        GuardianRelationship.UNCLE: _l("Uncle"),
-        GuardianRelationship.FOSTER_PARENT: _l("Foster parent"),
-        GuardianRelationship.LEGAL_GUARDIAN: _l("Legal guardian"),
-        GuardianRelationship.OTHER: _l("Other"),
-    }
-    return [SelectChoice(member.value, labels[member]) for member in GuardianRelationship]
+    return [SelectChoice(member.value, labels.GUARDIAN_RELATIONSHIP[member]) for member in GuardianRelationship]
 
 
 class GuardianFields(Form):

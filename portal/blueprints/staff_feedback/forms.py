@@ -1,28 +1,13 @@
+from collections.abc import Mapping
+
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from portal import labels
 from portal.blueprints.forms import DayField, NumberSelectField, PortalForm
 from portal.services.feedback import COMMENT_MAX_LENGTH, RESPONSE_MAX_LENGTH
 
-FEEDBACK_STATUS_LABELS = {
-    "new": _l("Received"),
-    "in_review": _l("Being reviewed"),
-    "responded": _l("Answered"),
-    "closed": _l("Closed"),
-}
-KIND_LABELS = {
-    "compliment": _l("Compliment"),
-    "suggestion": _l("Suggestion"),
-    "concern": _l("Concern"),
-    "question": _l("Question"),
-}
-SENTIMENT_LABELS = {
-    "positive": _l("Positive"),
-    "neutral": _l("Neutral"),
-    "negative": _l("Negative"),
-    "unscored": _l("Not scored (language not supported)"),
-}
 SORT_LABELS = {
     "newest": _l("Newest first"),
     "oldest": _l("Oldest first"),
@@ -33,8 +18,8 @@ SORT_LABELS = {
 }
 
 
-def _choices(labels: dict[str, object], *, first: tuple[str, object] | None = None) -> list[SelectChoice]:
-    choices = [SelectChoice(value, label) for value, label in labels.items()]
+def _choices(names: Mapping[str, object], *, first: tuple[str, object] | None = None) -> list[SelectChoice]:
+    choices = [SelectChoice(str(value), name) for value, name in names.items()]
     return [SelectChoice(*first), *choices] if first else choices
 
 
@@ -48,12 +33,14 @@ class ReviewFilterForm(PortalForm):
         choices=[
             SelectChoice("open", _l("Still to handle")),
             SelectChoice("all", _l("Any status")),
-            *_choices(FEEDBACK_STATUS_LABELS),
+            *_choices(labels.FEEDBACK_STATUS),
         ],
         default="open",
         validators=[Optional()],
     )
-    kind = SelectField(_l("Kind"), choices=_choices(KIND_LABELS, first=("", _l("Any kind"))), validators=[Optional()])
+    kind = SelectField(
+        _l("Kind"), choices=_choices(labels.FEEDBACK_KIND, first=("", _l("Any kind"))), validators=[Optional()]
+    )
     department_id = NumberSelectField(_l("Topic"), default=0, validators=[Optional()])
     school_id = NumberSelectField(_l("School"), default=0, validators=[Optional()])
     rating = NumberSelectField(
@@ -63,7 +50,7 @@ class ReviewFilterForm(PortalForm):
         validators=[Optional()],
     )
     sentiment = SelectField(
-        _l("Sentiment"), choices=_choices(SENTIMENT_LABELS, first=("", _l("Any"))), validators=[Optional()]
+        _l("Sentiment"), choices=_choices(labels.SENTIMENT, first=("", _l("Any"))), validators=[Optional()]
     )
     tag = SelectField(_l("Tag"), validators=[Optional()])
     assignee = SelectField(_l("Assigned to"), validators=[Optional()])
@@ -94,7 +81,7 @@ class ResponseForm(PortalForm):
 
 
 class FeedbackUpdateForm(PortalForm):
-    status = SelectField(_l("Status"), choices=_choices(FEEDBACK_STATUS_LABELS))
+    status = SelectField(_l("Status"), choices=_choices(labels.FEEDBACK_STATUS))
     assignee_id = NumberSelectField(_l("Assigned to"), validate_choice=False)
     department_id = NumberSelectField(_l("Department"), validate_choice=False)
 

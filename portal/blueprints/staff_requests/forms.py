@@ -1,22 +1,17 @@
+from collections.abc import Mapping
+from enum import StrEnum
+
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from portal import labels
 from portal.blueprints.forms import NumberSelectField, PortalForm
 from portal.services.requests import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH
 
-STATUS_LABELS = {
-    "open": _l("Sent"),
-    "in_progress": _l("Being answered"),
-    "waiting_on_family": _l("Waiting for the family"),
-    "resolved": _l("Resolved"),
-    "closed": _l("Closed"),
-}
-PRIORITY_LABELS = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")}
 
-
-def _choices(labels: dict[str, object]) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in labels.items()]
+def _choices(names: Mapping[StrEnum, object]) -> list[SelectChoice]:
+    return [SelectChoice(value.value, name) for value, name in names.items()]
 
 
 class QueueFilterForm(PortalForm):
@@ -28,7 +23,7 @@ class QueueFilterForm(PortalForm):
         choices=[
             SelectChoice("active", _l("Not yet resolved")),
             SelectChoice("all", _l("Any status")),
-            *_choices(STATUS_LABELS),
+            *_choices(labels.REQUEST_STATUS),
         ],
         default="active",
         validators=[Optional()],
@@ -60,8 +55,8 @@ class StaffReplyForm(PortalForm):
 
 
 class RequestUpdateForm(PortalForm):
-    status = SelectField(_l("Status"), choices=_choices(STATUS_LABELS))
-    priority = SelectField(_l("Priority"), choices=_choices(PRIORITY_LABELS))
+    status = SelectField(_l("Status"), choices=_choices(labels.REQUEST_STATUS))
+    priority = SelectField(_l("Priority"), choices=_choices(labels.PRIORITY))
     department_id = NumberSelectField(_l("Department"), validate_choice=False)
     assignee_id = NumberSelectField(_l("Assigned to"), validate_choice=False)
 
@@ -70,6 +65,6 @@ class PhoneRequestForm(PortalForm):
     guardian_id = NumberSelectField(_l("Who called?"), validate_choice=False)
     department_id = NumberSelectField(_l("Department"), validate_choice=False)
     student_id = NumberSelectField(_l("About which student? (optional)"), validate_choice=False)
-    priority = SelectField(_l("Priority"), choices=_choices(PRIORITY_LABELS), default="normal")
+    priority = SelectField(_l("Priority"), choices=_choices(labels.PRIORITY), default="normal")
     subject = StringField(_l("Subject"), validators=[Length(max=SUBJECT_MAX_LENGTH)])
     body = TextAreaField(_l("What the family asked, in their words"), validators=[Length(max=BODY_MAX_LENGTH)])

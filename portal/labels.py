@@ -1,0 +1,161 @@
+"""What every enum value reads as, in the reader's language: one mapping per enum,
+member -> lazy_gettext, used by the forms' choices and by templates through the
+`label` filter (`{{ request.status|label }}`).
+
+Where a page words the same value differently, the other wording is a mapping of
+its own (FEEDBACK_KIND_CHOICES, ROLE_IN_SENTENCE), never a second text in a template.
+Services decide the values and never import this module."""
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+
+from portal.models import (
+    Channel,
+    FeedbackKind,
+    FeedbackStatus,
+    GuardianRelationship,
+    NoteCategory,
+    Priority,
+    RequestStatus,
+    Role,
+    Topic,
+)
+
+
+class SentimentLabel(StrEnum):
+    """How a piece of feedback reads: the words of portal.services.feedback.sentiment's
+    `Sentiment.label` and `label_of`, as a value views can hand to templates."""
+
+    POSITIVE = "positive"
+    NEUTRAL = "neutral"
+    NEGATIVE = "negative"
+    UNSCORED = "unscored"
+
+
+REQUEST_STATUS: Mapping[RequestStatus, LazyString] = {
+    RequestStatus.OPEN: _l("Sent"),
+    RequestStatus.IN_PROGRESS: _l("Being answered"),
+    RequestStatus.WAITING_ON_FAMILY: _l("Waiting for the family"),
+    RequestStatus.RESOLVED: _l("Resolved"),
+    RequestStatus.CLOSED: _l("Closed"),
+}
+
+PRIORITY: Mapping[Priority, LazyString] = {
+    Priority.LOW: _l("Low"),
+    Priority.NORMAL: _l("Normal"),
+    Priority.HIGH: _l("High"),
+    Priority.URGENT: _l("Urgent"),
+}
+
+FEEDBACK_KIND: Mapping[FeedbackKind, LazyString] = {
+    FeedbackKind.COMPLIMENT: _l("Compliment"),
+    FeedbackKind.SUGGESTION: _l("Suggestion"),
+    FeedbackKind.CONCERN: _l("Concern"),
+    FeedbackKind.QUESTION: _l("Question"),
+}
+
+# The family's choice on the feedback form, in whole sentences.
+FEEDBACK_KIND_CHOICES: Mapping[FeedbackKind, LazyString] = {
+    FeedbackKind.COMPLIMENT: _l("A compliment: something that went well"),
+    FeedbackKind.SUGGESTION: _l("A suggestion: an idea to do better"),
+    FeedbackKind.CONCERN: _l("A concern: something that went wrong"),
+    FeedbackKind.QUESTION: _l("A question"),
+}
+
+FEEDBACK_STATUS: Mapping[FeedbackStatus, LazyString] = {
+    FeedbackStatus.NEW: _l("Received"),
+    FeedbackStatus.IN_REVIEW: _l("Being reviewed"),
+    FeedbackStatus.RESPONDED: _l("Answered"),
+    FeedbackStatus.CLOSED: _l("Closed"),
+}
+
+SENTIMENT: Mapping[SentimentLabel, LazyString] = {
+    SentimentLabel.POSITIVE: _l("Positive"),
+    SentimentLabel.NEUTRAL: _l("Neutral"),
+    SentimentLabel.NEGATIVE: _l("Negative"),
+    SentimentLabel.UNSCORED: _l("Not scored (language not supported)"),
+}
+
+TOPIC: Mapping[Topic, LazyString] = {
+    Topic.EMERGENCY: _l("Emergency and safety"),
+    Topic.ATTENDANCE: _l("Attendance"),
+    Topic.TRANSPORTATION: _l("Transportation"),
+    Topic.SCHOOL_NEWS: _l("School news"),
+    Topic.EVENTS: _l("Events"),
+    Topic.MEALS_AND_FEES: _l("Meals and fees"),
+    Topic.SURVEYS: _l("Surveys"),
+}
+
+CHANNEL: Mapping[Channel, LazyString] = {
+    Channel.EMAIL: _l("Email"),
+    Channel.SMS: _l("Text message"),
+    Channel.VOICE: _l("Voice call"),
+}
+
+NOTE_CATEGORY: Mapping[NoteCategory, LazyString] = {
+    NoteCategory.LANGUAGE: _l("Language and interpreter"),
+    NoteCategory.PICKUP: _l("Pickup and custody"),
+    NoteCategory.ACCESSIBILITY: _l("Accessibility"),
+    NoteCategory.OTHER: _l("Other"),
+}
+
+GUARDIAN_RELATIONSHIP: Mapping[GuardianRelationship, LazyString] = {
+    GuardianRelationship.MOTHER: _l("Mother"),
+    GuardianRelationship.FATHER: _l("Father"),
+    GuardianRelationship.PARENT: _l("Parent"),
+    GuardianRelationship.GRANDMOTHER: _l("Grandmother"),
+    GuardianRelationship.GRANDFATHER: _l("Grandfather"),
+    GuardianRelationship.STEPMOTHER: _l("Stepmother"),
+    GuardianRelationship.STEPFATHER: _l("Stepfather"),
+    GuardianRelationship.AUNT: _l("Aunt"),
+    GuardianRelationship.UNCLE: _l("Uncle"),
+    GuardianRelationship.FOSTER_PARENT: _l("Foster parent"),
+    GuardianRelationship.LEGAL_GUARDIAN: _l("Legal guardian"),
+    GuardianRelationship.OTHER: _l("Other"),
+}
+
+ROLE: Mapping[Role, LazyString] = {
+    Role.FAMILY: _l("Family"),
+    Role.STAFF: _l("Staff"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+# Staff named in a sentence of a family's history: "Jordan Lee (staff)". Families are
+# named without a role, so they have none here.
+ROLE_IN_SENTENCE: Mapping[Role, LazyString] = {
+    Role.STAFF: _l("staff"),
+    Role.ADMIN: _l("administrator"),
+}
+
+# The mapping `label` reads for each enum.
+LABELS: Mapping[type[StrEnum], Mapping] = {  # type: ignore[type-arg]
+    RequestStatus: REQUEST_STATUS,
+    Priority: PRIORITY,
+    FeedbackKind: FEEDBACK_KIND,
+    FeedbackStatus: FEEDBACK_STATUS,
+    SentimentLabel: SENTIMENT,
+    Topic: TOPIC,
+    Channel: CHANNEL,
+    NoteCategory: NOTE_CATEGORY,
+    GuardianRelationship: GUARDIAN_RELATIONSHIP,
+    Role: ROLE,
+}
+
+# Other wordings a template asks for by name: `{{ person.role|label("in_sentence") }}`.
+VARIANTS: Mapping[str, Mapping[type[StrEnum], Mapping]] = {  # type: ignore[type-arg]
+    "in_sentence": {Role: ROLE_IN_SENTENCE},
+}
+
+
+def label(value: object, variant: str = "") -> LazyString | str:
+    """What `value` reads as, chosen by its enum type (a plain string is not guessed
+    at: "closed" is a request's status and a feedback's). A value without a label
+    reads as its plain value, never an error."""
+    mappings = VARIANTS.get(variant, {}) if variant else LABELS
+    mapping = mappings.get(type(value))
+    if mapping is not None and value in mapping:
+        return mapping[value]  # type: ignore[no-any-return]
+    return str(getattr(value, "value", value))
