@@ -3,7 +3,7 @@
 from flask import current_app, g
 
 from portal.db import get_session
-from portal.services import district_calendar
+from portal.services.calendar import district_calendar
 from portal.services.requests.business_time import Calendar
 
 

@@ -21,8 +21,9 @@ from portal.models import (
     Student,
     User,
 )
-from portal.services import accounts, district_calendar, feedback, requests
+from portal.services import accounts, feedback, requests
 from portal.services.accounts import passwords
+from portal.services.calendar import district_calendar
 from portal.services.households import contacts
 from portal.services.requests.business_time import Calendar
 

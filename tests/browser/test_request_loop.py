@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from portal.db import utcnow
 from portal.models import Department, DepartmentMember, Notification, Request, RequestStatus, SatisfactionRating
-from portal.services import district_calendar, requests
+from portal.services import requests
+from portal.services.calendar import district_calendar
 
 pytestmark = pytest.mark.browser
 

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from portal.models import AuditEvent, CalendarImport, Closure
-from portal.services import calendar_import
-from portal.services.calendar_import import Change, ImportedEvent, ParsedCalendar, Problem
+from portal.services.calendar import calendar_import
+from portal.services.calendar.calendar_import import Change, ImportedEvent, ParsedCalendar, Problem
 from portal.services.errors import InvalidInput, NotAllowed, NotFound
 from tests import factories
 

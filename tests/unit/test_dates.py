@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portal.blueprints import dates
-from portal.services import district_calendar
+from portal.services.calendar import district_calendar
 from tests import factories
 
 # Tuesday 24 November 2026, 18:30 UTC: 10:30 AM in Los Angeles.

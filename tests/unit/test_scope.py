@@ -17,7 +17,8 @@ from portal.models import (
     NoteCategory,
     Student,
 )
-from portal.services import district_calendar, feedback, requests, scope
+from portal.services import feedback, requests, scope
+from portal.services.calendar import district_calendar
 from portal.services.errors import NotAllowed, NotFound
 from portal.services.households import data_download
 from tests import factories

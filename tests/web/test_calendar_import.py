@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from portal.db import utcnow
 from portal.models import AuditEvent, CalendarImport, Closure, Department, Request
-from portal.services import calendar_import, district_calendar, requests
+from portal.services import requests
+from portal.services.calendar import calendar_import, district_calendar
 from tests import factories
 from tests.conftest import Browser, csrf_token_from
 from tests.web.support import field_error, location, text

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.models import AuditEvent, BusinessHours, Closure, Department, Request
-from portal.services import district_calendar, requests
+from portal.services import requests
+from portal.services.calendar import district_calendar
 from portal.services.errors import InvalidInput, NotAllowed
 from portal.services.requests.business_time import add_business_time
 from tests import factories

@@ -56,8 +56,9 @@ from portal.models import (
     Student,
     User,
 )
-from portal.services import calendar_import, district_calendar, feedback, requests
+from portal.services import feedback, requests
 from portal.services.accounts import email_change
+from portal.services.calendar import calendar_import, district_calendar
 from portal.services.households import notes
 from tests import factories
 from tests.conftest import FUZZ_COUNT, Browser

@@ -41,7 +41,8 @@ from portal.models import (
     TopicSubscription,
     User,
 )
-from portal.services import district_calendar, feedback, requests
+from portal.services import feedback, requests
+from portal.services.calendar import district_calendar
 from portal.services.households import contacts, notes
 from tests import factories
 from tests.conftest import Browser

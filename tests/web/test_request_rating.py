@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from portal import mail
 from portal.db import utcnow
 from portal.models import Department, Notification, Request, RequestStatus, SatisfactionRating
-from portal.services import district_calendar, requests
+from portal.services import requests
+from portal.services.calendar import district_calendar
 from tests import factories
 from tests.conftest import Browser
 from tests.web.support import HOSTILE_SCRIPT, field_error, location, text

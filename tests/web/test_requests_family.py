@@ -22,7 +22,8 @@ from portal.models import (
     SatisfactionRating,
     Student,
 )
-from portal.services import district_calendar, requests
+from portal.services import requests
+from portal.services.calendar import district_calendar
 from tests import factories
 from tests.conftest import Browser
 from tests.web.support import HOSTILE_SCRIPT, field_error, input_value, location, redirects_to_sign_in, submit, text

@@ -17,7 +17,8 @@ from flask import Flask
 
 from portal.db import utcnow
 from portal.models import AccountNote, Department, DepartmentMember, NoteCategory
-from portal.services import district_calendar, feedback, requests
+from portal.services import feedback, requests
+from portal.services.calendar import district_calendar
 from tests import factories
 from tests.conftest import Browser
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from portal.blueprints import dates
 from portal.models import AuditEvent, Department, DistrictSetting, Request
-from portal.services import district_calendar, requests
+from portal.services import requests
+from portal.services.calendar import district_calendar
 from portal.services.requests.business_time import Calendar, add_business_time
 from tests import factories
 from tests.conftest import Browser, csrf_token_from

@@ -11,7 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.blueprints.forms import DayField, PortalForm
-from portal.services import district_calendar
+from portal.services.calendar import district_calendar
 
 WEEKDAY_NAMES = (
     _l("Monday"),

@@ -23,11 +23,8 @@ from portal.blueprints.admin_calendar.forms import (
 from portal.blueprints.forms import save_or_show_error
 from portal.db import get_session, utcnow
 from portal.models import CalendarImport
-from portal.services import (
-    calendar_import,
-    district_calendar,
-    requests,
-)
+from portal.services import requests
+from portal.services.calendar import calendar_import, district_calendar
 
 T = TypeVar("T")
 

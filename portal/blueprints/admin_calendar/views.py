@@ -21,10 +21,7 @@ from portal.blueprints.admin_calendar.pages import (
 )
 from portal.blueprints.forms import save_or_show_error
 from portal.db import get_session, utcnow
-from portal.services import (
-    calendar_import,
-    district_calendar,
-)
+from portal.services.calendar import calendar_import, district_calendar
 
 bp = Blueprint("admin_calendar", __name__, url_prefix="/admin")
 

@@ -28,7 +28,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from portal.models import CalendarImport, Closure, User
-from portal.services import audit, district_calendar, scope, uploads
+from portal.services import audit, scope, uploads
+from portal.services.calendar import district_calendar
 from portal.services.errors import InvalidInput, NotFound
 
 MAX_BYTES = 1024 * 1024
