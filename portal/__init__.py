@@ -22,9 +22,8 @@ from werkzeug.routing import IntegerConverter
 from portal import assets, faults, i18n, labels
 from portal import db as database
 from portal.extensions import babel, csrf, limiter, login_manager
-from portal.services import errors, requests
+from portal.services import errors
 from portal.services.accounts import passwords, security_events, sessions
-from portal.services.feedback import sentiment
 from portal.services.households import phones
 
 ERROR_PAGES = (400, 403, 404, 405, 413, 429, 500)
@@ -318,8 +317,6 @@ def register_request_hooks(app: Flask) -> None:
     app.add_template_filter(phones.display_phone, "phone")
     app.add_template_filter(labels.label, "label")
     app.add_template_global(public_url)
-    app.add_template_global(requests.promise_of)
-    app.add_template_global(sentiment.label_of, "sentiment_label")
     for name, function in dates.FILTERS.items():
         app.add_template_filter(function, name)
     for name, function in dates.GLOBALS.items():

@@ -8,15 +8,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal import labels
 from portal.blueprints.forms import NumberSelectField, PortalForm
 from portal.models import Priority
 
-PRIORITY_NAMES = {
-    Priority.LOW: _l("Low"),
-    Priority.NORMAL: _l("Normal"),
-    Priority.HIGH: _l("High"),
-    Priority.URGENT: _l("Urgent"),
-}
 TARGET_KINDS = {"first": _l("First reply"), "next": _l("Next reply"), "resolution": _l("Resolution")}
 
 
@@ -29,7 +24,7 @@ class DepartmentForm(PortalForm):
         return self[f"{priority.value}_{kind}"]
 
 
-for _priority, _priority_name in PRIORITY_NAMES.items():
+for _priority, _priority_name in labels.PRIORITY.items():
     for _kind, _kind_name in TARGET_KINDS.items():
         setattr(
             DepartmentForm,

@@ -11,7 +11,6 @@ from wtforms import SelectChoice
 
 from portal.blueprints.access import admin_required
 from portal.blueprints.admin_departments.forms import (
-    PRIORITY_NAMES,
     TARGET_KINDS,
     DepartmentForm,
     DepartmentMemberForm,
@@ -97,7 +96,6 @@ def _department_page(department: Department, form: DepartmentForm, member_form: 
         department=department,
         members=departments.members_of(get_session(), department.id),
         priorities=list(Priority),
-        priority_names=PRIORITY_NAMES,
         kinds=TARGET_KINDS,
     )
 

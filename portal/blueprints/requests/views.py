@@ -40,7 +40,8 @@ def request_list() -> str:
         page=request.args.get("page", 1, type=whole_number),
         page_size=current_app.config["PAGE_SIZE"],
     )
-    return render_template("requests/list.html", page=page, now=utcnow())
+    promises = {item.id: requests.promise_of(item) for item in page.items}
+    return render_template("requests/list.html", page=page, promises=promises, now=utcnow())
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -21,11 +21,17 @@ from portal.blueprints.staff_feedback.forms import (
     TagsForm,
 )
 from portal.db import get_session, utcnow
+from portal.labels import SentimentLabel
 from portal.models import Department, Feedback, FeedbackStatus
 from portal.services import feedback, households
 from portal.services.errors import DomainError, NotFound
+from portal.services.feedback import sentiment
 
 bp = Blueprint("staff_feedback", __name__, url_prefix="/staff/feedback")
+
+
+def _reading(item: Feedback) -> SentimentLabel:
+    return SentimentLabel(sentiment.label_of(item.sentiment))
 
 
 def _departments() -> list[SelectChoice]:
@@ -81,7 +87,14 @@ def queue() -> str:
     filters = {key: value for key, value in request.args.items() if key != "page" and key in form.data}
     bulk_form = BulkForm(formdata=None)
     bulk_form.assignee_id.choices = [SelectChoice("", _("Nobody")), *staff]
-    return render_template("staff_feedback/queue.html", form=form, page=page, filters=filters, bulk_form=bulk_form)
+    return render_template(
+        "staff_feedback/queue.html",
+        form=form,
+        page=page,
+        readings={item.id: _reading(item) for item in page.items},
+        filters=filters,
+        bulk_form=bulk_form,
+    )
 
 
 @bp.post("/bulk")
@@ -134,6 +147,7 @@ def _page(found: Feedback, **forms: Form) -> str:
     return render_template(
         "staff_feedback/feedback.html",
         item=found,
+        reading=_reading(found),
         history=feedback.history_of(db, found),
         comments=feedback.comments_of(db, found),
         comment_form=forms.get("comment_form") or CommentForm(formdata=None),

@@ -55,7 +55,10 @@ def queue() -> str:
         page_size=current_app.config["PAGE_SIZE"],
     )
     filters = {key: value for key, value in request.args.items() if key != "page" and key in form.data}
-    return render_template("staff_requests/queue.html", form=form, page=page, now=now, filters=filters)
+    promises = {item.id: requests.promise_of(item) for item in page.items}
+    return render_template(
+        "staff_requests/queue.html", form=form, page=page, promises=promises, now=now, filters=filters
+    )
 
 
 def _update_form(found: Request) -> RequestUpdateForm:
@@ -85,6 +88,7 @@ def _request_page(
         # A refused change was rolled back: read the request as it is saved.
         found = requests.request_for_staff(db, current_user, found.id)
     access_log.record_view(db, current_user, found.household, "household", now=utcnow(), ip_address=client_address())
+    others = requests.other_open_requests(db, current_user, found)
     page = render_template(
         "staff_requests/request.html",
         family_request=found,
@@ -95,7 +99,8 @@ def _request_page(
         household=households.household_for_staff(db, current_user, found.household_id),
         contact_details=contacts.household_details(db, current_user, found.household_id),
         family_notes=notes.notes_for_staff(db, current_user, found.household_id),
-        others=requests.other_open_requests(db, current_user, found),
+        others=others,
+        other_promises={other.id: requests.promise_of(other) for other in others.visible},
         rating=requests.rating_of(db, found, found.resolution_count) if found.resolution_count else None,
         reply_form=reply_form or StaffReplyForm(),
         update_form=update_form or _update_form(found),
