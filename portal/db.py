@@ -2,11 +2,11 @@
 
 import enum
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g
 from sqlalchemy import JSON, DateTime, Enum, MetaData, create_engine, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import CursorResult, Dialect, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -155,6 +155,11 @@ def use_database(app: Flask, url: str) -> None:
     app.config["DATABASE_URL"] = url
     app.extensions["portal.engine"] = engine
     app.extensions["portal.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def rows_matched(result: Result[*tuple[Any, ...]]) -> int:
+    """How many rows an UPDATE or DELETE matched (its guard held for)."""
+    return cast(CursorResult[*tuple[Any, ...]], result).rowcount
 
 
 def get_engine() -> Engine:

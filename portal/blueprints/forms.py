@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Any, TypeVar
 
-from flask import current_app, request
+from flask import current_app, flash, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto, _is_submitted
@@ -154,16 +154,70 @@ def validate_filters(form: Form) -> None:
             field.data = field.default
 
 
-def save_or_show_error(form: Form, change: Callable[[Session], T]) -> T | None:
-    """Run one unit of work for a validated form and commit it; on a domain error, roll
-    back and show the error next to its field. Returns the change's result, or None
-    when it was refused (a change must return something truthy)."""
+# The transaction rule (docs/architecture.md): services flush and raise typed errors;
+# these helpers are the request's boundary, where a view's change is committed or,
+# when refused, rolled back. A view that saves uses one of them.
+
+
+def save(change: Callable[[Session], T]) -> T:
+    """Run one unit of work that the page does not refuse itself, and commit it. A
+    domain error goes on, uncommitted, to the app's error pages (404, 403)."""
+    db = get_session()
+    result = change(db)
+    db.commit()
+    return result
+
+
+def save_or_refuse(
+    change: Callable[[Session], T],
+    *,
+    on_refused: Callable[[Session, DomainError], object] | None = None,
+    refusals: type[DomainError] | tuple[type[DomainError], ...] = DomainError,
+) -> T | DomainError:
+    """Run one unit of work and commit it; when it is refused (one of `refusals`), roll it
+    back and return the error, for a page that answers a refusal its own way (a spent
+    link's page). `on_refused(db, error)` runs after the rollback, and what it records
+    (a failed attempt, a security event) is committed."""
     db = get_session()
     try:
         result = change(db)
-    except DomainError as error:
+    except refusals as error:
         db.rollback()
-        attach_error(form, error)
-        return None
+        if on_refused is not None:
+            on_refused(db, error)
+            db.commit()
+        return error
     db.commit()
     return result
+
+
+def save_or_show_error(
+    form: Form,
+    change: Callable[[Session], T],
+    *,
+    on_refused: Callable[[Session, DomainError], object] | None = None,
+) -> T | None:
+    """Run one unit of work for a validated form and commit it; on a domain error, roll
+    back and show the error next to its field (see save_or_refuse for `on_refused`).
+    Returns the change's result, or None when it was refused (a change must return
+    something truthy)."""
+    outcome = save_or_refuse(change, on_refused=on_refused)
+    if isinstance(outcome, DomainError):
+        attach_error(form, outcome)
+        return None
+    return outcome
+
+
+def save_or_flash(
+    change: Callable[[Session], T],
+    *,
+    refusals: type[DomainError] | tuple[type[DomainError], ...] = DomainError,
+) -> T | None:
+    """For a button without a form to show an error in: run one unit of work and commit
+    it; when refused (one of `refusals`), roll back and flash the error. Returns the
+    change's result, or None when it was refused (a change must return something truthy)."""
+    outcome = save_or_refuse(change, refusals=refusals)
+    if isinstance(outcome, DomainError):
+        flash(str(outcome.message), "error")
+        return None
+    return outcome

@@ -14,7 +14,7 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-class User(UserMixin, Base):
+class User(UserMixin, Base):  # type: ignore[misc]  # flask_login ships no type information
     __tablename__ = "user"
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased, so uniqueness is case-insensitive on every database.

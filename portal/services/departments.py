@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
+from portal.db import rows_matched
 from portal.models import Department, DepartmentMember, DistrictSetting, Priority, ReplyTarget, Role, User
 from portal.services import audit, scope
 from portal.services.errors import InvalidInput, NotFound
@@ -68,7 +69,7 @@ def departments_worked_by(db: Session, actor: User) -> list[Department]:
     return list(db.scalars(statement))
 
 
-def _member_department_ids(actor: User) -> Select[tuple[int]]:
+def _member_department_ids(actor: User) -> Select[int]:
     return select(DepartmentMember.department_id).where(DepartmentMember.user_id == actor.id)
 
 
@@ -235,6 +236,6 @@ def remove_member(db: Session, actor: User, department: Department, user_id: int
             DepartmentMember.department_id == department.id, DepartmentMember.user_id == user_id
         )
     )
-    if removed.rowcount != 1:
+    if rows_matched(removed) != 1:
         raise NotFound()
     audit.record(db, actor, "department.member_removed", department, now=now, before={"user_id": user_id})

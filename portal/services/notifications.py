@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from portal.db import rows_matched
 from portal.models import Notification, NotificationStatus, User
 
 # Payload keys that carry a secret (a link with a token); cleared once delivered.
@@ -91,7 +92,7 @@ def claim_next_due(db: Session, *, now: datetime) -> Notification | None:
             .execution_options(synchronize_session=False)
         )
         db.refresh(candidate)
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+        if rows_matched(claimed) == 1:
             return candidate
 
 

@@ -35,13 +35,13 @@ class Page(Generic[ItemT]):
 
 def paginate(
     db: Session,
-    statement: Select,
+    statement: Select[*tuple[Any, ...]],
     *,
     number: int,
     size: int,
     rows: bool = False,
     then_load: Sequence[ExecutableOption] = (),
-) -> Page:
+) -> Page[Any]:
     """Run `statement` for page `number` (from 1); out-of-range numbers are clamped.
     Items are the first column's objects, or whole rows with `rows=True`.
 
@@ -59,11 +59,12 @@ def paginate(
     return Page(items=items, number=number, size=size, total=total)
 
 
-def _load_in_order(db: Session, limited: Select, options: Sequence[ExecutableOption]) -> list[Any]:
+def _load_in_order(db: Session, limited: Select[*tuple[Any, ...]], options: Sequence[ExecutableOption]) -> list[Any]:
     model = limited.column_descriptions[0]["entity"]
-    ids = list(db.scalars(limited.with_only_columns(model.id)))
+    ids: list[Any] = list(db.scalars(limited.with_only_columns(model.id)))
     if not ids:
         return []
-    loaded = {item.id: item for item in db.scalars(select(model).where(model.id.in_(ids)).options(*options))}
+    found: list[Any] = list(db.scalars(select(model).where(model.id.in_(ids)).options(*options)))
+    loaded = {item.id: item for item in found}
     # A row deleted between the two statements is left out, not an error.
     return [loaded[item_id] for item_id in ids if item_id in loaded]

@@ -33,7 +33,7 @@ def _household_column(model: type[Any]) -> Any:
     return model.id if model is Household else model.household_id
 
 
-def family_select(actor: User, model: type[ModelT]) -> Select[tuple[ModelT]]:
+def family_select(actor: User, model: type[ModelT]) -> Select[ModelT]:
     """SELECT rows of `model` that belong to the actor's own household."""
     if not actor.is_family:
         raise NotAllowed()
@@ -120,17 +120,17 @@ class StaffScope:
         routed = Feedback.department_id.in_(department_ids)
         return or_(routed, Feedback.department_id.is_(None)) if self.sees_unrouted_feedback else routed
 
-    def requests(self) -> Select[tuple[Request]]:
+    def requests(self) -> Select[Request]:
         """SELECT the requests this staff member may see."""
         where = self.requests_where()
         return select(Request) if where is None else select(Request).where(where)
 
-    def feedback(self) -> Select[tuple[Feedback]]:
+    def feedback(self) -> Select[Feedback]:
         """SELECT the feedback this staff member may see."""
         where = self.feedback_where()
         return select(Feedback) if where is None else select(Feedback).where(where)
 
-    def household_events(self, household_id: int) -> Select[tuple[AuditEvent]]:
+    def household_events(self, household_id: int) -> Select[AuditEvent]:
         """The history of a household as this staff member may read it.
 
         An event about a request or feedback they may not see is left out, rather than

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from portal.db import rows_matched
 from portal.models import Invitation, User
 from portal.services import audit, notifications, scope
 from portal.services.accounts import passwords
@@ -139,7 +140,7 @@ def accept_invitation(db: Session, invitation: Invitation, new_password: str, *,
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if spent.rowcount != 1:
+    if rows_matched(spent) != 1:
         raise InvalidToken()
     user.password_hash = passwords.hash_password(new_password)
     user.activated_at = user.activated_at or now

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from portal.db import rows_matched
 from portal.models import User, UserSession
 
 # last_seen_at is written at most this often, not on every page view.
@@ -106,7 +107,7 @@ def list_sessions(db: Session, user: User, lifetimes: Lifetimes, *, now: datetim
 def end_session_of(db: Session, user: User, session_id: int) -> bool:
     """End one of the user's own sessions; False when there is no such session of theirs."""
     result = db.execute(delete(UserSession).where(UserSession.id == session_id, UserSession.user_id == user.id))
-    return result.rowcount == 1
+    return rows_matched(result) == 1
 
 
 @dataclass(frozen=True)

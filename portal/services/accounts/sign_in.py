@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from portal.db import rows_matched
 from portal.models import PasswordReset, User
 from portal.services import audit, notifications, scope
 from portal.services.accounts import passwords
@@ -30,7 +31,7 @@ def authenticate(db: Session, email: str, password: str, *, now: datetime) -> Us
     password_hash = user.password_hash if user is not None else None
     if not passwords.verify_password(password_hash, password) or user is None or not user.is_active:
         raise InvalidInput(SIGN_IN_FAILED, field="password")
-    if passwords.needs_rehash(password_hash):
+    if user.password_hash is not None and passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     user.last_sign_in_at = now
     return user
@@ -142,7 +143,7 @@ def reset_password(db: Session, token: str, new_password: str, *, now: datetime)
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if spent.rowcount != 1:
+    if rows_matched(spent) != 1:
         raise InvalidToken()
     set_password(db, user, new_password, now=now, action="user.password_reset")
     notifications.enqueue_email(db, user, "password_changed", {}, now=now)

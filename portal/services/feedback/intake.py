@@ -182,7 +182,7 @@ def _record_sent(db: Session, feedback: Feedback, sender: User | None, *, now: d
 # --- families ---------------------------------------------------------------
 
 
-def feedback_for_family(db: Session, actor: User, *, page: int, page_size: int) -> Page:
+def feedback_for_family(db: Session, actor: User, *, page: int, page_size: int) -> Page[Any]:
     """What the household sent with its name on it (never the anonymous ones)."""
     statement = (
         scope.family_select(actor, Feedback)

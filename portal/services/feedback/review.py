@@ -35,7 +35,7 @@ TAG_MAX_LENGTH = 40
 MAX_TAGS = 10
 
 
-def staff_select(db: Session, actor: User) -> Select[tuple[Feedback]]:
+def staff_select(db: Session, actor: User) -> Select[Feedback]:
     """The feedback a staff member may see (scope.for_staff decides)."""
     return scope.for_staff(db, actor).feedback()
 
@@ -56,7 +56,9 @@ class ReviewFilter:
     sort: str = "newest"
 
 
-def review_queue(db: Session, actor: User, wanted: ReviewFilter, *, time_zone: str, page: int, page_size: int) -> Page:
+def review_queue(
+    db: Session, actor: User, wanted: ReviewFilter, *, time_zone: str, page: int, page_size: int
+) -> Page[Any]:
     """The feedback the staff member may see, filtered and sorted; dates are the district's
     days (in `time_zone`), as staff read them on the page."""
     statement = staff_select(db, actor)
@@ -112,7 +114,7 @@ def _start_of(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
 
 
-def _sentiment_filter(statement: Select[tuple[Feedback]], wanted: str) -> Select[tuple[Feedback]]:
+def _sentiment_filter(statement: Select[Feedback], wanted: str) -> Select[Feedback]:
     if wanted == "positive":
         return statement.where(Feedback.sentiment >= sentiment.POSITIVE_FROM)
     if wanted == "negative":

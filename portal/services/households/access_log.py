@@ -5,6 +5,7 @@ review who opened which household and when.
 """
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -49,7 +50,7 @@ def _viewed_recently(db: Session, actor: User, household: Household, now: dateti
 
 def household_views(
     db: Session, actor: User, *, household_id: int | None, staff_id: int | None, page: int, page_size: int
-) -> Page:
+) -> Page[Any]:
     """For administrators: rows of (event, staff member, household), newest first."""
     scope.require_admin(actor)
     staff = aliased(User)
@@ -67,7 +68,7 @@ def household_views(
     return paginate(db, statement, number=page, size=page_size, rows=True)
 
 
-def family_history(db: Session, actor: User, *, page: int, page_size: int) -> Page:
+def family_history(db: Session, actor: User, *, page: int, page_size: int) -> Page[Any]:
     """For a family: every recorded event about its household, with who did it, newest first."""
     household_id = scope.household_id_of(db, actor)
     if household_id is None or not actor.is_family:

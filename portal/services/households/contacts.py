@@ -113,7 +113,7 @@ def details_for_family(db: Session, actor: User) -> ContactDetails:
 
 def guardian_for_staff(db: Session, actor: User, household_id: int, user_id: int) -> User:
     scope.require_staff(actor)
-    guardian = db.scalar(
+    guardian: User | None = db.scalar(
         select(User)
         .join(Guardianship, Guardianship.user_id == User.id)
         .where(Guardianship.household_id == household_id, User.id == user_id)

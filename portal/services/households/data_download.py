@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from portal.models import AuditEvent, Feedback, Household, Request, RequestMessage, User
+from portal.models import AccountNote, AuditEvent, Feedback, Household, Request, RequestMessage, User
 from portal.services import scope
 from portal.services.households import contacts, directory, notes
 
@@ -121,9 +121,7 @@ def _collect(db: Session, household: Household, *, staff: scope.StaffScope | Non
                 },
             }
         )
-    family_notes = db.scalars(
-        notes.with_history(select(notes.AccountNote).where(notes.AccountNote.household_id == household.id))
-    )
+    family_notes = db.scalars(notes.with_history(select(AccountNote).where(AccountNote.household_id == household.id)))
     events = (
         staff.household_events(household.id)
         if staff

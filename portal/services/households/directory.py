@@ -6,13 +6,13 @@ from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, literal_column, or_, select, union
+from sqlalchemy import ColumnElement, Select, literal_column, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from portal.db import contains_pattern
 from portal.models import GuardianRelationship, Guardianship, Household, Role, School, Student, User
 from portal.services import accounts, audit, scope
-from portal.services.accounts import InvitationSettings
+from portal.services.accounts import InvitationSettings as InvitationSettings  # re-exported
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.households import contacts
 from portal.services.pagination import Page, paginate
@@ -44,7 +44,7 @@ class CreatedHousehold:
     invitations: list[accounts.IssuedInvitation] = field(default_factory=list)
 
 
-def _with_members(statement):  # type: ignore[no-untyped-def]
+def _with_members(statement: Select[Household]) -> Select[Household]:
     return statement.options(
         selectinload(Household.guardianships).joinedload(Guardianship.user, innerjoin=True),
         selectinload(Household.students).joinedload(Student.school),
@@ -81,8 +81,8 @@ def create_household(
         created.invitations.append(
             accounts.issue_invitation(db, actor, user, settings, now=now, household_id=household.id)
         )
-    for index, details in enumerate(students):
-        _add_student(db, household, details, field_prefix=f"students-{index}-")
+    for index, student in enumerate(students):
+        _add_student(db, household, student, field_prefix=f"students-{index}-")
     audit.record(
         db,
         actor,
@@ -269,7 +269,7 @@ def _student_full_name() -> ColumnElement[str]:
     return Student.first_name + literal_column("' '") + Student.last_name
 
 
-def _phone_conditions(query: str) -> list:
+def _phone_conditions(query: str) -> list[ColumnElement[bool]]:
     digits = "".join(ch for ch in query if ch.isdigit())
     if len(digits) < 4:
         return []

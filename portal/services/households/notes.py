@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -28,7 +28,7 @@ class NoteEdit:
     reason: str = ""
 
 
-def with_history(statement):  # type: ignore[no-untyped-def]
+def with_history(statement: Select[AccountNote]) -> Select[AccountNote]:
     return statement.options(selectinload(AccountNote.revisions).selectinload(AccountNoteRevision.author))
 
 

@@ -85,7 +85,7 @@ def _rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
             field="file",
         )
     reader.fieldnames = header
-    rows = []
+    rows: list[dict[str, str]] = []
     for row in reader:
         if len(rows) >= MAX_ROWS:
             raise InvalidInput(_l("The file has more than %(count)d rows. Split it.", count=MAX_ROWS), field="file")

@@ -3,6 +3,7 @@ it moves through. Only a public staff reply stops a reply clock; resolving stops
 clocks and asks the family how we did; a family message reopens or resumes."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -23,7 +24,7 @@ from portal.services.requests.promises import (
 from portal.services.requests.satisfaction import rating_token
 
 
-def requests_for_family(db: Session, actor: User, *, page: int, page_size: int) -> Page:
+def requests_for_family(db: Session, actor: User, *, page: int, page_size: int) -> Page[Any]:
     statement = (
         scope.family_select(actor, Request)
         .options(selectinload(Request.department))

@@ -15,6 +15,7 @@ The arithmetic in business time is `business_time`'s.
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -158,11 +159,13 @@ def typical_first_reply(db: Session, *, now: datetime) -> dict[int, timedelta]:
             .group_by(Request.department_id)
             .having(func.count() >= MEASURED_SPEED_MIN_REQUESTS)
         )
-        return {department_id: timedelta(seconds=float(value)) for department_id, value in measured}
+        medians = cast(list[tuple[int, float]], measured.all())
+        return {department_id: timedelta(seconds=float(value)) for department_id, value in medians}
     rows = db.execute(select(Request.department_id, Request.first_reply_business_seconds).where(*recent))
     seconds: dict[int, list[int]] = {}
     for department_id, business_seconds in rows:
-        seconds.setdefault(department_id, []).append(business_seconds)
+        if business_seconds is not None:  # left out by the query already; said again for the type
+            seconds.setdefault(department_id, []).append(business_seconds)
     return {
         department_id: timedelta(seconds=statistics.median(values))
         for department_id, values in seconds.items()

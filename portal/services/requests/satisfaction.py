@@ -31,7 +31,7 @@ def rating_token(request: Request, secret_key: str) -> str:
 
 def request_for_rating_token(db: Session, token: str, *, secret_key: str) -> tuple[Request, int]:
     try:
-        data = _rating_serializer(secret_key).loads(token[:300], max_age=RATING_LINK_MAX_AGE.total_seconds())
+        data = _rating_serializer(secret_key).loads(token[:300], max_age=int(RATING_LINK_MAX_AGE.total_seconds()))
     except (SignatureExpired, BadSignature) as error:
         raise InvalidToken() from error
     if not isinstance(data, dict) or not isinstance(data.get("r"), int) or not isinstance(data.get("n"), int):

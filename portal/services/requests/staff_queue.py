@@ -31,7 +31,7 @@ from portal.services.requests.promises import recompute_due_times, set_targets
 MAX_REFERENCE_DIGITS = 9
 
 
-def _staff_select(db: Session, actor: User) -> Select[tuple[Request]]:
+def _staff_select(db: Session, actor: User) -> Select[Request]:
     """Requests in the staff member's departments (scope.for_staff decides)."""
     return scope.for_staff(db, actor).requests()
 
@@ -46,7 +46,7 @@ class QueueFilter:
     text: str = ""
 
 
-def queue(db: Session, actor: User, wanted: QueueFilter, *, now: datetime, page: int, page_size: int) -> Page:
+def queue(db: Session, actor: User, wanted: QueueFilter, *, now: datetime, page: int, page_size: int) -> Page[Any]:
     """The requests of the staff member's departments, what is due next first."""
     statement = _staff_select(db, actor)
     if wanted.status == "active":
