@@ -1,5 +1,6 @@
 """What every blueprint's forms share: where a field reads its value, whole numbers
-typed or tampered with, and showing a domain error next to its field."""
+typed or tampered with, showing a domain error next to its field, and the unit of work
+of a view that saves (save, save_or_show_error, save_or_flash, save_or_refuse)."""
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from portal.blueprints.access import (
@@ -22,7 +23,7 @@ from portal.blueprints.auth.forms import (
     SecondFactorForm,
     SignInForm,
 )
-from portal.blueprints.forms import attach_error
+from portal.blueprints.forms import attach_error, save, save_or_refuse, save_or_show_error
 from portal.blueprints.security.views import set_up_page
 from portal.db import get_session, utcnow
 from portal.extensions import client_address, limiter
@@ -88,20 +89,22 @@ def _fresh_session() -> None:
 
 def _sign_in(user: User) -> None:
     """Start a new server-side session; the cookie gets a new token."""
-    db = get_session()
     _fresh_session()
-    sessions.start_session(
-        db,
-        user,
-        current_app.extensions["portal.session_lifetimes"],
-        now=utcnow(),
-        user_agent=request.user_agent.string,
-        ip_address=client_address(),
-    )
-    audit.record(db, user, "user.signed_in", user, now=utcnow(), ip_address=client_address())
-    # Whoever signs in has no use for a reset link still lying in the mailbox.
-    accounts.revoke_password_resets(db, user, now=utcnow())
-    db.commit()
+
+    def start(db: Session) -> None:
+        sessions.start_session(
+            db,
+            user,
+            current_app.extensions["portal.session_lifetimes"],
+            now=utcnow(),
+            user_agent=request.user_agent.string,
+            ip_address=client_address(),
+        )
+        audit.record(db, user, "user.signed_in", user, now=utcnow(), ip_address=client_address())
+        # Whoever signs in has no use for a reset link still lying in the mailbox.
+        accounts.revoke_password_resets(db, user, now=utcnow())
+
+    save(start)
     login_user(user)
 
 
@@ -143,15 +146,14 @@ def sign_in() -> Response | str:
         return redirect_home(current_user)
     form = SignInForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        db = get_session()
-        try:
-            user = accounts.authenticate(db, form.email.data, form.password.data, now=utcnow())
-        except DomainError as error:
-            attach_error(form, error)
-            security_events.record(db, "sign_in_failed", request_client(), now=utcnow(), email=form.email.data)
-            db.commit()
-        else:
-            db.commit()
+        user = save_or_show_error(
+            form,
+            lambda db: accounts.authenticate(db, form.email.data, form.password.data, now=utcnow()),
+            on_refused=lambda db, _error: security_events.record(
+                db, "sign_in_failed", request_client(), now=utcnow(), email=form.email.data
+            ),
+        )
+        if user:
             return _continue_sign_in(user, form.next.data)
     return render_template("auth/sign_in.html", form=form)
 
@@ -168,24 +170,28 @@ def second_factor() -> Response | str:
         return redirect(url_for("auth.set_up_second_factor"))
     form = SecondFactorForm()
     if form.validate_on_submit():
-        db = get_session()
-        try:
+
+        def verify(db: Session) -> str:
             matched = two_factor.verify(db, user, form.code.data, now=utcnow())
-        except DomainError as error:
-            attach_error(form, error)
-            security_events.record(db, "two_factor_failed", request_client(), now=utcnow(), user=user)
-            db.commit()
-        else:
             if matched == "recovery":
                 security_events.record(db, "recovery_code_used", request_client(), now=utcnow(), user=user)
-            db.commit()
+            return matched
+
+        matched = save_or_show_error(
+            form,
+            verify,
+            on_refused=lambda db, _error: security_events.record(
+                db, "two_factor_failed", request_client(), now=utcnow(), user=user
+            ),
+        )
+        if matched:
             response = _finish_pending_sign_in(user)  # starts a fresh session: flash after it
             if matched == "recovery":
                 flash(
                     ngettext(
                         "You used a recovery code. %(num)d is left.",
                         "You used a recovery code. %(num)d are left.",
-                        two_factor.unused_recovery_codes(db, user),
+                        two_factor.unused_recovery_codes(get_session(), user),
                     )
                 )
             return response
@@ -205,16 +211,17 @@ def set_up_second_factor() -> Response | str:
         return redirect(url_for("auth.second_factor"))
     db = get_session()
     two_factor.begin_setup(user)
-    db.commit()
+    db.commit()  # commit: the secret is kept from the first view, so the QR code stays the same on reload
     form = SecondFactorForm()
     if form.validate_on_submit():
-        try:
+
+        def confirm(db: Session) -> list[str]:
             codes = two_factor.confirm_setup(db, user, form.code.data, now=utcnow(), household_id=None)
-        except DomainError as error:
-            attach_error(form, error)
-        else:
             security_events.record(db, "two_factor_enabled", request_client(), now=utcnow(), user=user)
-            db.commit()
+            return codes
+
+        codes = save_or_show_error(form, confirm)
+        if codes:
             _sign_in(user)
             return render_template("security/recovery_codes.html", codes=codes)
     return set_up_page(form, user, during_sign_in=True)
@@ -223,8 +230,7 @@ def set_up_second_factor() -> Response | str:
 @bp.post("/sign-out")
 @login_required
 def sign_out() -> Response:
-    sessions.end_session(get_session(), current_user.session_token)
-    get_session().commit()
+    save(lambda db: sessions.end_session(db, current_user.session_token))
     logout_user()
     session.clear()
     flash(_("You are signed out."))
@@ -237,12 +243,14 @@ def sign_out() -> Response:
 def forgot_password() -> Response | str:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        db = get_session()
-        accounts.request_password_reset(
-            db, form.email.data, now=utcnow(), valid_seconds=current_app.config["PASSWORD_RESET_VALID_SECONDS"]
-        )
-        security_events.record(db, "reset_requested", request_client(), now=utcnow(), email=form.email.data)
-        db.commit()
+
+        def request_reset(db: Session) -> None:
+            accounts.request_password_reset(
+                db, form.email.data, now=utcnow(), valid_seconds=current_app.config["PASSWORD_RESET_VALID_SECONDS"]
+            )
+            security_events.record(db, "reset_requested", request_client(), now=utcnow(), email=form.email.data)
+
+        save(request_reset)
         # The same answer whether or not the address has an account.
         flash(
             _(
@@ -263,7 +271,7 @@ def _link_expired(*, invitation: bool) -> tuple[str, int]:
         now=utcnow(),
         detail={"kind": "invitation" if invitation else "password_reset"},
     )
-    db.commit()
+    db.commit()  # commit: a security event, kept whatever the page (GET included) shows
     return render_template("auth/link_expired.html", invitation=invitation), 410
 
 
@@ -276,18 +284,20 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
         return _link_expired(invitation=False)
     form = NewPasswordForm()
     if form.validate_on_submit():
-        try:
+
+        def reset(db: Session) -> User:
             user = accounts.reset_password(db, token, form.password.data, now=utcnow())
-        except InvalidToken:
-            # Spent by another request a moment ago, or expired while the form was open.
-            db.rollback()
-            return _link_expired(invitation=False)
-        except DomainError as error:
-            attach_error(form, error)
-        else:
             sessions.end_all_sessions(db, user)
             security_events.record(db, "password_reset", request_client(), now=utcnow(), user=user)
-            db.commit()
+            return user
+
+        outcome = save_or_refuse(reset)
+        if isinstance(outcome, InvalidToken):
+            # Spent by another request a moment ago, or expired while the form was open.
+            return _link_expired(invitation=False)
+        if isinstance(outcome, DomainError):
+            attach_error(form, outcome)
+        else:
             flash(_("Your password is changed. Sign in with the new one."))
             return redirect(url_for("auth.sign_in"))
     return render_template("auth/reset_password.html", form=form)
@@ -307,18 +317,16 @@ def accept_invitation(token: str) -> Response | str | tuple[str, int]:
 def activate() -> Response | str:
     form = ActivationCodeForm()
     if form.validate_on_submit():
-        db = get_session()
-        try:
-            invitation = accounts.invitation_by_code(
+        invitation = save_or_show_error(
+            form,
+            lambda db: accounts.invitation_by_code(
                 db, form.code.data, now=utcnow(), secret_key=current_app.config["SECRET_KEY"]
-            )
-        except DomainError as error:
-            attach_error(form, error)
-            security_events.record(
+            ),
+            on_refused=lambda db, _error: security_events.record(
                 db, "token_refused", request_client(), now=utcnow(), detail={"kind": "activation_code"}
-            )
-            db.commit()
-        else:
+            ),
+        )
+        if invitation:
             session["activation_invitation_id"] = invitation.id
             return redirect(url_for("auth.activate_password"))
     return render_template("auth/activate.html", form=form)
@@ -338,16 +346,17 @@ def _set_first_password(invitation: Invitation) -> Response | str | tuple[str, i
     user = db.get_one(User, invitation.user_id)
     form = NewPasswordForm()
     if form.validate_on_submit():
-        try:
+
+        def accept(db: Session) -> None:
             accounts.accept_invitation(db, invitation, form.password.data, now=utcnow())
-        except InvalidToken:
-            db.rollback()
-            return _link_expired(invitation=True)
-        except DomainError as error:
-            attach_error(form, error)
-        else:
             security_events.record(db, "invitation_accepted", request_client(), now=utcnow(), user=user)
-            db.commit()
+
+        outcome = save_or_refuse(accept)
+        if isinstance(outcome, InvalidToken):
+            return _link_expired(invitation=True)
+        if isinstance(outcome, DomainError):
+            attach_error(form, outcome)
+        else:
             response = _continue_sign_in(user, None)  # starts a fresh session: flash after it
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.display_name))
             return response
@@ -359,18 +368,17 @@ def _set_first_password(invitation: Invitation) -> Response | str | tuple[str, i
 def change_password() -> Response | str:
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        db = get_session()
         user = current_user._get_current_object()  # type: ignore[attr-defined]
-        try:
+
+        def change(db: Session) -> bool:
             accounts.change_password(db, user, form.current_password.data, form.password.data, now=utcnow())
-        except DomainError as error:
-            attach_error(form, error)
-        else:
             # Every session ends, this one too: a copy of its cookie must not
             # outlive the old password. This browser gets a fresh session.
             sessions.end_all_sessions(db, user)
             security_events.record(db, "password_changed", request_client(), now=utcnow(), user=user)
-            db.commit()
+            return True
+
+        if save_or_show_error(form, change):
             _sign_in(user)
             flash(_("Your password is changed. You were signed out everywhere else."))
             return redirect_home(user)
