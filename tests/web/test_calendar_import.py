@@ -51,11 +51,6 @@ DISTRICT_FILE = ics(
 )
 
 
-@pytest.fixture
-def as_admin(admin, sign_in) -> Browser:  # type: ignore[no-untyped-def]
-    return sign_in(admin)
-
-
 def count(db, model, *where) -> int:  # type: ignore[no-untyped-def]
     db.expire_all()
     return db.scalar(select(func.count()).select_from(model).where(*where))

@@ -12,7 +12,6 @@ from portal.db import utcnow
 from portal.models import (
     AuditEvent,
     Department,
-    DepartmentMember,
     Feedback,
     FeedbackStatus,
     GuardianRelationship,
@@ -30,32 +29,6 @@ ANSWER = "Thank you, we passed your words on to the driver."
 
 
 # --- setting the scene ------------------------------------------------------
-
-
-@pytest.fixture
-def transport(db) -> Department:  # type: ignore[no-untyped-def]
-    department = Department(name="Transportation", description="Bus stops, routes and late buses.")
-    db.add(department)
-    db.commit()
-    return department
-
-
-@pytest.fixture
-def school(db):  # type: ignore[no-untyped-def]
-    return factories.make_school(db, name="Lincoln Elementary")
-
-
-@pytest.fixture
-def household(db):  # type: ignore[no-untyped-def]
-    return factories.make_household(db, name="Alvarez family")
-
-
-@pytest.fixture
-def staff(db, transport):  # type: ignore[no-untyped-def]
-    user = factories.make_staff(db, name="Robin Ortiz")
-    db.add(DepartmentMember(department_id=transport.id, user_id=user.id))
-    db.commit()
-    return user
 
 
 def send(db, guardian, department=None, body: str = BODY, **fields: object) -> Feedback:  # type: ignore[no-untyped-def]
@@ -302,14 +275,6 @@ def test_the_answer_appears_on_the_family_history(db, family, guardian, transpor
 
 
 # --- household isolation and access -------------------------------------------
-
-
-@pytest.fixture
-def stranger(app, db) -> Browser:  # type: ignore[no-untyped-def]
-    """A guardian of another household, signed in on a client of their own."""
-    browser = Browser(app.test_client(), app)
-    browser.sign_in(factories.guardians_of(db, factories.make_household(db))[0].email)
-    return browser
 
 
 @pytest.mark.parametrize("anonymous", [False, True], ids=["named", "anonymous"])

@@ -23,19 +23,6 @@ def app_config() -> dict[str, object]:
     return {"PUBLIC_FEEDBACK_LIMIT_PER_CLIENT": f"{LIMIT} per hour"}
 
 
-@pytest.fixture
-def transport(db) -> Department:  # type: ignore[no-untyped-def]
-    department = Department(name="Transportation", description="Bus stops, routes and late buses.")
-    db.add(department)
-    db.commit()
-    return department
-
-
-@pytest.fixture
-def school(db):  # type: ignore[no-untyped-def]
-    return factories.make_school(db, name="Lincoln Elementary")
-
-
 def count(db, model, *where) -> int:  # type: ignore[no-untyped-def]
     db.expire_all()
     return db.scalar(select(func.count()).select_from(model).where(*where))

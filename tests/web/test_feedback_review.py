@@ -47,36 +47,8 @@ def app_config(request: pytest.FixtureRequest) -> dict[str, object]:
 
 
 @pytest.fixture
-def transport(db) -> Department:  # type: ignore[no-untyped-def]
-    return factories.make_department(db, "Transportation")
-
-
-@pytest.fixture
-def special_ed(db) -> Department:  # type: ignore[no-untyped-def]
-    return factories.make_department(db, "Special Education")
-
-
-@pytest.fixture
-def staff(db, transport):  # type: ignore[no-untyped-def]
-    user = factories.make_staff(db, name="Robin Ortiz")
-    factories.join(db, user, transport)
-    return user
-
-
-@pytest.fixture
 def admin(db):  # type: ignore[no-untyped-def]
     return factories.make_admin(db, name="Alex Admin")
-
-
-@pytest.fixture
-def household(db):  # type: ignore[no-untyped-def]
-    return factories.make_household(db, name="Alvarez family")
-
-
-@pytest.fixture
-def desk(staff, sign_in) -> Browser:  # type: ignore[no-untyped-def]
-    """The staff member of Transportation, signed in."""
-    return sign_in(staff)
 
 
 def browser_for(app, user) -> Browser:  # type: ignore[no-untyped-def]

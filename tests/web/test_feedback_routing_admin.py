@@ -21,11 +21,6 @@ REFERENCE_LINK = re.compile(r'<a href="/staff/feedback/\d+">\w+ (F-\d{6})</a>')
 
 
 @pytest.fixture
-def transport(db) -> Department:  # type: ignore[no-untyped-def]
-    return factories.make_department(db, "Transportation")
-
-
-@pytest.fixture
 def nutrition(db) -> Department:  # type: ignore[no-untyped-def]
     return factories.make_department(db, "Nutrition Services")
 

@@ -359,14 +359,6 @@ FAMILY_POSTS = [
 ]
 
 
-@pytest.fixture
-def stranger(app, db) -> Browser:  # type: ignore[no-untyped-def]
-    """A guardian of another household, signed in on a client of their own."""
-    browser = Browser(app.test_client(), app)
-    browser.sign_in(factories.guardians_of(db, factories.make_household(db))[0].email)
-    return browser
-
-
 @pytest.mark.parametrize("path", FAMILY_PAGES)
 def test_a_family_gets_404_for_another_households_request_page(db, stranger, department, guardian, path):
     asked = ask(db, guardian, department)

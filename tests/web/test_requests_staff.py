@@ -13,7 +13,6 @@ from portal import mail
 from portal.db import utcnow
 from portal.models import (
     AccountNote,
-    Department,
     NoteCategory,
     Notification,
     Request,
@@ -42,38 +41,10 @@ def app_config(request: pytest.FixtureRequest) -> dict[str, object]:
 
 
 @pytest.fixture
-def transport(db) -> Department:  # type: ignore[no-untyped-def]
-    return factories.make_department(db, "Transportation")
-
-
-@pytest.fixture
-def special_ed(db) -> Department:  # type: ignore[no-untyped-def]
-    return factories.make_department(db, "Special Education")
-
-
-@pytest.fixture
-def staff(db, transport):  # type: ignore[no-untyped-def]
-    user = factories.make_staff(db, name="Robin Ortiz")
-    factories.join(db, user, transport)
-    return user
-
-
-@pytest.fixture
 def sped_staff(db, special_ed):  # type: ignore[no-untyped-def]
     user = factories.make_staff(db, name="Casey Nguyen")
     factories.join(db, user, special_ed)
     return user
-
-
-@pytest.fixture
-def household(db):  # type: ignore[no-untyped-def]
-    return factories.make_household(db, name="Alvarez family", students=1)
-
-
-@pytest.fixture
-def desk(staff, sign_in) -> Browser:  # type: ignore[no-untyped-def]
-    """The staff member of Transportation, signed in."""
-    return sign_in(staff)
 
 
 def browser_for(app, user) -> Browser:  # type: ignore[no-untyped-def]
