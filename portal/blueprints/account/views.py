@@ -6,6 +6,7 @@ import json
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from portal.blueprints.access import family_required, request_client
@@ -17,7 +18,7 @@ from portal.blueprints.account.forms import (
     choice_field_name,
 )
 from portal.blueprints.downloads import attachment, csv_attachment
-from portal.blueprints.forms import attach_error, language_choices
+from portal.blueprints.forms import language_choices, save_or_flash, save_or_show_error
 from portal.db import get_session, utcnow
 from portal.models import AccountNote, Channel, NoteCategory, Topic, User
 from portal.services import csv_export, scope
@@ -73,15 +74,20 @@ def edit_contact(
 ) -> tuple[bool, contacts.ContactDetails, list[str]]:
     """Validate and save; on a conflict the saved version is shown and the form keeps what was typed.
     Returns whether it was saved, the details to show, and the names of what changed."""
-    db = get_session()
     form.language.choices = language_choices()
     if not form.is_submitted():
         fill_form(form, details)
         return False, details, []
     if not form.validate():
         return False, details, []
-    try:
-        saved, changed = contacts.save_choices(
+
+    def on_refused(_db: Session, error: DomainError) -> None:
+        if isinstance(error, Conflict):
+            form.version.data = str(details.preference.version)
+
+    outcome = save_or_show_error(
+        form,
+        lambda db: contacts.save_choices(
             db,
             actor,
             guardian,
@@ -90,17 +96,12 @@ def edit_contact(
             languages=tuple(current_app.config["LANGUAGES"]),
             now=utcnow(),
             reason=reason,
-        )
-    except Conflict as error:
-        db.rollback()
-        form.version.data = str(details.preference.version)
-        attach_error(form, error)
+        ),
+        on_refused=on_refused,
+    )
+    if outcome is None:
         return False, details, []
-    except DomainError as error:
-        db.rollback()
-        attach_error(form, error)
-        return False, details, []
-    db.commit()
+    saved, changed = outcome
     return True, saved, changed
 
 
@@ -109,7 +110,7 @@ def edit_contact(
 def contact() -> Response | str:
     db = get_session()
     details = contacts.details_for_family(db, current_user)
-    db.commit()  # defaults saved on a first visit
+    db.commit()  # commit: the defaults made on a first visit (a GET) are kept
     form = ContactPreferencesForm()
     saved, details, changed = edit_contact(current_user, current_user, details, form)
     if saved:
@@ -129,28 +130,24 @@ def edit_note(
     actor: User, note: AccountNote | None, form: NoteForm, *, household_id: int, reason: str = ""
 ) -> AccountNote | None:
     """Add a note, or revise one; on a conflict the form keeps what was typed. None until saved."""
-    db = get_session()
     if note is not None and not form.is_submitted():
         form.version.data, form.category.data, form.text.data = str(note.version), note.category.value, note.text
     if not form.validate_on_submit():
         return None
     edit = notes.NoteEdit(category=NoteCategory(form.category.data), text=form.text.data or "", reason=reason)
     note_id = note.id if note is not None else 0
-    try:
+
+    def change(db: Session) -> AccountNote:
         if note is None:
-            saved = notes.add_note(db, actor, household_id, edit, now=utcnow())
-        else:
-            saved = notes.revise_note(db, actor, note, edit, based_on_version=_version(form.version.data), now=utcnow())
-    except DomainError as error:
-        db.rollback()
+            return notes.add_note(db, actor, household_id, edit, now=utcnow())
+        return notes.revise_note(db, actor, note, edit, based_on_version=_version(form.version.data), now=utcnow())
+
+    def on_refused(db: Session, _error: DomainError) -> None:
         if note is not None:
             # The page shows what is saved now (another person's save may have won), read afresh.
-            note = notes.saved_note(db, note_id)
-            form.version.data = str(note.version)
-        attach_error(form, error)
-        return None
-    db.commit()
-    return saved
+            form.version.data = str(notes.saved_note(db, note_id).version)
+
+    return save_or_show_error(form, change, on_refused=on_refused)
 
 
 @bp.route("/notes", methods=["GET", "POST"])
@@ -181,17 +178,15 @@ def note(note_id: int) -> Response | str:
 def change_email() -> Response | str:
     form = EmailChangeForm()
     if form.validate_on_submit():
-        db = get_session()
-        try:
+
+        def request_change(db: Session) -> bool:
             email_change.request_change(db, current_user, form.email.data, form.password.data, now=utcnow())
-        except DomainError as error:
-            db.rollback()
-            attach_error(form, error)
-        else:
             security_events.record(
                 db, "email_changed", request_client(), now=utcnow(), user=current_user, detail={"step": "requested"}
             )
-            db.commit()
+            return True
+
+        if save_or_show_error(form, request_change):
             flash(
                 _(
                     "We emailed a link to %(email)s. Your address changes when you open it; until then, "
@@ -213,16 +208,17 @@ def confirm_email(token: str) -> Response | str | tuple[str, int]:
         return render_template("account/email_link_expired.html"), 410
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+
+        def confirm(db: Session) -> User:
             user = email_change.confirm_change(db, token, now=utcnow())
-        except InvalidToken as error:
-            db.rollback()
-            flash(str(error.message), "error")
+            security_events.record(
+                db, "email_changed", request_client(), now=utcnow(), user=user, detail={"step": "confirmed"}
+            )
+            return user
+
+        user = save_or_flash(confirm, refusals=InvalidToken)
+        if user is None:
             return render_template("account/email_link_expired.html"), 410
-        security_events.record(
-            db, "email_changed", request_client(), now=utcnow(), user=user, detail={"step": "confirmed"}
-        )
-        db.commit()
         flash(_("Your email address is now %(email)s.", email=user.email))
         return redirect(url_for("main.index"))
     return render_template("account/confirm_email.html", form=form, new_email=change.new_email)

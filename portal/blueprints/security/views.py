@@ -4,10 +4,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from portal.blueprints.access import request_client
-from portal.blueprints.forms import attach_error
+from portal.blueprints.forms import save, save_or_show_error
 from portal.blueprints.security.forms import ConfirmCodeForm, ConfirmPasswordForm
 from portal.db import get_session, utcnow
 from portal.models import User
@@ -37,7 +38,7 @@ def overview() -> str:
     own_sessions = sessions.list_sessions(
         db, current_user, current_app.extensions["portal.session_lifetimes"], now=utcnow()
     )
-    db.commit()
+    db.commit()  # commit: the ended and expired sessions it found are gone for good
     return render_template(
         "security/overview.html",
         sessions=[(s, sessions.describe_device(s.user_agent)) for s in own_sessions],
@@ -50,11 +51,13 @@ def overview() -> str:
 @bp.post("/sessions/<int:session_id>/end")
 @login_required
 def end_session(session_id: int) -> Response:
-    db = get_session()
-    if not sessions.end_session_of(db, current_user, session_id):
-        raise NotFound()
-    security_events.record(db, "session_ended", request_client(), now=utcnow(), user=current_user)
-    db.commit()
+
+    def end(db: Session) -> None:
+        if not sessions.end_session_of(db, current_user, session_id):
+            raise NotFound()
+        security_events.record(db, "session_ended", request_client(), now=utcnow(), user=current_user)
+
+    save(end)
     flash(_("That session is ended. Whoever used it must sign in again."))
     # Ending this browser's own session signs it out; the next page says so.
     return redirect(url_for("security.overview"))
@@ -67,18 +70,19 @@ def set_up_two_factor() -> Response | str:
     if current_user.has_two_factor:
         return redirect(url_for("security.overview"))
     two_factor.begin_setup(current_user)
-    db.commit()
+    db.commit()  # commit: the secret is kept from the first view, so the QR code stays the same on reload
     form = ConfirmCodeForm()
     if form.validate_on_submit():
-        try:
+
+        def confirm(db: Session) -> list[str]:
             codes = two_factor.confirm_setup(
                 db, current_user, form.code.data, now=utcnow(), household_id=scope.household_id_of(db, current_user)
             )
-        except DomainError as error:
-            attach_error(form, error)
-        else:
             security_events.record(db, "two_factor_enabled", request_client(), now=utcnow(), user=current_user)
-            db.commit()
+            return codes
+
+        codes = save_or_show_error(form, confirm)
+        if codes:
             return render_template("security/recovery_codes.html", codes=codes)
     return set_up_page(form, current_user, during_sign_in=False)
 
@@ -86,9 +90,7 @@ def set_up_two_factor() -> Response | str:
 @bp.post("/two-factor/recovery-codes")
 @login_required
 def new_recovery_codes() -> str:
-    db = get_session()
-    codes = two_factor.regenerate_recovery_codes(db, current_user, now=utcnow())
-    db.commit()
+    codes = save(lambda db: two_factor.regenerate_recovery_codes(db, current_user, now=utcnow()))
     return render_template("security/recovery_codes.html", codes=codes)
 
 
@@ -98,16 +100,18 @@ def turn_off_two_factor() -> Response | str:
     """Families may turn their second factor off, after typing their password again."""
     if not current_user.has_two_factor:
         return redirect(url_for("security.overview"))
-    db = get_session()
     form = ConfirmPasswordForm()
     if form.validate_on_submit():
-        if not passwords.verify_password(current_user.password_hash, form.password.data):
-            attach_error(form, DomainError(_("Your password is not right."), field="password"))
-        else:
+
+        def turn_off(db: Session) -> bool:
+            if not passwords.verify_password(current_user.password_hash, form.password.data):
+                raise DomainError(_("Your password is not right."), field="password")
             household_id = scope.household_id_of(db, current_user)
             two_factor.turn_off(db, current_user, current_user, now=utcnow(), household_id=household_id)
             security_events.record(db, "two_factor_disabled", request_client(), now=utcnow(), user=current_user)
-            db.commit()
+            return True
+
+        if save_or_show_error(form, turn_off):
             flash(_("Two-step sign-in is off. You sign in with your password alone."))
             return redirect(url_for("security.overview"))
     return render_template("security/turn_off.html", form=form)
