@@ -21,6 +21,7 @@ def load_user(token: str) -> User | None:
     db = get_session()
     user = sessions.load_session_user(db, token, current_app.extensions["portal.session_lifetimes"], now=utcnow())
     if db.new or db.dirty or db.deleted:
+        # commit: an ended session's removal and the sliding last-seen time are kept whatever the page does
         db.commit()
     return user
 

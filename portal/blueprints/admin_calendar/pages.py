@@ -20,7 +20,7 @@ from portal.blueprints.admin_calendar.forms import (
     ClosureForm,
     TimeZoneForm,
 )
-from portal.blueprints.forms import save_or_show_error
+from portal.blueprints.forms import save, save_or_show_error
 from portal.db import get_session, utcnow
 from portal.models import CalendarImport
 from portal.services import requests
@@ -83,9 +83,7 @@ def save_calendar_change(
         return result, requests.recompute_after_calendar_change(db, district.calendar(), why, now=utcnow())
 
     if form is None:
-        db = get_session()
-        outcome: tuple[T, int | None] | None = change_and_recompute(db)
-        db.commit()
+        outcome: tuple[T, int | None] | None = save(change_and_recompute)
     else:
         outcome = save_or_show_error(form, change_and_recompute)
         # A refused change was rolled back: the calendar read inside it is not the district's.

@@ -19,7 +19,7 @@ from portal.blueprints.admin_calendar.pages import (
     import_page,
     save_calendar_change,
 )
-from portal.blueprints.forms import save_or_show_error
+from portal.blueprints.forms import save, save_or_show_error
 from portal.db import get_session, utcnow
 from portal.services.calendar import calendar_import, district_calendar
 
@@ -181,8 +181,6 @@ def save_import(import_id: int) -> Response | str:
 @bp.post("/calendar/import/<int:import_id>/discard")
 @admin_required
 def discard_import(import_id: int) -> Response:
-    db = get_session()
-    calendar_import.discard_import(db, current_user, import_id, now=utcnow())
-    db.commit()
+    save(lambda db: calendar_import.discard_import(db, current_user, import_id, now=utcnow()))
     flash(_("The uploaded calendar was discarded; nothing changed."))
     return redirect(url_for("admin_calendar.calendar"))

@@ -17,7 +17,7 @@ from portal.blueprints.admin_departments.forms import (
     RoutingRuleForm,
     TriageGroupForm,
 )
-from portal.blueprints.forms import save_or_show_error
+from portal.blueprints.forms import save, save_or_show_error
 from portal.db import get_session, utcnow
 from portal.models import Department, Priority
 from portal.services import (
@@ -128,10 +128,8 @@ def add_department_member(department_id: int) -> Response | str:
 @bp.post("/departments/<int:department_id>/members/<int:user_id>/remove")
 @admin_required
 def remove_department_member(department_id: int, user_id: int) -> Response:
-    db = get_session()
-    department = departments.department_for_admin(db, current_user, department_id)
-    departments.remove_member(db, current_user, department, user_id, now=utcnow())
-    db.commit()
+    department = departments.department_for_admin(get_session(), current_user, department_id)
+    save(lambda db: departments.remove_member(db, current_user, department, user_id, now=utcnow()))
     flash(_("Removed from %(name)s.", name=department.name))
     return redirect(url_for("admin_departments.edit_department", department_id=department.id))
 
@@ -175,9 +173,7 @@ def add_routing_rule() -> Response | str:
 @bp.post("/feedback-routing/rules/<int:rule_id>/remove")
 @admin_required
 def remove_routing_rule(rule_id: int) -> Response:
-    db = get_session()
-    feedback.remove_rule(db, current_user, rule_id, now=utcnow())
-    db.commit()
+    save(lambda db: feedback.remove_rule(db, current_user, rule_id, now=utcnow()))
     flash(_("Routing rule removed."))
     return redirect(url_for("admin_departments.feedback_routing"))
 

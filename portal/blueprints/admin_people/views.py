@@ -4,6 +4,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from portal.blueprints import district
@@ -14,12 +15,12 @@ from portal.blueprints.admin_people.forms import (
     StaffAccountForm,
 )
 from portal.blueprints.downloads import csv_attachment
-from portal.blueprints.forms import attach_error, language_choices, save_or_show_error
+from portal.blueprints.forms import language_choices, save, save_or_flash, save_or_show_error
 from portal.db import get_session, utcnow
-from portal.models import Channel, Role, Topic
+from portal.models import Channel, Role, Topic, User
 from portal.services import accounts, audit, csv_export, uploads
 from portal.services.accounts import security_events, sessions, staff_accounts, two_factor
-from portal.services.errors import DomainError, InvalidInput
+from portal.services.errors import InvalidInput
 from portal.services.households import contacts, sis_import
 
 IMPORT_MAX_BYTES = 1024 * 1024
@@ -53,14 +54,12 @@ def new_staff() -> Response | str:
 @bp.post("/staff/<int:user_id>/active")
 @admin_required
 def set_staff_active(user_id: int) -> Response:
-    db = get_session()
     active = request.form.get("active") == "1"
-    try:
-        user = staff_accounts.set_active(db, current_user, user_id, active=active, now=utcnow())
-    except InvalidInput as error:
-        flash(str(error.message), "error")
-    else:
-        db.commit()
+    user = save_or_flash(
+        lambda db: staff_accounts.set_active(db, current_user, user_id, active=active, now=utcnow()),
+        refusals=InvalidInput,
+    )
+    if user is not None:
         flash(
             _("%(name)s can sign in again.", name=user.display_name)
             if active
@@ -88,16 +87,21 @@ def new_school() -> Response | str:
 @admin_required
 def reset_two_factor(user_id: int) -> Response:
     """For a staff member who lost their phone: they set up a new second factor at next sign-in."""
-    db = get_session()
-    user = staff_accounts.staff_member(db, current_user, user_id)
-    if not two_factor.turn_off(db, current_user, user, now=utcnow()):
+
+    def reset(db: Session) -> tuple[User, bool]:
+        user = staff_accounts.staff_member(db, current_user, user_id)
+        if not two_factor.turn_off(db, current_user, user, now=utcnow()):
+            return user, False
+        sessions.end_all_sessions(db, user)
+        security_events.record(
+            db, "two_factor_reset", request_client(), now=utcnow(), user=user, detail={"by": current_user.email}
+        )
+        return user, True
+
+    user, was_reset = save(reset)
+    if not was_reset:
         flash(_("%(name)s has no second factor to reset.", name=user.display_name))
         return redirect(url_for("admin.home"))
-    sessions.end_all_sessions(db, user)
-    security_events.record(
-        db, "two_factor_reset", request_client(), now=utcnow(), user=user, detail={"by": current_user.email}
-    )
-    db.commit()
     flash(
         _(
             "The second factor of %(name)s is reset. They set up a new one at their next sign-in.",
@@ -114,10 +118,10 @@ def import_households() -> str:
     form = HouseholdImportForm()
     plan = None
     if form.validate_on_submit():
-        db = get_session()
         config = current_app.config
         upload = form.file.data
-        try:
+
+        def check_and_import(db: Session) -> tuple[sis_import.ImportPlan, int | None]:
             text = uploads.read_text_upload(
                 upload.read(IMPORT_MAX_BYTES + 1),
                 upload.filename or "",
@@ -127,17 +131,19 @@ def import_households() -> str:
             plan = sis_import.plan_import(
                 db, current_user, text, languages=tuple(config["LANGUAGES"]), region=config["DISTRICT_COUNTRY"]
             )
-            if not form.check_only.data and not plan.errors:
-                sent = sis_import.apply_import(
-                    db, current_user, plan, accounts.InvitationSettings.from_config(current_app.config), now=utcnow()
-                )
-                db.commit()
+            if form.check_only.data or plan.errors:
+                return plan, None
+            sent = sis_import.apply_import(
+                db, current_user, plan, accounts.InvitationSettings.from_config(current_app.config), now=utcnow()
+            )
+            return plan, sent
+
+        outcome = save_or_show_error(form, check_and_import)
+        if outcome is not None:
+            plan, sent = outcome
+            if sent is not None:
                 flash(ngettext("Imported %(num)d household.", "Imported %(num)d households.", len(plan.households)))
                 flash(ngettext("%(num)d invitation was emailed.", "%(num)d invitations were emailed.", sent))
-        except DomainError as error:
-            db.rollback()
-            attach_error(form, error)
-            plan = None
     return render_template("admin_people/import_households.html", form=form, plan=plan, columns=sis_import.COLUMNS)
 
 
@@ -166,6 +172,6 @@ def contact_list_csv() -> Response:
         now=utcnow(),
         after={"topic": topic.value, "channel": channel.value, "rows": len(rows)},
     )
-    db.commit()
+    db.commit()  # commit: the export's audit record is kept, though the page (a GET) changes nothing
     body = csv_export.write_csv(contacts.CONTACT_LIST_HEADER, rows)
     return csv_attachment(body, stem=f"contacts-{topic.value}-{channel.value}")

@@ -4,9 +4,11 @@ from flask import Blueprint, current_app, jsonify, redirect, request, session, u
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from portal.blueprints.access import redirect_home, redirect_to_next
+from portal.blueprints.forms import save
 from portal.db import get_session
 from portal.extensions import limiter
 
@@ -45,6 +47,9 @@ def switch_language() -> Response:
     if language in current_app.config["LANGUAGES"]:
         session["language"] = language
         if current_user.is_authenticated and current_user.language != language:
-            current_user.language = language
-            get_session().commit()
+
+            def switch(_db: Session) -> None:
+                current_user.language = language
+
+            save(switch)
     return redirect_to_next(url_for("main.index"))

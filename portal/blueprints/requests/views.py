@@ -13,7 +13,7 @@ from wtforms import SelectChoice
 
 from portal.blueprints import district
 from portal.blueprints.access import family_required
-from portal.blueprints.forms import save_or_show_error, whole_number
+from portal.blueprints.forms import save, save_or_refuse, save_or_show_error, whole_number
 from portal.blueprints.requests.forms import NewRequestForm, RatingForm, ReplyForm
 from portal.db import get_session, utcnow
 from portal.models import Priority, Request, RequestStatus
@@ -150,11 +150,9 @@ def reply(request_id: int) -> Response | str:
 @bp.post("/<int:request_id>/close")
 @family_required
 def close(request_id: int) -> Response:
-    db = get_session()
-    found = requests.request_for_family(db, current_user, request_id)
+    found = requests.request_for_family(get_session(), current_user, request_id)
     if ReplyForm().validate_on_submit():
-        requests.close_by_family(db, current_user, found, now=utcnow())
-        db.commit()
+        save(lambda db: requests.close_by_family(db, current_user, found, now=utcnow()))
         flash(_("Your request is closed. You can open it again from this page."))
     return redirect(url_for("requests.detail", request_id=found.id))
 
@@ -162,11 +160,9 @@ def close(request_id: int) -> Response:
 @bp.post("/<int:request_id>/reopen")
 @family_required
 def reopen(request_id: int) -> Response:
-    db = get_session()
-    found = requests.request_for_family(db, current_user, request_id)
+    found = requests.request_for_family(get_session(), current_user, request_id)
     if ReplyForm().validate_on_submit():
-        requests.reopen(db, current_user, found, calendar=district.calendar(), now=utcnow())
-        db.commit()
+        save(lambda db: requests.reopen(db, current_user, found, calendar=district.calendar(), now=utcnow()))
         flash(_("Your request is open again."))
     return redirect(url_for("requests.detail", request_id=found.id))
 
@@ -215,8 +211,8 @@ def rate_by_link(token: str) -> Response | str:
     form = RatingForm()
     already = requests.rating_of(db, found, resolution_number)
     if already is None and form.validate_on_submit():
-        try:
-            requests.rate(
+        rated = save_or_refuse(
+            lambda db: requests.rate(
                 db,
                 found,
                 form.rating.data,
@@ -225,12 +221,11 @@ def rate_by_link(token: str) -> Response | str:
                 rated_by=None,
                 now=utcnow(),
             )
-        except DomainError as error:
-            db.rollback()
-            if isinstance(error, InvalidToken):
-                return render_template("requests/rating_link_expired.html"), 404  # type: ignore[return-value]
-            form.rating.errors = [*form.rating.errors, str(error.message)]
+        )
+        if isinstance(rated, InvalidToken):
+            return render_template("requests/rating_link_expired.html"), 404  # type: ignore[return-value]
+        if isinstance(rated, DomainError):  # every refusal goes next to the stars, the one field a family sees first
+            form.rating.errors = [*form.rating.errors, str(rated.message)]
         else:
-            db.commit()
             return render_template("requests/rating_thanks.html")
     return render_template("requests/rate.html", rating_form=form, reference=found.reference, already=already)

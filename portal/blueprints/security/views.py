@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from portal.blueprints.access import request_client
-from portal.blueprints.forms import save, save_or_show_error
+from portal.blueprints.forms import attach_error, save, save_or_show_error
 from portal.blueprints.security.forms import ConfirmCodeForm, ConfirmPasswordForm
 from portal.db import get_session, utcnow
 from portal.models import User
@@ -103,15 +103,16 @@ def turn_off_two_factor() -> Response | str:
     form = ConfirmPasswordForm()
     if form.validate_on_submit():
 
-        def turn_off(db: Session) -> bool:
-            if not passwords.verify_password(current_user.password_hash, form.password.data):
-                raise DomainError(_("Your password is not right."), field="password")
+        def turn_off(db: Session) -> None:
             household_id = scope.household_id_of(db, current_user)
             two_factor.turn_off(db, current_user, current_user, now=utcnow(), household_id=household_id)
             security_events.record(db, "two_factor_disabled", request_client(), now=utcnow(), user=current_user)
-            return True
 
-        if save_or_show_error(form, turn_off):
+        # Staff may not turn theirs off: that NotAllowed is a 403 page, not an error next to the password.
+        if not passwords.verify_password(current_user.password_hash, form.password.data):
+            attach_error(form, DomainError(_("Your password is not right."), field="password"))
+        else:
+            save(turn_off)
             flash(_("Two-step sign-in is off. You sign in with your password alone."))
             return redirect(url_for("security.overview"))
     return render_template("security/turn_off.html", form=form)

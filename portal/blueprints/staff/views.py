@@ -13,7 +13,7 @@ from portal.blueprints.access import staff_required
 from portal.blueprints.account import views as account_views
 from portal.blueprints.account.forms import InternalNoteForm, StaffContactPreferencesForm, StaffNoteForm
 from portal.blueprints.downloads import attachment, csv_attachment
-from portal.blueprints.forms import language_choices, save_or_show_error, whole_number
+from portal.blueprints.forms import language_choices, save, save_or_flash, save_or_show_error, whole_number
 from portal.blueprints.staff.forms import (
     GuardianFields,
     GuardianForm,
@@ -128,7 +128,7 @@ def household(household_id: int) -> str:
     found = households.household_for_staff(db, current_user, household_id)
     access_log.record_view(db, current_user, found, "household", now=utcnow(), ip_address=client_address())
     contact_details = {details.user.id: details for details in contacts.household_details(db, current_user, found.id)}
-    db.commit()
+    db.commit()  # commit: the access log (who looked at a family, and when) is kept whatever the page does
     return render_template(
         "staff/household.html",
         household=found,
@@ -181,21 +181,20 @@ def add_student(household_id: int) -> Response | str:
 @bp.post("/households/<int:household_id>/guardians/<int:user_id>/invitation")
 @staff_required
 def reinvite(household_id: int, user_id: int) -> Response | str:
-    db = get_session()
-    try:
-        issued = households.reinvite_guardian(
+    issued = save_or_flash(
+        lambda db: households.reinvite_guardian(
             db,
             current_user,
             household_id,
             user_id,
             accounts.InvitationSettings.from_config(current_app.config),
             now=utcnow(),
-        )
-    except InvalidInput as error:
-        flash(str(error.message), "error")
+        ),
+        refusals=InvalidInput,
+    )
+    if issued is None:
         return redirect(url_for("staff.household", household_id=household_id))
-    db.commit()
-    found = households.household_for_staff(db, current_user, household_id)
+    found = households.household_for_staff(get_session(), current_user, household_id)
     flash(_("A new invitation was emailed. Earlier links and codes no longer work."))
     return render_template("staff/letters.html", household=found, invitations=[issued])
 
@@ -209,7 +208,7 @@ def edit_contact(household_id: int, user_id: int) -> Response | str:
     guardian = contacts.guardian_for_staff(db, current_user, household_id, user_id)
     details = contacts.details_for_staff(db, current_user, household_id, user_id)
     access_log.record_view(db, current_user, found, "contacts", now=utcnow(), ip_address=client_address())
-    db.commit()
+    db.commit()  # commit: the access log (who looked at a family, and when) is kept whatever the page does
     form = StaffContactPreferencesForm()
     saved, details, changed = account_views.edit_contact(
         current_user, guardian, details, form, reason=form.reason.data or ""
@@ -250,7 +249,7 @@ def edit_note(household_id: int, note_id: int) -> Response | str:
     found = households.household_for_staff(db, current_user, household_id)
     note = notes.note_for_staff(db, current_user, household_id, note_id)
     access_log.record_view(db, current_user, found, "notes", now=utcnow(), ip_address=client_address())
-    db.commit()
+    db.commit()  # commit: the access log (who looked at a family, and when) is kept whatever the page does
     form = StaffNoteForm()
     if account_views.edit_note(current_user, note, form, household_id=found.id, reason=form.reason.data or ""):
         flash(_("The note is saved, and the family is emailed about it."))
@@ -265,8 +264,7 @@ def add_internal_note(household_id: int) -> Response:
     households.household_for_staff(db, current_user, household_id)
     form = InternalNoteForm()
     if form.validate_on_submit():
-        notes.add_staff_note(db, current_user, household_id, form.text.data or "", now=utcnow())
-        db.commit()
+        save(lambda db: notes.add_staff_note(db, current_user, household_id, form.text.data or "", now=utcnow()))
         flash(_("Internal note added."))
     else:
         flash(" ".join(str(error) for error in form.text.errors) or _("Write the note."), "error")
@@ -280,7 +278,7 @@ def download_household(household_id: int) -> Response:
     db = get_session()
     found, data = data_download.household_data_for_staff(db, current_user, household_id)
     access_log.record_view(db, current_user, found, "export", now=utcnow(), ip_address=client_address())
-    db.commit()
+    db.commit()  # commit: the access log (who looked at a family, and when) is kept whatever the page does
     body = json.dumps(data, ensure_ascii=False, indent=2)
     return attachment(body, stem=f"household-{household_id}-data", extension="json", mimetype="application/json")
 
@@ -292,6 +290,6 @@ def download_household_csv(household_id: int) -> Response:
     db = get_session()
     found, data = data_download.household_data_for_staff(db, current_user, household_id)
     access_log.record_view(db, current_user, found, "export", now=utcnow(), ip_address=client_address())
-    db.commit()
+    db.commit()  # commit: the access log (who looked at a family, and when) is kept whatever the page does
     body = csv_export.write_csv(("section", "item", "field", "value"), data_download.as_rows(data))
     return csv_attachment(body, stem=f"household-{household_id}-data")

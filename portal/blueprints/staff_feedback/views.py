@@ -11,7 +11,14 @@ from wtforms import Form, SelectChoice
 
 from portal.blueprints import district
 from portal.blueprints.access import is_safe_path, staff_required
-from portal.blueprints.forms import save_or_show_error, validate_filters, whole_number, whole_numbers
+from portal.blueprints.forms import (
+    save_or_flash,
+    save_or_refuse,
+    save_or_show_error,
+    validate_filters,
+    whole_number,
+    whole_numbers,
+)
 from portal.blueprints.staff_feedback.forms import (
     BulkForm,
     CommentForm,
@@ -108,9 +115,8 @@ def bulk() -> Response:
         flash(_("Choose what to do with the selected feedback."), "error")
         return redirect(target)
     ids = whole_numbers(request.form.getlist("ids"))
-    db = get_session()
-    try:
-        changed = feedback.bulk_change(
+    changed = save_or_flash(
+        lambda db: feedback.bulk_change(
             db,
             current_user,
             ids,
@@ -118,11 +124,9 @@ def bulk() -> Response:
             (form.assignee_id.data or "") if form.action.data == "assign" else (form.tag.data or ""),
             now=utcnow(),
         )
-    except DomainError as error:
-        db.rollback()
-        flash(str(error.message), "error")
+    )
+    if changed is None:
         return redirect(target)
-    db.commit()
     flash(ngettext("%(num)d piece of feedback changed.", "%(num)d pieces of feedback changed.", changed))
     return redirect(target)
 
@@ -239,12 +243,10 @@ def open_request(feedback_id: int) -> Response | str:
     found, form = _found(feedback_id), CommentForm()
     if not form.validate_on_submit():
         return redirect(url_for("staff_feedback.detail", feedback_id=found.id))
-    db = get_session()
-    try:
-        opened = feedback.turn_into_request(db, current_user, found, calendar=district.calendar(), now=utcnow())
-    except DomainError as error:
-        db.rollback()
-        return _page(found, request_error=str(error.message))
-    db.commit()
+    opened = save_or_refuse(
+        lambda db: feedback.turn_into_request(db, current_user, found, calendar=district.calendar(), now=utcnow())
+    )
+    if isinstance(opened, DomainError):  # no form field to show it in: the page has its own place
+        return _page(found, request_error=str(opened.message))
     flash(_("Request %(reference)s opened for the family.", reference=opened.reference))
     return redirect(url_for("staff_feedback.detail", feedback_id=found.id))

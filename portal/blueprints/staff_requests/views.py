@@ -105,7 +105,7 @@ def _request_page(
         reply_form=reply_form or StaffReplyForm(),
         update_form=update_form or _update_form(found),
     )
-    db.commit()
+    db.commit()  # commit: the access log (who looked at a family, and when) is kept whatever the page does
     return page
 
 
