@@ -256,7 +256,7 @@ def register_errorhandlers(app: Flask) -> None:
                 user=current_user,
                 detail={"path": request.path[:200]},
             )
-            db.commit()
+            db.commit()  # commit: a security event (who tried to open what is not theirs), after the rollback
         return render_template("errors/404.html"), 404
 
     @app.errorhandler(429)
@@ -271,7 +271,7 @@ def register_errorhandlers(app: Flask) -> None:
             email=request.form.get("email", "")[:254],
             detail={"path": request.path[:200]},
         )
-        db.commit()
+        db.commit()  # commit: a security event (who was stopped by a rate limit), after the rollback
         breached = limiter.current_limit
         wait = max(1, int(breached.reset_at - time.time())) if breached is not None else 60
         return render_template("errors/429.html", error=error), 429, {"Retry-After": str(wait)}
