@@ -1038,6 +1038,9 @@ def test_a_rating_token_names_its_own_request_and_cannot_be_tampered_into_anothe
         URLSafeTimedSerializer(SECRET, salt="request-satisfaction").dumps([1, 1]),
         URLSafeTimedSerializer(SECRET, salt="request-satisfaction").dumps({"r": 999_999, "n": 1}),
     ],
+    # Named, not shown: a signed token holds the time it was made, and every test process
+    # (pytest-xdist) must collect the same test ids.
+    ids=["empty", "no token", "other secret", "other purpose", "id as text", "a list", "no such request"],
 )
 def test_a_forged_or_malformed_rating_token_is_invalid(db, district, token):
     request = submit(db, district, at=nov(16, 10))

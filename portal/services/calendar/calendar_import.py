@@ -28,9 +28,9 @@ from portal.services.calendar.ics import (
     ImportedEvent,
     ParsedCalendar,
     Problem,
-    clean_text,
     parse_calendar,
     read_calendar,
+    readable_line,
 )
 from portal.services.errors import InvalidInput, NotFound
 
@@ -124,7 +124,7 @@ def keep_import(db: Session, actor: User, filename: str, parsed: ParsedCalendar,
     scope.require_admin(actor)
     db.execute(delete(CalendarImport).where(CalendarImport.created_by_id == actor.id))
     imported = CalendarImport(
-        filename=clean_text(filename, FILENAME_MAX_LENGTH) or "calendar.ics",
+        filename=readable_line(filename, FILENAME_MAX_LENGTH) or "calendar.ics",
         events=parsed.as_json(),
         created_by_id=actor.id,
         created_at=now,

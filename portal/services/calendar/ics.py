@@ -160,7 +160,7 @@ def _event(component: Any, spellings: dict[str, str]) -> ImportedEvent:
         last_day = max(first_day, end.dt.date()) if end is not None and isinstance(end.dt, datetime) else first_day
     else:
         raise ValueError("DTSTART is neither a date nor a date-time")
-    name = clean_text(_text(component.get("SUMMARY")), NAME_MAX_LENGTH)
+    name = readable_line(_text(component.get("SUMMARY")), NAME_MAX_LENGTH)
     return ImportedEvent(
         uid=_uid(component, name, first_day),
         name=name,
@@ -221,7 +221,7 @@ def _categories(value: Any, spellings: dict[str, str]) -> tuple[str, ...]:
     for item in items:
         cats = getattr(item, "cats", None)
         for raw in cats if cats is not None else str(item).split(","):
-            category = clean_text(str(raw), CATEGORY_MAX_LENGTH)
+            category = readable_line(str(raw), CATEGORY_MAX_LENGTH)
             if not category:
                 continue
             category = spellings.setdefault(category.casefold(), category)
@@ -242,6 +242,8 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def clean_text(text: str, max_length: int) -> str:
-    """One line of readable text: no control characters, single spaces, cut to its column."""
+def readable_line(text: str, max_length: int) -> str:
+    """One line of readable text: no control characters, single spaces, cut to its column.
+    Unlike text.clean_text (what people type, refused with a message to correct), a
+    district's file is taken as it is and made readable: nobody is there to correct it."""
     return " ".join(CONTROL_CHARACTERS.sub(" ", text).split())[:max_length].rstrip()

@@ -23,9 +23,9 @@ from portal.models import (
 )
 from portal.services import audit, notifications, requests, scope
 from portal.services.errors import InvalidInput
-from portal.services.feedback.intake import clean_text
 from portal.services.feedback.review import parse_tags, set_tags, staff_select
 from portal.services.requests.business_time import Calendar
+from portal.services.text import clean_text
 
 RESPONSE_MAX_LENGTH = 4000
 COMMENT_MAX_LENGTH = 2000

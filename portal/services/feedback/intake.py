@@ -22,8 +22,8 @@ from portal.services.errors import InvalidInput, NotFound
 from portal.services.feedback import sentiment
 from portal.services.feedback.routing import propose_department
 from portal.services.pagination import Page, paginate
-from portal.services.requests import CONTROL_CHARACTERS_MESSAGE, SUBMISSION_KEY
-from portal.services.text import has_control_characters
+from portal.services.requests import SUBMISSION_KEY
+from portal.services.text import clean_text, has_control_characters
 
 BODY_MAX_LENGTH = 4000
 
@@ -40,17 +40,6 @@ class NewFeedback:
     contact_email: str | None = None  # the public form only
     submission_key: str | None = None
     language: str = "en"
-
-
-def clean_text(text: str, *, field: str, limit: int, missing: Any) -> str:
-    if has_control_characters(text, multiline=True):
-        raise InvalidInput(CONTROL_CHARACTERS_MESSAGE, field=field)
-    text = text.strip()
-    if not text:
-        raise InvalidInput(missing, field=field)
-    if len(text) > limit:
-        raise InvalidInput(_l("Use at most %(count)d characters.", count=limit), field=field)
-    return text
 
 
 # --- sending ----------------------------------------------------------------

@@ -28,8 +28,7 @@ from portal.services.errors import InvalidInput, NotFound
 from portal.services.feedback import sentiment
 from portal.services.feedback.routing import triage_department_id
 from portal.services.pagination import Page, paginate
-from portal.services.requests import CONTROL_CHARACTERS_MESSAGE
-from portal.services.text import has_control_characters
+from portal.services.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 
 TAG_MAX_LENGTH = 40
 MAX_TAGS = 10

@@ -14,8 +14,7 @@ from portal.db import get_row
 from portal.models import Department, DistrictSetting, RoutingRule, User
 from portal.services import audit, departments, scope
 from portal.services.errors import InvalidInput, NotFound
-from portal.services.requests import CONTROL_CHARACTERS_MESSAGE
-from portal.services.text import has_control_characters
+from portal.services.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 
 KEYWORDS_MAX_LENGTH = 1000
 

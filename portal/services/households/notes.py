@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.models import AccountNote, AccountNoteRevision, Guardianship, NoteCategory, StaffNote, User
 from portal.services import audit, notifications, scope
 from portal.services.errors import Conflict, InvalidInput, NotFound
+from portal.services.text import clean_text
 
 MAX_LENGTH = 2000
 STALE_MESSAGE = _l(
@@ -79,11 +80,7 @@ def saved_note(db: Session, note_id: int) -> AccountNote:
 
 
 def _check(edit: NoteEdit, *, on_behalf: bool) -> str:
-    text = edit.text.strip()
-    if not text:
-        raise InvalidInput(_l("Write the note."), field="text")
-    if len(text) > MAX_LENGTH:
-        raise InvalidInput(_l("Use at most %(count)d characters.", count=MAX_LENGTH), field="text")
+    text = clean_text(edit.text, field="text", limit=MAX_LENGTH, missing=_l("Write the note."))
     if on_behalf and not edit.reason.strip():
         raise InvalidInput(_l("Say why you are changing this family's notes."), field="reason")
     if len(edit.reason) > REASON_MAX_LENGTH:
@@ -188,11 +185,7 @@ def staff_notes(db: Session, actor: User, household_id: int) -> list[StaffNote]:
 def add_staff_note(db: Session, actor: User, household_id: int, text: str, *, now: datetime) -> StaffNote:
     """An internal note: staff only. Audited, but never in the family's history."""
     scope.require_staff(actor)
-    text = text.strip()
-    if not text:
-        raise InvalidInput(_l("Write the note."), field="text")
-    if len(text) > MAX_LENGTH:
-        raise InvalidInput(_l("Use at most %(count)d characters.", count=MAX_LENGTH), field="text")
+    text = clean_text(text, field="text", limit=MAX_LENGTH, missing=_l("Write the note."))
     note = StaffNote(household_id=household_id, author_id=actor.id, text=text, created_at=now)
     db.add(note)
     db.flush()

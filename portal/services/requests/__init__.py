@@ -30,7 +30,6 @@ from portal.services.requests.escalation import (
 )
 from portal.services.requests.intake import (
     BODY_MAX_LENGTH,
-    CONTROL_CHARACTERS_MESSAGE,
     SUBJECT_MAX_LENGTH,
     SUBMISSION_KEY,
     NewRequest,
@@ -70,7 +69,6 @@ from portal.services.requests.staff_queue import (
 __all__ = [
     "BODY_MAX_LENGTH",
     "COMMENT_MAX_LENGTH",
-    "CONTROL_CHARACTERS_MESSAGE",
     "MEASURED_SPEED_MIN_REQUESTS",
     "RATING_LINK_MAX_AGE",
     "SUBJECT_MAX_LENGTH",

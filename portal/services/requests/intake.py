@@ -28,13 +28,12 @@ from portal.services import audit, scope
 from portal.services.errors import InvalidInput, NotAllowed, NotFound
 from portal.services.requests.business_time import Calendar
 from portal.services.requests.promises import set_targets, start_clocks
-from portal.services.text import has_control_characters
+from portal.services.text import clean_text
 
 SUBJECT_MAX_LENGTH = 150
 BODY_MAX_LENGTH = 5000
 # A submission key comes from the form: random, URL-safe, of a sane length.
 SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-CONTROL_CHARACTERS_MESSAGE = _l("Remove the invisible control characters from this field.")
 
 
 @dataclass(frozen=True)
@@ -55,26 +54,12 @@ class SendingLimit:
 
 
 def _clean_subject(subject: str) -> str:
-    # Line breaks and tabs become single spaces below; other control characters are refused.
-    if has_control_characters(subject, multiline=True):
-        raise InvalidInput(CONTROL_CHARACTERS_MESSAGE, field="subject")
-    subject = " ".join(subject.split())
-    if not subject:
-        raise InvalidInput(_l("Write a short subject, like “Bus stop change”."), field="subject")
-    if len(subject) > SUBJECT_MAX_LENGTH:
-        raise InvalidInput(_l("Use at most %(count)d characters.", count=SUBJECT_MAX_LENGTH), field="subject")
-    return subject
+    missing = _l("Write a short subject, like “Bus stop change”.")
+    return clean_text(subject, field="subject", limit=SUBJECT_MAX_LENGTH, missing=missing, one_line=True)
 
 
 def clean_body(body: str, *, field: str = "body") -> str:
-    if has_control_characters(body, multiline=True):
-        raise InvalidInput(CONTROL_CHARACTERS_MESSAGE, field=field)
-    body = body.strip()
-    if not body:
-        raise InvalidInput(_l("Write your message."), field=field)
-    if len(body) > BODY_MAX_LENGTH:
-        raise InvalidInput(_l("Use at most %(count)d characters.", count=BODY_MAX_LENGTH), field=field)
-    return body
+    return clean_text(body, field=field, limit=BODY_MAX_LENGTH, missing=_l("Write your message."))
 
 
 def public_departments(db: Session) -> list[Department]:

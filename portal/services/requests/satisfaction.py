@@ -13,8 +13,7 @@ from portal.db import get_row
 from portal.models import Request, RequestStatus, SatisfactionRating, User
 from portal.services import audit
 from portal.services.errors import InvalidInput, InvalidToken
-from portal.services.requests.intake import CONTROL_CHARACTERS_MESSAGE
-from portal.services.text import has_control_characters
+from portal.services.text import clean_text
 
 COMMENT_MAX_LENGTH = 2000
 RATING_LINK_MAX_AGE = timedelta(days=60)
@@ -77,11 +76,7 @@ def rate(
         raise InvalidInput(_l("Thank you: you already told us how we did."), field="rating")
     if rating is None or not 1 <= rating <= 5:
         raise InvalidInput(_l("Choose from 1 to 5."), field="rating")
-    if has_control_characters(comment, multiline=True):
-        raise InvalidInput(CONTROL_CHARACTERS_MESSAGE, field="comment")
-    comment = comment.strip()
-    if len(comment) > COMMENT_MAX_LENGTH:
-        raise InvalidInput(_l("Use at most %(count)d characters.", count=COMMENT_MAX_LENGTH), field="comment")
+    comment = clean_text(comment, field="comment", limit=COMMENT_MAX_LENGTH)
     saved = SatisfactionRating(
         request_id=request.id,
         resolution_number=resolution_number,
