@@ -14,7 +14,6 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from portal import mail
-from portal.blueprints import district
 from portal.db import close_session, get_engine, get_session, utcnow
 from portal.faults import DATABASE, Outages, unavailable_dependency
 from portal.models import Channel, GuardianRelationship, Topic
@@ -22,6 +21,7 @@ from portal.sample_data import demo
 from portal.sample_data import scale as scale_data
 from portal.services import accounts, csv_export, households, requests
 from portal.services.accounts import passwords, two_factor
+from portal.services.calendar import district_calendar
 from portal.services.errors import DomainError
 from portal.services.households import contacts
 
@@ -75,7 +75,7 @@ def seed_demo(password: str, totp_secret: str, scale: int) -> None:
         password=password,
         now=utcnow(),
         totp_secret=totp_secret,
-        time_zone=district.time_zone(),
+        time_zone=district_calendar.current_time_zone(db),
         secret_key=current_app.config["SECRET_KEY"],
     )
     db.commit()
@@ -91,7 +91,7 @@ def seed_demo(password: str, totp_secret: str, scale: int) -> None:
         sizes = scale_data.generate(
             db,
             requests=scale,
-            calendar=district.calendar(),
+            calendar=district_calendar.current(db),
             password_hash=passwords.hash_password(password),
             now=utcnow(),
         )
@@ -263,8 +263,9 @@ def escalate(loop: bool) -> None:
 @with_appcontext
 def export_contacts(topic: str, channel: str) -> None:
     """Print as CSV who gets TOPIC on CHANNEL, honouring every preference, with quiet hours."""
-    timezone = district.time_zone()
-    rows = contacts.contact_list(get_session(), Topic(topic), Channel(channel))
+    db = get_session()
+    timezone = district_calendar.current_time_zone(db)
+    rows = contacts.contact_list(db, Topic(topic), Channel(channel))
     click.echo(csv_export.write_csv(contacts.CONTACT_LIST_HEADER, (row.as_csv_row(timezone) for row in rows)), nl=False)
 
 

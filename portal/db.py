@@ -144,6 +144,10 @@ def make_engine(url: str, *, connect_timeout_seconds: int = 5) -> Engine:
     )
 
 
+# The Session.info key that carries DISTRICT_TIMEZONE to the services.
+CONFIGURED_TIME_ZONE = "portal.configured_time_zone"
+
+
 def init_app(app: Flask) -> None:
     use_database(app, app.config["DATABASE_URL"])
     app.teardown_appcontext(close_session)
@@ -154,7 +158,10 @@ def use_database(app: Flask, url: str) -> None:
     engine = make_engine(url, connect_timeout_seconds=int(app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"]))
     app.config["DATABASE_URL"] = url
     app.extensions["portal.engine"] = engine
-    app.extensions["portal.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    # Every session carries the configured time zone, for the services that read the
+    # district's calendar (services/calendar/district_calendar.py: current).
+    info = {CONFIGURED_TIME_ZONE: app.config["DISTRICT_TIMEZONE"]}
+    app.extensions["portal.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False, info=info)
 
 
 def rows_matched(result: Result[*tuple[Any, ...]]) -> int:
@@ -169,7 +176,9 @@ def get_engine() -> Engine:
 def get_session() -> Session:
     """The unit of work of this request or command: one session per app context."""
     if "db" not in g:
-        g.db = current_app.extensions["portal.sessionmaker"]()
+        # The configuration as it is now (a test may change it after the app was built).
+        info = {CONFIGURED_TIME_ZONE: current_app.config["DISTRICT_TIMEZONE"]}
+        g.db = current_app.extensions["portal.sessionmaker"](info=info)
     return g.db
 
 

@@ -1177,7 +1177,9 @@ SNOW_DAY = {"kind": "closure_added", "name": "Snow day"}
 def test_a_closure_on_the_due_day_moves_the_promise_and_says_why(db, district):
     request = submit(db, district, at=nov(16, 15, 30))
     assert request.due_at == nov(17, 9)
-    moved = requests.recompute_after_calendar_change(db, closed_on(date(2026, 11, 17)), SNOW_DAY, now=nov(16, 16))
+    moved = requests.recompute_after_calendar_change(
+        db, SNOW_DAY, now=nov(16, 16), calendar=closed_on(date(2026, 11, 17))
+    )
     db.commit()
     assert moved == 1
     assert request.first_reply_due_at == request.due_at == nov(18, 9)
@@ -1193,7 +1195,7 @@ def test_a_closure_on_the_due_day_moves_the_promise_and_says_why(db, district):
 
 def test_the_reason_a_promise_moved_is_kept_in_the_database(db, district):
     request_id = submit(db, district, at=nov(16, 15, 30)).id
-    requests.recompute_after_calendar_change(db, closed_on(date(2026, 11, 17)), SNOW_DAY, now=nov(16, 16))
+    requests.recompute_after_calendar_change(db, SNOW_DAY, now=nov(16, 16), calendar=closed_on(date(2026, 11, 17)))
     db.commit()
     db.expunge_all()
     stored = db.get(Request, request_id)
@@ -1210,7 +1212,9 @@ def test_requests_whose_promise_did_not_move_keep_no_reason(db, district):
     set_status(db, district, waiting, RequestStatus.WAITING_ON_FAMILY, at=nov(16, 9, 30))
     db.commit()
     assert same_day.due_at == nov(16, 8, 30) and same_day.resolution_due_at == nov(16, 16, 30)
-    moved = requests.recompute_after_calendar_change(db, closed_on(date(2026, 11, 17)), SNOW_DAY, now=nov(16, 10))
+    moved = requests.recompute_after_calendar_change(
+        db, SNOW_DAY, now=nov(16, 10), calendar=closed_on(date(2026, 11, 17))
+    )
     db.commit()
     assert moved == 0
     assert (same_day.due_moved, waiting.due_moved) == (None, None)
@@ -1221,7 +1225,9 @@ def test_requests_whose_promise_did_not_move_keep_no_reason(db, district):
 def test_resolved_requests_are_left_alone_when_the_calendar_changes(db, district):
     request = submit(db, district, at=nov(16, 15, 30))
     resolve(db, district, request, at=nov(16, 15, 45))
-    moved = requests.recompute_after_calendar_change(db, closed_on(date(2026, 11, 17)), SNOW_DAY, now=nov(16, 16))
+    moved = requests.recompute_after_calendar_change(
+        db, SNOW_DAY, now=nov(16, 16), calendar=closed_on(date(2026, 11, 17))
+    )
     db.commit()
     assert moved == 0
     assert request.due_moved is None
@@ -1233,7 +1239,7 @@ def test_a_moved_promise_can_be_escalated_again_when_it_is_broken(db, district):
     request = submit(db, district, at=nov(16, 15, 30))
     escalate(db, at=nov(17, 9))
     # The district closes on Tuesday after all: the reply is now due Wednesday.
-    requests.recompute_after_calendar_change(db, closed_on(date(2026, 11, 17)), SNOW_DAY, now=nov(17, 9, 30))
+    requests.recompute_after_calendar_change(db, SNOW_DAY, now=nov(17, 9, 30), calendar=closed_on(date(2026, 11, 17)))
     db.commit()
     assert request.first_reply_escalated_at is None
     assert escalate(db, at=nov(18, 8, 59)) == 0

@@ -77,17 +77,15 @@ def save_calendar_change(
     def change_and_recompute(db: Session) -> tuple[T, int | None]:
         result = change(db)
         why = reason(result)
-        district.forget_calendar()
+        district_calendar.forget(db)
         if why is None:
             return result, None
-        return result, requests.recompute_after_calendar_change(db, district.calendar(), why, now=utcnow())
+        return result, requests.recompute_after_calendar_change(db, why, now=utcnow())
 
     if form is None:
         outcome: tuple[T, int | None] | None = save(change_and_recompute)
     else:
         outcome = save_or_show_error(form, change_and_recompute)
-        # A refused change was rolled back: the calendar read inside it is not the district's.
-        district.forget_calendar()
     if outcome is None:
         return False
     result, moved = outcome

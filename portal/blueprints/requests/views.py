@@ -11,7 +11,6 @@ from limits import parse as parse_limit
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from portal.blueprints import district
 from portal.blueprints.access import family_required
 from portal.blueprints.forms import save, save_or_refuse, save_or_show_error, whole_number
 from portal.blueprints.requests.forms import NewRequestForm, RatingForm, ReplyForm
@@ -70,7 +69,6 @@ def new() -> Response | str:
                     student_id=form.student_id.data or None,
                     submission_key=form.submission_key.data,
                 ),
-                calendar=district.calendar(),
                 now=utcnow(),
                 limit=_sending_limit(),
             ),
@@ -138,9 +136,7 @@ def reply(request_id: int) -> Response | str:
     reopening = not found.is_active
     if form.validate_on_submit() and save_or_show_error(
         form,
-        lambda db: requests.reply_as_family(
-            db, current_user, found, form.body.data or "", calendar=district.calendar(), now=utcnow()
-        ),
+        lambda db: requests.reply_as_family(db, current_user, found, form.body.data or "", now=utcnow()),
     ):
         flash(_("Your request is open again and your message was sent.") if reopening else _("Your message was sent."))
         return redirect(url_for("requests.detail", request_id=found.id, _anchor="latest"))
@@ -162,7 +158,7 @@ def close(request_id: int) -> Response:
 def reopen(request_id: int) -> Response:
     found = requests.request_for_family(get_session(), current_user, request_id)
     if ReplyForm().validate_on_submit():
-        save(lambda db: requests.reopen(db, current_user, found, calendar=district.calendar(), now=utcnow()))
+        save(lambda db: requests.reopen(db, current_user, found, now=utcnow()))
         flash(_("Your request is open again."))
     return redirect(url_for("requests.detail", request_id=found.id))
 

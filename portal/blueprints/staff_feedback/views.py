@@ -243,9 +243,7 @@ def open_request(feedback_id: int) -> Response | str:
     found, form = _found(feedback_id), CommentForm()
     if not form.validate_on_submit():
         return redirect(url_for("staff_feedback.detail", feedback_id=found.id))
-    opened = save_or_refuse(
-        lambda db: feedback.turn_into_request(db, current_user, found, calendar=district.calendar(), now=utcnow())
-    )
+    opened = save_or_refuse(lambda db: feedback.turn_into_request(db, current_user, found, now=utcnow()))
     if isinstance(opened, DomainError):  # no form field to show it in: the page has its own place
         return _page(found, request_error=str(opened.message))
     flash(_("Request %(reference)s opened for the family.", reference=opened.reference))

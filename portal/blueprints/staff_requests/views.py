@@ -7,7 +7,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from portal.blueprints import dates, district
+from portal.blueprints import dates
 from portal.blueprints.access import staff_required
 from portal.blueprints.forms import save_or_show_error, validate_filters, whole_number
 from portal.blueprints.staff_requests.forms import PhoneRequestForm, QueueFilterForm, RequestUpdateForm, StaffReplyForm
@@ -124,7 +124,7 @@ def reply(request_id: int) -> Response | str:
 
     def send(db):  # type: ignore[no-untyped-def]
         message = requests.reply_as_staff(
-            db, current_user, found, form.body.data or "", internal=internal, calendar=district.calendar(), now=utcnow()
+            db, current_user, found, form.body.data or "", internal=internal, now=utcnow()
         )
         if form.then_status.data and not internal:
             requests.change_status(
@@ -132,7 +132,6 @@ def reply(request_id: int) -> Response | str:
                 current_user,
                 found,
                 RequestStatus(form.then_status.data),
-                calendar=district.calendar(),
                 now=utcnow(),
                 secret_key=current_app.config["SECRET_KEY"],
             )
@@ -151,11 +150,11 @@ def update(request_id: int) -> Response | str:
     form = _update_form(found)
 
     def apply(db):  # type: ignore[no-untyped-def]
-        now, calendar = utcnow(), district.calendar()
+        now = utcnow()
         # The assignee list belongs to the department the form was opened with.
         moved = form.department_id.data != found.department_id
-        requests.change_department(db, current_user, found, form.department_id.data, calendar=calendar, now=now)
-        requests.change_priority(db, current_user, found, Priority(form.priority.data), calendar=calendar, now=now)
+        requests.change_department(db, current_user, found, form.department_id.data, now=now)
+        requests.change_priority(db, current_user, found, Priority(form.priority.data), now=now)
         if not moved:
             requests.assign(db, current_user, found, form.assignee_id.data or None, now=now)
         requests.change_status(
@@ -163,7 +162,6 @@ def update(request_id: int) -> Response | str:
             current_user,
             found,
             RequestStatus(form.status.data),
-            calendar=calendar,
             now=now,
             secret_key=current_app.config["SECRET_KEY"],
         )
@@ -207,7 +205,6 @@ def log_phone_call(household_id: int) -> Response | str:
                     student_id=form.student_id.data or None,
                 ),
                 priority=Priority(form.priority.data),
-                calendar=district.calendar(),
                 now=utcnow(),
             ),
         )

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from babel.dates import format_datetime, get_timezone
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
+from portal.db import CONFIGURED_TIME_ZONE
 from portal.models import BusinessHours, Closure, DistrictSetting, User
 from portal.services import audit, scope
 from portal.services.errors import InvalidInput, NotFound
@@ -25,6 +26,40 @@ FALLBACK_TIME_ZONE = "UTC"
 _SAMPLE_MOMENT = datetime(2030, 3, 10, 10, 30, tzinfo=UTC)
 
 log = logging.getLogger(__name__)
+
+# Keys of Session.info. The configured time zone (DISTRICT_TIMEZONE) is put on every
+# session by portal.db (CONFIGURED_TIME_ZONE), so that services read the district's
+# calendar themselves.
+_TIME_ZONE = "portal.district_time_zone"
+_CALENDAR = "portal.district_calendar"
+
+
+def current_time_zone(db: Session) -> str:
+    """The district's time zone, read once per session (a request, a worker round)."""
+    if _TIME_ZONE not in db.info:
+        db.info[_TIME_ZONE] = time_zone(db, db.info.get(CONFIGURED_TIME_ZONE, FALLBACK_TIME_ZONE))
+    zone: str = db.info[_TIME_ZONE]
+    return zone
+
+
+def current(db: Session) -> Calendar:
+    """The calendar that every promise of this session is computed on, with every
+    closure: read once per session, and again after `forget` or a rollback."""
+    if _CALENDAR not in db.info:
+        db.info[_CALENDAR] = load_calendar(db, current_time_zone(db))
+    calendar: Calendar = db.info[_CALENDAR]
+    return calendar
+
+
+def forget(db: Session) -> None:
+    """After the calendar changed (or a change was rolled back), the next use reads it again."""
+    db.info.pop(_TIME_ZONE, None)
+    db.info.pop(_CALENDAR, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_what_was_rolled_back(db: Session) -> None:
+    forget(db)
 
 
 def _time(text: str) -> time:

@@ -22,6 +22,7 @@ from portal.models import (
     User,
 )
 from portal.services import audit, notifications, requests, scope
+from portal.services.calendar import district_calendar
 from portal.services.errors import InvalidInput
 from portal.services.feedback.review import parse_tags, set_tags, staff_select
 from portal.services.requests.business_time import Calendar
@@ -181,8 +182,11 @@ def bulk_change(db: Session, actor: User, feedback_ids: list[int], action: str, 
     return len(chosen)
 
 
-def turn_into_request(db: Session, actor: User, feedback: Feedback, *, calendar: Calendar, now: datetime) -> Request:
+def turn_into_request(
+    db: Session, actor: User, feedback: Feedback, *, calendar: Calendar | None = None, now: datetime
+) -> Request:
     """Open a request in the feedback's department, for the family who sent it, linked both ways."""
+    calendar = calendar or district_calendar.current(db)
     scope.require_staff(actor)
     if feedback.request_id is not None:
         raise InvalidInput(_l("This feedback already has a request."), field="request")

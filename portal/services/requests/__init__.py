@@ -10,6 +10,9 @@
 Departments (their staff and promised reply times) stay in `portal.services.departments`:
 `scope` decides staff visibility from membership, and feedback routes to departments too.
 
+Every change that moves a promise reads the district's calendar itself
+(`calendar.district_calendar.current(db)`); the optional `calendar=` is for tests.
+
 Blueprints call the names below as `requests.submit_request(...)`.
 """
 

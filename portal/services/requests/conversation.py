@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.models import ACTIVE_STATUSES, Guardianship, Request, RequestMessage, RequestStatus, User
 from portal.services import audit, notifications, scope
+from portal.services.calendar import district_calendar
 from portal.services.pagination import Page, paginate
 from portal.services.requests.business_time import Calendar
 from portal.services.requests.intake import clean_body
@@ -70,10 +71,11 @@ def all_messages(db: Session, request: Request) -> list[RequestMessage]:
 
 
 def reply_as_family(
-    db: Session, actor: User, request: Request, body: str, *, calendar: Calendar, now: datetime
+    db: Session, actor: User, request: Request, body: str, *, calendar: Calendar | None = None, now: datetime
 ) -> RequestMessage:
     """A guardian writes again: a request that was waiting on them resumes, one that
     was resolved or closed reopens, and a next reply becomes due."""
+    calendar = calendar or district_calendar.current(db)
     body = clean_body(body)
     if not request.is_active:
         _reopen(db, actor, request, calendar=calendar, now=now)
@@ -107,7 +109,8 @@ def close_by_family(db: Session, actor: User, request: Request, *, now: datetime
     )
 
 
-def reopen(db: Session, actor: User, request: Request, *, calendar: Calendar, now: datetime) -> None:
+def reopen(db: Session, actor: User, request: Request, *, calendar: Calendar | None = None, now: datetime) -> None:
+    calendar = calendar or district_calendar.current(db)
     if request.is_active:
         return
     _reopen(db, actor, request, calendar=calendar, now=now)
@@ -153,10 +156,18 @@ def _family_recipient(db: Session, request: Request) -> User | None:
 
 
 def reply_as_staff(
-    db: Session, actor: User, request: Request, body: str, *, internal: bool, calendar: Calendar, now: datetime
+    db: Session,
+    actor: User,
+    request: Request,
+    body: str,
+    *,
+    internal: bool,
+    calendar: Calendar | None = None,
+    now: datetime,
 ) -> RequestMessage:
     """A public reply stops the reply clocks and is emailed to the family; an internal
     note stops nothing and never leaves the staff pages."""
+    calendar = calendar or district_calendar.current(db)
     scope.require_staff(actor)
     body = clean_body(body)
     message = RequestMessage(
@@ -202,12 +213,13 @@ def change_status(
     request: Request,
     status: RequestStatus,
     *,
-    calendar: Calendar,
+    calendar: Calendar | None = None,
     now: datetime,
     secret_key: str,
 ) -> None:
     """Staff move a request along. Waiting on the family pauses the resolution clock;
     resolving it stops the clocks and asks the family how we did."""
+    calendar = calendar or district_calendar.current(db)
     scope.require_staff(actor)
     before = request.status
     if status is before:

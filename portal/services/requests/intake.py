@@ -25,6 +25,7 @@ from portal.models import (
     User,
 )
 from portal.services import audit, scope
+from portal.services.calendar import district_calendar
 from portal.services.errors import InvalidInput, NotAllowed, NotFound
 from portal.services.requests.business_time import Calendar
 from portal.services.requests.promises import set_targets, start_clocks
@@ -110,7 +111,7 @@ def submit_request(
     actor: User,
     new: NewRequest,
     *,
-    calendar: Calendar,
+    calendar: Calendar | None = None,
     now: datetime,
     limit: SendingLimit | None = None,
 ) -> tuple[Request, bool]:
@@ -118,6 +119,7 @@ def submit_request(
     same form sent twice (a retried POST, a double tap) finds the first request, and
     costs nothing against the household's sending `limit` (the portal's; None for the
     demo data), which counts the requests the household actually sent in its period."""
+    calendar = calendar or district_calendar.current(db)
     household_id = scope.household_id_of(db, actor)
     if household_id is None or not actor.is_family:
         raise NotAllowed()
@@ -208,12 +210,13 @@ def log_phone_request(
     new: NewRequest,
     *,
     priority: Priority,
-    calendar: Calendar,
+    calendar: Calendar | None = None,
     now: datetime,
     channel: RequestChannel = RequestChannel.PHONE,
 ) -> Request:
     """Staff write down a call (or follow up feedback), so the phone line feeds the same
     queue, with the same promise."""
+    calendar = calendar or district_calendar.current(db)
     scope.require_staff(actor)
     if get_row(db, Household, household_id) is None:
         raise NotFound()

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import ACTIVE_STATUSES, Request
 from portal.services import departments
+from portal.services.calendar import district_calendar
 from portal.services.requests.business_time import Calendar, add_business_time, business_time_between
 
 # "Typically answered in" rests on the last 30 days, once there are enough requests.
@@ -176,9 +177,13 @@ def typical_first_reply(db: Session, *, now: datetime) -> dict[int, timedelta]:
 # --- the calendar changed ---------------------------------------------------
 
 
-def recompute_after_calendar_change(db: Session, calendar: Calendar, reason: dict[str, str], *, now: datetime) -> int:
-    """Compute the due times of every active request again. Where the promise moved,
+def recompute_after_calendar_change(
+    db: Session, reason: dict[str, str], *, now: datetime, calendar: Calendar | None = None
+) -> int:
+    """Compute the due times of every active request again, on the district's calendar
+    as this session reads it now (or `calendar`, in tests). Where the promise moved,
     keep why, for the family's request page. Returns how many promises moved."""
+    calendar = calendar or district_calendar.current(db)
     moved = 0
     active = select(Request).where(Request.status.in_(ACTIVE_STATUSES)).order_by(Request.id)
     for request in db.scalars(active.execution_options(yield_per=500)):

@@ -23,6 +23,7 @@ from portal.models import (
 )
 from portal.models.request import REFERENCE_PREFIX
 from portal.services import audit, departments, notifications, scope
+from portal.services.calendar import district_calendar
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.pagination import Page, paginate
 from portal.services.requests.business_time import Calendar
@@ -193,9 +194,10 @@ def assign(db: Session, actor: User, request: Request, assignee_id: int | None, 
 
 
 def change_priority(
-    db: Session, actor: User, request: Request, priority: Priority, *, calendar: Calendar, now: datetime
+    db: Session, actor: User, request: Request, priority: Priority, *, calendar: Calendar | None = None, now: datetime
 ) -> None:
     """A new priority brings its targets: the running due times are computed again."""
+    calendar = calendar or district_calendar.current(db)
     scope.require_staff(actor)
     if priority is request.priority:
         return
@@ -217,10 +219,11 @@ def change_priority(
 
 
 def change_department(
-    db: Session, actor: User, request: Request, department_id: int, *, calendar: Calendar, now: datetime
+    db: Session, actor: User, request: Request, department_id: int, *, calendar: Calendar | None = None, now: datetime
 ) -> None:
     """Send the request where it belongs: its targets are the new department's, and an
     assignee who is not a member of it is taken off."""
+    calendar = calendar or district_calendar.current(db)
     scope.require_staff(actor)
     if department_id == request.department_id:
         return
