@@ -42,6 +42,41 @@ def only(parsed: ParsedCalendar) -> ImportedEvent:
 # --- reading -------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "calendar_property",
+    [
+        "REFRESH-INTERVAL;VALUE=DURATION:P1H",  # as published; not a valid duration (PT1H is)
+        "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
+        "X-PUBLISHED-TTL:PT1H",
+        "X-WR-CALNAME:Lincoln Unified\r\n  School District",  # folded onto a second line
+        "COLOR:not-a-colour;;",
+        "NAME;LANGUAGE=es:Calendario del distrito",
+        "METHOD:PUBLISH\r\nCALSCALE:GREGORIAN\r\nX-MS-OLK-FORCEINSPECTOROPEN:TRUE",
+    ],
+)
+def test_the_calendars_own_properties_never_refuse_the_file(calendar_property):
+    body = ics(event("e1@district.example", "Thanksgiving", "DTSTART;VALUE=DATE:20261126"), wrap=False)
+    text = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{calendar_property}\r\nPRODID:-//District//EN\r\n{body}END:VCALENDAR\r\n"
+    assert only(calendar_import.parse_calendar(text)).name == "Thanksgiving"
+
+
+def test_an_events_own_properties_are_kept_when_the_calendars_are_dropped():
+    body = ics(
+        event(
+            "e1@district.example",
+            "Spring",
+            "DTSTART;VALUE=DATE:20270329",
+            "DTEND;VALUE=DATE:20270403",
+            "CATEGORIES:Holiday,\r\n No school",
+        ),
+        wrap=False,
+    )
+    text = f"BEGIN:VCALENDAR\r\nREFRESH-INTERVAL;VALUE=DURATION:P1H\r\n{body}END:VCALENDAR\r\n"
+    spring = only(calendar_import.parse_calendar(text))
+    assert (spring.first_day, spring.last_day) == (date(2027, 3, 29), date(2027, 4, 2))
+    assert set(spring.categories) == {"Holiday", "No school"}
+
+
 def test_an_all_day_event_ends_the_day_before_its_exclusive_dtend():
     parsed = parse(event("a", "Thanksgiving", "DTSTART;VALUE=DATE:20261126", "DTEND;VALUE=DATE:20261127"))
     assert only(parsed) == ImportedEvent("a", "Thanksgiving", date(2026, 11, 26), date(2026, 11, 26))

@@ -118,7 +118,7 @@ def parse_calendar(text: str) -> ParsedCalendar:
     if len(BEGIN_EVENT_LINE.findall(text)) > MAX_EVENTS or len(BEGIN_LINE.findall(text)) > MAX_COMPONENTS:
         raise _refuse(_l("The file has more than %(count)d events. Export one school year.", count=MAX_EVENTS))
     try:
-        calendars = Calendar.from_ical(text, multiple=True)
+        calendars = Calendar.from_ical(_without_calendar_properties(text), multiple=True)
     except Exception as error:
         # The parser answers malformed input with many kinds of exceptions; all mean the same here.
         raise _refuse(_l("This file is not a calendar we can read. Export the calendar as .ics.")) from error
@@ -144,6 +144,34 @@ def parse_calendar(text: str) -> ParsedCalendar:
             continue
         events[event.uid] = event
     return ParsedCalendar(sorted(events.values(), key=lambda e: (e.first_day, e.last_day, e.name)), left_out)
+
+
+def _without_calendar_properties(text: str) -> str:
+    """`text` without the calendar's own properties (its name, colour, refresh interval,
+    publisher's extensions, ...): nothing here reads them, and the parser refuses the
+    whole file over one it cannot decode, like the common `REFRESH-INTERVAL;VALUE=
+    DURATION:P1H` (P1H is not a valid duration). Components, with every property
+    of theirs, are kept as they are."""
+    kept: list[str] = []
+    depth = 0
+    dropping = False
+    for line in text.splitlines(keepends=True):
+        if line[:1] in (" ", "\t"):  # the folded continuation of the line before
+            if not dropping:
+                kept.append(line)
+            continue
+        marker = line[:6].upper()
+        if marker.startswith("BEGIN:"):
+            depth += 1
+        elif marker.startswith("END:"):
+            depth -= 1
+        else:
+            dropping = depth == 1
+            if dropping:
+                continue
+        dropping = False
+        kept.append(line)
+    return "".join(kept)
 
 
 def _event(component: Any, spellings: dict[str, str]) -> ImportedEvent:
