@@ -10,6 +10,7 @@ from flask import current_app, flash, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto, _is_submitted
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField, Field, FileField, Form, RadioField, SelectChoice, SelectField
@@ -160,11 +161,24 @@ def validate_filters(form: Form) -> None:
 # when refused, rolled back. A view that saves uses one of them.
 
 
+def _run(db: Session, change: Callable[[Session], T]) -> T:
+    """Run `change`; when its flush loses a race on a unique key (a twin submission,
+    a second rating sent at the same moment, committed first by another request), roll
+    back and run it once more from the start: the second run sees the winner and
+    answers as a replay does. A change keeps its work in the database, so running it
+    again is safe; a conflict that is no race fails the second time too."""
+    try:
+        return change(db)
+    except IntegrityError:
+        db.rollback()
+        return change(db)
+
+
 def save(change: Callable[[Session], T]) -> T:
     """Run one unit of work that the page does not refuse itself, and commit it. A
     domain error goes on, uncommitted, to the app's error pages (404, 403)."""
     db = get_session()
-    result = change(db)
+    result = _run(db, change)
     db.commit()
     return result
 
@@ -181,7 +195,7 @@ def save_or_refuse(
     (a failed attempt, a security event) is committed."""
     db = get_session()
     try:
-        result = change(db)
+        result = _run(db, change)
     except refusals as error:
         db.rollback()
         if on_refused is not None:

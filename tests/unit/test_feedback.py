@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.models import (
@@ -343,7 +344,7 @@ def test_different_submission_keys_store_two_feedbacks(db, world):
     assert count(db, Feedback) == 2
 
 
-def test_a_duplicate_that_races_the_first_submission_returns_the_first_feedback(db, world):
+def test_a_duplicate_that_races_the_first_submission_fails_and_run_again_returns_the_first(db, world):
     first = send_public(db, world, key=KEY)
     real_scalar, looked_up = db.scalar, []
 
@@ -354,8 +355,11 @@ def test_a_duplicate_that_races_the_first_submission_returns_the_first_feedback(
             return None
         return real_scalar(statement, *args, **kwargs)
 
-    with mock.patch.object(db, "scalar", side_effect=miss_the_first_lookup):
-        again = feedback.submit_public(db, new(world, key=KEY), now=NOW)
+    # The unique key refuses the twin; the request's boundary rolls back and runs it again.
+    with mock.patch.object(db, "scalar", side_effect=miss_the_first_lookup), pytest.raises(IntegrityError):
+        feedback.submit_public(db, new(world, key=KEY), now=NOW)
+    db.rollback()
+    again = feedback.submit_public(db, new(world, key=KEY), now=NOW)
     db.commit()
     assert "submission_key" in looked_up[0]
     assert again.id == first.id

@@ -17,6 +17,7 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from portal.models import (
     AuditEvent,
@@ -663,7 +664,7 @@ def test_a_malformed_submission_key_is_ignored(db, district, key):
     assert first.submission_key is None and second.submission_key is None
 
 
-def test_a_submission_that_loses_a_race_returns_the_winners_request(db, district, monkeypatch):
+def test_a_submission_that_loses_a_race_fails_and_run_again_returns_the_winners_request(db, district, monkeypatch):
     winner = submit(db, district, at=nov(16, 10), key=KEY)
     looked_up = []
     real_lookup = intake._submitted_with
@@ -675,6 +676,10 @@ def test_a_submission_that_loses_a_race_returns_the_winners_request(db, district
 
     monkeypatch.setattr(intake, "_submitted_with", lookup_that_misses_once)
     new = NewRequest(district.transport.id, "Bus stop change", "Elm Street?", submission_key=KEY)
+    # The unique key refuses the twin; the request's boundary rolls back and runs it again.
+    with pytest.raises(IntegrityError):
+        requests.submit_request(db, district.guardian, new, calendar=DISTRICT, now=nov(16, 10))
+    db.rollback()
     loser, created = requests.submit_request(db, district.guardian, new, calendar=DISTRICT, now=nov(16, 10))
     assert (loser.id, created) == (winner.id, False)
     assert count(db, Request) == 1

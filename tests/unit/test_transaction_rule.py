@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from flask import Flask, get_flashed_messages
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.blueprints.admin_people.forms import SchoolForm
@@ -16,17 +17,6 @@ from portal.models import School
 from portal.services.errors import DomainError, InvalidInput, InvalidToken, NotFound
 
 PORTAL = Path(__file__).resolve().parents[2] / "portal"
-
-# Services that end a transaction themselves, and why: (file under portal/services,
-# module-level function). Anything else commits or rolls back at the boundary. (The mail
-# worker's commit per message is in portal/mail.py, a boundary of its own.)
-SERVICE_ALLOWED = {
-    # A unique submission key won by a twin request: the failed flush leaves the session
-    # unusable until a rollback, and a SAVEPOINT would commit early on SQLite's driver.
-    ("feedback/intake.py", "_with_key"),
-    ("requests/intake.py", "submit_request"),
-    ("requests/satisfaction.py", "rate"),
-}
 
 # Commits outside the helpers carry a comment with "commit:" saying why (the access log,
 # security events, what a GET keeps), on their line or the line above.
@@ -45,35 +35,15 @@ def _transaction_calls(path: Path) -> list[tuple[int, str]]:
     )
 
 
-def _outermost_function(path: Path, line: int) -> str:
-    """The module-level function the line is in (a change's inner function counts as its own)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.lineno <= line <= (node.end_lineno or node.lineno):
-            return node.name
-    return "<module>"
-
-
 def test_services_never_commit_or_roll_back() -> None:
+    # The mail worker's commit per message is in portal/mail.py, a boundary of its own.
     services = PORTAL / "services"
-    found = []
-    for path in sorted(services.rglob("*.py")):
-        relative = path.relative_to(services).as_posix()
-        for line, method in _transaction_calls(path):
-            if (relative, _outermost_function(path, line)) not in SERVICE_ALLOWED:
-                found.append(f"portal/services/{relative}:{line}: .{method}()")
+    found = [
+        f"portal/services/{path.relative_to(services).as_posix()}:{line}: .{method}()"
+        for path in sorted(services.rglob("*.py"))
+        for line, method in _transaction_calls(path)
+    ]
     assert found == [], "services flush; the request or the command commits"
-
-
-def test_the_allowed_service_exceptions_still_exist() -> None:
-    # An allowance left behind after the code moved would let the next one in unnoticed.
-    services = PORTAL / "services"
-    present = {
-        (path.relative_to(services).as_posix(), _outermost_function(path, line))
-        for path in services.rglob("*.py")
-        for line, _method in _transaction_calls(path)
-    }
-    assert SERVICE_ALLOWED.issubset(present)
 
 
 def test_views_save_through_the_helpers_or_say_why() -> None:
@@ -173,3 +143,57 @@ def test_save_commits_and_leaves_a_refusal_to_the_error_pages(app: Flask, db: Se
     with app.test_request_context(), pytest.raises(NotFound):
         save(_add("Oak", then=NotFound()))
     assert _schools(db) == ["Elm"]
+
+
+def _add_unless_there(name: str, *, twin_first: bool = False):  # type: ignore[no-untyped-def]
+    """A change that checks, then inserts; with `twin_first`, another request commits the
+    same school between its check and its insert, the first time it runs."""
+    runs: list[int] = []
+
+    def change(session: Session) -> School:
+        runs.append(1)
+        earlier = session.scalar(select(School).where(School.name == name))
+        if earlier is not None:
+            return earlier
+        if twin_first and len(runs) == 1:
+            with session.get_bind().connect() as other:  # type: ignore[union-attr]
+                other.execute(School.__table__.insert().values(name=name))
+                other.commit()
+        school = School(name=name)
+        session.add(school)
+        session.flush()
+        return school
+
+    change.runs = runs  # type: ignore[attr-defined]
+    return change
+
+
+@pytest.mark.parametrize("helper", ["save", "save_or_refuse", "save_or_flash"])
+def test_a_change_that_loses_a_race_on_a_unique_key_is_run_again_and_finds_the_winner(
+    app: Flask, db: Session, helper: str
+) -> None:
+    change = _add_unless_there("Oak", twin_first=True)
+    with app.test_request_context():
+        saved = {"save": save, "save_or_refuse": save_or_refuse, "save_or_flash": save_or_flash}[helper](change)
+        assert isinstance(saved, School) and saved.name == "Oak"
+        assert get_flashed_messages() == []
+    assert len(change.runs) == 2
+    assert _schools(db) == ["Oak"]
+
+
+def test_a_conflict_that_is_no_race_fails_again_and_saves_nothing(app: Flask, db: Session) -> None:
+    db.add(School(name="Oak", code="OAK"))
+    db.commit()
+    runs = []
+
+    def same_code(session: Session) -> School:
+        runs.append(1)
+        school = School(name=f"Elm {len(runs)}", code="OAK")
+        session.add(school)
+        session.flush()
+        return school
+
+    with app.test_request_context(), pytest.raises(IntegrityError):
+        save(same_code)
+    assert len(runs) == 2
+    assert _schools(db) == ["Oak"]

@@ -18,11 +18,20 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from portal.db import utcnow
-from portal.models import AccountNote, AccountNoteRevision, Department, NoteCategory, Request
+from portal.models import (
+    AccountNote,
+    AccountNoteRevision,
+    Department,
+    Feedback,
+    NoteCategory,
+    Request,
+    SatisfactionRating,
+)
 from portal.services.households import notes
 from tests import factories
 from tests.conftest import EXTERNAL_DATABASE_URL, Browser, csrf_token_from
 from tests.web.support import in_parallel
+from tests.web.test_request_rating import rating_link_token, resolved
 
 pytestmark = pytest.mark.skipif(
     not EXTERNAL_DATABASE_URL.startswith("postgresql"),
@@ -37,7 +46,7 @@ STALE = "Someone changed this note since you opened it."
 
 @pytest.fixture
 def app_config() -> dict[str, object]:
-    return {"NEW_REQUEST_LIMIT_PER_ACCOUNT": f"{LIMIT} per day"}
+    return {"NEW_REQUEST_LIMIT_PER_ACCOUNT": f"{LIMIT} per day", "PUBLIC_FEEDBACK_LIMIT_PER_CLIENT": "100 per hour"}
 
 
 def page_text(response: TestResponse) -> str:
@@ -158,3 +167,65 @@ def test_parallel_requests_beyond_the_limit_make_exactly_the_limit(app, db, depa
             assert LIMIT_REACHED in page
             assert "Which stop is closest to 12 Elm St?</textarea>" in page  # their text is kept
     assert count(db, Request) == LIMIT
+
+
+# --- the unique key decides, and the loser is answered as a replay --------------------
+
+
+def test_ten_parallel_sends_of_one_public_feedback_make_one_and_all_see_its_reference(app, db, department):
+    visitors = [Browser(app.test_client(), app) for _ in range(10)]
+    key = SUBMISSION_KEY.search(visitors[0].get("/feedback/public").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    forms = []
+    for visitor in visitors:
+        page = visitor.get("/feedback/public").get_data(as_text=True)
+        forms.append(
+            {
+                "csrf_token": csrf_token_from(page),
+                "submission_key": key,
+                "kind": "compliment",
+                "department_id": department.id,
+                "school_id": 0,
+                "rating": "5",
+                "body": "The crossing guard at Elm and 3rd is wonderful.",
+                "contact_email": "",
+                "website": "",
+            }
+        )
+
+    answers = in_parallel(
+        [
+            lambda v=visitor, f=form: v.client.post("/feedback/public", data=f)
+            for visitor, form in zip(visitors, forms, strict=True)
+        ]
+    )
+
+    assert {answer.status_code for answer in answers} == {200}
+    references = {re.search(r"Its reference is (F-\d{6})\.", page_text(answer)).group(1) for answer in answers}  # type: ignore[union-attr]
+    assert len(references) == 1
+    assert count(db, Feedback) == 1
+
+
+def test_ten_parallel_ratings_by_one_emailed_link_keep_one_and_thank_every_sender(app, db, department, guardian):
+    staff = factories.make_staff(db, name="Robin Ortiz")
+    factories.join(db, staff, department)
+    asked = resolved(app, db, staff, guardian, department)
+    link = f"/requests/rate/{rating_link_token(db, asked)}"
+    visitors = [Browser(app.test_client(), app) for _ in range(10)]
+    forms = [
+        {
+            "csrf_token": csrf_token_from(visitor.get(link).get_data(as_text=True)),
+            "rating": str(1 + n % 5),
+            "comment": f"Go {n}",
+        }
+        for n, visitor in enumerate(visitors)
+    ]
+
+    answers = in_parallel(
+        [lambda v=visitor, f=form: v.client.post(link, data=f) for visitor, form in zip(visitors, forms, strict=True)]
+    )
+
+    assert {answer.status_code for answer in answers} == {200}
+    pages = [page_text(answer) for answer in answers]
+    assert sum("Your rating helps us answer families better." in page for page in pages) == 1
+    assert sum("you already told us how we did" in page for page in pages) == 9
+    assert count(db, SatisfactionRating) == 1

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from portal.db import get_row
@@ -95,14 +94,9 @@ def _with_key(db: Session, feedback: Feedback, key: str | None) -> Feedback | No
             return earlier
     feedback.submission_key = key
     db.add(feedback)
-    try:
-        db.flush()
-    except IntegrityError:
-        db.rollback()
-        earlier = db.scalar(select(Feedback).where(Feedback.submission_key == key)) if key else None
-        if earlier is None:
-            raise
-        return earlier
+    # A twin sent at the same moment and committed first makes this flush fail on the
+    # unique key; the request's boundary runs the submission again, which finds it.
+    db.flush()
     return None
 
 

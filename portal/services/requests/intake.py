@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.db import get_row
@@ -140,16 +139,10 @@ def submit_request(
     request = _open_request(db, household_id, actor, new, calendar=calendar, now=now, public_only=True)
     request.submission_key = key
     db.add(request)
-    try:
-        db.flush()
-    except IntegrityError:
-        # The same submission won a race that the household lock did not stop (a writer
-        # that skipped it): the unique key still makes one request; answer with it.
-        db.rollback()
-        earlier = _submitted_with(db, household_id, key) if key else None
-        if earlier is None:
-            raise
-        return earlier, False
+    # Should a writer skip the household lock, the unique key still makes one request:
+    # this flush fails, and the request's boundary runs the submission again, which
+    # answers with the first one.
+    db.flush()
     audit.record(
         db,
         actor,

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.db import get_row
@@ -86,12 +85,9 @@ def rate(
         created_at=now,
     )
     db.add(saved)
-    try:
-        db.flush()
-    except IntegrityError as error:
-        # The same rating, sent twice at once: the first one counts.
-        db.rollback()
-        raise InvalidInput(_l("Thank you: you already told us how we did."), field="rating") from error
+    # The same rating sent twice at once: the second flush fails on the unique key, and
+    # the request's boundary runs this again, which finds the first and thanks them.
+    db.flush()
     audit.record(
         db,
         rated_by,
