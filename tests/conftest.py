@@ -308,6 +308,12 @@ class Browser:
 
 
 @pytest.fixture
+def admin(db: Session) -> User:
+    """An administrator, not signed in."""
+    return factories.make_admin(db)
+
+
+@pytest.fixture
 def browser(client: FlaskClient, app: Flask) -> Browser:
     return Browser(client, app)
 

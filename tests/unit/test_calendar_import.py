@@ -330,11 +330,6 @@ def test_events_chosen_one_by_one_join_the_chosen_categories():
 # --- keeping and saving --------------------------------------------------------
 
 
-@pytest.fixture
-def admin(db):  # type: ignore[no-untyped-def]
-    return factories.make_admin(db)
-
-
 def count(db, model, *where):  # type: ignore[no-untyped-def]
     return db.scalar(select(func.count()).select_from(model).where(*where))
 

@@ -7,12 +7,6 @@ from tests.conftest import Browser
 
 
 @pytest.fixture
-def admin(db):  # type: ignore[no-untyped-def]
-    """An administrator, not signed in."""
-    return factories.make_admin(db)
-
-
-@pytest.fixture
 def guardian(db, household):  # type: ignore[no-untyped-def]
     """The first guardian of the module's household."""
     return factories.guardians_of(db, household)[0]

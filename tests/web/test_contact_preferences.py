@@ -138,11 +138,6 @@ def household(db: Session) -> Household:
 
 
 @pytest.fixture
-def guardian(db: Session, household: Household) -> User:
-    return factories.guardians_of(db, household)[0]
-
-
-@pytest.fixture
 def other_guardian(db: Session, household: Household) -> User:
     return factories.guardians_of(db, household)[1]
 
@@ -570,11 +565,6 @@ def test_the_household_page_shows_each_guardians_preferences_and_a_link_to_chang
 
 
 # Contact lists for administrators ------------------------------------------------------------
-
-
-@pytest.fixture
-def admin(db: Session) -> User:
-    return factories.make_admin(db, name="Ada Lindqvist")
 
 
 def test_admins_download_a_contact_list_as_a_csv_attachment(db, client, sign_in, admin, household, guardian):

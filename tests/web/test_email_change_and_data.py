@@ -23,11 +23,6 @@ def household(db):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def guardian(db, household) -> User:  # type: ignore[no-untyped-def]
-    return factories.guardians_of(db, household)[0]
-
-
-@pytest.fixture
 def family(app, guardian) -> Browser:  # type: ignore[no-untyped-def]
     browser = Browser(app.test_client(), app)
     browser.sign_in(guardian.email)

@@ -46,11 +46,6 @@ def app_config(request: pytest.FixtureRequest) -> dict[str, object]:
 # --- setting the scene ------------------------------------------------------
 
 
-@pytest.fixture
-def admin(db):  # type: ignore[no-untyped-def]
-    return factories.make_admin(db, name="Alex Admin")
-
-
 def browser_for(app, user) -> Browser:  # type: ignore[no-untyped-def]
     browser = Browser(app.test_client(), app)
     browser.sign_in(user.email)

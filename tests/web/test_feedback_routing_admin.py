@@ -30,11 +30,6 @@ def admin(db, sign_in) -> Browser:  # type: ignore[no-untyped-def]
     return sign_in(factories.make_admin(db, name="Alex Admin"))
 
 
-@pytest.fixture
-def guardian(db):  # type: ignore[no-untyped-def]
-    return factories.guardians_of(db, factories.make_household(db))[0]
-
-
 def browser_for(app, user) -> Browser:  # type: ignore[no-untyped-def]
     browser = Browser(app.test_client(), app)
     browser.sign_in(user.email)

@@ -104,26 +104,13 @@ def test_two_parallel_saves_of_one_note_save_one_and_show_the_other_the_conflict
 # --- a family's requests: replays and the sending limit ------------------------------
 
 
-@pytest.fixture
-def department(db) -> Department:
-    department = Department(name="Transportation", description="Bus stops, routes and late buses.")
-    db.add(department)
-    db.commit()
-    return department
-
-
-@pytest.fixture
-def guardian(db):  # type: ignore[no-untyped-def]
-    return factories.guardians_of(db, factories.make_household(db))[0]
-
-
-def request_form(browser: Browser, department: Department, subject: str, key: str | None = None) -> dict[str, object]:
+def request_form(browser: Browser, transport: Department, subject: str, key: str | None = None) -> dict[str, object]:
     """The new-request form this browser was served: its token, and its key unless one is given."""
     page = browser.get("/requests/new").get_data(as_text=True)
     return {
         "csrf_token": csrf_token_from(page),
         "submission_key": key or SUBMISSION_KEY.search(page).group(1),  # type: ignore[union-attr]
-        "department_id": department.id,
+        "department_id": transport.id,
         "student_id": 0,
         "subject": subject,
         "body": "Which stop is closest to 12 Elm St?",
@@ -134,10 +121,10 @@ def post(browser: Browser, form: dict[str, object]) -> Callable[[], TestResponse
     return lambda: browser.client.post("/requests/new", data=form)
 
 
-def test_twenty_parallel_replays_of_one_request_make_one_request_and_cost_one(app, db, department, guardian):
+def test_twenty_parallel_replays_of_one_request_make_one_request_and_cost_one(app, db, transport, guardian):
     phones = [signed_in(app, guardian.email) for _ in range(20)]
     key = SUBMISSION_KEY.search(phones[0].get("/requests/new").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
-    forms = [request_form(phone, department, "Bus stop change", key) for phone in phones]
+    forms = [request_form(phone, transport, "Bus stop change", key) for phone in phones]
 
     answers = in_parallel([post(phone, form) for phone, form in zip(phones, forms, strict=True)])
 
@@ -146,16 +133,16 @@ def test_twenty_parallel_replays_of_one_request_make_one_request_and_cost_one(ap
     assert count(db, Request) == 1
     # Charged once: LIMIT - 1 more requests go through, and the next is refused.
     for number in range(LIMIT - 1):
-        assert post(phones[0], request_form(phones[0], department, f"Question {number}"))().status_code == 302
-    refused = post(phones[0], request_form(phones[0], department, "One too many"))()
+        assert post(phones[0], request_form(phones[0], transport, f"Question {number}"))().status_code == 302
+    refused = post(phones[0], request_form(phones[0], transport, "One too many"))()
     assert refused.status_code == 200
     assert LIMIT_REACHED in page_text(refused)
     assert count(db, Request) == LIMIT
 
 
-def test_parallel_requests_beyond_the_limit_make_exactly_the_limit(app, db, department, guardian):
+def test_parallel_requests_beyond_the_limit_make_exactly_the_limit(app, db, transport, guardian):
     phones = [signed_in(app, guardian.email) for _ in range(LIMIT + 7)]
-    forms = [request_form(phone, department, f"Question {number}") for number, phone in enumerate(phones)]
+    forms = [request_form(phone, transport, f"Question {number}") for number, phone in enumerate(phones)]
 
     answers = in_parallel([post(phone, form) for phone, form in zip(phones, forms, strict=True)])
 
@@ -172,7 +159,7 @@ def test_parallel_requests_beyond_the_limit_make_exactly_the_limit(app, db, depa
 # --- the unique key decides, and the loser is answered as a replay --------------------
 
 
-def test_ten_parallel_sends_of_one_public_feedback_make_one_and_all_see_its_reference(app, db, department):
+def test_ten_parallel_sends_of_one_public_feedback_make_one_and_all_see_its_reference(app, db, transport):
     visitors = [Browser(app.test_client(), app) for _ in range(10)]
     key = SUBMISSION_KEY.search(visitors[0].get("/feedback/public").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
     forms = []
@@ -183,7 +170,7 @@ def test_ten_parallel_sends_of_one_public_feedback_make_one_and_all_see_its_refe
                 "csrf_token": csrf_token_from(page),
                 "submission_key": key,
                 "kind": "compliment",
-                "department_id": department.id,
+                "department_id": transport.id,
                 "school_id": 0,
                 "rating": "5",
                 "body": "The crossing guard at Elm and 3rd is wonderful.",
@@ -205,10 +192,10 @@ def test_ten_parallel_sends_of_one_public_feedback_make_one_and_all_see_its_refe
     assert count(db, Feedback) == 1
 
 
-def test_ten_parallel_ratings_by_one_emailed_link_keep_one_and_thank_every_sender(app, db, department, guardian):
+def test_ten_parallel_ratings_by_one_emailed_link_keep_one_and_thank_every_sender(app, db, transport, guardian):
     staff = factories.make_staff(db, name="Robin Ortiz")
-    factories.join(db, staff, department)
-    asked = resolved(app, db, staff, guardian, department)
+    factories.join(db, staff, transport)
+    asked = resolved(app, db, staff, guardian, transport)
     link = f"/requests/rate/{rating_link_token(db, asked)}"
     visitors = [Browser(app.test_client(), app) for _ in range(10)]
     forms = [

@@ -88,11 +88,6 @@ def assert_limited(response) -> None:
     assert 'href="/"' in page  # the friendly page, in the layout, with a way on
 
 
-@pytest.fixture
-def guardian(db):
-    return factories.guardians_of(db, factories.make_household(db))[0]
-
-
 def test_the_attempt_after_the_limit_per_client_is_refused_with_a_friendly_page(client):
     for number in range(PER_CLIENT):
         assert attempt(client, f"stranger{number}@example.org").status_code == 200

@@ -13,38 +13,15 @@ from sqlalchemy import func, select
 
 from portal import mail
 from portal.db import utcnow
-from portal.models import Department, Notification, Request, RequestStatus, SatisfactionRating
+from portal.models import Notification, Request, RequestStatus, SatisfactionRating
 from portal.services import requests
 from portal.services.calendar import district_calendar
-from tests import factories
 from tests.conftest import Browser
 from tests.web.support import HOSTILE_SCRIPT, field_error, location, text
 
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
 LINK_EXPIRED = "This link does not work any more"
 OFFER = 'id="rating-heading"'
-
-
-@pytest.fixture
-def department(db) -> Department:  # type: ignore[no-untyped-def]
-    return factories.make_department(db, "Transportation", description="Buses.")
-
-
-@pytest.fixture
-def staff(db, department):  # type: ignore[no-untyped-def]
-    user = factories.make_staff(db, name="Robin Ortiz")
-    factories.join(db, user, department)
-    return user
-
-
-@pytest.fixture
-def guardian(db):  # type: ignore[no-untyped-def]
-    return factories.guardians_of(db, factories.make_household(db))[0]
-
-
-@pytest.fixture
-def family(guardian, sign_in) -> Browser:  # type: ignore[no-untyped-def]
-    return sign_in(guardian)
 
 
 @pytest.fixture
@@ -57,11 +34,11 @@ def calendar(db):  # type: ignore[no-untyped-def]
     return district_calendar.load_calendar(db, "America/Los_Angeles")
 
 
-def ask(db, guardian, department, subject: str = "Bus stop change") -> Request:  # type: ignore[no-untyped-def]
+def ask(db, guardian, transport, subject: str = "Bus stop change") -> Request:  # type: ignore[no-untyped-def]
     created, _is_new = requests.submit_request(
         db,
         guardian,
-        requests.NewRequest(department_id=department.id, subject=subject, body="Which stop is closest?"),
+        requests.NewRequest(department_id=transport.id, subject=subject, body="Which stop is closest?"),
         calendar=calendar(db),
         now=utcnow(),
     )
@@ -76,9 +53,9 @@ def set_status(app, db, staff, request: Request, status: RequestStatus) -> None:
     db.commit()
 
 
-def resolved(app, db, staff, guardian, department, subject: str = "Bus stop change") -> Request:  # type: ignore[no-untyped-def]
+def resolved(app, db, staff, guardian, transport, subject: str = "Bus stop change") -> Request:  # type: ignore[no-untyped-def]
     """A request staff answered and resolved."""
-    asked = ask(db, guardian, department, subject)
+    asked = ask(db, guardian, transport, subject)
     requests.reply_as_staff(
         db, staff, asked, "Stop 14 from Monday.", internal=False, calendar=calendar(db), now=utcnow()
     )
@@ -112,20 +89,20 @@ def page_text(response) -> str:  # type: ignore[no-untyped-def]
 # --- on the request page ----------------------------------------------------
 
 
-def test_an_active_request_does_not_offer_a_rating(db, family, guardian, department):
-    asked = ask(db, guardian, department)
+def test_an_active_request_does_not_offer_a_rating(db, family, guardian, transport):
+    asked = ask(db, guardian, transport)
     assert OFFER not in text(family.get(f"/requests/{asked.id}"))
 
 
-def test_a_resolved_request_offers_how_did_we_do_once(app, db, family, staff, guardian, department):
-    asked = resolved(app, db, staff, guardian, department)
+def test_a_resolved_request_offers_how_did_we_do_once(app, db, family, staff, guardian, transport):
+    asked = resolved(app, db, staff, guardian, transport)
     page = text(family.get(f"/requests/{asked.id}"))
     assert page.count(OFFER) == 1
     assert f'action="/requests/{asked.id}/rate"' in page
 
 
-def test_a_family_rates_on_the_page_once(app, db, family, staff, guardian, department):
-    asked = resolved(app, db, staff, guardian, department)
+def test_a_family_rates_on_the_page_once(app, db, family, staff, guardian, transport):
+    asked = resolved(app, db, staff, guardian, transport)
     response = family.submit(f"/requests/{asked.id}/rate", {"rating": "4", "comment": "Quick, thanks."})
     assert response.status_code == 302
     assert location(response).endswith(f"/requests/{asked.id}")
@@ -145,8 +122,8 @@ def test_a_family_rates_on_the_page_once(app, db, family, staff, guardian, depar
     assert "You rated our answer 4 out of 5." in page_text(family.get(f"/requests/{asked.id}"))
 
 
-def test_a_rating_on_an_active_request_is_refused(db, family, guardian, department):
-    asked = ask(db, guardian, department)
+def test_a_rating_on_an_active_request_is_refused(db, family, guardian, transport):
+    asked = ask(db, guardian, transport)
     response = family.submit(f"/requests/{asked.id}/rate", {"rating": "5"}, page=f"/requests/{asked.id}")
     assert response.status_code == 302
     page = page_text(family.get(location(response)))
@@ -155,8 +132,8 @@ def test_a_rating_on_an_active_request_is_refused(db, family, guardian, departme
     assert ratings(db) == []
 
 
-def test_staff_see_the_familys_rating_on_the_request_page(app, db, family, staff, guardian, department, sign_in):
-    asked = resolved(app, db, staff, guardian, department)
+def test_staff_see_the_familys_rating_on_the_request_page(app, db, family, staff, guardian, transport, sign_in):
+    asked = resolved(app, db, staff, guardian, transport)
     family.submit(f"/requests/{asked.id}/rate", {"rating": "2", "comment": "Took a week."})
     family.sign_out()
     page = page_text(sign_in(staff).get(f"/staff/requests/{asked.id}"))
@@ -175,9 +152,9 @@ def test_staff_see_the_familys_rating_on_the_request_page(app, db, family, staff
     ],
 )
 def test_a_rating_out_of_range_or_not_a_number_gets_an_error_next_to_the_field(
-    app, db, family, staff, guardian, department, rating, message
+    app, db, family, staff, guardian, transport, rating, message
 ):
-    asked = resolved(app, db, staff, guardian, department)
+    asked = resolved(app, db, staff, guardian, transport)
     response = family.submit(f"/requests/{asked.id}/rate", {"rating": rating, "comment": "Kept comment"})
     assert response.status_code == 200
     page = text(response)
@@ -198,9 +175,9 @@ def test_a_rating_out_of_range_or_not_a_number_gets_an_error_next_to_the_field(
     ],
 )
 def test_a_bad_comment_gets_a_message_next_to_it_and_the_rating_is_kept(
-    app, db, family, staff, guardian, department, comment, message
+    app, db, family, staff, guardian, transport, comment, message
 ):
-    asked = resolved(app, db, staff, guardian, department)
+    asked = resolved(app, db, staff, guardian, transport)
     response = family.submit(f"/requests/{asked.id}/rate", {"rating": "3", "comment": comment})
     assert response.status_code == 200
     page = text(response)
@@ -209,8 +186,8 @@ def test_a_bad_comment_gets_a_message_next_to_it_and_the_rating_is_kept(
     assert ratings(db) == []
 
 
-def test_a_script_in_a_comment_is_shown_as_text_to_staff(app, db, family, staff, guardian, department, sign_in):
-    asked = resolved(app, db, staff, guardian, department)
+def test_a_script_in_a_comment_is_shown_as_text_to_staff(app, db, family, staff, guardian, transport, sign_in):
+    asked = resolved(app, db, staff, guardian, transport)
     family.submit(f"/requests/{asked.id}/rate", {"rating": "3", "comment": HOSTILE_SCRIPT})
     assert ratings(db)[0].comment == HOSTILE_SCRIPT
     family.sign_out()
@@ -222,8 +199,8 @@ def test_a_script_in_a_comment_is_shown_as_text_to_staff(app, db, family, staff,
 # --- by the emailed link ----------------------------------------------------
 
 
-def test_the_resolution_email_carries_the_rating_link(app, db, staff, guardian, department):
-    asked = resolved(app, db, staff, guardian, department)
+def test_the_resolution_email_carries_the_rating_link(app, db, staff, guardian, transport):
+    asked = resolved(app, db, staff, guardian, transport)
     token = rating_link_token(db, asked)
     email = db.scalar(select(Notification).where(Notification.template == "request_resolved"))
     assert email.recipient_id == guardian.id
@@ -232,8 +209,8 @@ def test_the_resolution_email_carries_the_rating_link(app, db, staff, guardian, 
     assert f"http://portal.test/requests/rate/{token}" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
-def test_the_emailed_link_rates_signed_out_once_then_says_thank_you(app, db, visitor, staff, guardian, department):
-    asked = resolved(app, db, staff, guardian, department)
+def test_the_emailed_link_rates_signed_out_once_then_says_thank_you(app, db, visitor, staff, guardian, transport):
+    asked = resolved(app, db, staff, guardian, transport)
     link = f"/requests/rate/{rating_link_token(db, asked)}"
     page = page_text(visitor.get(link))
     assert f"Tell us how we answered your request {asked.reference}." in page
@@ -253,17 +230,17 @@ def test_the_emailed_link_rates_signed_out_once_then_says_thank_you(app, db, vis
 
 
 def test_a_rating_by_link_shows_on_the_familys_page_which_offers_no_second_one(
-    app, db, visitor, family, staff, guardian, department
+    app, db, visitor, family, staff, guardian, transport
 ):
-    asked = resolved(app, db, staff, guardian, department)
+    asked = resolved(app, db, staff, guardian, transport)
     visitor.submit(f"/requests/rate/{rating_link_token(db, asked)}", {"rating": "5"})
     page = page_text(family.get(f"/requests/{asked.id}"))
     assert OFFER not in page
     assert "You rated our answer 5 out of 5. Thank you." in page
 
 
-def test_after_rating_on_the_page_the_link_says_already_rated(app, db, visitor, family, staff, guardian, department):
-    asked = resolved(app, db, staff, guardian, department)
+def test_after_rating_on_the_page_the_link_says_already_rated(app, db, visitor, family, staff, guardian, transport):
+    asked = resolved(app, db, staff, guardian, transport)
     family.submit(f"/requests/{asked.id}/rate", {"rating": "4"})
     link = f"/requests/rate/{rating_link_token(db, asked)}"
     assert "you already told us how we did" in page_text(visitor.get(link))
@@ -271,8 +248,8 @@ def test_after_rating_on_the_page_the_link_says_already_rated(app, db, visitor, 
     assert [r.rating for r in ratings(db)] == [4]
 
 
-def test_the_link_without_a_rating_gets_an_error_next_to_the_field(app, db, visitor, staff, guardian, department):
-    asked = resolved(app, db, staff, guardian, department)
+def test_the_link_without_a_rating_gets_an_error_next_to_the_field(app, db, visitor, staff, guardian, transport):
+    asked = resolved(app, db, staff, guardian, transport)
     response = visitor.submit(f"/requests/rate/{rating_link_token(db, asked)}", {"comment": "Forgot the stars"})
     assert response.status_code == 200
     page = text(response)
@@ -291,24 +268,24 @@ def test_the_link_without_a_rating_gets_an_error_next_to_the_field(app, db, visi
     ],
 )
 def test_bad_input_on_the_link_gets_an_error_next_to_the_field(
-    app, db, visitor, staff, guardian, department, data, field
+    app, db, visitor, staff, guardian, transport, data, field
 ):
-    asked = resolved(app, db, staff, guardian, department)
+    asked = resolved(app, db, staff, guardian, transport)
     response = visitor.submit(f"/requests/rate/{rating_link_token(db, asked)}", data)
     assert response.status_code == 200
     assert field_error(text(response), field)
     assert ratings(db) == []
 
 
-def test_a_script_in_a_comment_by_link_is_stored_as_typed(app, db, visitor, staff, guardian, department):
-    asked = resolved(app, db, staff, guardian, department)
+def test_a_script_in_a_comment_by_link_is_stored_as_typed(app, db, visitor, staff, guardian, transport):
+    asked = resolved(app, db, staff, guardian, transport)
     visitor.submit(f"/requests/rate/{rating_link_token(db, asked)}", {"rating": "2", "comment": HOSTILE_SCRIPT})
     assert ratings(db)[0].comment == HOSTILE_SCRIPT
 
 
-def test_a_token_for_one_request_cannot_rate_another(app, db, visitor, staff, guardian, department):
-    first = resolved(app, db, staff, guardian, department, "Bus stop change")
-    second = resolved(app, db, staff, guardian, department, "Late bus")
+def test_a_token_for_one_request_cannot_rate_another(app, db, visitor, staff, guardian, transport):
+    first = resolved(app, db, staff, guardian, transport, "Bus stop change")
+    second = resolved(app, db, staff, guardian, transport, "Late bus")
     payload, timestamp, signature = rating_link_token(db, first).split(".")
     forged = base64_encode(json.dumps({"r": second.id, "n": 1}, separators=(",", ":"))).decode()
     tampered = f"/requests/rate/{forged}.{timestamp}.{signature}"
@@ -324,16 +301,16 @@ def test_a_token_for_one_request_cannot_rate_another(app, db, visitor, staff, gu
     assert [(r.request_id, r.rating) for r in ratings(db)] == [(first.id, 5)]
 
 
-def test_a_link_signed_with_another_key_is_refused(app, db, visitor, staff, guardian, department):
-    asked = resolved(app, db, staff, guardian, department)
+def test_a_link_signed_with_another_key_is_refused(app, db, visitor, staff, guardian, transport):
+    asked = resolved(app, db, staff, guardian, transport)
     forged = requests.rating_token(asked, "not-the-districts-secret-key")
     response = visitor.get(f"/requests/rate/{forged}")
     assert response.status_code == 404
     assert LINK_EXPIRED in page_text(response)
 
 
-def test_a_link_older_than_sixty_days_is_refused(app, db, visitor, staff, guardian, department):
-    asked = resolved(app, db, staff, guardian, department)
+def test_a_link_older_than_sixty_days_is_refused(app, db, visitor, staff, guardian, transport):
+    asked = resolved(app, db, staff, guardian, transport)
     long_ago = (utcnow() - requests.RATING_LINK_MAX_AGE).timestamp() - 60
     with mock.patch("itsdangerous.timed.time", types.SimpleNamespace(time=lambda: long_ago)):
         old = requests.rating_token(asked, app.config["SECRET_KEY"])
@@ -342,8 +319,8 @@ def test_a_link_older_than_sixty_days_is_refused(app, db, visitor, staff, guardi
     assert ratings(db) == []
 
 
-def test_after_reopening_the_old_link_cannot_rate(app, db, visitor, family, staff, guardian, department):
-    asked = resolved(app, db, staff, guardian, department)
+def test_after_reopening_the_old_link_cannot_rate(app, db, visitor, family, staff, guardian, transport):
+    asked = resolved(app, db, staff, guardian, transport)
     link = f"/requests/rate/{rating_link_token(db, asked)}"
     family.submit(f"/requests/{asked.id}/reopen", {})
     db.expire_all()
@@ -354,8 +331,8 @@ def test_after_reopening_the_old_link_cannot_rate(app, db, visitor, family, staf
     assert ratings(db) == []
 
 
-def test_after_reopening_the_old_link_says_it_does_not_work(app, db, visitor, family, staff, guardian, department):
-    asked = resolved(app, db, staff, guardian, department)
+def test_after_reopening_the_old_link_says_it_does_not_work(app, db, visitor, family, staff, guardian, transport):
+    asked = resolved(app, db, staff, guardian, transport)
     link = f"/requests/rate/{rating_link_token(db, asked)}"
     family.submit(f"/requests/{asked.id}/reopen", {})
     response = visitor.get(link)
@@ -363,8 +340,8 @@ def test_after_reopening_the_old_link_says_it_does_not_work(app, db, visitor, fa
     assert LINK_EXPIRED in page_text(response)
 
 
-def test_after_a_second_resolution_only_the_new_link_rates(app, db, visitor, family, staff, guardian, department):
-    asked = resolved(app, db, staff, guardian, department)
+def test_after_a_second_resolution_only_the_new_link_rates(app, db, visitor, family, staff, guardian, transport):
+    asked = resolved(app, db, staff, guardian, transport)
     old_link = f"/requests/rate/{rating_link_token(db, asked)}"
     family.submit(f"/requests/{asked.id}/reply", {"body": "The stop is not safe."})
     db.expire_all()
@@ -378,8 +355,8 @@ def test_after_a_second_resolution_only_the_new_link_rates(app, db, visitor, fam
     assert [(r.rating, r.resolution_number) for r in ratings(db)] == [(3, 2)]
 
 
-def test_a_second_resolution_offers_a_new_rating_on_the_page(app, db, family, staff, guardian, department):
-    asked = resolved(app, db, staff, guardian, department)
+def test_a_second_resolution_offers_a_new_rating_on_the_page(app, db, family, staff, guardian, transport):
+    asked = resolved(app, db, staff, guardian, transport)
     family.submit(f"/requests/{asked.id}/rate", {"rating": "2"})
     family.submit(f"/requests/{asked.id}/reply", {"body": "Still a problem."})
     db.expire_all()
@@ -402,8 +379,8 @@ def test_a_second_resolution_offers_a_new_rating_on_the_page(app, db, family, st
         HOSTILE_SCRIPT.replace("/", ""),
     ],
 )
-def test_a_garbage_token_is_404_never_500(app, db, visitor, staff, guardian, department, token):
-    resolved(app, db, staff, guardian, department)
+def test_a_garbage_token_is_404_never_500(app, db, visitor, staff, guardian, transport, token):
+    resolved(app, db, staff, guardian, transport)
     response = visitor.get(f"/requests/rate/{token}")
     assert response.status_code == 404
     assert LINK_EXPIRED in page_text(response)
@@ -420,8 +397,8 @@ def test_a_token_whose_content_is_not_a_request_is_refused(app, db, visitor):
 
 
 @pytest.mark.parametrize("path", ["/requests/{id}/rate", "/requests/rate/{token}"])
-def test_a_rating_without_the_csrf_token_is_refused(app, db, family, staff, guardian, department, path):
-    asked = resolved(app, db, staff, guardian, department)
+def test_a_rating_without_the_csrf_token_is_refused(app, db, family, staff, guardian, transport, path):
+    asked = resolved(app, db, staff, guardian, transport)
     url = path.format(id=asked.id, token=rating_link_token(db, asked))
     response = family.client.post(url, data={"rating": "5"})
     assert response.status_code == 400

@@ -37,18 +37,6 @@ SUBMISSION_KEY = re.compile(r'name="submission_key" type="hidden" value="([^"]+)
 
 
 @pytest.fixture
-def department(db) -> Department:  # type: ignore[no-untyped-def]
-    return factories.make_department(db, "Transportation", description="Bus stops, routes and late buses.")
-
-
-@pytest.fixture
-def staff(db, department):  # type: ignore[no-untyped-def]
-    user = factories.make_staff(db, name="Robin Ortiz")
-    factories.join(db, user, department)
-    return user
-
-
-@pytest.fixture
 def household(db):  # type: ignore[no-untyped-def]
     return factories.make_household(db, students=2)
 
@@ -57,12 +45,12 @@ def calendar(db):  # type: ignore[no-untyped-def]
     return district_calendar.load_calendar(db, "America/Los_Angeles")
 
 
-def ask(db, guardian, department, subject: str = "Bus stop change", body: str = "Can the stop move?") -> Request:  # type: ignore[no-untyped-def]
+def ask(db, guardian, transport, subject: str = "Bus stop change", body: str = "Can the stop move?") -> Request:  # type: ignore[no-untyped-def]
     """A request the guardian sent, made through the service."""
     created, _is_new = requests.submit_request(
         db,
         guardian,
-        requests.NewRequest(department_id=department.id, subject=subject, body=body),
+        requests.NewRequest(department_id=transport.id, subject=subject, body=body),
         calendar=calendar(db),
         now=utcnow(),
     )
@@ -98,12 +86,12 @@ def count(db, model, *where) -> int:  # type: ignore[no-untyped-def]
     return db.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def new_request_form(family: Browser, department: Department, **fields: object) -> dict[str, object]:
+def new_request_form(family: Browser, transport: Department, **fields: object) -> dict[str, object]:
     """The new-request form as a guardian fills it in, with the key the page served."""
     page = text(family.get("/requests/new"))
     form: dict[str, object] = {
         "submission_key": SUBMISSION_KEY.search(page).group(1),  # type: ignore[union-attr]
-        "department_id": department.id,
+        "department_id": transport.id,
         "student_id": 0,
         "subject": "Bus stop change",
         "body": "Our new address is 12 Elm St. Which stop is closest?",
@@ -115,7 +103,7 @@ def new_request_form(family: Browser, department: Department, **fields: object) 
 # --- asking -----------------------------------------------------------------
 
 
-def test_the_new_request_form_offers_public_departments_only_with_their_promise(db, family, department):
+def test_the_new_request_form_offers_public_departments_only_with_their_promise(db, family, transport):
     db.add(Department(name="Internal Audit", description="Staff only.", is_public=False))
     db.commit()
     page = html.unescape(text(family.get("/requests/new")))
@@ -126,10 +114,10 @@ def test_the_new_request_form_offers_public_departments_only_with_their_promise(
 
 
 def test_the_new_request_form_shows_the_measured_reply_time_once_there_are_enough_requests(
-    db, family, department, guardian
+    db, family, transport, guardian
 ):
     for number in range(requests.MEASURED_SPEED_MIN_REQUESTS):
-        asked = ask(db, guardian, department, subject=f"Question {number}")
+        asked = ask(db, guardian, transport, subject=f"Question {number}")
         asked.first_replied_at = utcnow()
         asked.first_reply_business_seconds = 3 * 3600
     db.commit()
@@ -149,8 +137,8 @@ def test_the_new_request_form_lists_the_households_students_only(db, family, hou
     assert theirs[0].full_name not in page
 
 
-def test_sending_a_request_shows_its_reference_and_the_promised_reply_time(db, family, department):
-    response = family.submit("/requests/new", new_request_form(family, department))
+def test_sending_a_request_shows_its_reference_and_the_promised_reply_time(db, family, transport):
+    response = family.submit("/requests/new", new_request_form(family, transport))
     assert response.status_code == 302
     created = db.scalar(select(Request))
     assert location(response).endswith(f"/requests/{created.id}/sent")
@@ -160,16 +148,16 @@ def test_sending_a_request_shows_its_reference_and_the_promised_reply_time(db, f
     assert "We will email you when Transportation replies." in page
 
 
-def test_a_request_about_a_student_keeps_the_student(db, family, department, household):
+def test_a_request_about_a_student_keeps_the_student(db, family, transport, household):
     student = db.scalar(select(Student).where(Student.household_id == household.id))
-    family.submit("/requests/new", new_request_form(family, department, student_id=student.id))
+    family.submit("/requests/new", new_request_form(family, transport, student_id=student.id))
     created = db.scalar(select(Request))
     assert created.student_id == student.id
     assert student.full_name in text(family.get(f"/requests/{created.id}"))
 
 
-def test_the_same_form_sent_twice_makes_one_request_and_the_same_redirect(db, family, department):
-    form = new_request_form(family, department)
+def test_the_same_form_sent_twice_makes_one_request_and_the_same_redirect(db, family, transport):
+    form = new_request_form(family, transport)
     first = family.submit("/requests/new", form)
     second = family.submit("/requests/new", form)
     assert first.status_code == second.status_code == 302
@@ -178,9 +166,9 @@ def test_the_same_form_sent_twice_makes_one_request_and_the_same_redirect(db, fa
     assert count(db, RequestMessage) == 1
 
 
-def test_two_forms_make_two_requests(db, family, department):
-    family.submit("/requests/new", new_request_form(family, department))
-    family.submit("/requests/new", new_request_form(family, department, subject="Late bus"))
+def test_two_forms_make_two_requests(db, family, transport):
+    family.submit("/requests/new", new_request_form(family, transport))
+    family.submit("/requests/new", new_request_form(family, transport, subject="Late bus"))
     assert count(db, Request) == 2
 
 
@@ -189,15 +177,15 @@ THREE_A_DAY = {"NEW_REQUEST_LIMIT_PER_ACCOUNT": "3 per day"}
 
 
 @pytest.mark.parametrize("app_config", [THREE_A_DAY])
-def test_replays_of_one_form_cost_nothing_against_the_familys_limit(db, family, department):
-    form = new_request_form(family, department)
+def test_replays_of_one_form_cost_nothing_against_the_familys_limit(db, family, transport):
+    form = new_request_form(family, transport)
     answers = [family.submit("/requests/new", form) for _ in range(6)]  # a flaky phone, six times
     assert {(answer.status_code, location(answer)) for answer in answers} == {(302, location(answers[0]))}
     for subject in ("Late bus", "New route"):
-        assert family.submit("/requests/new", new_request_form(family, department, subject=subject)).status_code == 302
+        assert family.submit("/requests/new", new_request_form(family, transport, subject=subject)).status_code == 302
     assert count(db, Request) == 3
 
-    refused = family.submit("/requests/new", new_request_form(family, department, subject="One more"))
+    refused = family.submit("/requests/new", new_request_form(family, transport, subject="One more"))
     assert refused.status_code == 200
     page = html.unescape(text(refused))
     assert LIMIT_REACHED in page
@@ -211,10 +199,10 @@ def test_replays_of_one_form_cost_nothing_against_the_familys_limit(db, family, 
 # --- following the requests -------------------------------------------------
 
 
-def test_my_requests_lists_the_households_requests_with_status_and_due_badge(db, family, department, guardian):
-    ours = ask(db, guardian, department, subject="Bus stop change")
+def test_my_requests_lists_the_households_requests_with_status_and_due_badge(db, family, transport, guardian):
+    ours = ask(db, guardian, transport, subject="Bus stop change")
     stranger = factories.guardians_of(db, factories.make_household(db))[0]
-    ask(db, stranger, department, subject="Someone else's question")
+    ask(db, stranger, transport, subject="Someone else's question")
     page = html.unescape(text(family.get("/requests/")))
     assert "Bus stop change" in page and ours.reference in page
     assert "Someone else's question" not in page
@@ -222,13 +210,13 @@ def test_my_requests_lists_the_households_requests_with_status_and_due_badge(db,
     assert "Reply due in " in page
 
 
-def test_a_second_guardian_sees_the_households_requests(db, app, department, household, guardian):
+def test_a_second_guardian_sees_the_households_requests(db, app, transport, household, guardian):
     second = factories.make_user(db)
     db.add(
         Guardianship(household_id=household.id, user_id=second.id, relationship_to_students=GuardianRelationship.PARENT)
     )
     db.commit()
-    asked = ask(db, guardian, department)
+    asked = ask(db, guardian, transport)
     browser = Browser(app.test_client(), app)
     browser.sign_in(second.email)
     assert browser.get(f"/requests/{asked.id}").status_code == 200
@@ -236,9 +224,9 @@ def test_a_second_guardian_sees_the_households_requests(db, app, department, hou
 
 
 def test_the_request_page_shows_the_public_conversation_and_never_an_internal_note(
-    db, family, department, guardian, staff
+    db, family, transport, guardian, staff
 ):
-    asked = ask(db, guardian, department, body="Which stop is closest?")
+    asked = ask(db, guardian, transport, body="Which stop is closest?")
     staff_reply(db, staff, asked, INTERNAL_NOTE, internal=True)
     staff_reply(db, staff, asked, "Stop 14 at Elm and 3rd, from Monday.")
     page = html.unescape(text(family.get(f"/requests/{asked.id}")))
@@ -249,8 +237,8 @@ def test_the_request_page_shows_the_public_conversation_and_never_an_internal_no
     assert "Internal note" not in page
 
 
-def test_an_internal_note_reaches_no_page_download_or_email_of_the_family(app, db, family, department, guardian, staff):
-    asked = ask(db, guardian, department)
+def test_an_internal_note_reaches_no_page_download_or_email_of_the_family(app, db, family, transport, guardian, staff):
+    asked = ask(db, guardian, transport)
     staff_reply(db, staff, asked, INTERNAL_NOTE, internal=True)
     staff_reply(db, staff, asked, "Stop 14 from Monday.")
     resolve(app, db, staff, asked)
@@ -280,8 +268,8 @@ def test_an_internal_note_reaches_no_page_download_or_email_of_the_family(app, d
             assert INTERNAL_NOTE not in html.unescape(rendered), email.template
 
 
-def test_the_family_history_shows_the_request_but_not_the_internal_note(db, family, department, guardian, staff):
-    asked = ask(db, guardian, department)
+def test_the_family_history_shows_the_request_but_not_the_internal_note(db, family, transport, guardian, staff):
+    asked = ask(db, guardian, transport)
     staff_reply(db, staff, asked, INTERNAL_NOTE, internal=True)
     history = db.scalars(
         select(RequestMessage).where(RequestMessage.request_id == asked.id, RequestMessage.is_internal)
@@ -296,8 +284,8 @@ def test_the_family_history_shows_the_request_but_not_the_internal_note(db, fami
 # --- replying, closing, reopening -------------------------------------------
 
 
-def test_a_family_reply_is_added_and_redirects_to_the_conversation(db, family, department, guardian):
-    asked = ask(db, guardian, department)
+def test_a_family_reply_is_added_and_redirects_to_the_conversation(db, family, transport, guardian):
+    asked = ask(db, guardian, transport)
     response = family.submit(f"/requests/{asked.id}/reply", {"body": "Also: my son uses a wheelchair."})
     assert response.status_code == 302
     assert location(response).endswith(f"/requests/{asked.id}#latest")
@@ -307,16 +295,16 @@ def test_a_family_reply_is_added_and_redirects_to_the_conversation(db, family, d
     assert count(db, RequestMessage, RequestMessage.request_id == asked.id) == 2
 
 
-def test_an_empty_reply_is_refused_next_to_the_field(db, family, department, guardian):
-    asked = ask(db, guardian, department)
+def test_an_empty_reply_is_refused_next_to_the_field(db, family, transport, guardian):
+    asked = ask(db, guardian, transport)
     response = family.submit(f"/requests/{asked.id}/reply", {"body": "   "})
     assert response.status_code == 200
     assert field_error(text(response), "body") == "Write your message."
     assert count(db, RequestMessage) == 1
 
 
-def test_a_family_closes_a_request_and_opens_it_again(db, family, department, guardian):
-    asked = ask(db, guardian, department)
+def test_a_family_closes_a_request_and_opens_it_again(db, family, transport, guardian):
+    asked = ask(db, guardian, transport)
     closed = family.submit(f"/requests/{asked.id}/close", {})
     assert closed.status_code == 302
     assert location(closed).endswith(f"/requests/{asked.id}")
@@ -333,8 +321,8 @@ def test_a_family_closes_a_request_and_opens_it_again(db, family, department, gu
     assert "Your request is open again." in text(family.get(location(reopened)))
 
 
-def test_a_family_reply_on_a_resolved_request_reopens_it(app, db, family, department, guardian, staff):
-    asked = ask(db, guardian, department)
+def test_a_family_reply_on_a_resolved_request_reopens_it(app, db, family, transport, guardian, staff):
+    asked = ask(db, guardian, transport)
     staff_reply(db, staff, asked, "Stop 14 from Monday.")
     resolve(app, db, staff, asked)
     response = family.submit(f"/requests/{asked.id}/reply", {"body": "The stop is not safe."})
@@ -360,16 +348,16 @@ FAMILY_POSTS = [
 
 
 @pytest.mark.parametrize("path", FAMILY_PAGES)
-def test_a_family_gets_404_for_another_households_request_page(db, stranger, department, guardian, path):
-    asked = ask(db, guardian, department)
+def test_a_family_gets_404_for_another_households_request_page(db, stranger, transport, guardian, path):
+    asked = ask(db, guardian, transport)
     assert stranger.get(path.format(id=asked.id)).status_code == 404
 
 
 @pytest.mark.parametrize(("path", "data", "status"), FAMILY_POSTS)
 def test_a_family_gets_404_and_changes_nothing_posting_to_another_households_request(
-    app, db, stranger, department, guardian, staff, path, data, status
+    app, db, stranger, transport, guardian, staff, path, data, status
 ):
-    asked = ask(db, guardian, department)
+    asked = ask(db, guardian, transport)
     if status is RequestStatus.RESOLVED:
         staff_reply(db, staff, asked, "Stop 14 from Monday.")
         resolve(app, db, staff, asked)
@@ -397,14 +385,14 @@ STAFF_POSTS = [
 
 
 @pytest.mark.parametrize("path", STAFF_PAGES)
-def test_a_family_gets_403_on_staff_request_pages(db, family, department, guardian, household, path):
-    asked = ask(db, guardian, department)
+def test_a_family_gets_403_on_staff_request_pages(db, family, transport, guardian, household, path):
+    asked = ask(db, guardian, transport)
     assert family.get(path.format(id=asked.id, household=household.id)).status_code == 403
 
 
 @pytest.mark.parametrize(("path", "data"), STAFF_POSTS)
-def test_a_family_gets_403_posting_to_staff_request_routes(db, family, department, guardian, household, path, data):
-    asked = ask(db, guardian, department)
+def test_a_family_gets_403_posting_to_staff_request_routes(db, family, transport, guardian, household, path, data):
+    asked = ask(db, guardian, transport)
     response = family.submit(path.format(id=asked.id, household=household.id), data, page="/requests/")
     assert response.status_code == 403
     assert reload(db, asked.id).status is RequestStatus.OPEN
@@ -412,8 +400,8 @@ def test_a_family_gets_403_posting_to_staff_request_routes(db, family, departmen
 
 
 @pytest.mark.parametrize("path", ["/requests/", "/requests/new", "/requests/{id}", "/requests/{id}/sent"])
-def test_an_anonymous_visitor_is_sent_to_sign_in_for_family_pages(db, client, department, guardian, path):
-    asked = ask(db, guardian, department)
+def test_an_anonymous_visitor_is_sent_to_sign_in_for_family_pages(db, client, transport, guardian, path):
+    asked = ask(db, guardian, transport)
     assert redirects_to_sign_in(client.get(path.format(id=asked.id)))
 
 
@@ -427,8 +415,8 @@ def test_an_anonymous_visitor_is_sent_to_sign_in_for_family_pages(db, client, de
         ("/requests/{id}/rate", {"rating": "5"}),
     ],
 )
-def test_an_anonymous_post_to_a_family_route_is_sent_to_sign_in(db, client, department, guardian, path, data):
-    asked = ask(db, guardian, department)
+def test_an_anonymous_post_to_a_family_route_is_sent_to_sign_in(db, client, transport, guardian, path, data):
+    asked = ask(db, guardian, transport)
     response = submit(client, path.format(id=asked.id), data, page="/sign-in")
     assert redirects_to_sign_in(response)
     assert count(db, RequestMessage) == 1
@@ -438,9 +426,9 @@ def test_an_anonymous_post_to_a_family_route_is_sent_to_sign_in(db, client, depa
 # --- hostile and oversized input --------------------------------------------
 
 
-def test_a_script_in_subject_and_body_is_shown_as_text(db, family, department):
+def test_a_script_in_subject_and_body_is_shown_as_text(db, family, transport):
     family.submit(
-        "/requests/new", new_request_form(family, department, subject=f"Bus {HOSTILE_SCRIPT}", body=HOSTILE_SCRIPT)
+        "/requests/new", new_request_form(family, transport, subject=f"Bus {HOSTILE_SCRIPT}", body=HOSTILE_SCRIPT)
     )
     created = db.scalar(select(Request))
     assert created.subject == f"Bus {HOSTILE_SCRIPT}"
@@ -450,26 +438,26 @@ def test_a_script_in_subject_and_body_is_shown_as_text(db, family, department):
     assert ESCAPED_SCRIPT in text(family.get(f"/requests/{created.id}"))
 
 
-def test_a_script_in_a_reply_is_shown_as_text(db, family, department, guardian):
-    asked = ask(db, guardian, department)
+def test_a_script_in_a_reply_is_shown_as_text(db, family, transport, guardian):
+    asked = ask(db, guardian, transport)
     family.submit(f"/requests/{asked.id}/reply", {"body": HOSTILE_SCRIPT})
     page = text(family.get(f"/requests/{asked.id}"))
     assert HOSTILE_SCRIPT not in page
     assert ESCAPED_SCRIPT in page
 
 
-def test_control_characters_in_the_subject_are_refused_and_the_rest_kept(db, family, department):
-    response = family.submit("/requests/new", new_request_form(family, department, subject="Bus\x07stop"))
+def test_control_characters_in_the_subject_are_refused_and_the_rest_kept(db, family, transport):
+    response = family.submit("/requests/new", new_request_form(family, transport, subject="Bus\x07stop"))
     assert response.status_code == 200
     page = text(response)
     assert "Remove the invisible control characters" in field_error(page, "subject")
     assert "Our new address is 12 Elm St. Which stop is closest?</textarea>" in page
-    assert f'value="{department.id}" aria-describedby="department_id-0-about" checked' in page
+    assert f'value="{transport.id}" aria-describedby="department_id-0-about" checked' in page
     assert count(db, Request) == 0
 
 
-def test_control_characters_in_the_body_are_refused_and_the_rest_kept(db, family, department):
-    response = family.submit("/requests/new", new_request_form(family, department, body="Which\x00stop?"))
+def test_control_characters_in_the_body_are_refused_and_the_rest_kept(db, family, transport):
+    response = family.submit("/requests/new", new_request_form(family, transport, body="Which\x00stop?"))
     assert response.status_code == 200
     page = text(response)
     assert "Remove the invisible control characters" in field_error(page, "body")
@@ -477,8 +465,8 @@ def test_control_characters_in_the_body_are_refused_and_the_rest_kept(db, family
     assert count(db, Request) == 0
 
 
-def test_control_characters_in_a_reply_are_refused_and_the_text_kept(db, family, department, guardian):
-    asked = ask(db, guardian, department)
+def test_control_characters_in_a_reply_are_refused_and_the_text_kept(db, family, transport, guardian):
+    asked = ask(db, guardian, transport)
     response = family.submit(f"/requests/{asked.id}/reply", {"body": "Thanks\x1b[2J a lot"})
     assert response.status_code == 200
     page = text(response)
@@ -487,8 +475,8 @@ def test_control_characters_in_a_reply_are_refused_and_the_text_kept(db, family,
     assert count(db, RequestMessage) == 1
 
 
-def test_an_oversized_body_gets_a_message_and_the_subject_is_kept(db, family, department):
-    response = family.submit("/requests/new", new_request_form(family, department, body="x" * 6000))
+def test_an_oversized_body_gets_a_message_and_the_subject_is_kept(db, family, transport):
+    response = family.submit("/requests/new", new_request_form(family, transport, body="x" * 6000))
     assert response.status_code == 200
     page = text(response)
     assert field_error(page, "body") == "Field cannot be longer than 5000 characters."
@@ -496,8 +484,8 @@ def test_an_oversized_body_gets_a_message_and_the_subject_is_kept(db, family, de
     assert count(db, Request) == 0
 
 
-def test_an_oversized_subject_gets_a_message_and_the_body_is_kept(db, family, department):
-    response = family.submit("/requests/new", new_request_form(family, department, subject="s" * 200))
+def test_an_oversized_subject_gets_a_message_and_the_body_is_kept(db, family, transport):
+    response = family.submit("/requests/new", new_request_form(family, transport, subject="s" * 200))
     assert response.status_code == 200
     page = text(response)
     assert field_error(page, "subject") == "Field cannot be longer than 150 characters."
@@ -505,8 +493,8 @@ def test_an_oversized_subject_gets_a_message_and_the_body_is_kept(db, family, de
     assert count(db, Request) == 0
 
 
-def test_an_oversized_reply_gets_a_message(db, family, department, guardian):
-    asked = ask(db, guardian, department)
+def test_an_oversized_reply_gets_a_message(db, family, transport, guardian):
+    asked = ask(db, guardian, transport)
     response = family.submit(f"/requests/{asked.id}/reply", {"body": "x" * 6000})
     assert response.status_code == 200
     assert field_error(text(response), "body") == "Field cannot be longer than 5000 characters."
@@ -514,27 +502,27 @@ def test_an_oversized_reply_gets_a_message(db, family, department, guardian):
 
 
 @pytest.mark.parametrize("value", ["transport", "1e3", "", "-1", "0", "1.5"])
-def test_a_department_that_is_not_in_the_list_gets_an_error_next_to_the_field(db, family, department, value):
-    response = family.submit("/requests/new", new_request_form(family, department, department_id=value))
+def test_a_department_that_is_not_in_the_list_gets_an_error_next_to_the_field(db, family, transport, value):
+    response = family.submit("/requests/new", new_request_form(family, transport, department_id=value))
     assert response.status_code == 200
     assert field_error(text(response), "department_id")
     assert input_value(text(response), "subject") == "Bus stop change"
     assert count(db, Request) == 0
 
 
-def test_a_private_department_cannot_be_chosen_by_sending_its_id(db, family, department):
+def test_a_private_department_cannot_be_chosen_by_sending_its_id(db, family, transport):
     private = Department(name="Internal Audit", is_public=False)
     db.add(private)
     db.commit()
-    response = family.submit("/requests/new", new_request_form(family, department, department_id=private.id))
+    response = family.submit("/requests/new", new_request_form(family, transport, department_id=private.id))
     assert response.status_code == 200
     assert field_error(text(response), "department_id") == "Choose a department from the list."
     assert count(db, Request) == 0
 
 
 @pytest.mark.parametrize("value", ["first", "1.5", "1e3"])
-def test_a_student_id_that_is_not_a_number_gets_an_error_next_to_the_field(db, family, department, value):
-    response = family.submit("/requests/new", new_request_form(family, department, student_id=value))
+def test_a_student_id_that_is_not_a_number_gets_an_error_next_to_the_field(db, family, transport, value):
+    response = family.submit("/requests/new", new_request_form(family, transport, student_id=value))
     assert response.status_code == 200
     assert field_error(text(response), "student_id")
     assert input_value(text(response), "subject") == "Bus stop change"
@@ -542,17 +530,17 @@ def test_a_student_id_that_is_not_a_number_gets_an_error_next_to_the_field(db, f
 
 
 @pytest.mark.parametrize("field", ["department_id", "student_id"])
-def test_an_id_too_large_for_the_database_gets_an_error_next_to_the_field(db, family, department, field):
-    response = family.submit("/requests/new", new_request_form(family, department, **{field: "9" * 20}))
+def test_an_id_too_large_for_the_database_gets_an_error_next_to_the_field(db, family, transport, field):
+    response = family.submit("/requests/new", new_request_form(family, transport, **{field: "9" * 20}))
     assert response.status_code == 200
     assert field_error(text(response), field)
     assert count(db, Request) == 0
 
 
-def test_another_households_student_gets_an_error_next_to_the_field(db, family, department):
+def test_another_households_student_gets_an_error_next_to_the_field(db, family, transport):
     stranger = factories.make_household(db)
     their_student = db.scalar(select(Student).where(Student.household_id == stranger.id))
-    response = family.submit("/requests/new", new_request_form(family, department, student_id=their_student.id))
+    response = family.submit("/requests/new", new_request_form(family, transport, student_id=their_student.id))
     assert response.status_code == 200
     page = text(response)
     assert field_error(page, "student_id") == "Choose a student from the list."
@@ -561,10 +549,10 @@ def test_another_households_student_gets_an_error_next_to_the_field(db, family, 
     assert count(db, Request) == 0
 
 
-def test_an_empty_subject_and_body_get_messages(db, family, department):
-    response = family.submit("/requests/new", new_request_form(family, department, subject=" ", body="question"))
+def test_an_empty_subject_and_body_get_messages(db, family, transport):
+    response = family.submit("/requests/new", new_request_form(family, transport, subject=" ", body="question"))
     assert field_error(text(response), "subject") == "Write a short subject, like “Bus stop change”."
-    response = family.submit("/requests/new", new_request_form(family, department, body="  "))
+    response = family.submit("/requests/new", new_request_form(family, transport, body="  "))
     assert field_error(text(response), "body") == "Write your message."
     assert count(db, Request) == 0
 
@@ -579,8 +567,8 @@ def test_an_empty_subject_and_body_get_messages(db, family, department):
         ("/requests/{id}/rate", {"rating": "5"}),
     ],
 )
-def test_a_family_post_without_its_csrf_token_is_refused(db, family, department, guardian, path, data):
-    asked = ask(db, guardian, department)
+def test_a_family_post_without_its_csrf_token_is_refused(db, family, transport, guardian, path, data):
+    asked = ask(db, guardian, transport)
     response = family.client.post(path.format(id=asked.id), data=data)
     assert response.status_code == 400
     assert count(db, Request) == 1
@@ -588,11 +576,11 @@ def test_a_family_post_without_its_csrf_token_is_refused(db, family, department,
     assert reload(db, asked.id).status is RequestStatus.OPEN
 
 
-def test_an_old_request_stays_listed_with_its_overdue_badge(db, family, department, guardian):
+def test_an_old_request_stays_listed_with_its_overdue_badge(db, family, transport, guardian):
     created, _is_new = requests.submit_request(
         db,
         guardian,
-        requests.NewRequest(department_id=department.id, subject="Old question", body="Still waiting"),
+        requests.NewRequest(department_id=transport.id, subject="Old question", body="Still waiting"),
         calendar=calendar(db),
         now=utcnow() - timedelta(days=20),
     )
