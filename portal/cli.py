@@ -13,7 +13,7 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from portal import mail
+from portal import calendar_feed, mail
 from portal.db import close_session, get_engine, get_session, utcnow
 from portal.faults import DATABASE, Outages, unavailable_dependency
 from portal.models import Channel, GuardianRelationship, Topic
@@ -168,8 +168,9 @@ worker_log = logging.getLogger("portal.worker")
 @with_appcontext
 def deliver_notifications(loop: bool) -> None:
     """Send the queued email, retrying failures with backoff. With --loop, also tell
-    supervisors about replies that became overdue, as `escalate` does, and carry on
-    through outages of the database and the mail server."""
+    supervisors about replies that became overdue, as `escalate` does, read the
+    district's published calendar when an administrator subscribed to it, and carry
+    on through outages of the database and the mail server."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if loop:
         run_worker(notification_worker_steps(app), stop=_stop_on_sigterm())
@@ -184,7 +185,8 @@ def deliver_notifications(loop: bool) -> None:
 
 
 def notification_worker_steps(app: Flask) -> list[Callable[[], object]]:
-    """One round of `deliver-notifications --loop`: escalate, then send what is due."""
+    """One round of `deliver-notifications --loop`: escalate, send what is due, then
+    read the district's published calendar when it is due."""
     sender = mail.sender_for(app)
     unrecorded: list[mail.UnrecordedSend] = []
 
@@ -193,7 +195,7 @@ def notification_worker_steps(app: Flask) -> list[Callable[[], object]]:
         if report.unavailable is not None:
             raise report.unavailable
 
-    return [_escalate, deliver]
+    return [_escalate, deliver, lambda: calendar_feed.refresh(app)]
 
 
 def run_worker(steps: Sequence[Callable[[], object]], *, stop: threading.Event) -> None:

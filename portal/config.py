@@ -54,6 +54,14 @@ NOTIFICATION_POLL_SECONDS = 5
 WORKER_BACKOFF_FIRST_SECONDS = 1
 WORKER_BACKOFF_MAX_SECONDS = 60
 
+# The district's published calendar (.ics), read by the worker when an administrator
+# subscribes: only from these hosts (comma-separated; none: no subscription), only
+# https unless allowed here, every so many minutes.
+CALENDAR_FEED_HOSTS = ""
+CALENDAR_FEED_ALLOW_HTTP = False
+CALENDAR_FEED_REFRESH_MINUTES = 360
+CALENDAR_FEED_TIMEOUT_SECONDS = 20
+
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 1024
 # Argon2id cost; the tests lower it.

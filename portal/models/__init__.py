@@ -1,7 +1,7 @@
 """All tables, imported here so that Base.metadata knows every one of them."""
 
 from portal.models.audit import AuditEvent
-from portal.models.calendar import BusinessHours, Closure
+from portal.models.calendar import BusinessHours, CalendarFeed, Closure
 from portal.models.contact import Channel, ContactPreference, Topic, TopicSubscription
 from portal.models.district import Department, DepartmentMember, Priority, ReplyTarget, School
 from portal.models.feedback import (
@@ -38,6 +38,7 @@ __all__ = [
     "AccountNoteRevision",
     "AuditEvent",
     "BusinessHours",
+    "CalendarFeed",
     "CalendarImport",
     "Channel",
     "Closure",

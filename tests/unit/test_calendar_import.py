@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from portal.models import AuditEvent, CalendarImport, Closure
 from portal.services.calendar import calendar_import
-from portal.services.calendar.calendar_import import Change, ImportedEvent, ParsedCalendar, Problem
+from portal.services.calendar.calendar_import import Change, ImportedEvent, ParsedCalendar, Problem, SkipReason
+from portal.services.calendar.district_calendar import ClosureChange
 from portal.services.errors import InvalidInput, NotAllowed, NotFound
 from tests import factories
 
@@ -79,8 +80,8 @@ def test_an_events_own_properties_are_kept_when_the_calendars_are_dropped():
 
 def test_an_all_day_event_ends_the_day_before_its_exclusive_dtend():
     parsed = parse(event("a", "Thanksgiving", "DTSTART;VALUE=DATE:20261126", "DTEND;VALUE=DATE:20261127"))
-    assert only(parsed) == ImportedEvent("a", "Thanksgiving", date(2026, 11, 26), date(2026, 11, 26))
-    assert parsed.left_out == 0
+    assert only(parsed) == ImportedEvent("a", "Thanksgiving", date(2026, 11, 26), date(2026, 11, 26), line=4)
+    assert parsed.skipped == []
 
 
 def test_a_multi_day_event_covers_every_day_up_to_its_dtend():
@@ -122,8 +123,8 @@ def test_a_timed_event_is_listed_but_cannot_close_the_offices():
 @pytest.mark.parametrize(
     ("lines", "problem"),
     [
-        (["DTSTART;VALUE=DATE:20261207", "RRULE:FREQ=WEEKLY;COUNT=3"], Problem.REPEATS),
-        (["DTSTART;VALUE=DATE:20261207", "RDATE;VALUE=DATE:20261214"], Problem.REPEATS),
+        (["DTSTART;VALUE=DATE:20261207", "RRULE:FREQ=FORTNIGHTLY;COUNT=3"], Problem.REPEATS),
+        (["DTSTART;VALUE=DATE:20261207", "RRULE:FREQ=WEEKLY;BYDAY=XX"], Problem.REPEATS),
         (["DTSTART;VALUE=DATE:20261207", "STATUS:CANCELLED"], Problem.CANCELLED),
         (["DTSTART;VALUE=DATE:20260101", "DTEND;VALUE=DATE:20270103"], Problem.TOO_LONG),
     ],
@@ -144,13 +145,72 @@ def test_an_event_without_a_title_cannot_close_the_offices():
     assert only(parse("UID:a\nDTSTART;VALUE=DATE:20261207")).problem is Problem.UNTITLED
 
 
-def test_a_moved_occurrence_of_a_repeating_event_keeps_its_own_key():
+def test_a_moved_occurrence_of_a_repeating_event_replaces_its_date():
     parsed = parse(
-        event("weekly", "PLC day", "DTSTART;VALUE=DATE:20261207", "RRULE:FREQ=WEEKLY"),
+        event("weekly", "PLC day", "DTSTART;VALUE=DATE:20261207", "RRULE:FREQ=WEEKLY;COUNT=3"),
         event("weekly", "PLC day moved", "DTSTART;VALUE=DATE:20261215", "RECURRENCE-ID;VALUE=DATE:20261214"),
     )
-    assert sorted(e.uid for e in parsed.events) == ["weekly", "weekly/2026-12-14"]
-    assert {e.problem for e in parsed.events} == {Problem.REPEATS}
+    assert [(e.uid, e.name, e.first_day) for e in parsed.events] == [
+        ("weekly/2026-12-07", "PLC day", date(2026, 12, 7)),
+        ("weekly/2026-12-14", "PLC day moved", date(2026, 12, 15)),
+        ("weekly/2026-12-21", "PLC day", date(2026, 12, 21)),
+    ]
+    assert all(e.problem is None for e in parsed.events)
+
+
+def days_of(parsed: ParsedCalendar) -> list[date]:
+    return [e.first_day for e in parsed.events]
+
+
+def test_a_weekly_all_day_event_is_offered_as_its_dates():
+    parsed = parse(
+        event("early", "Early release", "DTSTART;VALUE=DATE:20261202", "RRULE:FREQ=WEEKLY;UNTIL=20261223T000000Z")
+    )
+    assert days_of(parsed) == [date(2026, 12, 2), date(2026, 12, 9), date(2026, 12, 16), date(2026, 12, 23)]
+    assert {e.uid for e in parsed.events} == {f"early/2026-12-{d:02d}" for d in (2, 9, 16, 23)}
+    assert parsed.cut_repeats == 0
+
+
+def test_exdate_and_rdate_take_out_and_add_dates_and_a_cancelled_occurrence_says_so():
+    parsed = parse(
+        event(
+            "plc",
+            "PLC day",
+            "DTSTART;VALUE=DATE:20270104",
+            "RRULE:FREQ=MONTHLY;COUNT=4",
+            "EXDATE;VALUE=DATE:20270204",
+            "RDATE;VALUE=DATE:20270215,20270216",
+        ),
+        event("plc", "PLC day", "DTSTART;VALUE=DATE:20270304", "RECURRENCE-ID;VALUE=DATE:20270304", "STATUS:CANCELLED"),
+    )
+    closable = [e.first_day for e in parsed.events if e.problem is None]
+    assert closable == [date(2027, 1, 4), date(2027, 2, 15), date(2027, 2, 16), date(2027, 4, 4)]
+    cancelled = [e for e in parsed.events if e.problem is Problem.CANCELLED]
+    assert [(e.uid, e.first_day) for e in cancelled] == [("plc/2027-03-04", date(2027, 3, 4))]
+
+
+def test_a_repeating_event_without_an_end_is_offered_for_a_year_at_most():
+    parsed = parse(event("daily", "Every day", "DTSTART;VALUE=DATE:20261201", "RRULE:FREQ=DAILY"))
+    assert len(parsed.events) == 60
+    assert parsed.cut_repeats == 1
+    weekly = parse(event("weekly", "Every week", "DTSTART;VALUE=DATE:20261201", "RRULE:FREQ=WEEKLY"))
+    assert days_of(weekly)[-1] <= date(2027, 12, 2)
+    assert weekly.cut_repeats == 1
+
+
+def test_a_several_day_repeating_event_keeps_its_length():
+    parsed = parse(
+        event("camp", "Camp", "DTSTART;VALUE=DATE:20270104", "DTEND;VALUE=DATE:20270106", "RRULE:FREQ=YEARLY;COUNT=2")
+    )
+    assert [(e.first_day, e.last_day) for e in parsed.events] == [
+        (date(2027, 1, 4), date(2027, 1, 5)),
+        (date(2028, 1, 4), date(2028, 1, 5)),
+    ]
+
+
+def test_a_timed_repeating_event_is_one_line_that_cannot_close():
+    listed = only(parse(event("board", "Board", "DTSTART:20261201T190000Z", "RRULE:FREQ=MONTHLY")))
+    assert listed.problem is Problem.TIMED
 
 
 def test_categories_are_read_from_every_line_and_spelled_as_first_seen():
@@ -188,15 +248,22 @@ def test_a_very_long_uid_is_hashed_to_fit_the_column():
     assert listed.uid.startswith("sha256-")
 
 
-def test_unreadable_and_repeated_events_are_left_out_and_counted():
+def test_unreadable_and_repeated_events_are_skipped_with_their_lines_and_reasons():
     parsed = parse(
         event("a", "Holiday", "DTSTART;VALUE=DATE:20261225"),
         event("a", "Same UID again", "DTSTART;VALUE=DATE:20261226"),
         event("b", "Broken date", "DTSTART:not-a-date"),
         event("c", "No start"),
+        event("d", "Bad line", "DTSTART;VALUE=DATE:20261228", "BEGIN:VALARM"),
+        event("e", "Kept", "DTSTART;VALUE=DATE:20261229"),
     )
-    assert [e.uid for e in parsed.events] == ["a"]
-    assert parsed.left_out == 3
+    assert [e.uid for e in parsed.events] == ["a", "e"]
+    assert [(s.line, s.reason, s.same_as_line) for s in parsed.skipped] == [
+        (10, SkipReason.SAME_UID, 4),
+        (16, SkipReason.BAD_DATE, None),
+        (22, SkipReason.NO_START, None),
+        (27, SkipReason.UNREADABLE, None),
+    ]
 
 
 def test_events_are_sorted_by_date():
@@ -337,10 +404,13 @@ def count(db, model, *where):  # type: ignore[no-untyped-def]
 def test_saving_adds_closures_then_a_new_file_updates_them_without_duplicates(db, admin):
     first = calendar_import.keep_import(db, admin, "district.ics", ParsedCalendar(EVENTS), now=NOW)
     chosen = calendar_import.choose(EVENTS, categories=["Holiday"], uids=[], today=TODAY)
-    result = calendar_import.save_closures(db, admin, first, chosen, now=NOW)
+    result = calendar_import.save_closures(db, admin, first, chosen, now=NOW, today=TODAY)
     db.commit()
     assert (result.added, result.updated, result.unchanged) == (2, 0, 0)
-    assert result.reason() == {"kind": "closure_added", "name": "Thanksgiving, Winter break"}
+    assert result.reason() == [
+        ClosureChange("closure_added", "Thanksgiving", date(2026, 11, 26), date(2026, 11, 27)),
+        ClosureChange("closure_added", "Winter break", date(2026, 12, 21), date(2027, 1, 1)),
+    ]
     assert count(db, CalendarImport) == 0
 
     moved_break = ImportedEvent("winter", "Winter Break", date(2026, 12, 22), date(2027, 1, 1), ("Holiday",))
@@ -348,9 +418,12 @@ def test_saving_adds_closures_then_a_new_file_updates_them_without_duplicates(db
     second = calendar_import.keep_import(db, admin, "district.ics", ParsedCalendar(updated_events), now=NOW)
     plan = calendar_import.plan_closures(db, updated_events)
     assert [p.change for p in plan] == [Change.UNCHANGED, Change.UPDATE, Change.ADD]
-    result = calendar_import.save_closures(db, admin, second, updated_events, now=NOW)
+    result = calendar_import.save_closures(db, admin, second, updated_events, now=NOW, today=TODAY)
     db.commit()
     assert (result.added, result.updated, result.unchanged) == (1, 1, 1)
+    # Families whose promise the new break moved hear of its new days; those it freed, of its old ones.
+    assert ClosureChange("closure_added", "Winter Break", date(2026, 12, 22), date(2027, 1, 1)) in result.changes
+    assert ClosureChange("closure_removed", "Winter break", date(2026, 12, 21), date(2027, 1, 1)) in result.changes
     assert count(db, Closure) == 3
     winter = db.scalar(select(Closure).where(Closure.source_uid == "winter"))
     assert (winter.first_day, winter.name) == (date(2026, 12, 22), "Winter Break")
@@ -364,8 +437,50 @@ def test_saving_adds_closures_then_a_new_file_updates_them_without_duplicates(db
 def test_nothing_chosen_saves_nothing(db, admin):
     kept = calendar_import.keep_import(db, admin, "district.ics", ParsedCalendar(EVENTS), now=NOW)
     with pytest.raises(InvalidInput) as refused:
-        calendar_import.save_closures(db, admin, kept, [], now=NOW)
+        calendar_import.save_closures(db, admin, kept, [], now=NOW, today=TODAY)
     assert refused.value.field == "events"
+
+
+def saved_from(db, admin, events: list[ImportedEvent]):  # type: ignore[no-untyped-def]
+    kept = calendar_import.keep_import(db, admin, "district.ics", ParsedCalendar(events), now=NOW)
+    result = calendar_import.save_closures(db, admin, kept, events, now=NOW, today=TODAY)
+    db.commit()
+    return result
+
+
+def test_closures_whose_events_left_the_file_or_were_cancelled_are_offered_for_removal(db, admin):
+    thanks, pd, winter = EVENTS[1], EVENTS[2], EVENTS[4]
+    spring = ImportedEvent("spring", "Spring break", date(2027, 3, 29), date(2027, 4, 2))
+    saved_from(db, admin, [thanks, pd, winter, spring])
+    db.add(Closure(first_day=date(2027, 2, 15), last_day=date(2027, 2, 15), name="Presidents' Day"))  # by hand
+    db.add(Closure(first_day=date(2026, 9, 7), last_day=date(2026, 9, 7), name="Labor Day", source_uid="past"))
+    db.commit()
+
+    # The district's new file: PD day is gone, winter break cancelled, spring unchanged.
+    cancelled = ImportedEvent("winter", "Winter break", winter.first_day, winter.last_day, (), Problem.CANCELLED)
+    new_file = ParsedCalendar([thanks, cancelled, spring])
+    gone = calendar_import.closures_gone(db, new_file, TODAY)
+    assert [c.source_uid for c in gone] == ["pd", "winter"]  # Labor Day is over: not offered
+
+    kept = calendar_import.keep_import(db, admin, "district.ics", new_file, now=NOW)
+    # The administrator keeps PD day (unticked) and removes the winter break.
+    result = calendar_import.save_closures(
+        db, admin, kept, [], now=NOW, today=TODAY, removals=[c.id for c in gone if c.source_uid == "winter"] + [999]
+    )
+    db.commit()
+    assert (result.added, result.updated, result.removed) == (0, 0, 1)
+    assert result.reason() == [ClosureChange("closure_removed", "Winter break", winter.first_day, winter.last_day)]
+    assert sorted(db.scalars(select(Closure.name))) == [
+        "Labor Day",
+        "PD day",
+        "Presidents' Day",
+        "Spring break",
+        "Thanksgiving",
+    ]
+    removed = db.scalar(select(AuditEvent).where(AuditEvent.action == "calendar.closure_removed"))
+    assert removed.before["name"] == "Winter break"
+    imported = db.scalars(select(AuditEvent).where(AuditEvent.action == "calendar.imported")).all()
+    assert imported[-1].after["removed"] == 1
 
 
 def test_an_admin_keeps_one_upload_waiting_at_a_time(db, admin):
@@ -386,3 +501,13 @@ def test_only_the_admin_who_uploaded_a_file_reaches_it(db, admin):
         calendar_import.import_of(db, factories.make_staff(db), kept.id)
     with pytest.raises(NotAllowed):
         calendar_import.keep_import(db, factories.make_staff(db), "x.ics", ParsedCalendar(EVENTS), now=NOW)
+
+
+def test_repeating_events_never_list_more_than_the_event_limit():
+    weekly = [
+        event(f"w{number}", f"Weekly {number}", "DTSTART;VALUE=DATE:20261207", "RRULE:FREQ=WEEKLY")
+        for number in range(60)
+    ]
+    parsed = calendar_import.parse_calendar(ics(*weekly))
+    assert len(parsed.events) == calendar_import.MAX_EVENTS
+    assert parsed.cut_repeats == 60

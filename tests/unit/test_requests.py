@@ -36,6 +36,7 @@ from portal.models import (
     User,
 )
 from portal.services import requests
+from portal.services.calendar.district_calendar import ClosureChange
 from portal.services.errors import InvalidInput, InvalidToken, NotAllowed, NotFound
 from portal.services.requests import NewRequest, Promise, QueueFilter, intake
 from portal.services.requests.business_time import Calendar
@@ -1250,6 +1251,48 @@ def test_a_moved_promise_can_be_escalated_again_when_it_is_broken(db, district):
     assert escalate(db, at=nov(18, 8, 59)) == 0
     assert escalate(db, at=nov(18, 9)) == 1
     assert len(overdue_emails(db)) == 2
+
+
+def closure(kind: str, name: str, first: date, last: date | None = None) -> ClosureChange:
+    return ClosureChange(kind, name, first, last or first)
+
+
+def test_a_family_is_told_of_the_closure_between_its_clock_and_its_promise(db, district):
+    request = submit(db, district, at=nov(16, 15, 30))
+    changes = [
+        closure("closure_added", "Veterans Day", date(2026, 11, 11)),  # before the clock started
+        closure("closure_added", "Snow day", date(2026, 11, 17)),
+        closure("closure_added", "Winter break", date(2026, 12, 21), date(2027, 1, 1)),
+        closure("closure_removed", "PD day", date(2026, 11, 18)),
+    ]
+    calendar = closed_on(date(2026, 11, 17))
+    requests.recompute_after_calendar_change(db, changes, now=nov(16, 16), calendar=calendar)
+    assert (request.due_moved["kind"], request.due_moved["name"]) == ("closure_added", "Snow day")
+
+
+def test_a_promise_that_comes_earlier_is_explained_by_the_closure_removed(db, district):
+    request = submit(db, district, at=nov(16, 15, 30))
+    requests.recompute_after_calendar_change(db, SNOW_DAY, now=nov(16, 16), calendar=closed_on(date(2026, 11, 17)))
+    changes = [
+        closure("closure_added", "Board day", date(2026, 11, 20)),
+        closure("closure_removed", "Snow day", date(2026, 11, 17)),
+    ]
+    requests.recompute_after_calendar_change(db, changes, now=nov(16, 17), calendar=DISTRICT)
+    assert request.due_at == nov(17, 9)
+    assert (request.due_moved["kind"], request.due_moved["name"]) == ("closure_removed", "Snow day")
+
+
+def test_a_moved_resolution_clock_is_counted_although_the_familys_promise_did_not_move(db, district):
+    request = submit(db, district, at=nov(16, 15, 30))
+    assert (request.due_at, request.resolution_due_at) == (nov(17, 9), nov(18, 15, 30))
+    wednesday = date(2026, 11, 18)
+    moved = requests.recompute_after_calendar_change(
+        db, [closure("closure_added", "PD day", wednesday)], now=nov(16, 16), calendar=closed_on(wednesday)
+    )
+    assert moved == 1
+    assert request.resolution_due_at == nov(19, 15, 30)
+    assert request.due_at == nov(17, 9)
+    assert request.due_moved is None  # the family's promise did not move: nothing to tell
 
 
 # --- the staff queue --------------------------------------------------------------

@@ -99,8 +99,10 @@ def test_the_preview_lists_events_with_dates_and_categories(as_admin):
     assert 'name="categories" value="Holiday"' in page
     assert "Holiday (2 events)" in page  # the timed board meeting does not count
     assert "No school (2 events)" in page
-    # Spring break is 29 March to 3 April: DTEND is exclusive.
-    assert "to Friday, April 2" in page
+    # Spring break is 29 March to 3 April: DTEND is exclusive. One line per event, by month.
+    assert f"Spring break · {day(3, 29):%a} 29 Mar to {day(4, 2):%a} 2 Apr" in page
+    months = re.findall(r'<h2 class="month">([^<]+)</h2>', page)
+    assert months == [f"January {NEXT_YEAR}", f"February {NEXT_YEAR}", f"March {NEXT_YEAR}"]
     assert "Not all-day" in page
     assert 'value="board@district"' not in page
     assert 'value="mlk@district"' in page
@@ -134,7 +136,7 @@ def test_saving_creates_the_closures_audits_them_and_forgets_the_upload(db, as_a
     preview = uploaded(as_admin, DISTRICT_FILE)
     response = save(as_admin, preview, categories=["Holiday"], events=["pd@district"])
     page = html.unescape(text(response))
-    assert "Closures from the file: 3 new, 0 updated, 0 unchanged." in page
+    assert "Closures from the file: 3 new, 0 updated, 0 unchanged, 0 removed." in page
     assert closures(db) == {
         "mlk@district": (day(1, 18), day(1, 18), "Martin Luther King Jr. Day"),
         "pd@district": (day(2, 12), day(2, 12), "Professional development"),
@@ -169,7 +171,7 @@ def test_reimporting_an_updated_file_updates_instead_of_duplicating(db, as_admin
     assert "Updates the closure imported before: Spring break" in plan
     assert "Already a closure; unchanged." in plan
     response = save(as_admin, preview, categories=["Holiday", "No school"])
-    assert "Closures from the file: 1 new, 2 updated, 1 unchanged." in html.unescape(text(response))
+    assert "Closures from the file: 1 new, 2 updated, 1 unchanged, 0 removed." in html.unescape(text(response))
     assert closures(db) == {
         "mlk@district": (day(1, 18), day(1, 18), "Martin Luther King Jr. Day"),
         "pd@district": (day(2, 13), day(2, 13), "Professional development"),
@@ -180,7 +182,7 @@ def test_reimporting_an_updated_file_updates_instead_of_duplicating(db, as_admin
 
     # The same file once more changes nothing.
     again = save(as_admin, uploaded(as_admin, updated_file), categories=["Holiday", "No school"])
-    assert "Closures from the file: 0 new, 0 updated, 4 unchanged." in html.unescape(text(again))
+    assert "Closures from the file: 0 new, 0 updated, 4 unchanged, 0 removed." in html.unescape(text(again))
     assert count(db, Closure) == 4
 
 
@@ -295,3 +297,88 @@ def test_an_imported_closure_on_the_day_a_reply_is_due_moves_the_promise(db, as_
     assert moved.due_at.astimezone(ZoneInfo(ZONE)).date() > due_day
     assert moved.due_moved["kind"] == "closure_added"
     assert moved.due_moved["name"] == "Facilities closure"
+
+
+def ask(db, transport, subject: str = "Bus stop") -> Request:  # type: ignore[no-untyped-def]
+    guardian = factories.guardians_of(db, factories.make_household(db))[0]
+    request, _new = requests.submit_request(
+        db, guardian, requests.NewRequest(transport.id, subject, "Which stop?"), now=utcnow()
+    )
+    db.commit()
+    return request
+
+
+def test_each_family_is_told_of_the_closure_that_moved_its_own_promise(db, as_admin, transport):
+    request = ask(db, transport)
+    due_day = request.due_at.astimezone(ZoneInfo(ZONE)).date()
+    # Two closures far before this promise's day in the file: neither moves it; then the one that does.
+    closure_file = ics(
+        vevent("far@district", "Spring break", day(3, 29), day(4, 3)),
+        vevent("near@district", "Facilities closure", due_day, due_day + timedelta(days=1)),
+        vevent("later@district", "Memorial Day", day(5, 31)),
+    )
+    save(as_admin, uploaded(as_admin, closure_file), events=["far@district", "near@district", "later@district"])
+
+    db.expire_all()
+    moved = db.get(Request, request.id)
+    assert moved.due_moved["kind"] == "closure_added"
+    assert moved.due_moved["name"] == "Facilities closure"
+
+
+def test_a_closure_gone_from_the_new_file_is_offered_for_removal_and_removed_when_saved(db, as_admin, transport):
+    request = ask(db, transport)
+    due_day = request.due_at.astimezone(ZoneInfo(ZONE)).date()
+    facilities = vevent("closed@district", "Facilities closure", due_day, due_day + timedelta(days=1))
+    spring = vevent("spring@district", "Spring break", day(3, 29), day(4, 3))
+    save(as_admin, uploaded(as_admin, ics(facilities, spring)), events=["closed@district", "spring@district"])
+    db.expire_all()
+    moved_to = db.get(Request, request.id).due_at
+
+    # The district's next file: the facilities closure is gone, spring break cancelled.
+    cancelled = spring.replace("END:VEVENT", "STATUS:CANCELLED\r\nEND:VEVENT")
+    preview = uploaded(as_admin, ics(cancelled, vevent("pd@district", "PD day", day(2, 12))))
+    page = html.unescape(text(as_admin.get(preview)))
+    assert "2 closures from earlier files are not in this one, or are cancelled in it" in page
+    shown = html.unescape(text(choose(as_admin, preview)))
+    removals = re.findall(r'name="removals" value="(\d+)" checked', shown)
+    assert len(removals) == 2  # ticked until the administrator unticks one
+    assert "Open the offices again on these days" in shown
+
+    response = save(as_admin, preview, removals=removals)
+
+    assert "Closures from the file: 0 new, 0 updated, 0 unchanged, 2 removed." in html.unescape(text(response))
+    assert closures(db) == {}
+    db.expire_all()
+    freed = db.get(Request, request.id)
+    assert freed.due_at < moved_to
+    assert freed.due_moved["kind"] == "closure_removed"
+    assert freed.due_moved["name"] == "Facilities closure"
+    assert count(db, AuditEvent, AuditEvent.action == "calendar.closure_removed") == 2
+
+
+def test_an_unticked_closure_gone_from_the_file_is_kept(db, as_admin):
+    save(as_admin, uploaded(as_admin, DISTRICT_FILE), categories=["Holiday", "No school"])
+    preview = uploaded(as_admin, ics(vevent("new@district", "Snow day", day(1, 5))))
+    response = save(as_admin, preview, events=["new@district"])  # nothing ticked for removal
+    assert "Closures from the file: 1 new, 0 updated, 0 unchanged, 0 removed." in html.unescape(text(response))
+    assert set(closures(db)) == {"mlk@district", "pd@district", "spring@district", "new@district"}
+
+
+def test_a_removal_that_is_not_offered_is_refused(db, as_admin):
+    manual = Closure(first_day=day(1, 5), last_day=day(1, 5), name="By hand")
+    db.add(manual)
+    db.commit()
+    preview = uploaded(as_admin, DISTRICT_FILE)
+    response = save(as_admin, preview, events=["mlk@district"], removals=[str(manual.id)])
+    assert response.status_code == 200
+    assert f"'{manual.id}' is not a valid choice for this field." in html.unescape(text(response))
+    assert db.get(Closure, manual.id) is not None
+
+
+def test_the_preview_lists_the_events_it_skipped_with_their_lines(as_admin):
+    broken = "BEGIN:VEVENT\r\nUID:x@district\r\nSUMMARY:Broken\r\nDTSTART;VALUE=DATE:2027-01-05\r\nEND:VEVENT\r\n"
+    preview = uploaded(as_admin, ics(vevent("mlk@district", "Martin Luther King Jr. Day", day(1, 18)), broken))
+    page = html.unescape(text(as_admin.get(preview)))
+    assert "1 event is skipped: show why" in page
+    assert "Line 10: an event whose dates cannot be read is skipped." in page
+    assert "Martin Luther King Jr. Day" in page

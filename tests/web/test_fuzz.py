@@ -58,7 +58,7 @@ from portal.models import (
 )
 from portal.services import feedback, requests
 from portal.services.accounts import email_change
-from portal.services.calendar import calendar_import, district_calendar
+from portal.services.calendar import calendar_import, district_calendar, feed
 from portal.services.households import notes
 from tests import factories
 from tests.conftest import FUZZ_COUNT, Browser
@@ -136,6 +136,15 @@ HALF_SIGNED_IN = {"activating": "/activate/password", "second factor": "/sign-in
 FORMLESS_POSTS = frozenset({"auth.sign_out"})
 # Forms served only in the answer to another form, once a choice is made there: the
 # endpoint of that first form, and the choice.
+FEED_HOST = "calendar.district.example"
+
+
+@pytest.fixture
+def app_config() -> dict[str, object]:
+    # A calendar host the operator allowed: the subscription form is on the calendar page.
+    return {"CALENDAR_FEED_HOSTS": FEED_HOST}
+
+
 CHOICES_THAT_OPEN_A_FORM = {"admin_calendar.review_import": {"categories": ["Holiday"]}}
 # Query-string names that the pages read (the filters and paging), plus any form field name.
 QUERY_NAMES = ["page", "q", "next", "status", "kind", "topic", "channel", "household", "staff", "sort"]
@@ -413,6 +422,8 @@ def _links_and_pages_of_every_kind(
         f"DTEND;VALUE=DATE:{next_year}0403\r\nCATEGORIES:Holiday\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
     )
     kept = calendar_import.keep_import(db, admin, "district.ics", calendar_import.parse_calendar(upload), now=utcnow())
+    # A subscription to the published calendar, so that its buttons are on the page.
+    feed.subscribe(db, admin, f"https://{FEED_HOST}/district.ics", "Holiday", allowed_hosts=[FEED_HOST], now=utcnow())
     with_two_factor = factories.guardians_of(db, factories.make_household(db, name="Two-step family"))[0]
     with_two_factor.totp_secret = factories.TOTP_SECRET
     with_two_factor.totp_enabled_at = utcnow()

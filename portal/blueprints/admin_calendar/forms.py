@@ -10,7 +10,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.blueprints.forms import DayField, PortalForm
+from portal.blueprints.forms import DayField, PortalForm, whole_number
 from portal.services.calendar import district_calendar
 
 WEEKDAY_NAMES = (
@@ -74,3 +74,14 @@ class CalendarImportChoiceForm(PortalForm):
 
     categories = SelectMultipleField(_l("Close the offices on every event in these categories"))
     events = SelectMultipleField(_l("Or choose events one by one"))
+    removals = SelectMultipleField(_l("Open the offices again on these days"), coerce=whole_number)
+
+
+class CalendarFeedForm(PortalForm):
+    """Subscribe the portal to the district's published calendar: its address, and the
+    categories whose events close the offices."""
+
+    url = StringField(_l("Address of the published calendar (.ics)"), validators=[Length(max=500)])
+    categories = StringField(
+        _l("Categories that close the offices"), validators=[Length(max=1000)], default="Holiday, No school"
+    )

@@ -1,20 +1,23 @@
 """The calendar pages of the admin_calendar blueprint, and the one unit of work for every calendar change."""
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import flash, render_template, request
+from flask import current_app, flash, render_template, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import Session
 from wtforms import Form
 
+from portal import calendar_feed
 from portal.blueprints import district
 from portal.blueprints.admin_calendar.forms import (
     WEEKDAY_NAMES,
     BusinessHoursForm,
+    CalendarFeedForm,
     CalendarImportChoiceForm,
     CalendarImportForm,
     ClosureForm,
@@ -22,9 +25,9 @@ from portal.blueprints.admin_calendar.forms import (
 )
 from portal.blueprints.forms import save, save_or_show_error
 from portal.db import get_session, utcnow
-from portal.models import CalendarImport
+from portal.models import CalendarFeed, CalendarImport, Closure
 from portal.services import requests
-from portal.services.calendar import calendar_import, district_calendar
+from portal.services.calendar import calendar_import, district_calendar, feed
 
 T = TypeVar("T")
 
@@ -37,6 +40,12 @@ def saved_hours_form() -> BusinessHoursForm:
     return form
 
 
+def saved_feed_form(subscription: CalendarFeed | None) -> CalendarFeedForm:
+    if subscription is None:
+        return CalendarFeedForm(formdata=None)
+    return CalendarFeedForm(formdata=None, url=subscription.url, categories=", ".join(subscription.categories))
+
+
 def district_today() -> date:
     return utcnow().astimezone(ZoneInfo(district.time_zone())).date()
 
@@ -47,14 +56,19 @@ def calendar_page(
     closure_form: ClosureForm | None = None,
     time_zone_form: TimeZoneForm | None = None,
     import_form: CalendarImportForm | None = None,
+    feed_form: CalendarFeedForm | None = None,
 ) -> str:
     """The calendar page, with the form that was sent (and its errors) as it was sent."""
+    subscription = feed.current(get_session())
     return render_template(
         "admin_calendar/calendar.html",
         hours_form=hours_form or saved_hours_form(),
         closure_form=closure_form or ClosureForm(formdata=None),
         time_zone_form=time_zone_form or TimeZoneForm(formdata=None, time_zone=district.time_zone()),
         import_form=import_form or CalendarImportForm(formdata=None),
+        feed_form=feed_form or saved_feed_form(subscription),
+        subscription=subscription,
+        feed_hosts=calendar_feed.allowed_hosts(current_app),
         weekdays=WEEKDAY_NAMES,
         closures=district_calendar.closures(get_session(), from_day=district_today()),
         time_zone=district.time_zone(),
@@ -66,7 +80,7 @@ def calendar_page(
 def save_calendar_change(
     form: Form | None,
     change: Callable[[Session], T],
-    reason: Callable[[T], dict[str, str] | None],
+    reason: Callable[[T], dict[str, str] | Sequence[district_calendar.ClosureChange] | None],
     saved: Callable[[T], str],
 ) -> bool:
     """One unit of work for a change to the district calendar: the change, then every open
@@ -103,28 +117,46 @@ def save_calendar_change(
     return True
 
 
-def import_choice_form(parsed: calendar_import.ParsedCalendar, today: date) -> CalendarImportChoiceForm:
+def import_choice_form(
+    parsed: calendar_import.ParsedCalendar, today: date, gone: list[Closure]
+) -> CalendarImportChoiceForm:
     form = CalendarImportChoiceForm() if request.method == "POST" else CalendarImportChoiceForm(formdata=None)
     form.categories.choices = [name for name, _count in calendar_import.category_counts(parsed.events, today)]
     form.events.choices = [event.uid for event in parsed.events if event.can_close(today)]
+    form.removals.choices = [(closure.id, closure.name) for closure in gone]
     return form
+
+
+def by_month(events: list[calendar_import.ImportedEvent]) -> list[tuple[date, list[calendar_import.ImportedEvent]]]:
+    """The events under the first day of the month they start in, for a preview a phone can scroll."""
+    return [
+        (month, list(grouped))
+        for month, grouped in itertools.groupby(events, key=lambda event: event.first_day.replace(day=1))
+    ]
 
 
 def import_page(
     imported: CalendarImport,
     parsed: calendar_import.ParsedCalendar,
     form: CalendarImportChoiceForm,
+    gone: list[Closure],
     plan: list[calendar_import.PlannedClosure] | None = None,
+    removals: set[int] | None = None,
 ) -> str:
+    """The preview of an upload. Every closure gone from the file is ticked for removal
+    until the administrator sends the save form with their own `removals`."""
     today = district_today()
     return render_template(
         "admin_calendar/review_import.html",
         imported=imported,
         parsed=parsed,
+        months=by_month(parsed.events),
         form=form,
         plan=plan,
+        gone=gone,
         today=today,
         categories=calendar_import.category_counts(parsed.events, today),
         chosen_categories=set(form.categories.data or ()),
         chosen_uids=set(form.events.data or ()),
+        chosen_removals={closure.id for closure in gone} if removals is None else removals,
     )

@@ -4,7 +4,9 @@ administrator chooses categories or events, and the closures are saved.
 
 Saving keeps an upload between its preview and the save (`keep_import`), then turns the
 chosen events into closures keyed by the event's UID (`save_closures`), so importing an
-updated file updates those closures instead of duplicating them.
+updated file updates those closures instead of duplicating them. A closure an earlier
+import made whose event the new file no longer has, or has cancelled, is offered for
+removal (`closures_gone`): the district took that day back.
 """
 
 from collections import Counter
@@ -28,6 +30,8 @@ from portal.services.calendar.ics import (
     ImportedEvent,
     ParsedCalendar,
     Problem,
+    SkippedEvent,
+    SkipReason,
     parse_calendar,
     read_calendar,
     readable_line,
@@ -45,8 +49,11 @@ __all__ = [
     "ParsedCalendar",
     "PlannedClosure",
     "Problem",
+    "SkipReason",
+    "SkippedEvent",
     "category_counts",
     "choose",
+    "closures_gone",
     "discard_import",
     "import_of",
     "keep_import",
@@ -58,8 +65,6 @@ __all__ = [
 ]
 
 FILENAME_MAX_LENGTH = 200  # CalendarImport.filename
-# How many closure names a family reads when an import moved their promise.
-NAMES_IN_REASON = 3
 
 
 # --- choosing -----------------------------------------------------------------
@@ -115,6 +120,18 @@ def plan_closures(db: Session, chosen: list[ImportedEvent]) -> list[PlannedClosu
     return [PlannedClosure(event, existing.get(event.uid)) for event in chosen]
 
 
+def closures_gone(db: Session, parsed: ParsedCalendar, today: date) -> list[Closure]:
+    """The closures still to come that an earlier import made from an event this file no
+    longer has, or has as cancelled."""
+    events = {event.uid: event for event in parsed.events}
+    imported = select(Closure).where(Closure.source_uid.is_not(None), Closure.last_day >= today)
+    return [
+        closure
+        for closure in db.scalars(imported.order_by(Closure.first_day, Closure.id))
+        if (event := events.get(closure.source_uid or "")) is None or event.problem is Problem.CANCELLED
+    ]
+
+
 # --- keeping and saving -------------------------------------------------------
 
 
@@ -137,7 +154,7 @@ def keep_import(db: Session, actor: User, filename: str, parsed: ParsedCalendar,
         "calendar.import_uploaded",
         imported,
         now=now,
-        after={"filename": imported.filename, "events": len(parsed.events), "left_out": parsed.left_out},
+        after={"filename": imported.filename, "events": len(parsed.events), "skipped": len(parsed.skipped)},
     )
     return imported
 
@@ -166,41 +183,55 @@ class ImportResult:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
-    # The closures added or updated, by date: what families are told moved their promise.
-    changed: list[Closure] = field(default_factory=list)
+    removed: int = 0
+    # The closures added, updated (as their new days) and removed: what families are told
+    # moved their promise.
+    changes: list[district_calendar.ClosureChange] = field(default_factory=list)
 
-    def reason(self) -> dict[str, str] | None:
-        """Why promises moved, as the request page reads it; None when nothing changed."""
-        if not self.changed:
-            return None
-        names = [closure.name for closure in self.changed[:NAMES_IN_REASON]]
-        more = "…" if len(self.changed) > NAMES_IN_REASON else ""
-        return {"kind": "closure_added", "name": ", ".join(names) + more}
+    def reason(self) -> list[district_calendar.ClosureChange] | None:
+        """Why promises may have moved; None when no closure changed."""
+        return self.changes or None
 
 
 def save_closures(
-    db: Session, actor: User, imported: CalendarImport, chosen: list[ImportedEvent], *, now: datetime
+    db: Session,
+    actor: User,
+    imported: CalendarImport,
+    chosen: list[ImportedEvent],
+    *,
+    now: datetime,
+    today: date,
+    removals: Iterable[int] = (),
 ) -> ImportResult:
     """Close the offices on the chosen events: a closure per event, or the closure an
-    earlier import made from the same UID brought up to date. The upload is then done."""
+    earlier import made from the same UID brought up to date; and open them again on the
+    closures gone from the file that the administrator chose to remove (`removals`, ids
+    among `closures_gone`). The upload is then done."""
     scope.require_admin(actor)
-    if not chosen:
+    removing = {closure.id: closure for closure in closures_gone(db, parsed_of(imported), today)}
+    removal_ids = set(removals) & removing.keys()
+    if not chosen and not removal_ids:
         raise InvalidInput(_l("Choose at least one category or event that closes the offices."), field="events")
     result = ImportResult()
     for planned in plan_closures(db, chosen):
         event, change = planned.event, planned.change
         if change is Change.UNCHANGED:
             result.unchanged += 1
-        elif planned.closure is None:
+            continue
+        if planned.closure is None:
             result.added += 1
-            result.changed.append(
-                district_calendar.add_closure(
-                    db, actor, event.first_day, event.last_day, event.name, now=now, source_uid=event.uid
-                )
+            closure = district_calendar.add_closure(
+                db, actor, event.first_day, event.last_day, event.name, now=now, source_uid=event.uid
             )
         else:
             result.updated += 1
-            result.changed.append(_update_closure(db, actor, planned.closure, event, now=now))
+            result.changes.append(district_calendar.ClosureChange.of("closure_removed", planned.closure))
+            closure = _update_closure(db, actor, planned.closure, event, now=now)
+        result.changes.append(district_calendar.ClosureChange.of("closure_added", closure))
+    for closure_id in sorted(removal_ids):
+        gone = district_calendar.remove_closure(db, actor, closure_id, now=now)
+        result.removed += 1
+        result.changes.append(district_calendar.ClosureChange.of("closure_removed", gone))
     audit.record(
         db,
         actor,
@@ -212,6 +243,7 @@ def save_closures(
             "added": result.added,
             "updated": result.updated,
             "unchanged": result.unchanged,
+            "removed": result.removed,
         },
     )
     db.delete(imported)

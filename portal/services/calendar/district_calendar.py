@@ -2,6 +2,7 @@
 turned into the business_time.Calendar that reply-time arithmetic runs on."""
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -26,6 +27,22 @@ FALLBACK_TIME_ZONE = "UTC"
 _SAMPLE_MOMENT = datetime(2030, 3, 10, 10, 30, tzinfo=UTC)
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClosureChange:
+    """A closure added ("closure_added") or removed ("closure_removed"): what a family is
+    told when it moved their promise."""
+
+    kind: str
+    name: str
+    first_day: date
+    last_day: date
+
+    @classmethod
+    def of(cls, kind: str, closure: Closure) -> "ClosureChange":
+        return cls(kind, closure.name, closure.first_day, closure.last_day)
+
 
 # Keys of Session.info. The configured time zone (DISTRICT_TIMEZONE) is put on every
 # session by portal.db (CONFIGURED_TIME_ZONE), so that services read the district's
@@ -245,7 +262,8 @@ def add_closure(
     return closure
 
 
-def remove_closure(db: Session, actor: User, closure_id: int, *, now: datetime) -> None:
+def remove_closure(db: Session, actor: User, closure_id: int, *, now: datetime) -> Closure:
+    """Open the offices again on a closure's days; returns the closure, deleted."""
     scope.require_admin(actor)
     closure = db.get(Closure, closure_id)
     if closure is None:
@@ -263,6 +281,7 @@ def remove_closure(db: Session, actor: User, closure_id: int, *, now: datetime) 
         },
     )
     db.delete(closure)
+    return closure
 
 
 def seed_default_hours(db: Session) -> None:

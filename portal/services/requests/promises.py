@@ -13,6 +13,7 @@ The arithmetic in business time is `business_time`'s.
 """
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -174,32 +175,72 @@ def typical_first_reply(db: Session, *, now: datetime) -> dict[int, timedelta]:
     }
 
 
+# How many closure names a family reads when one change moved its promise.
+NAMES_IN_REASON = 3
+
 # --- the calendar changed ---------------------------------------------------
 
 
 def recompute_after_calendar_change(
-    db: Session, reason: dict[str, str], *, now: datetime, calendar: Calendar | None = None
+    db: Session,
+    reason: "dict[str, str] | Sequence[district_calendar.ClosureChange]",
+    *,
+    now: datetime,
+    calendar: Calendar | None = None,
 ) -> int:
     """Compute the due times of every active request again, on the district's calendar
-    as this session reads it now (or `calendar`, in tests). Where the promise moved,
-    keep why, for the family's request page. Returns how many promises moved."""
+    as this session reads it now (or `calendar`, in tests). Returns how many requests
+    had a clock move (a reply's or the resolution's).
+
+    Where the family's promise moved, keep why, for its request page: `reason` for a
+    change of the whole week (office hours, time zone), or, for closures added and
+    removed, the ones that lie between the clock's start and the later of its old and
+    new due days: the closure that moved this request, not the first of an import."""
     calendar = calendar or district_calendar.current(db)
     moved = 0
     active = select(Request).where(Request.status.in_(ACTIVE_STATUSES)).order_by(Request.id)
     for request in db.scalars(active.execution_options(yield_per=500)):
-        before = request.due_at
+        before, clocks_before = request.due_at, _clocks(request)
         recompute_due_times(request, calendar)
+        if _clocks(request) == clocks_before:
+            continue
+        moved += 1
         if request.due_at != before:
-            moved += 1
+            why = reason if isinstance(reason, dict) else _closures_between(request, before, reason, calendar)
             request.due_moved = {
-                **reason,
+                **why,
                 "from": before.isoformat() if before else None,
                 "to": request.due_at.isoformat() if request.due_at else None,
                 "at": now.isoformat(),
             }
-            # A new promise is a new chance: a supervisor hears about it once more if it is broken.
-            if request.first_reply_due_at and request.first_reply_due_at > now:
-                request.first_reply_escalated_at = None
-            if request.next_reply_due_at and request.next_reply_due_at > now:
-                request.next_reply_escalated_at = None
+        # A new promise is a new chance: a supervisor hears about it once more if it is broken.
+        if request.first_reply_due_at and request.first_reply_due_at > now:
+            request.first_reply_escalated_at = None
+        if request.next_reply_due_at and request.next_reply_due_at > now:
+            request.next_reply_escalated_at = None
     return moved
+
+
+def _clocks(request: Request) -> tuple[datetime | None, ...]:
+    return (request.first_reply_due_at, request.next_reply_due_at, request.resolution_due_at)
+
+
+def _closures_between(
+    request: Request, before: datetime | None, changes: "Sequence[district_calendar.ClosureChange]", calendar: Calendar
+) -> dict[str, str]:
+    """The change to tell the family of: the closures added or removed between the start
+    of the request's running clock and the later of its old and new promise."""
+    moments = [moment for moment in (before, request.due_at) if moment is not None]
+    starts = [request.next_reply_started_at or request.resolution_started_at]
+    first = min(moment.astimezone(calendar.time_zone).date() for moment in (*starts, *moments) if moment)
+    last = max(moment.astimezone(calendar.time_zone).date() for moment in moments) if moments else first
+    between = [change for change in changes if change.first_day <= last and change.last_day >= first]
+    # A later promise is explained by a closure added, an earlier one by a closure removed.
+    later = before is None or (request.due_at is not None and request.due_at > before)
+    kind = "closure_added" if later else "closure_removed"
+    told = [change for change in between if change.kind == kind] or between or list(changes[:1])
+    if not told:
+        return {"kind": "hours_changed"}
+    names = [change.name for change in told if change.kind == told[0].kind]
+    more = "…" if len(names) > NAMES_IN_REASON else ""
+    return {"kind": told[0].kind, "name": ", ".join(names[:NAMES_IN_REASON]) + more}
