@@ -3,6 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from portal.models import (
@@ -18,6 +20,7 @@ from portal.models import (
 )
 from portal.services import accounts, households
 from portal.services.errors import DomainError, InvalidInput, InvalidToken, NotAllowed, NotFound
+from portal.services.households import sis_import
 from tests import factories
 
 NOW = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
@@ -377,3 +380,39 @@ def test_search_pages_through_results_in_name_order(db):
 
 def test_a_very_long_search_query_is_cut_and_does_not_fail(db, district):
     assert search(db, "x" * 10_000).total == 0
+
+
+# --- the SIS CSV import never drops a guardian in silence ------------------------------
+
+
+SIS_HEADER = (
+    "household_id,household_name,guardian_name,guardian_email,guardian_phone,guardian_relationship,"
+    "guardian_language,student_id,student_first_name,student_last_name,school_code,grade\n"
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(["F1", "F2", "F3"]), st.sampled_from(["a", "b", "c", "d"]), st.integers(1, 6)),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_every_guardian_row_is_planned_or_refused_with_its_line(db, rows):
+    admin = db.scalar(select(User).where(User.email == "sis-admin@example.org")) or factories.make_admin(
+        db, email="sis-admin@example.org"
+    )
+    text = SIS_HEADER + "".join(
+        f"{household},{household} family,{guardian.upper()} Guardian,{guardian}@example.org,,,,"
+        f"S{household}{student},Kid,{household},,\n"
+        for household, guardian, student in rows
+    )
+    plan = sis_import.plan_import(db, admin, text, languages=("en", "es"), region="US")
+    planned = {(p.sis_id, g.email) for p in plan.households for g in p.guardians}
+    refused_lines = {line for line, _message in plan.errors}
+    for line, (household, guardian, _student) in enumerate(rows, start=2):
+        assert (household, f"{guardian}@example.org") in planned or line in refused_lines
+    # A guardian is planned in one household at most.
+    emails = [email for _household, email in planned]
+    assert len(emails) == len(set(emails))

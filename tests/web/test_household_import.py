@@ -119,3 +119,16 @@ def test_an_upload_larger_than_any_request_may_be_gets_the_friendly_413_page(db,
 def test_staff_and_families_cannot_import(db, sign_in, client):
     sign_in(factories.make_staff(db))
     assert client.get("/admin/import").status_code == 403
+
+
+def test_a_guardian_listed_in_two_households_is_refused_on_the_second_line_never_dropped(db, admin_browser):
+    school = factories.make_school(db)
+    shared = (
+        HEADER
+        + f"F300,Rivera family,Sam Rivera,sam@example.org,,father,en,S30,Ana,Rivera,{school.code},3\n"
+        + f"F301,Ortiz family,Sam Rivera,SAM@example.org,,father,en,S31,Luz,Ortiz,{school.code},5\n"
+    ).encode()
+    page = upload(admin_browser, shared, check_only=True).get_data(as_text=True)
+    assert "Line 3:" in page
+    assert "sam@example.org is a guardian in household F300 too." in page
+    assert count(db, Household) == 0

@@ -104,7 +104,7 @@ def plan_import(db: Session, actor: User, text: str, *, languages: tuple[str, ..
     schools = {school.code.upper(): school.id for school in db.scalars(select(School)) if school.code}
     plan = ImportPlan()
     by_sis: dict[str, HouseholdPlan] = {}
-    seen_emails: set[str] = set()
+    seen_emails: dict[str, str] = {}  # email -> the household_id it was first listed under
     seen_students: set[str] = set()
     for line, row in enumerate(rows, start=2):
         problem = _check_row(row, languages, schools)
@@ -151,16 +151,29 @@ def _check_row(row: dict[str, str], languages: tuple[str, ...], schools: dict[st
     return None
 
 
-def _add_guardian(db: Session, household: HouseholdPlan, row: dict[str, str], seen: set[str], region: str) -> None:
+def _add_guardian(
+    db: Session, household: HouseholdPlan, row: dict[str, str], seen: dict[str, str], region: str
+) -> None:
     if not row.get("guardian_email"):
         return
     try:
         email = validate_email(row["guardian_email"], check_deliverability=False).normalized.lower()
     except EmailNotValidError as error:
         raise InvalidInput(_l("“%(value)s” is not an email address.", value=row["guardian_email"])) from error
-    if email in seen:
-        return
-    seen.add(email)
+    first_household = seen.setdefault(email, household.sis_id)
+    if first_household != household.sis_id:
+        # Shared custody: a guardian account belongs to one household here, so the
+        # second one is refused with its line, never dropped in silence.
+        raise InvalidInput(
+            _l(
+                "%(email)s is a guardian in household %(first)s too. An account belongs to one household: "
+                "give this household's guardian another email address, or list them in one household.",
+                email=email,
+                first=first_household,
+            )
+        )
+    if any(guardian.email == email for guardian in household.guardians):
+        return  # the same guardian on another row of their household (one row per student)
     existing = accounts.find_user_by_email(db, email)
     if existing is not None:
         if household.existing_id is not None and scope.household_id_of(db, existing) == household.existing_id:
