@@ -316,6 +316,7 @@ def register_request_hooks(app: Flask) -> None:
     app.add_template_filter(datetime.fromisoformat, "isodate")
     app.add_template_filter(phones.display_phone, "phone")
     app.add_template_filter(labels.label, "label")
+    app.add_template_filter(labels.grade, "grade")
     app.add_template_global(public_url)
     for name, function in dates.FILTERS.items():
         app.add_template_filter(function, name)

@@ -23,6 +23,7 @@ from portal.models import (
     Role,
     Topic,
 )
+from portal.services.households import oneroster
 
 
 class SentimentLabel(StrEnum):
@@ -159,3 +160,9 @@ def label(value: object, variant: str = "") -> LazyString | str:
     if mapping is not None and value in mapping:
         return mapping[value]  # type: ignore[no-any-return]
     return str(getattr(value, "value", value))
+
+
+def grade(code: str) -> str:
+    """The grade a student is in, in words ("Kindergarten", "Grade 3"), from any spelling
+    the portal keeps or a SIS writes (K, KG, 3, 03, TK); an unknown one as it is."""
+    return oneroster.grade_label(code)

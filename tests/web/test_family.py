@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from portal.models import GuardianRelationship, Guardianship, Student
 from tests import factories
-from tests.web.support import password_sign_in, redirects_to_sign_in, text
+from tests.web.support import password_sign_in, redirects_to_sign_in, submit, text
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_a_family_opens_its_students_page(signed_in, households):
     page = text(response)
     assert student.full_name in page
     assert "Lincoln Elementary" in page
-    assert f"Grade {student.grade}" in page or student.grade in page
+    assert f"Grade {student.grade}" in page  # in words: "Grade 2", never a bare code
 
 
 def test_family_gets_404_for_other_households_student(signed_in, households):
@@ -95,3 +95,22 @@ def test_a_guardian_not_yet_activated_is_shown_as_invited(client, db):
     assert "Pending Person" in page
     assert "Invited, not yet activated" in page
     assert "Aunt" in page
+
+
+GRADES_IN_WORDS = [
+    ("K", "Kindergarten", "Kínder"),
+    ("PK", "Prekindergarten", "Prekínder"),
+    ("03", "Grade 3", "Grado 3"),
+    ("TK", "Transitional kindergarten", "Kínder de transición"),
+]
+
+
+@pytest.mark.parametrize(("stored", "words", "spanish"), GRADES_IN_WORDS)
+def test_a_students_grade_reads_in_words_in_the_familys_language(db, signed_in, households, stored, words, spanish):
+    student = households["our_students"][0]
+    student.grade = stored
+    db.commit()
+    assert f"· {words}" in text(signed_in.get("/family/"))
+    assert words in text(signed_in.get(f"/family/students/{student.id}"))
+    submit(signed_in, "/language", {"language": "es", "next": "/family/"}, page="/family/")
+    assert spanish in text(signed_in.get(f"/family/students/{student.id}"))
