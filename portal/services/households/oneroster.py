@@ -32,7 +32,6 @@ orgs (primaryOrgSourcedId, roles.csv, orgSourcedIds). The school year is the lat
 schoolYear in academicSessions.csv. demographics.csv is only checked to be readable.
 """
 
-import hashlib
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -60,6 +59,7 @@ from portal.services.households.oneroster_files import (
 )
 from portal.services.households.oneroster_grades import grade_label as grade_label  # re-exported
 from portal.services.households.oneroster_grades import normalize_grade as normalize_grade  # re-exported
+from portal.services.households.oneroster_households import derive_households
 from portal.services.households.oneroster_records import (
     RefusedRow,
     Roster,
@@ -95,7 +95,7 @@ MAX_ENROLLMENTS = 3_000_000
 MAX_OTHER_ROWS = 500_000  # demographics.csv, academicSessions.csv
 # The columns the portal saves these into.
 ID_MAX, NAME_MAX, DISPLAY_NAME_MAX, EMAIL_MAX, PHONE_MAX = 40, 80, 120, 254, 40
-SCHOOL_NAME_MAX, SCHOOL_CODE_MAX, HOUSEHOLD_NAME_MAX = 120, 20, 120
+SCHOOL_NAME_MAX, SCHOOL_CODE_MAX = 120, 20
 
 GUARDIAN_ROLES = {"parent": "parent", "guardian": "legal_guardian", "relative": "other"}  # -> GuardianRelationship
 STAFF_ROLES = frozenset(
@@ -398,49 +398,12 @@ class _Reader:
                 self.refuse(_Row(table.name, line), _l("schoolYear is not a year."))
 
     def finish(self) -> Roster:
-        roster, students, guardians = self.roster, self.roster.students, self.roster.guardians
-        families: dict[str, set[str]] = {student: set() for student in students}
-        check_links = roster.mode.get("users.csv") == "bulk"
-        for user, targets in self.agents.items():
-            for target in targets:
-                if user in students and target in guardians:
-                    families[user].add(target)
-                elif user in guardians and target in students:
-                    families[target].add(user)
-                elif check_links and target not in self.user_ids:
-                    row = _Row("users.csv", (students.get(user) or guardians[user]).line, user in self.quiet)
-                    self.warn(row, _l("%(id)s is linked to %(other)s, who is not in the file.", id=user, other=target))
-        groups: dict[tuple[str, ...], list[str]] = {}
-        for student, family in families.items():
-            groups.setdefault(tuple(sorted(family)) or ("", student), []).append(student)
-        named = str(_l("%(name)s family"))
-        for members, student_ids in sorted(groups.items()):
-            self.household(members, sorted(student_ids), named)
-        for guardian in guardians.values():
-            if not guardian.household_keys:
-                row = _Row("users.csv", guardian.line, guardian.sourced_id in self.quiet)
-                self.warn(row, _l("The guardian is linked to no student: there is no household to invite them to."))
+        roster = self.roster
+        derive_households(roster, self.agents, self.user_ids, self.quiet)
         if self.quiet:
             roster.households = [
                 h for h in roster.households if not self.quiet.issuperset(h.student_ids + h.guardian_ids)
             ]
-            roster.students = {key: record for key, record in students.items() if key not in self.quiet}
-            roster.guardians = {key: record for key, record in guardians.items() if key not in self.quiet}
+            roster.students = {key: record for key, record in roster.students.items() if key not in self.quiet}
+            roster.guardians = {key: record for key, record in roster.guardians.items() if key not in self.quiet}
         return roster
-
-    def household(self, members: tuple[str, ...], student_ids: list[str], named: str) -> None:
-        """One household: its guardians (`members`, or "" and its student) and its students."""
-        guardian_ids = list(members) if members[0] else []
-        key = "or-" + hashlib.sha256("\n".join(members).encode()).hexdigest()[:32]
-        if guardian_ids:
-            first = self.roster.guardians[guardian_ids[0]]
-            family = first.family_name or first.display_name
-        else:
-            student = self.roster.students[student_ids[0]]
-            family = student.family_name
-            row = _Row("users.csv", student.line, student.sourced_id in self.quiet)
-            self.warn(row, _l("The student has no guardian in the file: there is no one to invite."))
-        name = clean(named % {"name": family})[:HOUSEHOLD_NAME_MAX]
-        self.roster.households.append(RosterHousehold(key, name, student_ids, guardian_ids))
-        for guardian in guardian_ids:
-            self.roster.guardians[guardian].household_keys.append(key)
