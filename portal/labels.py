@@ -23,7 +23,7 @@ from portal.models import (
     Role,
     Topic,
 )
-from portal.services.households import oneroster
+from portal.services.households.oneroster_grades import grade_label
 
 
 class SentimentLabel(StrEnum):
@@ -165,4 +165,4 @@ def label(value: object, variant: str = "") -> LazyString | str:
 def grade(code: str) -> str:
     """The grade a student is in, in words ("Kindergarten", "Grade 3"), from any spelling
     the portal keeps or a SIS writes (K, KG, 3, 03, TK); an unknown one as it is."""
-    return oneroster.grade_label(code)
+    return grade_label(code)

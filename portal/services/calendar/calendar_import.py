@@ -53,6 +53,7 @@ __all__ = [
     "SkippedEvent",
     "category_counts",
     "choose",
+    "close_on_events",
     "closures_gone",
     "discard_import",
     "import_of",
@@ -213,21 +214,7 @@ def save_closures(
     if not chosen and not removal_ids:
         raise InvalidInput(_l("Choose at least one category or event that closes the offices."), field="events")
     result = ImportResult()
-    for planned in plan_closures(db, chosen):
-        event, change = planned.event, planned.change
-        if change is Change.UNCHANGED:
-            result.unchanged += 1
-            continue
-        if planned.closure is None:
-            result.added += 1
-            closure = district_calendar.add_closure(
-                db, actor, event.first_day, event.last_day, event.name, now=now, source_uid=event.uid
-            )
-        else:
-            result.updated += 1
-            result.changes.append(district_calendar.ClosureChange.of("closure_removed", planned.closure))
-            closure = _update_closure(db, actor, planned.closure, event, now=now)
-        result.changes.append(district_calendar.ClosureChange.of("closure_added", closure))
+    close_on_events(db, actor, chosen, result, now=now)
     for closure_id in sorted(removal_ids):
         gone = district_calendar.remove_closure(db, actor, closure_id, now=now)
         result.removed += 1
@@ -249,6 +236,28 @@ def save_closures(
     db.delete(imported)
     db.flush()
     return result
+
+
+def close_on_events(
+    db: Session, actor: User, chosen: list[ImportedEvent], result: ImportResult, *, now: datetime
+) -> None:
+    """A closure per chosen event, or the closure made earlier from the same UID brought
+    up to date; counted in `result`, with the days each change closes and opens."""
+    for planned in plan_closures(db, chosen):
+        event = planned.event
+        if planned.change is Change.UNCHANGED:
+            result.unchanged += 1
+            continue
+        if planned.closure is None:
+            result.added += 1
+            closure = district_calendar.add_closure(
+                db, actor, event.first_day, event.last_day, event.name, now=now, source_uid=event.uid
+            )
+        else:
+            result.updated += 1
+            result.changes.append(district_calendar.ClosureChange.of("closure_removed", planned.closure))
+            closure = _update_closure(db, actor, planned.closure, event, now=now)
+        result.changes.append(district_calendar.ClosureChange.of("closure_added", closure))
 
 
 def _update_closure(db: Session, actor: User, closure: Closure, event: ImportedEvent, *, now: datetime) -> Closure:

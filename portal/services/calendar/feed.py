@@ -9,7 +9,6 @@ with the text.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -21,7 +20,7 @@ from portal.db import rows_matched
 from portal.models import CalendarFeed, Closure, User
 from portal.services import audit, scope
 from portal.services.calendar import district_calendar
-from portal.services.calendar.calendar_import import MAX_BYTES, Change, plan_closures
+from portal.services.calendar.calendar_import import MAX_BYTES, ImportResult, close_on_events
 from portal.services.calendar.ics import (
     CATEGORY_MAX_LENGTH,
     ImportedEvent,
@@ -175,12 +174,8 @@ def claim_due(db: Session, *, now: datetime) -> CalendarFeed | None:
     return feed
 
 
-@dataclass
-class FeedResult:
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    changes: list[district_calendar.ClosureChange] = field(default_factory=list)
+class FeedResult(ImportResult):
+    """What a read of the feed changed (an upload's counts; "unchanged" is not shown)."""
 
     def as_json(self) -> dict[str, int]:
         return {"added": self.added, "updated": self.updated, "removed": self.removed}
@@ -196,22 +191,7 @@ def apply(db: Session, feed: CalendarFeed, text: str, *, now: datetime, today: d
     parsed = parse_calendar(text)
     result = FeedResult()
     chosen = _chosen(parsed, feed.categories, today)
-    for planned in plan_closures(db, chosen):
-        if planned.change is Change.UNCHANGED:
-            continue
-        event = planned.event
-        if planned.closure is None:
-            result.added += 1
-            closure = district_calendar.add_closure(
-                db, actor, event.first_day, event.last_day, event.name, now=now, source_uid=event.uid
-            )
-        else:
-            result.updated += 1
-            result.changes.append(district_calendar.ClosureChange.of("closure_removed", planned.closure))
-            closure = planned.closure
-            closure.first_day, closure.last_day, closure.name = event.first_day, event.last_day, event.name
-            audit.record(db, actor, "calendar.closure_updated", closure, now=now, after={"name": closure.name})
-        result.changes.append(district_calendar.ClosureChange.of("closure_added", closure))
+    close_on_events(db, actor, chosen, result, now=now)
     keep = {event.uid for event in chosen}
     removed: set[str] = set()
     for closure in _gone(db, feed.closure_uids, keep, today):
