@@ -29,6 +29,7 @@ from portal.models.request import (
     SatisfactionRating,
     reference_of,
 )
+from portal.models.roster_import import ImportChange, ImportJob, ImportJobRow, ImportStatus
 from portal.models.security import SecurityEvent
 from portal.models.user import EmailChange, PasswordReset, RecoveryCode, Role, User, UserSession
 
@@ -56,6 +57,10 @@ __all__ = [
     "GuardianRelationship",
     "Guardianship",
     "Household",
+    "ImportChange",
+    "ImportJob",
+    "ImportJobRow",
+    "ImportStatus",
     "Invitation",
     "NoteCategory",
     "Notification",

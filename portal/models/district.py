@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -11,6 +11,10 @@ class School(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     code: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # The school's sourcedId in a OneRoster export.
+    sis_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    # False once the SIS no longer lists it: no longer offered, kept for the history.
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class Department(Base):

@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
@@ -39,13 +39,17 @@ class Household(Base):
 
 
 class Guardianship(Base):
-    """A guardian's membership of a household, with their relationship to its students."""
+    """A guardian's membership of a household, with their relationship to its students.
+
+    A guardian may belong to several households (shared custody: each parent's new
+    family); the account sees the students and requests of every one of them.
+    """
 
     __tablename__ = "guardianship"
+    __table_args__ = (UniqueConstraint("household_id", "user_id", name="uq_guardianship_household_user"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"), index=True)
-    # A guardian account belongs to one household: that household is what it sees.
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     relationship_to_students: Mapped[GuardianRelationship] = mapped_column(default=GuardianRelationship.PARENT)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -63,6 +67,9 @@ class Student(Base):
     school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"), index=True)
     grade: Mapped[str] = mapped_column(String(4), default="")
     sis_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    # False once the SIS no longer lists the student: kept, with its household's history.
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     household: Mapped[Household] = relationship(back_populates="students", lazy="raise")
     school: Mapped[School | None] = relationship(lazy="raise")

@@ -23,6 +23,8 @@ class Invitation(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The roster import that invited the guardian, so its page can count the emails sent.
+    import_job_id: Mapped[int | None] = mapped_column(ForeignKey("import_job.id", ondelete="SET NULL"), index=True)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="raise")
 

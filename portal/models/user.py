@@ -27,6 +27,8 @@ class User(UserMixin, Base):  # type: ignore[misc]  # flask_login ships no type 
     # Indexed: staff lists pick the few staff out of every family's guardians.
     role: Mapped[Role] = mapped_column(default=Role.FAMILY, index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # A guardian's sourcedId in the student information system's OneRoster export.
+    sis_id: Mapped[str | None] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

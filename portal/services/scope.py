@@ -25,8 +25,15 @@ from portal.services.errors import NotAllowed, NotFound
 ModelT = TypeVar("ModelT")
 
 
+def household_ids_of(db: Session, user: User) -> list[int]:
+    """The households a guardian belongs to, the first joined first (several: shared custody)."""
+    statement = select(Guardianship.household_id).where(Guardianship.user_id == user.id).order_by(Guardianship.id)
+    return list(db.scalars(statement))
+
+
 def household_id_of(db: Session, user: User) -> int | None:
-    return db.scalar(select(Guardianship.household_id).where(Guardianship.user_id == user.id))
+    """The first household a guardian joined: where events about the account itself are recorded."""
+    return next(iter(household_ids_of(db, user)), None)
 
 
 def _household_column(model: type[Any]) -> Any:
