@@ -1,9 +1,11 @@
 """Command-line tasks: flask --app portal <command>."""
 
+import io
 import logging
 import signal
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -12,18 +14,19 @@ from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
-from portal import calendar_feed, mail
+from portal import calendar_feed, mail, roster_jobs
 from portal.db import close_session, get_engine, get_session, utcnow
 from portal.faults import DATABASE, Outages, unavailable_dependency
-from portal.models import Channel, GuardianRelationship, Topic
+from portal.models import Channel, GuardianRelationship, ImportJob, ImportStatus, Topic
 from portal.sample_data import demo
 from portal.sample_data import scale as scale_data
 from portal.services import accounts, csv_export, households, requests
 from portal.services.accounts import passwords, two_factor
 from portal.services.calendar import district_calendar
 from portal.services.errors import DomainError
-from portal.services.households import contacts
+from portal.services.households import contacts, import_jobs
 
 
 def alembic_config() -> AlembicConfig:
@@ -160,6 +163,81 @@ def create_household(name: str, guardians: tuple[str, ...], students: tuple[str,
         click.echo(f"  {_parse_guardian(details).email}: activation code {issued.code}")
 
 
+@click.command("import-oneroster")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what the export would change; write nothing.")
+@click.option("--no-invitations", is_flag=True, help="Do not invite the new guardians (invite them later).")
+@with_appcontext
+def import_oneroster(path: Path, dry_run: bool, no_invitations: bool) -> None:
+    """Import a OneRoster 1.1/1.2 CSV export: the SIS's .zip, or a folder of its CSV files.
+
+    The same job as the administrators' upload: read and compared first (the dry run),
+    then written in batches, with progress. New guardians are invited by email: the
+    invitations are queued, and `deliver-notifications` sends them."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    db = get_session()
+    try:
+        job = import_jobs.queue(
+            db,
+            None,
+            path.name,
+            _zipped(path),
+            max_bytes=int(app.config["ROSTER_UPLOAD_MAX_BYTES"]),
+            invite_guardians=not no_invitations,
+            now=utcnow(),
+        )
+    except DomainError as error:
+        raise click.ClickException(str(error.message)) from error
+    db.commit()
+    job = _run_roster_job(app, job.id)
+    if job.status == ImportStatus.PLANNED:
+        _echo_plan(db, job)
+        if dry_run:
+            import_jobs.discard_unreviewed(db, job.id, now=utcnow())
+            db.commit()
+            click.echo("Dry run: nothing was written.")
+            return
+        import_jobs.approve_from_command_line(db, job.id)
+        db.commit()
+        job = _run_roster_job(app, job.id)
+    if job.status != ImportStatus.DONE:
+        raise click.ClickException(f"The import failed: {job.error}")
+    queued, _sent = import_jobs.invitations_sent(db, job.id)
+    click.echo(f"Written. {queued} invitations queued; deliver-notifications sends them.")
+
+
+def _zipped(path: Path) -> bytes:
+    """The export as the .zip the upload takes: a folder's CSV files are zipped in memory."""
+    if path.is_file():
+        return path.read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member in sorted(path.glob("*.csv")):
+            archive.write(member, member.name)
+    return buffer.getvalue()
+
+
+def _run_roster_job(app: Flask, job_id: int) -> ImportJob:
+    def show(job: ImportJob) -> None:
+        counted = f" {job.progress_done:,}/{job.progress_total:,}" if job.progress_total else ""
+        click.echo(f"  {job.phase}{counted}", err=True)
+
+    while True:
+        job = roster_jobs.run_next(app, on_progress=show)
+        if job is None or job.id != job_id:
+            raise click.ClickException("Another import is running; try again when it is done.")
+        if job.status not in (ImportStatus.PLANNING, ImportStatus.APPLYING):
+            return job
+
+
+def _echo_plan(db: Session, job: ImportJob) -> None:
+    click.echo(f"OneRoster {job.summary.get('version')}: what the export changes")
+    for name, count in job.summary.get("planned", {}).items():
+        click.echo(f"  {name.replace('_', ' ')}: {count:,}")
+    for line in import_jobs.first_problems(db, job.id, limit=20):
+        click.echo(f"  {line.change} {line.file}:{line.line} {line.label} {line.detail}".rstrip())
+
+
 worker_log = logging.getLogger("portal.worker")
 
 
@@ -185,8 +263,9 @@ def deliver_notifications(loop: bool) -> None:
 
 
 def notification_worker_steps(app: Flask) -> list[Callable[[], object]]:
-    """One round of `deliver-notifications --loop`: escalate, send what is due, then
-    read the district's published calendar when it is due."""
+    """One round of `deliver-notifications --loop`: escalate, send what is due, read the
+    district's published calendar when it is due, then take the next step of a roster
+    import (a whole dry run or write: run a second worker to send meanwhile)."""
     sender = mail.sender_for(app)
     unrecorded: list[mail.UnrecordedSend] = []
 
@@ -195,7 +274,7 @@ def notification_worker_steps(app: Flask) -> list[Callable[[], object]]:
         if report.unavailable is not None:
             raise report.unavailable
 
-    return [_escalate, deliver, lambda: calendar_feed.refresh(app)]
+    return [_escalate, deliver, lambda: calendar_feed.refresh(app), lambda: roster_jobs.run_next(app)]
 
 
 def run_worker(steps: Sequence[Callable[[], object]], *, stop: threading.Event) -> None:
@@ -271,4 +350,12 @@ def export_contacts(topic: str, channel: str) -> None:
     click.echo(csv_export.write_csv(contacts.CONTACT_LIST_HEADER, (row.as_csv_row(timezone) for row in rows)), nl=False)
 
 
-COMMANDS = [init_db, seed_demo, create_household, deliver_notifications, escalate, export_contacts]
+COMMANDS = [
+    init_db,
+    seed_demo,
+    create_household,
+    import_oneroster,
+    deliver_notifications,
+    escalate,
+    export_contacts,
+]

@@ -100,6 +100,11 @@ SESSION_COOKIE_SAMESITE = "Lax"
 WTF_CSRF_TIME_LIMIT = None
 MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 MAX_FORM_MEMORY_SIZE = 512 * 1024
+# The OneRoster .zip an administrator uploads (the only larger request). A 100 000-student
+# district's export (with its guardians, teachers, classes and enrollments) is about 6 MB
+# zipped; the reader reads at most 500 000 users, about 230 000 students with their
+# guardians, which is about 14 MB zipped.
+ROSTER_UPLOAD_MAX_BYTES = 32 * 1024 * 1024
 
 PAGE_SIZE = 25
 

@@ -233,6 +233,8 @@ class _Reader:
         except ValueError:
             self.refuse(row, _l("dateLastModified “%(value)s” is not a date.", value=clean(stamp)[:40]))
             return False
+        if sourced_id:
+            self.roster.listed.add(sourced_id[:ID_MAX])
         row.quiet = bool(self.since and row.modified and row.modified <= self.since)
         self.roster.unchanged += row.quiet
         status = status.lower()

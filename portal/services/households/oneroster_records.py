@@ -71,6 +71,9 @@ class Roster:
     deactivated_guardians: list[str] = field(default_factory=list)  # a deleted user of no known role is in both
     deactivated_schools: list[str] = field(default_factory=list)
     refused: list[RefusedRow] = field(default_factory=list)
+    # Every sourcedId on a row of orgs.csv or users.csv, used or not: a record absent
+    # from a bulk file (and only then) was removed in the SIS.
+    listed: set[str] = field(default_factory=set)
     warnings: list[RefusedRow] = field(default_factory=list)
     unchanged: int = 0
     not_families: int = 0  # teachers, administrators and other staff
