@@ -154,7 +154,7 @@ def _guardian(rng: random.Random, number: int, family: str) -> list[str]:
     given = rng.choice(GIVEN)
     role = rng.choice(("parent", "parent", "parent", "guardian", "relative"))
     email = "" if rng.random() < 0.005 else f"{given.lower()}.{family.lower()}.{number}@mail.example.org"
-    phone = f"+1555{number % 10_000_000:07d}"
+    phone = f"+1213{2_000_000 + number % 8_000_000:07d}"  # Los Angeles numbers that parse as valid
     return [f"par-{number:07d}", "active", MODIFIED, "true", "", role, "", "", given, family, "", "", email, phone,
             "", "", "", ""]  # fmt: skip
 

@@ -22,7 +22,7 @@ from portal.faults import unavailable_dependency
 from portal.models import ImportJob, ImportStatus, User
 from portal.services import accounts
 from portal.services.errors import DomainError
-from portal.services.households import import_jobs, oneroster, roster_import
+from portal.services.households import import_jobs, oneroster, roster_import, roster_write
 
 log = logging.getLogger("portal.roster_jobs")
 
@@ -82,7 +82,7 @@ def _write(app: Flask, db: Session, job: ImportJob, on_progress: Report | None) 
     plan = _read_plan(app, db, job, on_progress)
     actor = db.get(User, job.applied_by_id) if job.applied_by_id else None
     invitations = accounts.InvitationSettings.from_config(app.config) if job.invite_guardians else None
-    for step in roster_import.apply(db, actor, plan, now=utcnow(), invitations=invitations, import_job_id=job.id):
+    for step in roster_write.apply(db, actor, plan, now=utcnow(), invitations=invitations, import_job_id=job.id):
         _report(db, job, step.phase, step.done, step.total, on_progress)
     import_jobs.finish(job, plan, now=utcnow())
     db.commit()

@@ -25,7 +25,7 @@ from portal.models import (
     User,
 )
 from portal.services import accounts
-from portal.services.households import oneroster, roster_import
+from portal.services.households import oneroster, roster_import, roster_write
 from tests import factories
 from tests.oneroster_exports import USER_HEADER, files, guardian, manifest, student, table
 
@@ -48,7 +48,7 @@ def plan_of(db: Session, users: list[dict[str, str]], **extra: str) -> roster_im
 
 
 def write(db: Session, result: roster_import.RosterPlan, *, invite: bool = True, actor: User | None = None) -> list:
-    steps = list(roster_import.apply(db, actor, result, now=utcnow(), invitations=SETTINGS if invite else None))
+    steps = list(roster_write.apply(db, actor, result, now=utcnow(), invitations=SETTINGS if invite else None))
     db.commit()
     return steps
 
@@ -312,7 +312,7 @@ def test_a_school_in_the_portal_is_matched_by_code_and_a_name_taken_by_another_i
 
 
 def test_progress_is_reported_in_batches(db, monkeypatch):
-    monkeypatch.setattr(roster_import, "BATCH_SIZE", 2)
+    monkeypatch.setattr(roster_write, "BATCH_SIZE", 2)
     result = plan_of(db, FAMILIES)
 
     steps = write(db, result, invite=False)
@@ -337,3 +337,44 @@ def test_addresses_are_matched_whatever_their_case_or_spaces(db, email):
     import_export(db, rows)
 
     assert db.scalar(select(User.sis_id).where(User.id == existing.id)) == "par-1"
+
+
+def delta_plan(db: Session, users: list[dict[str, str]]) -> roster_import.RosterPlan:
+    export = {
+        "manifest.csv": manifest(users="delta", orgs="absent", enrollments="absent"),
+        "users.csv": table(USER_HEADER, users),
+    }
+    return roster_import.plan(db, oneroster.read_export({k: v.encode() for k, v in export.items()}), region="US")
+
+
+def test_a_delta_with_a_changed_student_keeps_it_in_its_household(db):
+    import_export(db, FAMILIES)
+    household_id = db.scalar(select(Student.household_id).where(Student.sis_id == "stu-1"))
+
+    result = delta_plan(db, [{**FAMILIES[0], "grades": "01"}])  # its guardians are not in the delta
+
+    assert result.counts() == {"student_changed": 1}
+    write(db, result)
+    assert db.execute(select(Student.household_id, Student.grade).where(Student.sis_id == "stu-1")).one() == (
+        household_id,
+        "01",
+    )
+    assert db.scalar(select(func.count()).select_from(Household)) == 3
+
+
+def test_a_delta_adding_a_child_to_one_known_guardian_joins_that_guardians_household(db):
+    import_export(db, FAMILIES)
+    household_id = db.scalar(select(Student.household_id).where(Student.sis_id == "stu-1"))
+
+    result = delta_plan(
+        db,
+        [
+            student("stu-6", givenName="Sofia"),
+            guardian("par-1", "stu-1,stu-2,stu-6", givenName="Maria", phone="213-555-0143"),
+        ],
+    )
+
+    assert result.counts() == {"student_new": 1}
+    write(db, result)
+    assert db.scalar(select(Student.household_id).where(Student.sis_id == "stu-6")) == household_id
+    assert db.scalar(select(func.count()).select_from(Household)) == 3

@@ -29,6 +29,7 @@ from portal.services.accounts.invitations import (
     format_code,
     invitation_by_code,
     invitation_by_token,
+    invite_new_accounts,
     issue_invitation,
     normalize_code,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "format_code",
     "invitation_by_code",
     "invitation_by_token",
+    "invite_new_accounts",
     "issue_invitation",
     "normalize_code",
     "normalize_email",

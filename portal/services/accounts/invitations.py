@@ -72,33 +72,59 @@ def issue_invitation(
         .where(Invitation.user_id == user.id, Invitation.used_at.is_(None), Invitation.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    token = secrets.token_urlsafe(32)
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    invitation = Invitation(
-        user_id=user.id,
-        token_hash=hash_token(token),
-        code_hash=_hash_code(code, settings.secret_key),
-        created_by_id=actor.id if actor is not None else None,
-        created_at=now,
-        expires_at=now + timedelta(days=settings.valid_days),
-    )
-    db.add(invitation)
+    [issued] = invite_new_accounts(db, actor, [(user, household_id)], settings, now=now)
+    return issued
+
+
+def invite_new_accounts(
+    db: Session,
+    actor: User | None,
+    users: list[tuple[User, int | None]],
+    settings: InvitationSettings,
+    *,
+    now: datetime,
+    import_job_id: int | None = None,
+) -> list[IssuedInvitation]:
+    """Invitations for accounts that have none yet (an import's new guardians), with the
+    household each event is recorded against: one flush for them all."""
+    issued = []
+    for user, _household_id in users:
+        token = secrets.token_urlsafe(32)
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        invitation = Invitation(
+            user_id=user.id,
+            token_hash=hash_token(token),
+            code_hash=_hash_code(code, settings.secret_key),
+            created_by_id=actor.id if actor is not None else None,
+            created_at=now,
+            expires_at=now + timedelta(days=settings.valid_days),
+            import_job_id=import_job_id,
+        )
+        db.add(invitation)
+        notifications.enqueue_email(
+            db,
+            user,
+            "invitation",
+            {
+                "token": token,
+                "expires_at": invitation.expires_at.isoformat(),
+                "inviter": actor.display_name if actor else "",
+            },
+            now=now,
+        )
+        issued.append(IssuedInvitation(invitation, token, format_code(code)))
     db.flush()
-    notifications.enqueue_email(
-        db,
-        user,
-        "invitation",
-        {
-            "token": token,
-            "expires_at": invitation.expires_at.isoformat(),
-            "inviter": actor.display_name if actor else "",
-        },
-        now=now,
-    )
-    audit.record(
-        db, actor, "invitation.issued", invitation, now=now, household_id=household_id, after={"email": user.email}
-    )
-    return IssuedInvitation(invitation, token, format_code(code))
+    for (user, household_id), done in zip(users, issued, strict=True):
+        audit.record(
+            db,
+            actor,
+            "invitation.issued",
+            done.invitation,
+            now=now,
+            household_id=household_id,
+            after={"email": user.email},
+        )
+    return issued
 
 
 def invitation_by_token(db: Session, token: str, *, now: datetime) -> Invitation:

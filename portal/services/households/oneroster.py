@@ -12,7 +12,8 @@ guardians (agentSourcedIds, on the student's row, the guardian's row or both; th
 joined). A student's family is the set of its guardians, and students with the same set
 are one household. A guardian in the sets of several households (separated parents, each
 with a new partner) belongs to each of them: shared custody never merges two families. A
-student with no guardian is a household of its own, with no one to invite (a warning).
+student with no guardian is a household of its own, with no one to invite (a warning in a
+bulk file; in a delta its guardians may be in an earlier import).
 The key is "or-" and a hash of the sorted guardian sourcedIds (of the student's sourcedId
 when it has no guardian): the same families read again, in any row order, have the same
 keys, and a new sibling joins its household; a guardian added to or removed from a family

@@ -41,11 +41,16 @@ def derive_households(roster: Roster, agents: dict[str, tuple[str, ...]], user_i
         groups.setdefault(tuple(sorted(family)) or ("", student), []).append(student)
     named = str(_l("%(name)s family"))
     for members, student_ids in sorted(groups.items()):
-        _household(roster, members, sorted(student_ids), named, warn)
+        # In a delta a student's guardians may be in an earlier import: no warning then.
+        _household(roster, members, sorted(student_ids), named, warn if check_links else _no_warning)
     for guardian in guardians.values():
         if not guardian.household_keys:
             reason = _l("The guardian is linked to no student: there is no household to invite them to.")
             warn(guardian.sourced_id, guardian.line, reason)
+
+
+def _no_warning(_user: str, _line: int, _reason: object) -> None:
+    pass
 
 
 def _household(roster: Roster, members: tuple[str, ...], student_ids: list[str], named: str, warn: Warn) -> None:

@@ -2,9 +2,7 @@
 
 `plan()` compares a read export (oneroster.read_export) with the database and lists
 every change: schools, households, students and guardians new, changed or deactivated,
-and the rows refused, each with its file and line. `apply()` writes a plan in batches,
-yielding after each so that the caller commits and shows progress; an interrupted write
-is finished by importing the same file again, since every record is found by its key.
+and the rows refused, each with its file and line. roster_write.apply() writes a plan.
 
 Keys. A school, student or guardian is its sourcedId (`sis_id`); a guardian already in
 the portal without one is matched by email address. A household is the key the reader
@@ -22,17 +20,14 @@ warning. A staff account's address is never taken for a guardian.
 """
 
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import (
-    GuardianRelationship,
     Guardianship,
     Household,
     ImportChange,
@@ -41,13 +36,10 @@ from portal.models import (
     Student,
     User,
 )
-from portal.services import accounts, audit
 from portal.services.errors import InvalidInput
-from portal.services.households import contacts, phones
+from portal.services.households import phones
 from portal.services.households.oneroster import Roster, RosterGuardian, RosterSchool, RosterStudent
 
-BATCH_SIZE = 1000
-ItemT = TypeVar("ItemT")
 SCHOOL_NAME_MAX, SCHOOL_CODE_MAX = 120, 20
 
 
@@ -209,20 +201,28 @@ def _differences(pairs: dict[str, tuple[str, str]], was_active: bool = True) -> 
 
 def _plan_households(db: Session, result: RosterPlan) -> None:
     """Each household of the export kept (by its key, else as the household of most of its
-    students) or new."""
+    students) or new. A delta users.csv holds only the changed people, so the guardian set,
+    and the key, of a family read from it may be partial: a family is then found by its
+    students, else by its guardians, and keeps its key."""
     roster = result.roster
+    delta = not _bulk(roster, "users.csv")
     by_key = dict(db.execute(select(Household.sis_id, Household.id).where(Household.sis_id.is_not(None))).all())
     wanted = {student for household in roster.households for student in household.student_ids}
     current = _student_households(db, wanted)
+    joined = _guardian_households(db, roster) if delta else {}
     claimed = {by_key[h.key] for h in roster.households if h.key in by_key}
     for household in roster.households:
         kept = by_key.get(household.key)
         if kept is None:
             homes = Counter(current[s] for s in household.student_ids if s in current)
-            kept = next((home for home, _count in homes.most_common() if home not in claimed), None)
-            if kept is not None:
-                claimed.add(kept)
-                result.rekeyed[kept] = household.key
+            if delta:
+                homes = homes or Counter(home for g in household.guardian_ids for home in joined.get(g, ()))
+                kept = next((home for home, _count in homes.most_common()), None)
+            else:
+                kept = next((home for home, _count in homes.most_common() if home not in claimed), None)
+                if kept is not None:
+                    claimed.add(kept)
+                    result.rekeyed[kept] = household.key
         result.households[household.key] = kept
         if kept is None:
             result.changes.append(
@@ -240,6 +240,16 @@ def _plan_households(db: Session, result: RosterPlan) -> None:
             result.changes.append(
                 Change(ImportChange.CHANGED, "household", household.key, household.name, "users.csv", detail=detail)
             )
+
+
+def _guardian_households(db: Session, roster: Roster) -> dict[str, list[int]]:
+    """The households of the export's guardians already in the portal."""
+    statement = select(User.sis_id, Guardianship.household_id).join(Guardianship, Guardianship.user_id == User.id)
+    found: dict[str, list[int]] = {}
+    for sis_id, household_id in db.execute(statement.where(User.sis_id.is_not(None))):
+        if sis_id in roster.guardians:
+            found.setdefault(sis_id, []).append(household_id)
+    return found
 
 
 def _members(student_ids: list[str], guardian_ids: list[str]) -> str:
@@ -485,203 +495,3 @@ def _plan_leavers(result: RosterPlan, by_sis: dict[str, Any], links: dict[int, s
             result.changes.append(
                 Change(ImportChange.CHANGED, "household", household.key, household.name, "users.csv", detail=detail)
             )
-
-
-def apply(
-    db: Session,
-    actor: User | None,
-    result: RosterPlan,
-    *,
-    now: datetime,
-    invitations: accounts.InvitationSettings | None,
-    import_job_id: int | None = None,
-) -> Iterator[Progress]:
-    """Write a plan, yielding after each batch: the caller commits there, so a district's
-    export is written in many short transactions. New guardians are invited when
-    `invitations` is given (the emails are queued, the worker sends them). `actor` None is
-    the command line."""
-    writer = _Writer(db, actor, result, now, invitations, import_job_id)
-    yield from writer.schools()
-    yield from writer.households()
-    yield from writer.guardians()
-    yield from writer.students()
-    yield from writer.links()
-    if import_job_id is not None:
-        audit.record_row(db, actor, "roster.imported", "import_job", import_job_id, now=now, after=result.counts())
-    yield writer.progress(str(_l("Done")), 0)
-
-
-def _batches(items: list[ItemT]) -> Iterator[list[ItemT]]:
-    for start in range(0, len(items), BATCH_SIZE):
-        yield items[start : start + BATCH_SIZE]
-
-
-class _Writer:
-    def __init__(
-        self,
-        db: Session,
-        actor: User | None,
-        result: RosterPlan,
-        now: datetime,
-        invitations: accounts.InvitationSettings | None,
-        import_job_id: int | None,
-    ) -> None:
-        self.db, self.actor, self.result, self.now = db, actor, result, now
-        self.invitations, self.import_job_id = invitations, import_job_id
-        self.done, self.total = 0, result.size
-        self.household_ids: dict[str, int] = {}
-        self.user_ids: dict[str, int] = {}
-
-    def progress(self, phase: str, count: int) -> Progress:
-        self.done += count
-        return Progress(phase, self.done, self.total)
-
-    def record(self, action: str, model: type[Any], row_id: int, household_id: int | None, **after: object) -> None:
-        table = str(model.__tablename__)
-        audit.record_row(
-            self.db, self.actor, action, table, row_id, now=self.now, household_id=household_id, after=dict(after)
-        )
-
-    def schools(self) -> Iterator[Progress]:
-        db, phase = self.db, str(_l("Schools"))
-        for known_id, school, name, code in self.result.schools:
-            values = {"name": name, "code": code, "sis_id": school.sourced_id, "is_active": True}
-            if known_id is None:
-                db.add(School(**values))
-            else:
-                db.execute(update(School).where(School.id == known_id).values(**values))
-        if self.result.schools_deactivated:
-            db.execute(update(School).where(School.id.in_(self.result.schools_deactivated)).values(is_active=False))
-        db.flush()
-        yield self.progress(phase, len(self.result.schools) + len(self.result.schools_deactivated))
-
-    def households(self) -> Iterator[Progress]:
-        db, result, phase = self.db, self.result, str(_l("Households"))
-        if result.rekeyed:  # in two steps: a key may move from one kept household to another
-            db.execute(update(Household).where(Household.id.in_(list(result.rekeyed))).values(sis_id=None))
-            for household_id, key in result.rekeyed.items():
-                db.execute(update(Household).where(Household.id == household_id).values(sis_id=key))
-        records = {household.key: household for household in result.roster.households}
-        self.household_ids = {key: kept for key, kept in result.households.items() if kept is not None}
-        for batch in _batches([key for key, kept in result.households.items() if kept is None]):
-            created = [Household(name=records[key].name, sis_id=key, created_at=self.now) for key in batch]
-            db.add_all(created)
-            db.flush()
-            for household in created:
-                self.household_ids[household.sis_id or ""] = household.id
-                self.record("household.created", Household, household.id, household.id, name=household.name)
-            yield self.progress(phase, len(batch))
-        yield self.progress(phase, len(result.rekeyed))
-
-    def guardians(self) -> Iterator[Progress]:
-        db, result, phase = self.db, self.result, str(_l("Guardians"))
-        self.user_ids = dict(
-            db.execute(select(User.sis_id, User.id).where(User.sis_id.is_not(None))).all()  # type: ignore[arg-type]
-        )
-        for batch in _batches(result.guardians):
-            created: list[tuple[User, RosterGuardian]] = []
-            for planned in batch:
-                record = planned.record
-                if planned.user_id is None:
-                    user = User(
-                        email=record.email,
-                        display_name=record.display_name,
-                        phone=planned.phone,
-                        role=Role.FAMILY,
-                        sis_id=record.sourced_id,
-                        created_at=self.now,
-                    )
-                    db.add(user)
-                    created.append((user, record))
-                    continue
-                values: dict[str, object] = {
-                    "display_name": record.display_name,
-                    "phone": planned.phone,
-                    "sis_id": record.sourced_id,
-                    "is_active": True,
-                }
-                if planned.set_email:
-                    values["email"] = record.email
-                db.execute(update(User).where(User.id == planned.user_id).values(**values))
-                self.user_ids[record.sourced_id] = planned.user_id
-                self.record("guardian.updated", User, planned.user_id, None, **{k: str(v) for k, v in values.items()})
-            db.flush()
-            for user, record in created:
-                self.user_ids[record.sourced_id] = user.id
-                contacts.start_preferences(db, user, mobile_phone=user.phone)
-                household_id = self.household_ids.get(record.household_keys[0])
-                if self.invitations is not None:
-                    issued = accounts.issue_invitation(
-                        db, self.actor, user, self.invitations, now=self.now, household_id=household_id
-                    )
-                    issued.invitation.import_job_id = self.import_job_id
-            db.flush()
-            yield self.progress(phase, len(batch))
-        for ids in _batches(result.guardians_deactivated):
-            db.execute(update(User).where(User.id.in_(ids)).values(is_active=False))
-            for user_id in ids:
-                self.record("guardian.deactivated", User, user_id, None)
-            yield self.progress(phase, len(ids))
-
-    def students(self) -> Iterator[Progress]:
-        db, result, phase = self.db, self.result, str(_l("Students"))
-        schools = dict(db.execute(select(School.sis_id, School.id).where(School.sis_id.is_not(None))).all())
-        household_of = {student: h.key for h in result.roster.households for student in h.student_ids}
-        for batch in _batches(result.students):
-            for known_id, student in batch:
-                household_id = self.household_ids[household_of[student.sourced_id]]
-                values = {
-                    "first_name": student.given_name,
-                    "last_name": student.family_name,
-                    "grade": student.grade,
-                    "school_id": schools.get(student.school_sourced_id or ""),
-                    "household_id": household_id,
-                    "is_active": True,
-                    "deactivated_at": None,
-                }
-                if known_id is None:
-                    db.add(Student(sis_id=student.sourced_id, **values))
-                    continue
-                db.execute(update(Student).where(Student.id == known_id).values(**values))
-                name = f"{student.given_name} {student.family_name}"
-                self.record("student.updated", Student, known_id, household_id, name=name, grade=student.grade)
-            db.flush()
-            yield self.progress(phase, len(batch))
-        for ids in _batches(result.students_deactivated):
-            rows = db.execute(
-                update(Student)
-                .where(Student.id.in_(ids))
-                .values(is_active=False, deactivated_at=self.now)
-                .returning(Student.id, Student.household_id)
-            )
-            for student_id, household_id in rows:
-                self.record("student.deactivated", Student, student_id, household_id)
-            yield self.progress(phase, len(ids))
-
-    def links(self) -> Iterator[Progress]:
-        db, result, phase = self.db, self.result, str(_l("Guardians in households"))
-        guardians = result.roster.guardians
-        for batch in _batches(result.links_added):
-            for key, sourced_id in batch:
-                household_id, user_id = self.household_ids[key], self.user_ids[sourced_id]
-                relationship = GuardianRelationship(guardians[sourced_id].relationship)
-                db.add(
-                    Guardianship(
-                        household_id=household_id,
-                        user_id=user_id,
-                        relationship_to_students=relationship,
-                        created_at=self.now,
-                    )
-                )
-                self.record("guardian.joined", User, user_id, household_id)
-            db.flush()
-            yield self.progress(phase, len(batch))
-        for removed in _batches(result.links_removed):
-            for household_id, user_id in removed:
-                db.execute(
-                    delete(Guardianship).where(
-                        Guardianship.household_id == household_id, Guardianship.user_id == user_id
-                    )
-                )
-                self.record("guardian.left", User, user_id, household_id)
-            yield self.progress(phase, len(removed))

@@ -176,7 +176,7 @@ def _add_guardian(
         return  # the same guardian on another row of their household (one row per student)
     existing = accounts.find_user_by_email(db, email)
     if existing is not None:
-        if household.existing_id is not None and scope.household_id_of(db, existing) == household.existing_id:
+        if household.existing_id is not None and household.existing_id in scope.household_ids_of(db, existing):
             return  # already a guardian of this household: nothing new
         raise InvalidInput(_l("%(email)s already has an account in another household.", email=email))
     phone = row.get("guardian_phone", "")
