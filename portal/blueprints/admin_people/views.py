@@ -133,17 +133,23 @@ def import_households() -> str:
             )
             if form.check_only.data or plan.errors:
                 return plan, None
-            sent = sis_import.apply_import(
+            queued = sis_import.apply_import(
                 db, current_user, plan, accounts.InvitationSettings.from_config(current_app.config), now=utcnow()
             )
-            return plan, sent
+            return plan, queued
 
         outcome = save_or_show_error(form, check_and_import)
         if outcome is not None:
-            plan, sent = outcome
-            if sent is not None:
+            plan, queued = outcome
+            if queued is not None:
                 flash(ngettext("Imported %(num)d household.", "Imported %(num)d households.", len(plan.households)))
-                flash(ngettext("%(num)d invitation was emailed.", "%(num)d invitations were emailed.", sent))
+                flash(
+                    ngettext(
+                        "%(num)d invitation is queued: the mail worker sends it within minutes.",
+                        "%(num)d invitations are queued: the mail worker sends them within minutes.",
+                        queued,
+                    )
+                )
     return render_template("admin_people/import_households.html", form=form, plan=plan, columns=sis_import.COLUMNS)
 
 

@@ -221,7 +221,7 @@ def _add_student(
 def apply_import(
     db: Session, actor: User, plan: ImportPlan, settings: accounts.InvitationSettings, *, now: datetime
 ) -> int:
-    """Write a checked plan; every new guardian is invited. Returns the invitations sent."""
+    """Write a checked plan; every new guardian is invited. Returns the invitations queued."""
     scope.require_admin(actor)
     if plan.errors:
         raise InvalidInput(_l("Fix the errors in the file first."), field="file")
