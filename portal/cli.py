@@ -225,7 +225,10 @@ def _run_roster_job(app: Flask, job_id: int) -> ImportJob:
     while True:
         job = roster_jobs.run_next(app, on_progress=show)
         if job is None or job.id != job_id:
-            raise click.ClickException("Another import is running; try again when it is done.")
+            raise click.ClickException(
+                f"A worker is running an import (this one, {job_id}, or an earlier one): "
+                "follow it under Administration, where this one can be approved once read."
+            )
         if job.status not in (ImportStatus.PLANNING, ImportStatus.APPLYING):
             return job
 
