@@ -34,11 +34,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     load_config(app, test_config)
     configure_logging(app)
     register_extensions(app)
+    watch_for_safety_terms()
     register_blueprints(app)
     register_errorhandlers(app)
     register_request_hooks(app)
     register_commands(app)
     return app
+
+
+def watch_for_safety_terms() -> None:
+    """Every new request, family message and feedback is read for safety terms as it is
+    saved: importing the module installs its flush listener (services/safety/alerts.py)."""
+    from portal.services.safety import alerts  # noqa: F401
 
 
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
@@ -169,6 +176,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.staff.views import bp as staff_bp
     from portal.blueprints.staff_feedback.views import bp as staff_feedback_bp
     from portal.blueprints.staff_requests.views import bp as staff_requests_bp
+    from portal.blueprints.staff_safety.views import bp as staff_safety_bp
 
     for blueprint in (
         main_bp,
@@ -181,6 +189,7 @@ def register_blueprints(app: Flask) -> None:
         staff_bp,
         staff_requests_bp,
         staff_feedback_bp,
+        staff_safety_bp,
         admin_bp,
         admin_people_bp,
         admin_departments_bp,

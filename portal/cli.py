@@ -27,6 +27,7 @@ from portal.services.accounts import passwords, two_factor
 from portal.services.calendar import district_calendar
 from portal.services.errors import DomainError
 from portal.services.households import contacts, import_jobs
+from portal.services.safety import alerts
 
 
 def alembic_config() -> AlembicConfig:
@@ -266,7 +267,8 @@ def deliver_notifications(loop: bool) -> None:
 
 
 def notification_worker_steps(app: Flask) -> list[Callable[[], object]]:
-    """One round of `deliver-notifications --loop`: escalate, send what is due, read the
+    """One round of `deliver-notifications --loop`: send safety alerts nobody acknowledged
+    to the next person, escalate, send what is due, read the
     district's published calendar when it is due, then take the next step of a roster
     import (a whole dry run or write: run a second worker to send meanwhile)."""
     sender = mail.sender_for(app)
@@ -277,7 +279,13 @@ def notification_worker_steps(app: Flask) -> list[Callable[[], object]]:
         if report.unavailable is not None:
             raise report.unavailable
 
-    return [_escalate, deliver, lambda: calendar_feed.refresh(app), lambda: roster_jobs.run_next(app)]
+    return [
+        _resend_safety_alerts,
+        _escalate,
+        deliver,
+        lambda: calendar_feed.refresh(app),
+        lambda: roster_jobs.run_next(app),
+    ]
 
 
 def run_worker(steps: Sequence[Callable[[], object]], *, stop: threading.Event) -> None:
@@ -328,6 +336,13 @@ def _escalate() -> int:
     escalated = requests.escalate_overdue(db, now=utcnow())
     db.commit()
     return escalated
+
+
+def _resend_safety_alerts() -> int:
+    db = get_session()
+    sent = alerts.resend_due(db, now=utcnow())
+    db.commit()
+    return sent
 
 
 @click.command("escalate")

@@ -106,6 +106,9 @@ MAX_FORM_MEMORY_SIZE = 512 * 1024
 # guardians, which is about 14 MB zipped.
 ROSTER_UPLOAD_MAX_BYTES = 32 * 1024 * 1024
 
+# A safety alert nobody acknowledged goes to the next person on the safety team after this.
+SAFETY_RESEND_MINUTES = 15
+
 PAGE_SIZE = 25
 
 # How many proxies in front of the portal set X-Forwarded-For and -Proto.

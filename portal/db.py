@@ -144,8 +144,17 @@ def make_engine(url: str, *, connect_timeout_seconds: int = 5) -> Engine:
     )
 
 
-# The Session.info key that carries DISTRICT_TIMEZONE to the services.
+# The Session.info keys that carry settings to the services: DISTRICT_TIMEZONE, and
+# SAFETY_RESEND_MINUTES (services/safety/alerts.py).
 CONFIGURED_TIME_ZONE = "portal.configured_time_zone"
+SAFETY_RESEND_MINUTES = "portal.safety_resend_minutes"
+
+
+def _settings_of(config: Any) -> dict[str, Any]:
+    return {
+        CONFIGURED_TIME_ZONE: config["DISTRICT_TIMEZONE"],
+        SAFETY_RESEND_MINUTES: config["SAFETY_RESEND_MINUTES"],
+    }
 
 
 def init_app(app: Flask) -> None:
@@ -160,8 +169,9 @@ def use_database(app: Flask, url: str) -> None:
     app.extensions["portal.engine"] = engine
     # Every session carries the configured time zone, for the services that read the
     # district's calendar (services/calendar/district_calendar.py: current).
-    info = {CONFIGURED_TIME_ZONE: app.config["DISTRICT_TIMEZONE"]}
-    app.extensions["portal.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False, info=info)
+    app.extensions["portal.sessionmaker"] = sessionmaker(
+        bind=engine, expire_on_commit=False, info=_settings_of(app.config)
+    )
 
 
 def rows_matched(result: Result[*tuple[Any, ...]]) -> int:
@@ -177,8 +187,7 @@ def get_session() -> Session:
     """The unit of work of this request or command: one session per app context."""
     if "db" not in g:
         # The configuration as it is now (a test may change it after the app was built).
-        info = {CONFIGURED_TIME_ZONE: current_app.config["DISTRICT_TIMEZONE"]}
-        g.db = current_app.extensions["portal.sessionmaker"](info=info)
+        g.db = current_app.extensions["portal.sessionmaker"](info=_settings_of(current_app.config))
     return g.db
 
 

@@ -21,6 +21,7 @@ from portal.models import (
     Priority,
     RequestStatus,
     Role,
+    SafetyCategory,
     Topic,
 )
 from portal.services.households.oneroster_grades import grade_label
@@ -131,6 +132,15 @@ ROLE_IN_SENTENCE: Mapping[Role, LazyString] = {
     Role.ADMIN: _l("administrator"),
 }
 
+SAFETY_CATEGORY: Mapping[SafetyCategory, LazyString] = {
+    SafetyCategory.SELF_HARM: _l("self-harm"),
+    SafetyCategory.SUICIDE: _l("suicide"),
+    SafetyCategory.VIOLENCE: _l("threat of violence"),
+    SafetyCategory.WEAPONS: _l("weapons"),
+    SafetyCategory.ABUSE: _l("abuse"),
+    SafetyCategory.BULLYING: _l("bullying"),
+}
+
 # The mapping `label` reads for each enum.
 LABELS: Mapping[type[StrEnum], Mapping] = {  # type: ignore[type-arg]
     RequestStatus: REQUEST_STATUS,
@@ -143,11 +153,14 @@ LABELS: Mapping[type[StrEnum], Mapping] = {  # type: ignore[type-arg]
     NoteCategory: NOTE_CATEGORY,
     GuardianRelationship: GUARDIAN_RELATIONSHIP,
     Role: ROLE,
+    SafetyCategory: SAFETY_CATEGORY,
 }
 
 # Other wordings a template asks for by name: `{{ person.role|label("in_sentence") }}`.
 VARIANTS: Mapping[str, Mapping[type[StrEnum], Mapping]] = {  # type: ignore[type-arg]
     "in_sentence": {Role: ROLE_IN_SENTENCE},
+    # An email's payload holds the category as a plain string.
+    "safety_category": {str: SAFETY_CATEGORY},
 }
 
 

@@ -36,6 +36,7 @@ SUBJECTS = {
     "request_assigned": _l("%(reference)s was assigned to you"),
     "request_overdue": _l("Overdue reply: %(reference)s"),
     "feedback_response": _l("The district's answer to your feedback %(reference)s"),
+    "safety_alert": _l("Safety alert: a message needs a person now"),
 }
 
 

@@ -30,6 +30,7 @@ from portal.models.request import (
     reference_of,
 )
 from portal.models.roster_import import ImportChange, ImportJob, ImportJobRow, ImportStatus
+from portal.models.safety import SafetyAlert, SafetyCategory, SafetyTeamMember, SafetyTerm
 from portal.models.security import SecurityEvent
 from portal.models.user import EmailChange, PasswordReset, RecoveryCode, Role, User, UserSession
 
@@ -76,6 +77,10 @@ __all__ = [
     "Role",
     "Routing",
     "RoutingRule",
+    "SafetyAlert",
+    "SafetyCategory",
+    "SafetyTeamMember",
+    "SafetyTerm",
     "SatisfactionRating",
     "School",
     "SecurityEvent",

@@ -53,6 +53,7 @@ from portal.models import (
     Notification,
     Request,
     RequestStatus,
+    SafetyAlert,
     Student,
     User,
 )
@@ -287,6 +288,9 @@ def district(db: Session, app: Flask) -> District:
     db.commit()
     own = _submitted_request(db, attacker, department, "Our bus")
     theirs = _submitted_request(db, victim, department, "Their bus")
+    # A safety alert (its page and buttons are the safety team's: here the administrator).
+    _submitted_request(db, attacker, department, "Someone showed a gun at the bus stop")
+    alert_id = db.scalar(select(SafetyAlert.id))
     students = {
         h.id: list(db.scalars(select(Student.id).where(Student.household_id == h.id))) for h in (attacker, victim)
     }
@@ -330,6 +334,7 @@ def district(db: Session, app: Flask) -> District:
         "closure_id": [str(links.closure_id)],
         "rule_id": [str(links.rule_id)],
         "import_id": [str(links.import_id)],
+        "alert_id": [str(alert_id)],
     }
     # The family tries the victim's ids as well as its own; staff and administrators may
     # change any household, so they are sent to household 1's pages only.

@@ -38,8 +38,7 @@ LOOSE = "~"  # marks a word typed with a letter held down, compared squeezed
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A safety term: its words as typed, and its category (self_harm, suicide, violence,
-    weapons, abuse, bullying)."""
+    """A safety term: its words as typed, and its category (a models.SafetyCategory)."""
 
     phrase: str
     category: str

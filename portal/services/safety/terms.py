@@ -8,17 +8,10 @@ killing me"), no "shooting" alone (basketball), no "bull*" (the Bulldogs), no "a
 (acostarse, to go to bed), no "me toca" (it is my turn).
 """
 
+from portal.models import SafetyCategory
 from portal.services.safety.matcher import Term
 
-SELF_HARM, SUICIDE, VIOLENCE, WEAPONS, ABUSE, BULLYING = (
-    "self_harm",
-    "suicide",
-    "violence",
-    "weapons",
-    "abuse",
-    "bullying",
-)
-CATEGORIES = (SELF_HARM, SUICIDE, VIOLENCE, WEAPONS, ABUSE, BULLYING)
+SELF_HARM, SUICIDE, VIOLENCE, WEAPONS, ABUSE, BULLYING = SafetyCategory
 
 _BUILT_IN = {
     SELF_HARM: (

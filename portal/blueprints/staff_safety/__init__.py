@@ -1,0 +1,1 @@
+"""The safety team's alerts: messages that matched a safety term, acknowledged or cleared."""

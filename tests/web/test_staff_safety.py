@@ -1,0 +1,91 @@
+"""The safety team's pages: a family's message that matched a safety term, read,
+acknowledged or cleared; nobody else sees them; the family is never told."""
+
+import pytest
+from sqlalchemy import select
+
+from portal import mail
+from portal.db import utcnow
+from portal.models import Notification, SafetyAlert
+from portal.services import requests
+from portal.services.requests.intake import NewRequest
+from portal.services.safety import alerts
+from tests import factories
+
+WORDS = "My daughter says she wants to die. Please call me."
+
+
+@pytest.fixture
+def team_member(db, admin):  # type: ignore[no-untyped-def]
+    member = factories.make_staff(db, name="Sol Safety")
+    alerts.add_to_team(db, admin, member.id, now=utcnow())
+    db.commit()
+    return member
+
+
+@pytest.fixture
+def flagged(db, guardian, transport, team_member):  # type: ignore[no-untyped-def]
+    requests.submit_request(db, guardian, NewRequest(transport.id, "Worried", WORDS), now=utcnow())
+    db.commit()
+    return db.scalar(select(SafetyAlert))
+
+
+def test_the_team_member_reads_the_alert_and_acknowledges_it(sign_in, flagged, team_member, db):
+    team = sign_in(team_member)
+
+    listing = team.get("/staff/safety/").get_data(as_text=True)
+    assert f"/staff/safety/{flagged.id}" in listing and "nobody has acknowledged it yet" in listing
+    page = team.get(f"/staff/safety/{flagged.id}")
+    assert page.status_code == 200 and WORDS in page.get_data(as_text=True)
+
+    done = team.submit(f"/staff/safety/{flagged.id}/acknowledge", {}, page=f"/staff/safety/{flagged.id}")
+
+    assert done.status_code == 302
+    db.refresh(flagged)
+    assert flagged.acknowledged_by_id == team_member.id
+    assert "Nobody else on the team is asked" in team.get(done.headers["Location"]).get_data(as_text=True)
+
+
+def test_clearing_needs_a_reason_and_keeps_what_was_typed(sign_in, flagged, team_member, db):
+    team = sign_in(team_member)
+    url = f"/staff/safety/{flagged.id}"
+
+    refused = team.submit(f"{url}/clear", {"reason": "  "}, page=url)
+    assert refused.status_code == 200 and "Say why" in refused.get_data(as_text=True)
+
+    cleared = team.submit(f"{url}/clear", {"reason": "<script>x</script> a song lyric"}, page=url)
+    assert cleared.status_code == 302
+    page = team.get(url).get_data(as_text=True)
+    assert "&lt;script&gt;x&lt;/script&gt; a song lyric" in page and "<script>x" not in page
+    db.refresh(flagged)
+    assert flagged.cleared_by_id == team_member.id
+
+
+def test_nobody_else_sees_the_alerts(sign_in, client, flagged, db, family):
+    outsider = factories.make_staff(db)
+    assert client.get(f"/staff/safety/{flagged.id}").status_code in (302, 403, 404)  # the family, signed in
+    family.sign_out()
+    assert client.get("/staff/safety/").status_code == 302  # a visitor: to sign-in
+    staff = sign_in(outsider)
+    assert staff.get("/staff/safety/").status_code == 403
+    assert staff.get(f"/staff/safety/{flagged.id}").status_code == 403
+    assert staff.client.post(f"/staff/safety/{flagged.id}/acknowledge").status_code in (400, 403)
+
+
+def test_an_unknown_alert_is_not_found(sign_in, team_member):
+    assert sign_in(team_member).get("/staff/safety/999999").status_code == 404
+
+
+def test_the_family_is_never_told(family, flagged):
+    pages = [family.get("/requests/").get_data(as_text=True), family.get("/family/").get_data(as_text=True)]
+    assert not any("safety" in page.lower() or "flag" in page.lower() for page in pages)
+
+
+def test_the_email_has_only_the_kind_of_match_and_a_link(app, flagged, db):
+    notification = db.scalar(select(Notification).where(Notification.template == "safety_alert"))
+
+    message = mail.render_email(app, notification)
+
+    text = message.get_body(("plain",)).get_content()
+    assert f"/staff/safety/{flagged.id}" in text and "(suicide)" in text
+    assert "die" not in text and "Worried" not in text
