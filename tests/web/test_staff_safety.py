@@ -89,3 +89,33 @@ def test_the_email_has_only_the_kind_of_match_and_a_link(app, flagged, db):
     text = message.get_body(("plain",)).get_content()
     assert f"/staff/safety/{flagged.id}" in text and "(suicide)" in text
     assert "die" not in text and "Worried" not in text
+
+
+def test_a_flagged_request_is_pinned_above_the_queue_of_its_department_only(sign_in, db, flagged, transport):
+    colleague = factories.make_staff(db)
+    factories.join(db, colleague, transport)
+    elsewhere = factories.make_staff(db)
+    factories.join(db, elsewhere, factories.make_department(db, "Nutrition"))
+
+    browser = sign_in(colleague)
+    queue = browser.get("/staff/requests/").get_data(as_text=True)
+    pinned = queue.split('id="safety-heading"')[1].split("</section>")[0]
+    assert f"/staff/requests/{flagged.request_id}" in pinned
+    browser.sign_out()
+    other = sign_in(elsewhere).get("/staff/requests/").get_data(as_text=True)
+    assert "safety-heading" not in other
+
+
+def test_flagged_feedback_is_pinned_above_the_review_queue(sign_in, db, admin, team_member):
+    from portal.services import feedback
+
+    sent = feedback.submit_public(
+        db,
+        feedback.NewFeedback("concern", None, None, None, "A kid brought a knife on the bus", anonymous=True),
+        now=utcnow(),
+    )
+    db.commit()
+
+    queue = sign_in(admin).get("/staff/feedback/").get_data(as_text=True)
+
+    assert "safety-heading" in queue and f"/staff/feedback/{sent.id}" in queue

@@ -30,9 +30,10 @@ from portal.blueprints.staff_feedback.forms import (
 from portal.db import get_session, utcnow
 from portal.labels import SentimentLabel
 from portal.models import Department, Feedback, FeedbackStatus
-from portal.services import feedback, households
+from portal.services import feedback, households, scope
 from portal.services.errors import DomainError, NotFound
 from portal.services.feedback import sentiment
+from portal.services.safety import alerts
 
 bp = Blueprint("staff_feedback", __name__, url_prefix="/staff/feedback")
 
@@ -94,6 +95,8 @@ def queue() -> str:
     filters = {key: value for key, value in request.args.items() if key != "page" and key in form.data}
     bulk_form = BulkForm(formdata=None)
     bulk_form.assignee_id.choices = [SelectChoice("", _("Nobody")), *staff]
+    # Flagged feedback first, above any filter: a child may be in danger.
+    pinned = alerts.flagged_feedback(db, scope.for_staff(db, current_user).feedback_where())
     return render_template(
         "staff_feedback/queue.html",
         form=form,
@@ -101,6 +104,9 @@ def queue() -> str:
         readings={item.id: _reading(item) for item in page.items},
         filters=filters,
         bulk_form=bulk_form,
+        pinned=pinned,
+        on_safety_team=bool(pinned) and alerts.is_on_team(db, current_user),
+        marks=alerts.flagged(db, feedback_ids=[item.id for item in page.items]),
     )
 
 

@@ -14,9 +14,10 @@ from portal.blueprints.staff_requests.forms import PhoneRequestForm, QueueFilter
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
 from portal.models import Priority, Request, RequestStatus
-from portal.services import departments, households, requests
+from portal.services import departments, households, requests, scope
 from portal.services.errors import NotFound
 from portal.services.households import access_log, contacts, notes
+from portal.services.safety import alerts
 
 bp = Blueprint("staff_requests", __name__, url_prefix="/staff/requests")
 
@@ -56,8 +57,19 @@ def queue() -> str:
     )
     filters = {key: value for key, value in request.args.items() if key != "page" and key in form.data}
     promises = {item.id: requests.promise_of(item) for item in page.items}
+    # Flagged requests first, above any filter: a child may be in danger.
+    pinned = alerts.flagged_requests(db, scope.for_staff(db, current_user).requests_where())
+    marks = alerts.flagged(db, request_ids=[item.id for item in page.items])
     return render_template(
-        "staff_requests/queue.html", form=form, page=page, promises=promises, now=now, filters=filters
+        "staff_requests/queue.html",
+        form=form,
+        page=page,
+        promises=promises,
+        now=now,
+        filters=filters,
+        pinned=pinned,
+        on_safety_team=bool(pinned) and alerts.is_on_team(db, current_user),
+        marks=marks,
     )
 
 
