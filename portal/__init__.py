@@ -22,6 +22,7 @@ from werkzeug.routing import IntegerConverter
 from portal import assets, faults, i18n, labels
 from portal import db as database
 from portal.extensions import babel, csrf, limiter, login_manager
+from portal.models import SafetyCategory
 from portal.services import errors
 from portal.services.accounts import passwords, security_events, sessions
 from portal.services.households import phones
@@ -323,6 +324,8 @@ def register_request_hooks(app: Flask) -> None:
         return response
 
     app.add_template_filter(datetime.fromisoformat, "isodate")
+    # An email's payload holds values as JSON: a safety alert's category is made its enum again.
+    app.add_template_filter(SafetyCategory, "safety_category")
     app.add_template_filter(phones.display_phone, "phone")
     app.add_template_filter(labels.label, "label")
     app.add_template_filter(labels.grade, "grade")

@@ -159,8 +159,6 @@ LABELS: Mapping[type[StrEnum], Mapping] = {  # type: ignore[type-arg]
 # Other wordings a template asks for by name: `{{ person.role|label("in_sentence") }}`.
 VARIANTS: Mapping[str, Mapping[type[StrEnum], Mapping]] = {  # type: ignore[type-arg]
     "in_sentence": {Role: ROLE_IN_SENTENCE},
-    # An email's payload holds the category as a plain string.
-    "safety_category": {str: SAFETY_CATEGORY},
 }
 
 

@@ -2,6 +2,7 @@
 
 from portal.models.audit import AuditEvent
 from portal.models.calendar import BusinessHours, CalendarFeed, Closure
+from portal.models.callback import CallAttempt, Callback, CallbackStatus, CallOutcome
 from portal.models.contact import Channel, ContactPreference, Topic, TopicSubscription
 from portal.models.district import Department, DepartmentMember, Priority, ReplyTarget, School
 from portal.models.feedback import (
@@ -42,6 +43,10 @@ __all__ = [
     "BusinessHours",
     "CalendarFeed",
     "CalendarImport",
+    "CallAttempt",
+    "CallOutcome",
+    "Callback",
+    "CallbackStatus",
     "Channel",
     "Closure",
     "ContactPreference",

@@ -90,6 +90,8 @@ class Request(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # How many times it was resolved: each resolution offers one satisfaction rating.
     resolution_count: Mapped[int] = mapped_column(default=0)
+    # An open call-back's promised time (models.callback): a clock like the replies'.
+    callback_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Why the promise last moved when the calendar changed: shown to the family.
     due_moved: Mapped[dict[str, Any] | None]

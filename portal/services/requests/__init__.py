@@ -6,6 +6,8 @@
 - `promises`: the reply and resolution clocks, on `business_time`'s arithmetic.
 - `escalation`: overdue replies told to the supervisors.
 - `satisfaction`: "How did we do?": ratings and rating links.
+- `callbacks`: a family asks to be called back; staff log each attempt; on `callback_time`'s
+  arithmetic (the family's window within the office hours).
 
 Departments (their staff and promised reply times) stay in `portal.services.departments`:
 `scope` decides staff visibility from membership, and feedback routes to departments too.
@@ -16,7 +18,7 @@ Every change that moves a promise reads the district's calendar itself
 Blueprints call the names below as `requests.submit_request(...)`.
 """
 
-from portal.services.requests import business_time
+from portal.services.requests import business_time, callbacks
 from portal.services.requests.conversation import (
     all_messages,
     change_status,
@@ -84,6 +86,7 @@ __all__ = [
     "assign",
     "assignee_choices",
     "business_time",
+    "callbacks",
     "can_rate",
     "change_department",
     "change_priority",

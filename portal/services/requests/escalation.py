@@ -1,12 +1,12 @@
-"""Escalation: a first or next reply that became overdue is told to the department's
-supervisors (or the administrators), once per clock."""
+"""Escalation: a first or next reply, or a call-back, that became overdue is told to the
+department's supervisors (or the administrators), once per clock."""
 
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import ACTIVE_STATUSES, DepartmentMember, Request, Role, User
+from portal.models import ACTIVE_STATUSES, Callback, CallbackStatus, DepartmentMember, Request, Role, User
 from portal.services import notifications
 
 
@@ -25,13 +25,25 @@ def escalate_overdue(db: Session, *, now: datetime) -> int:
         # is not held up until the escalation commits.
         locked = statement.order_by(due).limit(1000).with_for_update(skip_locked=True, key_share=True)
         for request in db.scalars(locked):
-            _notify_supervisors(db, request, clock, now=now)
+            _notify_supervisors(db, request, clock, getattr(request, due.key), now=now)
             setattr(request, mark.key, now)
             escalated += 1
+    late_calls = (
+        select(Callback, Request)
+        .join(Request, Request.id == Callback.request_id)
+        .where(Callback.status == CallbackStatus.OPEN, Callback.due_at <= now, Callback.escalated_at.is_(None))
+        .order_by(Callback.due_at)
+        .limit(1000)
+        .with_for_update(of=Callback, skip_locked=True)
+    )
+    for callback, request in db.execute(late_calls):
+        _notify_supervisors(db, request, "callback", callback.due_at, now=now)
+        callback.escalated_at = now
+        escalated += 1
     return escalated
 
 
-def _notify_supervisors(db: Session, request: Request, clock: str, *, now: datetime) -> None:
+def _notify_supervisors(db: Session, request: Request, clock: str, due: datetime | None, *, now: datetime) -> None:
     supervisors = list(
         db.scalars(
             select(User)
@@ -46,7 +58,6 @@ def _notify_supervisors(db: Session, request: Request, clock: str, *, now: datet
     if not supervisors:
         # No supervisor named: the district's administrators hear about it instead.
         supervisors = list(db.scalars(select(User).where(User.role == Role.ADMIN, User.is_active)))
-    due = request.first_reply_due_at if clock == "first_reply" else request.next_reply_due_at
     for supervisor in supervisors:
         notifications.enqueue_email(
             db,

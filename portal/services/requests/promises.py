@@ -33,9 +33,9 @@ MEASURED_SPEED_MIN_REQUESTS = 20
 
 @dataclass(frozen=True)
 class Promise:
-    """What the family is told: a reply by `due_at`, or the resolution by then."""
+    """What the family is told: a reply by `due_at`, a call by then, or the resolution by then."""
 
-    kind: str  # "reply" or "resolution"
+    kind: str  # "reply", "callback" or "resolution"
     due_at: datetime
 
     def is_overdue(self, now: datetime) -> bool:
@@ -58,7 +58,8 @@ def refresh_due_at(request: Request) -> None:
 
 
 def running_clocks(request: Request) -> list[tuple[str, datetime]]:
-    """The clocks running now, as (kind, due time): "first_reply", "next_reply", "resolution"."""
+    """The clocks running now, as (kind, due time): "first_reply", "next_reply", "resolution",
+    and "callback" while a call-back is awaited."""
     if not request.is_active:
         return []
     clocks = []
@@ -68,6 +69,8 @@ def running_clocks(request: Request) -> list[tuple[str, datetime]]:
         clocks.append(("next_reply", request.next_reply_due_at))
     if request.resolution_paused_at is None and request.resolution_due_at is not None:
         clocks.append(("resolution", request.resolution_due_at))
+    if request.callback_due_at is not None:
+        clocks.append(("callback", request.callback_due_at))
     return clocks
 
 
@@ -77,7 +80,7 @@ def promise_of(request: Request) -> Promise | None:
     if not clocks:
         return None
     kind, due_at = min(clocks, key=lambda clock: clock[1])
-    return Promise("resolution" if kind == "resolution" else "reply", due_at)
+    return Promise(kind if kind in ("resolution", "callback") else "reply", due_at)
 
 
 def start_clocks(request: Request, start: datetime, calendar: Calendar) -> None:
