@@ -167,6 +167,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.admin_calendar.views import bp as admin_calendar_bp
     from portal.blueprints.admin_departments.views import bp as admin_departments_bp
     from portal.blueprints.admin_people.views import bp as admin_people_bp
+    from portal.blueprints.admin_safety.views import bp as admin_safety_bp
     from portal.blueprints.admin_security.views import bp as admin_security_bp
     from portal.blueprints.auth.views import bp as auth_bp
     from portal.blueprints.family.views import bp as family_bp
@@ -196,6 +197,7 @@ def register_blueprints(app: Flask) -> None:
         admin_departments_bp,
         admin_calendar_bp,
         admin_security_bp,
+        admin_safety_bp,
     ):
         app.register_blueprint(blueprint)
 

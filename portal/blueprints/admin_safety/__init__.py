@@ -1,0 +1,1 @@
+"""Administrators: the safety team, the safety terms and the log of safety alerts."""
