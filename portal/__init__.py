@@ -167,6 +167,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.admin_calendar.views import bp as admin_calendar_bp
     from portal.blueprints.admin_departments.views import bp as admin_departments_bp
     from portal.blueprints.admin_people.views import bp as admin_people_bp
+    from portal.blueprints.admin_roster.views import bp as admin_roster_bp
     from portal.blueprints.admin_safety.views import bp as admin_safety_bp
     from portal.blueprints.admin_security.views import bp as admin_security_bp
     from portal.blueprints.auth.views import bp as auth_bp
@@ -194,6 +195,7 @@ def register_blueprints(app: Flask) -> None:
         staff_safety_bp,
         admin_bp,
         admin_people_bp,
+        admin_roster_bp,
         admin_departments_bp,
         admin_calendar_bp,
         admin_security_bp,
@@ -331,6 +333,7 @@ def register_request_hooks(app: Flask) -> None:
     app.add_template_filter(phones.display_phone, "phone")
     app.add_template_filter(labels.label, "label")
     app.add_template_filter(labels.grade, "grade")
+    app.add_template_filter(labels.weekday_names, "weekday_names")
     app.add_template_global(public_url)
     for name, function in dates.FILTERS.items():
         app.add_template_filter(function, name)

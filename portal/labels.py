@@ -13,10 +13,14 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from portal.models import (
+    CallbackStatus,
+    CallOutcome,
     Channel,
     FeedbackKind,
     FeedbackStatus,
     GuardianRelationship,
+    ImportChange,
+    ImportStatus,
     NoteCategory,
     Priority,
     RequestStatus,
@@ -141,6 +145,63 @@ SAFETY_CATEGORY: Mapping[SafetyCategory, LazyString] = {
     SafetyCategory.BULLYING: _l("bullying"),
 }
 
+CALL_OUTCOME: Mapping[CallOutcome, LazyString] = {
+    CallOutcome.REACHED: _l("reached"),
+    CallOutcome.VOICEMAIL: _l("voicemail left"),
+    CallOutcome.NO_ANSWER: _l("no answer"),
+    CallOutcome.WRONG_NUMBER: _l("wrong number"),
+}
+
+CALLBACK_STATUS: Mapping[CallbackStatus, LazyString] = {
+    CallbackStatus.OPEN: _l("We will call you"),
+    CallbackStatus.REACHED: _l("We called you"),
+    CallbackStatus.NEEDS_NEW_TIME: _l("We could not reach you"),
+    CallbackStatus.WRONG_NUMBER: _l("The number was wrong"),
+    CallbackStatus.CANCELLED: _l("You cancelled the call"),
+}
+
+# Monday is 0, as date.weekday() counts.
+WEEKDAY: Mapping[int, LazyString] = {
+    0: _l("Monday"),
+    1: _l("Tuesday"),
+    2: _l("Wednesday"),
+    3: _l("Thursday"),
+    4: _l("Friday"),
+    5: _l("Saturday"),
+    6: _l("Sunday"),
+}
+
+# A roster import as its page says where it stands.
+IMPORT_STATUS: Mapping[ImportStatus, LazyString] = {
+    ImportStatus.QUEUED: _l("Waiting to be read"),
+    ImportStatus.PLANNING: _l("Being read"),
+    ImportStatus.PLANNED: _l("Dry run ready for review"),
+    ImportStatus.APPLY_QUEUED: _l("Approved, waiting to be written"),
+    ImportStatus.APPLYING: _l("Being written"),
+    ImportStatus.DONE: _l("Written"),
+    ImportStatus.FAILED: _l("Failed"),
+    ImportStatus.DISCARDED: _l("Discarded: nothing written"),
+}
+
+# A line of a roster import's dry run.
+IMPORT_CHANGE: Mapping[ImportChange, LazyString] = {
+    ImportChange.NEW: _l("New"),
+    ImportChange.CHANGED: _l("Changed"),
+    ImportChange.DEACTIVATED: _l("Deactivated"),
+    ImportChange.REFUSED: _l("Refused"),
+    ImportChange.WARNING: _l("Warning"),
+}
+
+# What a line of a roster import's dry run is about (ImportJobRow.record, a plain string):
+# "" is a row of the export that was not used.
+ROSTER_RECORD: Mapping[str, LazyString] = {
+    "school": _l("School"),
+    "household": _l("Household"),
+    "student": _l("Student"),
+    "guardian": _l("Guardian"),
+    "": _l("Row of the export"),
+}
+
 # The mapping `label` reads for each enum.
 LABELS: Mapping[type[StrEnum], Mapping] = {  # type: ignore[type-arg]
     RequestStatus: REQUEST_STATUS,
@@ -154,6 +215,10 @@ LABELS: Mapping[type[StrEnum], Mapping] = {  # type: ignore[type-arg]
     GuardianRelationship: GUARDIAN_RELATIONSHIP,
     Role: ROLE,
     SafetyCategory: SAFETY_CATEGORY,
+    ImportStatus: IMPORT_STATUS,
+    ImportChange: IMPORT_CHANGE,
+    CallOutcome: CALL_OUTCOME,
+    CallbackStatus: CALLBACK_STATUS,
 }
 
 # Other wordings a template asks for by name: `{{ person.role|label("in_sentence") }}`.
@@ -177,3 +242,8 @@ def grade(code: str) -> str:
     """The grade a student is in, in words ("Kindergarten", "Grade 3"), from any spelling
     the portal keeps or a SIS writes (K, KG, 3, 03, TK); an unknown one as it is."""
     return grade_label(code)
+
+
+def weekday_names(weekdays: str) -> str:
+    """A call-back window's weekdays ("01234") in words: "Monday, Tuesday, ..."."""
+    return ", ".join(str(WEEKDAY[int(day)]) for day in weekdays if day.isdigit() and int(day) in WEEKDAY)

@@ -61,6 +61,8 @@ from portal.services import feedback, requests
 from portal.services.accounts import email_change
 from portal.services.calendar import calendar_import, district_calendar, feed
 from portal.services.households import notes
+from portal.services.requests import callbacks
+from portal.services.safety import alerts
 from tests import factories
 from tests.conftest import FUZZ_COUNT, Browser
 from tests.web.support import CSRF_PATTERN
@@ -285,12 +287,23 @@ def district(db: Session, app: Flask) -> District:
     staff = factories.make_staff(db)
     admin = factories.make_admin(db)
     db.add(DepartmentMember(department_id=department.id, user_id=staff.id, is_supervisor=True))
+    # On the safety team, so that the administrators' safety page serves its remove button.
+    alerts.add_to_team(db, admin, staff.id, now=utcnow())
     db.commit()
     own = _submitted_request(db, attacker, department, "Our bus")
     theirs = _submitted_request(db, victim, department, "Their bus")
-    # A safety alert (its page and buttons are the safety team's: here the administrator).
+    # A safety alert (its page and buttons are the safety team's and the administrators').
     _submitted_request(db, attacker, department, "Someone showed a gun at the bus stop")
     alert_id = db.scalar(select(SafetyAlert.id))
+    # Call-backs awaited: on another of the family's requests (its cancel button), and in a
+    # third household, whose call the family cannot cancel before staff open their call form.
+    window = callbacks.CallbackAsk("213-555-0143", "English", frozenset(range(5)), "08:00", "16:00")
+    called = _submitted_request(db, attacker, department, "Please call me")
+    callbacks.ask(db, factories.guardians_of(db, attacker)[0], called, window, region="US", now=utcnow())
+    third = factories.make_household(db, name="Third family")
+    called_too = _submitted_request(db, third, department, "Call us too")
+    callbacks.ask(db, factories.guardians_of(db, third)[0], called_too, window, region="US", now=utcnow())
+    db.commit()
     students = {
         h.id: list(db.scalars(select(Student.id).where(Student.household_id == h.id))) for h in (attacker, victim)
     }
@@ -326,7 +339,7 @@ def district(db: Session, app: Flask) -> District:
     ours = {
         "household_id": [str(attacker.id)],
         "user_id": [str(attacker_guardian.id), str(links.newcomer.id), str(staff.id)],
-        "request_id": [str(own.id), str(links.resolved.id)],
+        "request_id": [str(own.id), str(links.resolved.id), str(called.id), str(called_too.id)],
         "student_id": [str(s) for s in students[attacker.id]],
         "note_id": [str(notes_made[0].id)],
         "feedback_id": [str(feedback_made[0].id)],

@@ -59,7 +59,9 @@ FAMILY_HOME = 4  # household, its students with their schools, its guardianships
 ACCOUNT_CONTACT = 3  # the guardian's preference and its topics
 ACCOUNT_NOTES = 6  # household id, notes, revisions, revision authors, time zone
 MY_REQUESTS = 4  # count, page, departments
-REQUEST_PAGE = 4  # request joined to department/student/author, messages with their authors, time zone
+# request joined to department/student/author, messages with their authors, time zone,
+# the call-back (none), the number and language the call-back form offers
+REQUEST_PAGE = 6
 NEW_REQUEST = 7  # departments, household + members (3), reply targets, measured speed
 MY_FEEDBACK = 6  # count, page, departments, schools, time zone
 # The queues: and the safety-flagged items pinned above them (the staff member's departments
@@ -67,7 +69,7 @@ MY_FEEDBACK = 6  # count, page, departments, schools, time zone
 STAFF_QUEUE = 11  # own departments (choices, then ids), schools, count, the page's ids, those rows, time zone
 # The first look at a household in 10 minutes is written to the access log (SELECT + INSERT);
 # these two budgets are for that first look.
-STAFF_REQUEST_PAGE = 20  # request joined, conversation, household, contacts, notes, other requests, forms
+STAFF_REQUEST_PAGE = 21  # request joined, conversation, household, contacts, notes, other requests, forms, call-back
 FEEDBACK_QUEUE = 16  # filters, own departments, triage, count, the page's ids, those rows, tags, time zone
 FEEDBACK_PAGE = 11  # own departments, feedback joined + tags, history, comments + authors, form choices
 HOUSEHOLD_PAGE = 14  # household + members (3), access log, contacts, family and internal notes

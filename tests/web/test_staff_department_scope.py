@@ -174,6 +174,7 @@ SURFACES = [
     Surface("staff_requests.detail", "/staff/requests/{request_b}", staff_status=404, admin_sees_b=True),
     Surface("staff_requests.reply", REQUEST_A + "/reply", "POST", REQUEST_A, admin_sees_b=True),
     Surface("staff_requests.update", REQUEST_A + "/update", "POST", REQUEST_A, admin_sees_b=True),
+    Surface("staff_requests.log_call", REQUEST_A + "/call", "POST", REQUEST_A, admin_sees_b=True),
     Surface("staff_requests.log_phone_call", "/staff/requests/phone/{household_id}"),
     Surface("staff_requests.log_phone_call", "/staff/requests/phone/{household_id}", "POST"),
     Surface("staff_feedback.queue", "/staff/feedback/?status=all", admin_sees_b=True),

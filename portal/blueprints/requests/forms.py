@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, SelectChoice, StringField, TextAreaField
+from wtforms import HiddenField, SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from portal.blueprints.forms import NumberRadioField, NumberSelectField, PortalForm
-from portal.services.requests import BODY_MAX_LENGTH, COMMENT_MAX_LENGTH, SUBJECT_MAX_LENGTH
+from portal import labels
+from portal.blueprints.forms import NumberRadioField, NumberSelectField, PortalForm, whole_number
+from portal.services.requests import BODY_MAX_LENGTH, COMMENT_MAX_LENGTH, SUBJECT_MAX_LENGTH, callbacks
 
 
 class NewRequestForm(PortalForm):
@@ -33,3 +34,18 @@ class RatingForm(PortalForm):
         validators=[Optional()],
     )
     comment = TextAreaField(_l("Anything you want to add? (optional)"), validators=[Length(max=COMMENT_MAX_LENGTH)])
+
+
+class CallbackForm(PortalForm):
+    phone = StringField(_l("Number to call"), validators=[Length(max=40)])
+    language = StringField(_l("Language of the call"), validators=[Length(max=callbacks.LANGUAGE_MAX)])
+    weekdays = SelectMultipleField(
+        _l("Days that suit you"),
+        choices=[SelectChoice(day, name) for day, name in labels.WEEKDAY.items()],
+        coerce=whole_number,
+        default=[0, 1, 2, 3, 4],
+        validate_choice=False,
+    )
+    window_starts = StringField(_l("From"), default="15:00", validators=[Length(max=5)])
+    window_ends = StringField(_l("Until"), default="17:00", validators=[Length(max=5)])
+    note = TextAreaField(_l("Anything we should know? (optional)"), validators=[Length(max=callbacks.NOTE_MAX)])

@@ -12,12 +12,14 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from portal.blueprints.access import family_required
-from portal.blueprints.forms import save, save_or_refuse, save_or_show_error, whole_number
-from portal.blueprints.requests.forms import NewRequestForm, RatingForm, ReplyForm
+from portal.blueprints.forms import save, save_or_flash, save_or_refuse, save_or_show_error, whole_number
+from portal.blueprints.requests.forms import CallbackForm, NewRequestForm, RatingForm, ReplyForm
 from portal.db import get_session, utcnow
-from portal.models import Priority, Request, RequestStatus
+from portal.models import CallbackStatus, Priority, Request, RequestStatus
 from portal.services import departments, households, requests
 from portal.services.errors import DomainError, InvalidToken
+from portal.services.households import contacts
+from portal.services.requests import callbacks
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 MEASURED_SPEED_REFRESH = timedelta(minutes=5)
@@ -104,12 +106,19 @@ def sent(request_id: int) -> str:
     return render_template("requests/sent.html", family_request=found, promise=requests.promise_of(found))
 
 
-def _request_page(found: Request, reply_form: ReplyForm | None = None, rating_form: RatingForm | None = None) -> str:
+def _request_page(
+    found: Request,
+    reply_form: ReplyForm | None = None,
+    rating_form: RatingForm | None = None,
+    callback_form: CallbackForm | None = None,
+) -> str:
     db = get_session()
-    if reply_form or rating_form:
+    if reply_form or rating_form or callback_form:
         # A refused change was rolled back: read the request as it is saved.
         found = requests.request_for_family(db, current_user, found.id)
     can_rate = requests.can_rate(db, found)
+    callback = callbacks.view_of(db, found)
+    offers_call = found.is_active and (callback is None or callback.callback.status is not CallbackStatus.OPEN)
     return render_template(
         "requests/request.html",
         family_request=found,
@@ -119,7 +128,16 @@ def _request_page(found: Request, reply_form: ReplyForm | None = None, rating_fo
         reply_form=reply_form or ReplyForm(),
         rating_form=(rating_form or RatingForm()) if can_rate else None,
         rating=requests.rating_of(db, found, found.resolution_count) if found.resolution_count else None,
+        callback=callback,
+        callback_form=callback_form or (_new_callback_form() if offers_call else None),
     )
+
+
+def _new_callback_form() -> CallbackForm:
+    """Filled in with the family's own number and language, the usual afternoons."""
+    number, interpreter = contacts.call_details(get_session(), current_user)
+    language = interpreter or current_app.config["LANGUAGES"].get(current_user.language, "")
+    return CallbackForm(formdata=None, data={"phone": number, "language": language})
 
 
 @bp.get("/<int:request_id>")
@@ -141,6 +159,40 @@ def reply(request_id: int) -> Response | str:
         flash(_("Your request is open again and your message was sent.") if reopening else _("Your message was sent."))
         return redirect(url_for("requests.detail", request_id=found.id, _anchor="latest"))
     return _request_page(found, reply_form=form)
+
+
+@bp.post("/<int:request_id>/callback")
+@family_required
+def ask_callback(request_id: int) -> Response | str:
+    found = requests.request_for_family(get_session(), current_user, request_id)
+    form = CallbackForm()
+    if form.validate_on_submit():
+        wanted = callbacks.CallbackAsk(
+            phone=form.phone.data or "",
+            language=form.language.data or "",
+            weekdays=frozenset(form.weekdays.data or ()),
+            window_starts=form.window_starts.data or "",
+            window_ends=form.window_ends.data or "",
+            note=form.note.data or "",
+        )
+        region = current_app.config["DISTRICT_COUNTRY"]
+        if save_or_show_error(
+            form, lambda db: callbacks.ask(db, current_user, found, wanted, region=region, now=utcnow())
+        ):
+            flash(_("We will call you. The time we promise is at the top of this page."))
+            return redirect(url_for("requests.detail", request_id=found.id))
+    return _request_page(found, callback_form=form)
+
+
+@bp.post("/<int:request_id>/callback/cancel")
+@family_required
+def cancel_callback(request_id: int) -> Response:
+    found = requests.request_for_family(get_session(), current_user, request_id)
+    if ReplyForm().validate_on_submit() and save_or_flash(
+        lambda db: callbacks.cancel(db, current_user, found, now=utcnow())
+    ):
+        flash(_("We will not call. We will write to you here."))
+    return redirect(url_for("requests.detail", request_id=found.id))
 
 
 @bp.post("/<int:request_id>/close")

@@ -8,6 +8,7 @@ from wtforms.validators import Length, Optional
 from portal import labels
 from portal.blueprints.forms import NumberSelectField, PortalForm
 from portal.services.requests import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH
+from portal.services.requests.callbacks import ATTEMPT_NOTE_MAX
 
 
 def _choices(names: Mapping[StrEnum, object]) -> list[SelectChoice]:
@@ -37,6 +38,7 @@ class QueueFilterForm(PortalForm):
     )
     school_id = NumberSelectField(_l("School"), default=0, validators=[Optional()])
     overdue = BooleanField(_l("Overdue only"))
+    callbacks = BooleanField(_l("Call-backs only"))
     q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
 
 
@@ -68,3 +70,8 @@ class PhoneRequestForm(PortalForm):
     priority = SelectField(_l("Priority"), choices=_choices(labels.PRIORITY), default="normal")
     subject = StringField(_l("Subject"), validators=[Length(max=SUBJECT_MAX_LENGTH)])
     body = TextAreaField(_l("What the family asked, in their words"), validators=[Length(max=BODY_MAX_LENGTH)])
+
+
+class CallAttemptForm(PortalForm):
+    outcome = SelectField(_l("What happened?"), choices=_choices(labels.CALL_OUTCOME))
+    note = TextAreaField(_l("Note"), validators=[Length(max=ATTEMPT_NOTE_MAX)])

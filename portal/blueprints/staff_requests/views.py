@@ -10,13 +10,20 @@ from wtforms import SelectChoice
 from portal.blueprints import dates
 from portal.blueprints.access import staff_required
 from portal.blueprints.forms import save_or_show_error, validate_filters, whole_number
-from portal.blueprints.staff_requests.forms import PhoneRequestForm, QueueFilterForm, RequestUpdateForm, StaffReplyForm
+from portal.blueprints.staff_requests.forms import (
+    CallAttemptForm,
+    PhoneRequestForm,
+    QueueFilterForm,
+    RequestUpdateForm,
+    StaffReplyForm,
+)
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
-from portal.models import Priority, Request, RequestStatus
+from portal.models import CallOutcome, Priority, Request, RequestStatus
 from portal.services import departments, households, requests, scope
 from portal.services.errors import NotFound
 from portal.services.households import access_log, contacts, notes
+from portal.services.requests import callbacks
 from portal.services.safety import alerts
 
 bp = Blueprint("staff_requests", __name__, url_prefix="/staff/requests")
@@ -44,6 +51,7 @@ def queue() -> str:
         assignee=form.assignee.data or "",
         school_id=form.school_id.data or None,
         overdue_only=bool(form.overdue.data),
+        callbacks_only=bool(form.callbacks.data),
         text=form.q.data or "",
     )
     now = utcnow()
@@ -93,10 +101,13 @@ def _update_form(found: Request) -> RequestUpdateForm:
 
 
 def _request_page(
-    found: Request, reply_form: StaffReplyForm | None = None, update_form: RequestUpdateForm | None = None
+    found: Request,
+    reply_form: StaffReplyForm | None = None,
+    update_form: RequestUpdateForm | None = None,
+    attempt_form: CallAttemptForm | None = None,
 ) -> str:
     db = get_session()
-    if reply_form or update_form:
+    if reply_form or update_form or attempt_form:
         # A refused change was rolled back: read the request as it is saved.
         found = requests.request_for_staff(db, current_user, found.id)
     access_log.record_view(db, current_user, found.household, "household", now=utcnow(), ip_address=client_address())
@@ -116,6 +127,8 @@ def _request_page(
         rating=requests.rating_of(db, found, found.resolution_count) if found.resolution_count else None,
         reply_form=reply_form or StaffReplyForm(),
         update_form=update_form or _update_form(found),
+        callback=callbacks.view_of(db, found),
+        attempt_form=attempt_form or CallAttemptForm(formdata=None),
     )
     db.commit()  # commit: the access log (who looked at a family, and when) is kept whatever the page does
     return page
@@ -125,6 +138,22 @@ def _request_page(
 @staff_required
 def detail(request_id: int) -> str:
     return _request_page(requests.request_for_staff(get_session(), current_user, request_id))
+
+
+@bp.post("/<int:request_id>/call")
+@staff_required
+def log_call(request_id: int) -> Response | str:
+    found = requests.request_for_staff(get_session(), current_user, request_id)
+    form = CallAttemptForm()
+    if form.validate_on_submit() and save_or_show_error(
+        form,
+        lambda db: callbacks.log_attempt(
+            db, current_user, found, CallOutcome(form.outcome.data), form.note.data or "", now=utcnow()
+        ),
+    ):
+        flash(_("Call logged."))
+        return redirect(url_for("staff_requests.detail", request_id=found.id))
+    return _request_page(found, attempt_form=form)
 
 
 @bp.post("/<int:request_id>/reply")

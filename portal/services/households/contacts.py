@@ -104,6 +104,20 @@ def load_details(db: Session, user: User) -> ContactDetails:
     return ContactDetails(user, preference, frozenset((topic, channel) for topic, channel in rows))
 
 
+def call_details(db: Session, actor: User) -> tuple[str, str]:
+    """The number to call the guardian on (voice, else mobile, else the account's) and the
+    language of its interpreter, for a call-back form: one read."""
+    if not actor.is_family:
+        raise NotAllowed()
+    found = db.execute(
+        select(
+            ContactPreference.voice_phone, ContactPreference.mobile_phone, ContactPreference.interpreter_language
+        ).where(ContactPreference.user_id == actor.id)
+    ).first()
+    voice, mobile, interpreter = found if found is not None else (None, None, "")
+    return voice or mobile or actor.phone or "", interpreter or ""
+
+
 def details_for_family(db: Session, actor: User) -> ContactDetails:
     """The signed-in guardian's own preferences."""
     if not actor.is_family:

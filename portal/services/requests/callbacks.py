@@ -141,7 +141,7 @@ def ask(
     return callback
 
 
-def cancel(db: Session, actor: User, request: Request, *, now: datetime) -> None:
+def cancel(db: Session, actor: User, request: Request, *, now: datetime) -> Callback:
     """The family would rather be written to: the reply clocks go on as they were."""
     if not actor.is_family:
         raise NotAllowed()
@@ -150,6 +150,7 @@ def cancel(db: Session, actor: User, request: Request, *, now: datetime) -> None
         raise InvalidInput(_l("There is no call to cancel."))
     _close(request, callback, CallbackStatus.CANCELLED, now)
     audit.record(db, actor, "callback.cancelled", request, now=now, household_id=request.household_id)
+    return callback
 
 
 def _close(request: Request, callback: Callback, status: CallbackStatus, now: datetime) -> None:

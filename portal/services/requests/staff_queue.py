@@ -44,6 +44,7 @@ class QueueFilter:
     assignee: str = ""  # "", "me", "none" or a user id
     school_id: int | None = None
     overdue_only: bool = False
+    callbacks_only: bool = False
     text: str = ""
 
 
@@ -66,6 +67,8 @@ def queue(db: Session, actor: User, wanted: QueueFilter, *, now: datetime, page:
         statement = statement.where(Request.school_id == wanted.school_id)
     if wanted.overdue_only:
         statement = statement.where(Request.due_at <= now)
+    if wanted.callbacks_only:
+        statement = statement.where(Request.callback_due_at.is_not(None))
     text = " ".join(wanted.text.split())[:100]
     if text:
         statement = statement.where(_matches(text))

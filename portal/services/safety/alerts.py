@@ -443,9 +443,9 @@ def team_members(db: Session, actor: User) -> list[User]:
     )
 
 
-def add_to_team(db: Session, actor: User, user_id: int, *, now: datetime) -> None:
+def add_to_team(db: Session, actor: User, user_id: int | None, *, now: datetime) -> None:
     scope.require_admin(actor)
-    person = db.get(User, user_id)
+    person = db.get(User, user_id) if user_id else None
     if person is None or not person.is_staff or not person.is_active:
         raise InvalidInput(_l("Choose an active staff member."), field="user_id")
     if db.scalar(select(SafetyTeamMember.id).where(SafetyTeamMember.user_id == user_id)) is not None:
