@@ -183,3 +183,17 @@ def test_a_late_call_is_told_to_the_supervisors_once(db, scene):
     payloads = list(db.scalars(select(Notification.payload).where(Notification.template == "request_overdue")))
     assert sum(1 for payload in payloads if payload["clock"] == "callback") == 1
     assert len(payloads) >= before
+
+
+def test_a_closure_added_moves_an_open_call_backs_promise(db, scene):
+    callback = ask(db, scene)  # promised Monday 2 November, 15:00
+    closed = Calendar(LA, OFFICE.weekly_hours, closures=((datetime(2026, 11, 2).date(), datetime(2026, 11, 2).date()),))
+
+    moved = requests.recompute_after_calendar_change(
+        db, {"kind": "closure_added", "name": "Snow day"}, now=MONDAY_9, calendar=closed
+    )
+    db.commit()
+
+    assert moved >= 1
+    assert callback.due_at == datetime(2026, 11, 3, 15, 0, tzinfo=LA).astimezone(UTC)
+    assert scene["request"].callback_due_at == callback.due_at

@@ -249,3 +249,34 @@ def _write_to_family(
 ) -> None:
     """A reply the family reads in the portal and gets by email (in the family's language)."""
     reply_as_staff(db, actor, request, text, internal=False, calendar=calendar, now=now)
+
+
+def recompute_open(db: Session, calendar: Calendar) -> int:
+    """The open call-backs' promises again, on a changed calendar (a closure added or
+    removed, new office hours): from when each was asked, with its window. Returns how
+    many moved. A window that no longer meets the office hours keeps its promise: staff
+    see it, and call."""
+    moved = 0
+    statement = (
+        select(Callback, Request)
+        .join(Request, Request.id == Callback.request_id)
+        .where(Callback.status == CallbackStatus.OPEN)
+        .order_by(Callback.id)
+    )
+    for callback, request in db.execute(statement):
+        window = CallWindow(
+            frozenset(int(day) for day in callback.weekdays),
+            time.fromisoformat(callback.window_starts),
+            time.fromisoformat(callback.window_ends),
+            calendar.time_zone,
+        )
+        target = request.next_reply_target_minutes if request.first_replied_at else request.first_reply_target_minutes
+        try:
+            due = callback_due(callback.created_at, timedelta(minutes=target), calendar, window)
+        except CallbackWindowError:
+            continue
+        if due != callback.due_at:
+            callback.due_at = request.callback_due_at = due
+            refresh_due_at(request)
+            moved += 1
+    return moved

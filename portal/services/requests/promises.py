@@ -221,7 +221,9 @@ def recompute_after_calendar_change(
             request.first_reply_escalated_at = None
         if request.next_reply_due_at and request.next_reply_due_at > now:
             request.next_reply_escalated_at = None
-    return moved
+    from portal.services.requests import callbacks  # it builds on this module's clocks
+
+    return moved + callbacks.recompute_open(db, calendar)
 
 
 def _clocks(request: Request) -> tuple[datetime | None, ...]:
