@@ -22,12 +22,14 @@ from sqlalchemy.orm import Session
 import portal
 import portal.mail
 from portal.db import get_session, utcnow
-from portal.models import Household, Notification, NotificationStatus, User
-from portal.services import accounts, households, notifications
+from portal.models import ContactPreference, Household, Notification, NotificationStatus, SafetyAlert, User
+from portal.services import accounts, households, notifications, requests
 from portal.services.errors import InvalidInput
+from portal.services.requests.intake import NewRequest
+from portal.services.safety import alerts
 from tests import factories
 from tests.conftest import csrf_token_from
-from tests.mailserver import mail_server  # noqa: F401 (a fixture)
+from tests.mailserver import URL_PATTERN, mail_server  # noqa: F401 (a fixture)
 
 BASE_URL = "https://portal.district.example"
 MAX_ATTEMPTS = 3
@@ -409,3 +411,36 @@ def test_without_an_smtp_host_the_message_goes_to_the_log_and_is_sent(app, runne
     assert mail_server.messages == []
     [notification] = outbox(app)
     assert (notification.status, notification.attempts) == (NotificationStatus.SENT, 1)
+
+
+def test_a_safety_alert_is_delivered_at_once_whatever_the_quiet_hours_and_sent_again_to_the_next(
+    app,
+    db,
+    runner,
+    mail_server,  # noqa: F811
+):
+    first, second = factories.make_staff(db, name="First On Call"), factories.make_staff(db, name="Second On Call")
+    admin = factories.make_admin(db)
+    for member in (first, second):
+        alerts.add_to_team(db, admin, member.id, now=utcnow())
+        # Quiet hours all day long: they hold back what families are sent, never a safety alert.
+        db.add(ContactPreference(user_id=member.id, quiet_start="00:00", quiet_end="23:59"))
+    department = factories.make_department(db, "Counseling")
+    guardian = factories.guardians_of(db, factories.make_household(db))[0]
+    requests.submit_request(db, guardian, NewRequest(department.id, "Help", "He talks about suicide."), now=utcnow())
+    db.commit()
+
+    assert deliver(runner) == (1, 0)
+    [told] = mail_server.messages
+    assert told.rcpt_tos == [first.email] and told.subject == "Safety alert: a message needs a person now"
+    assert "suicide" in told.text and "talks about" not in told.text
+    alert_url = [url for url in URL_PATTERN.findall(told.text) if "/staff/safety/" in url]
+    assert alert_url and alert_url[0].startswith(BASE_URL)
+
+    with database(app) as session:
+        alert = session.scalar(select(SafetyAlert))
+        assert alerts.resend_due(session, now=alert.next_notify_at + timedelta(seconds=1)) == 1
+        session.commit()
+    make_due(app)  # the re-send was queued at the (future) moment it was due
+    assert deliver(runner) == (1, 0)
+    assert mail_server.messages[-1].rcpt_tos == [second.email]
