@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
+from portal import roster_jobs
 from portal.blueprints.forms import PortalForm
 from portal.db import Base, utcnow
 from portal.models import (
@@ -60,11 +61,12 @@ from portal.models import (
 from portal.services import feedback, requests
 from portal.services.accounts import email_change
 from portal.services.calendar import calendar_import, district_calendar, feed
-from portal.services.households import notes
+from portal.services.households import import_jobs, notes
 from portal.services.requests import callbacks
 from portal.services.safety import alerts
 from tests import factories
 from tests.conftest import FUZZ_COUNT, Browser
+from tests.oneroster_exports import files, guardian, student, zipped
 from tests.web.support import CSRF_PATTERN
 from tests.web.test_hostile_input import has_nul, stored_text_with
 
@@ -276,6 +278,17 @@ def _submitted_request(db: Session, household: Household, department: Department
     return request
 
 
+def _roster_dry_run(app: Flask, db: Session, admin: User) -> int:
+    """A roster import read into its dry run, so that its page serves the approve and discard buttons."""
+    export = zipped(files([student("stu-1", "par-1"), guardian("par-1")]))
+    max_bytes = app.config["ROSTER_UPLOAD_MAX_BYTES"]
+    job = import_jobs.queue(db, admin, "export.zip", export, max_bytes=max_bytes, invite_guardians=True, now=utcnow())
+    db.commit()
+    with app.app_context():
+        roster_jobs.run_next(app)
+    return job.id
+
+
 @pytest.fixture
 def district(db: Session, app: Flask) -> District:
     school = factories.make_school(db)
@@ -304,6 +317,7 @@ def district(db: Session, app: Flask) -> District:
     called_too = _submitted_request(db, third, department, "Call us too")
     callbacks.ask(db, factories.guardians_of(db, third)[0], called_too, window, region="US", now=utcnow())
     db.commit()
+    roster_job_id = _roster_dry_run(app, db, admin)
     students = {
         h.id: list(db.scalars(select(Student.id).where(Student.household_id == h.id))) for h in (attacker, victim)
     }
@@ -348,6 +362,7 @@ def district(db: Session, app: Flask) -> District:
         "rule_id": [str(links.rule_id)],
         "import_id": [str(links.import_id)],
         "alert_id": [str(alert_id)],
+        "job_id": [str(roster_job_id)],
     }
     # The family tries the victim's ids as well as its own; staff and administrators may
     # change any household, so they are sent to household 1's pages only.
