@@ -343,11 +343,10 @@ def flagged(db: Session, *, request_ids: Sequence[int] = (), feedback_ids: Seque
 def flagged_requests(db: Session, where: ColumnElement[bool] | None) -> list[Request]:
     """The open requests with an alert not cleared that a staff member's queue holds
     (`where`: the queue's visibility clause), for the top of the queue."""
+    flagged_ids = select(SafetyAlert.request_id).where(SafetyAlert.cleared_at.is_(None))
     statement = (
         select(Request)
-        .join(SafetyAlert, SafetyAlert.request_id == Request.id)
-        .where(SafetyAlert.cleared_at.is_(None), Request.status.in_(ACTIVE_STATUSES))
-        .distinct()
+        .where(Request.id.in_(flagged_ids), Request.status.in_(ACTIVE_STATUSES))
         .order_by(Request.id.desc())
         .limit(20)
     )
@@ -358,14 +357,8 @@ def flagged_requests(db: Session, where: ColumnElement[bool] | None) -> list[Req
 
 def flagged_feedback(db: Session, where: ColumnElement[bool] | None) -> list[Feedback]:
     """The feedback with an alert not cleared that a staff member may see, for the top of the review queue."""
-    statement = (
-        select(Feedback)
-        .join(SafetyAlert, SafetyAlert.feedback_id == Feedback.id)
-        .where(SafetyAlert.cleared_at.is_(None))
-        .distinct()
-        .order_by(Feedback.id.desc())
-        .limit(20)
-    )
+    flagged_ids = select(SafetyAlert.feedback_id).where(SafetyAlert.cleared_at.is_(None))
+    statement = select(Feedback).where(Feedback.id.in_(flagged_ids)).order_by(Feedback.id.desc()).limit(20)
     if where is not None:
         statement = statement.where(where)
     return list(db.scalars(statement))
