@@ -9,7 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from portal.models import AuditEvent, Channel, ContactPreference, Notification, Topic, TopicSubscription, User
+from portal.models import (
+    AuditEvent,
+    Channel,
+    ContactPreference,
+    Guardianship,
+    Notification,
+    Topic,
+    TopicSubscription,
+    User,
+)
 from portal.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from portal.services.households import contacts
 from portal.services.households.contacts import ContactChoices
@@ -552,6 +561,16 @@ def test_a_topic_turned_off_leaves_the_list(db, district):
     save_own(db, ana, choose(language="es", channels=frozenset({(E, SMS)})), now=LATER)
     assert listed(db, A, SMS) == []
     assert [row[0] for row in listed(db, E, SMS)] == [ana.id, district["dee"].id]
+
+
+def test_a_guardian_of_two_households_is_listed_once_with_the_first(db, district):
+    # Shared custody: Dee is also a guardian of the Rivera household, joined later.
+    dee, rivera = district["dee"], district["rivera"]
+    db.add(Guardianship(household_id=rivera.id, user_id=dee.id))
+    db.commit()
+    assert listed(db, E, SMS) == [(district["ana"].id, MOBILE, "", ""), (dee.id, MOBILE, "", "")]
+    rows = [row for row in contacts.contact_list(db, E, SMS) if row.guardian_id == dee.id]
+    assert [row.household_id for row in rows] == [district["okafor"].id]
 
 
 def test_nobody_is_listed_for_a_topic_nobody_chose(db, district):

@@ -279,11 +279,46 @@ def test_a_family_sees_its_own_household_with_guardians_and_students(db):
     ours = factories.make_household(db, guardians=2, students=3)
     factories.make_household(db)
     guardian = factories.guardians_of(db, ours)[1]
-    found = households.household_for_family(db, guardian)
+    (shown,) = households.households_for_family(db, guardian)
+    found = shown.household
     assert found.id == ours.id
     assert len(found.guardianships) == 2
-    assert len(found.students) == 3
+    assert len(found.students) == 3 == len(shown.enrolled)
+    assert shown.former == []
     assert {m.user.email for m in found.guardianships} == {g.email for g in factories.guardians_of(db, ours)}
+
+
+def test_a_guardian_of_two_households_sees_both_the_first_joined_first(db):
+    first, second, other = (factories.make_household(db) for _ in range(3))
+    guardian = factories.guardians_of(db, second)[0]
+    db.add(Guardianship(household_id=first.id, user_id=guardian.id))
+    db.commit()
+    assert [shown.household.id for shown in households.households_for_family(db, guardian)] == [second.id, first.id]
+    assert list(households.household_names_for_family(db, guardian)) == [second.id, first.id]
+    assert other.id not in households.household_names_for_family(db, guardian)
+
+
+def test_students_no_longer_enrolled_are_apart_and_never_offered(db):
+    first, second = factories.make_household(db, students=2), factories.make_household(db, students=1)
+    guardian = factories.guardians_of(db, first)[0]
+    db.add(Guardianship(household_id=second.id, user_id=guardian.id))
+    current, former = db.scalars(select(Student).where(Student.household_id == first.id).order_by(Student.id))
+    former.is_active = False
+    db.commit()
+    shown = households.households_for_family(db, guardian)[0]
+    assert ([s.id for s in shown.enrolled], [s.id for s in shown.former]) == ([current.id], [former.id])
+    offered = households.students_to_ask_about(db, guardian)
+    second_student = db.scalar(select(Student.id).where(Student.household_id == second.id))
+    assert [s.id for s in offered] == [current.id, second_student]
+
+
+def test_only_the_schools_the_sis_still_lists_are_offered(db):
+    open_school, closed = factories.make_school(db, name="Open"), factories.make_school(db, name="Closed")
+    closed.is_active = False
+    db.commit()
+    assert [s.name for s in households.list_schools(db)] == ["Open"]
+    assert [s.name for s in households.list_schools(db, include_inactive=True)] == ["Closed", "Open"]
+    assert open_school.is_active
 
 
 def test_a_family_gets_not_found_for_another_households_student(db):
@@ -298,7 +333,7 @@ def test_a_family_gets_not_found_for_another_households_student(db):
 
 def test_a_family_account_without_a_household_gets_not_found(db):
     with pytest.raises(NotFound):
-        households.household_for_family(db, factories.make_user(db))
+        households.households_for_family(db, factories.make_user(db))
 
 
 # Search ------------------------------------------------------------------------------

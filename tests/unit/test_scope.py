@@ -94,6 +94,25 @@ def test_household_id_of_a_guardian(db, two_households):
     assert scope.household_id_of(db, factories.guardians_of(db, ours)[0]) == ours.id
 
 
+def test_household_ids_of_lists_every_household_the_first_joined_first(db, two_households):
+    ours, theirs = two_households
+    # Shared custody: a guardian of `theirs` joins `ours`, the household made first, later on.
+    guardian = factories.guardians_of(db, theirs)[0]
+    db.add(Guardianship(household_id=ours.id, user_id=guardian.id))
+    db.commit()
+    assert ours.id < theirs.id
+    assert scope.household_ids_of(db, guardian) == [theirs.id, ours.id]
+    assert scope.household_id_of(db, guardian) == theirs.id
+    assert {h.id for h in db.scalars(scope.family_select(guardian, Household))} == {ours.id, theirs.id}
+    assert scope.family_get(db, guardian, Student, student_ids(db, ours)[0]).household_id == ours.id
+
+
+def test_household_ids_of_a_guardian_of_one_household_or_none(db, two_households):
+    ours, _theirs = two_households
+    assert scope.household_ids_of(db, factories.guardians_of(db, ours)[1]) == [ours.id]
+    assert scope.household_ids_of(db, factories.make_user(db)) == []
+
+
 def test_require_staff_lets_staff_and_admins_through(db):
     scope.require_staff(factories.make_staff(db))
     scope.require_staff(factories.make_admin(db))
@@ -200,5 +219,5 @@ def test_a_staff_download_holds_the_same_as_the_staff_scope(db, departments_scen
     assert [f["reference"] for f in data["feedback"]] == [scene.feedback_a.reference]
     assert "Counselling" not in json.dumps(data)
     assert [n["text"] for n in data["notes"]] == ["Grandma picks up."]
-    family = data_download.household_data(db, factories.guardians_of(db, scene.household)[0])
+    (family,) = data_download.household_data(db, factories.guardians_of(db, scene.household)[0])["households"]
     assert len(family["requests"]) == 2 and len(family["feedback"]) == 3

@@ -115,7 +115,7 @@ def test_a_family_downloads_all_its_data_as_json_and_csv(db, household, guardian
     response = family.get("/account/data.json")
     assert response.status_code == 200
     assert ATTACHMENT.match(response.headers["Content-Disposition"])["name"].startswith("household-data-")
-    data = json.loads(response.get_data(as_text=True))
+    (data,) = json.loads(response.get_data(as_text=True))["households"]
     assert data["household"]["name"] == household.name
     assert [g["email"] for g in data["guardians"]] == [guardian.email]
     assert len(data["students"]) == 2
@@ -125,8 +125,8 @@ def test_a_family_downloads_all_its_data_as_json_and_csv(db, household, guardian
     sheet = family.get("/account/data.csv")
     assert sheet.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(sheet.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0] == ["section", "item", "field", "value"]
-    texts = [row[3] for row in rows if row[0] == "notes" and row[2] == "text"]
+    assert rows[0] == ["household", "section", "item", "field", "value"]
+    texts = [row[4] for row in rows if row[1] == "notes" and row[3] == "text"]
     assert texts == ['\'=HYPERLINK("http://x") grandma picks up']  # neutralized for spreadsheets
 
 

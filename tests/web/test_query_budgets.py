@@ -55,14 +55,14 @@ MANY = 20
 # Statements per page, measured on SQLite and on PostgreSQL (they agree) with FEW and with
 # MANY rows (they agree too). Every page pays one for the signed-in session
 # (user_session JOIN user).
-FAMILY_HOME = 4  # household, its students with their schools, its guardianships with their users
+FAMILY_HOME = 4  # households, their students with their schools, their guardianships with their users
 ACCOUNT_CONTACT = 3  # the guardian's preference and its topics
 ACCOUNT_NOTES = 6  # household id, notes, revisions, revision authors, time zone
 MY_REQUESTS = 4  # count, page, departments
 # request joined to department/student/author, messages with their authors, time zone,
 # the call-back (none), the number and language the call-back form offers
 REQUEST_PAGE = 6
-NEW_REQUEST = 7  # departments, household + members (3), reply targets, measured speed
+NEW_REQUEST = 5  # departments, the students to ask about, reply targets, measured speed
 MY_FEEDBACK = 6  # count, page, departments, schools, time zone
 # The queues: and the safety-flagged items pinned above them (the staff member's departments
 # again, the flagged items, which of the page's rows are flagged).

@@ -12,7 +12,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal import labels
-from portal.blueprints.forms import PortalForm
+from portal.blueprints.forms import NumberSelectField, PortalForm
 from portal.models import Channel, NoteCategory, Topic
 from portal.services.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
 from portal.services.households.notes import MAX_LENGTH as NOTE_MAX_LENGTH
@@ -58,6 +58,11 @@ class NoteForm(PortalForm):
     text = TextAreaField(
         _l("Note for staff"), validators=[DataRequired(_l("Write the note.")), Length(max=NOTE_MAX_LENGTH)]
     )
+
+
+class FamilyNoteForm(NoteForm):
+    # Shown only to a guardian of several households (shared custody); the service checks the choice.
+    household_id = NumberSelectField(_l("Which household is it for?"), validate_choice=False)
 
 
 class StaffNoteForm(NoteForm):

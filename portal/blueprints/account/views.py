@@ -8,12 +8,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from portal.blueprints.access import family_required, request_client
 from portal.blueprints.account.forms import (
     ConfirmForm,
     ContactPreferencesForm,
     EmailChangeForm,
+    FamilyNoteForm,
     NoteForm,
     choice_field_name,
 )
@@ -21,7 +23,7 @@ from portal.blueprints.downloads import attachment, csv_attachment
 from portal.blueprints.forms import language_choices, save_or_flash, save_or_show_error
 from portal.db import get_session, utcnow
 from portal.models import AccountNote, Channel, NoteCategory, Topic, User
-from portal.services import csv_export, scope
+from portal.services import csv_export, households
 from portal.services.accounts import email_change, security_events
 from portal.services.errors import Conflict, DomainError, InvalidToken
 from portal.services.households import contacts, data_download, notes, phones
@@ -127,7 +129,7 @@ def contact() -> Response | str:
 
 
 def edit_note(
-    actor: User, note: AccountNote | None, form: NoteForm, *, household_id: int, reason: str = ""
+    actor: User, note: AccountNote | None, form: NoteForm, *, household_id: int | None, reason: str = ""
 ) -> AccountNote | None:
     """Add a note, or revise one; on a conflict the form keeps what was typed. None until saved."""
     if note is not None and not form.is_submitted():
@@ -154,12 +156,16 @@ def edit_note(
 @family_required
 def note_list() -> Response | str:
     db = get_session()
-    household_id = scope.household_id_of(db, current_user)
-    form = NoteForm()
-    if edit_note(current_user, None, form, household_id=household_id or 0) is not None:
+    names = households.household_names_for_family(db, current_user)
+    form = FamilyNoteForm()
+    form.household_id.choices = [SelectChoice(household_id, name) for household_id, name in names.items()]
+    # The household chosen, when there is a choice (several households); else the one the service knows.
+    if edit_note(current_user, None, form, household_id=form.household_id.data) is not None:
         flash(_("Your note is saved. Staff see it whenever they help your family."))
         return redirect(url_for("account.note_list"))
-    return render_template("account/notes.html", form=form, notes=notes.notes_for_family(db, current_user))
+    return render_template(
+        "account/notes.html", form=form, notes=notes.notes_for_family(db, current_user), household_names=names
+    )
 
 
 @bp.route("/notes/<int:note_id>", methods=["GET", "POST"])
@@ -236,5 +242,5 @@ def download_json() -> Response:
 @family_required
 def download_csv() -> Response:
     data = data_download.household_data(get_session(), current_user)
-    body = csv_export.write_csv(("section", "item", "field", "value"), data_download.as_rows(data))
+    body = csv_export.write_csv(data_download.FAMILY_COLUMNS, data_download.family_rows(data))
     return csv_attachment(body, stem="household-data")

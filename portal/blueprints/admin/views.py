@@ -19,4 +19,4 @@ def home() -> str:
     staff = staff_accounts.list_staff(
         db, current_user, page=request.args.get("page", 1, type=whole_number), page_size=current_app.config["PAGE_SIZE"]
     )
-    return render_template("admin/home.html", staff=staff, schools=households.list_schools(db))
+    return render_template("admin/home.html", staff=staff, schools=households.list_schools(db, include_inactive=True))

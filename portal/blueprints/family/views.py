@@ -15,8 +15,8 @@ bp = Blueprint("family", __name__, url_prefix="/family")
 @bp.get("/")
 @family_required
 def home() -> str:
-    household = households.household_for_family(get_session(), current_user)
-    return render_template("family/home.html", household=household)
+    found = households.households_for_family(get_session(), current_user)
+    return render_template("family/home.html", households=found)
 
 
 @bp.get("/students/<int:student_id>")
@@ -33,5 +33,5 @@ def history() -> str:
     events = access_log.family_history(
         db, current_user, page=request.args.get("page", 1, type=whole_number), page_size=current_app.config["PAGE_SIZE"]
     )
-    staff_ids = {person.id for _event, person in events.items if person is not None and person.is_staff}
+    staff_ids = {person.id for _event, person, _household in events.items if person is not None and person.is_staff}
     return render_template("family/history.html", events=events, departments=departments.departments_of(db, staff_ids))

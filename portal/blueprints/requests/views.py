@@ -52,9 +52,8 @@ def new() -> Response | str:
     form = NewRequestForm()
     public = requests.public_departments(db)
     form.department_id.choices = [SelectChoice(department.id, department.name) for department in public]
-    household = households.household_for_family(db, current_user)
     form.student_id.choices = [SelectChoice(0, _("No student in particular"))] + [
-        SelectChoice(student.id, student.full_name) for student in household.students
+        SelectChoice(student.id, student.full_name) for student in households.students_to_ask_about(db, current_user)
     ]
     if not form.is_submitted():
         form.submission_key.data = secrets.token_urlsafe(24)

@@ -291,5 +291,5 @@ def download_household_csv(household_id: int) -> Response:
     found, data = data_download.household_data_for_staff(db, current_user, household_id)
     access_log.record_view(db, current_user, found, "export", now=utcnow(), ip_address=client_address())
     db.commit()  # commit: the access log (who looked at a family, and when) is kept whatever the page does
-    body = csv_export.write_csv(("section", "item", "field", "value"), data_download.as_rows(data))
+    body = csv_export.write_csv(data_download.COLUMNS, data_download.as_rows(data))
     return csv_attachment(body, stem=f"household-{household_id}-data")

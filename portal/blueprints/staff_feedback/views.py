@@ -59,7 +59,7 @@ def queue() -> str:
     form.department_id.choices = [SelectChoice(0, _("Any topic")), SelectChoice(-1, _("Not routed yet"))]
     form.department_id.choices += _departments()
     form.school_id.choices = [SelectChoice(0, _("Any school"))] + [
-        SelectChoice(school.id, school.name) for school in households.list_schools(db)
+        SelectChoice(school.id, school.name) for school in households.list_schools(db, include_inactive=True)
     ]
     form.tag.choices = [SelectChoice("", _("Any tag"))] + [SelectChoice(name, name) for name in feedback.all_tags(db)]
     staff = _staff()

@@ -42,7 +42,7 @@ def queue() -> str:
     form = QueueFilterForm(request.args)
     form.department_id.choices = [SelectChoice(0, _("All my departments")), *_department_choices(only_mine=True)]
     form.school_id.choices = [SelectChoice(0, _("Any school"))] + [
-        SelectChoice(school.id, school.name) for school in households.list_schools(db)
+        SelectChoice(school.id, school.name) for school in households.list_schools(db, include_inactive=True)
     ]
     validate_filters(form)
     wanted = requests.QueueFilter(

@@ -11,11 +11,22 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.db import get_row
-from portal.models import Department, Feedback, FeedbackKind, FeedbackSource, FeedbackStatus, Routing, School, User
+from portal.models import (
+    Department,
+    Feedback,
+    FeedbackKind,
+    FeedbackSource,
+    FeedbackStatus,
+    Guardianship,
+    Routing,
+    School,
+    Student,
+    User,
+)
 from portal.services import accounts, audit, scope
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.feedback import sentiment
@@ -57,7 +68,7 @@ def _new_feedback(db: Session, new: NewFeedback, *, now: datetime) -> Feedback:
     school = None
     if new.school_id:
         school = get_row(db, School, new.school_id)
-        if school is None:
+        if school is None or not school.is_active:
             raise InvalidInput(_l("Choose a school from the list."), field="school_id")
     if new.rating is not None and not 1 <= new.rating <= 5:
         raise InvalidInput(_l("Choose from 1 to 5, or leave the rating out."), field="rating")
@@ -108,19 +119,37 @@ def _anonymous_time(now: datetime) -> datetime:
 
 def submit_from_family(db: Session, actor: User, new: NewFeedback, *, now: datetime) -> Feedback:
     """A guardian's feedback; sent anonymously, it keeps nothing of who sent it."""
-    household_id = scope.household_id_of(db, actor)
-    if household_id is None or not actor.is_family:
+    household_ids = scope.household_ids_of(db, actor)
+    if not household_ids or not actor.is_family:
         raise NotFound()
     if new.anonymous:
         now = _anonymous_time(now)
     feedback = _new_feedback(db, new, now=now)
     if not new.anonymous:
-        feedback.author_id, feedback.household_id = actor.id, household_id
+        feedback.author_id = actor.id
+        feedback.household_id = _household_of_school(db, actor, feedback.school_id) or household_ids[0]
     earlier = _with_key(db, feedback, new.submission_key)
     if earlier is not None:
         return earlier
     _record_sent(db, feedback, None if new.anonymous else actor, now=now)
     return feedback
+
+
+def _household_of_school(db: Session, actor: User, school_id: int | None) -> int | None:
+    """Of a guardian's households (several: shared custody), the first with a student
+    enrolled at the school the feedback is about: the family it concerns. None when no
+    school was chosen or none of their students goes there; then it is their first."""
+    if school_id is None:
+        return None
+    statement = (
+        scope.family_select(actor, Student)
+        .join(Guardianship, and_(Guardianship.household_id == Student.household_id, Guardianship.user_id == actor.id))
+        .where(Student.school_id == school_id, Student.is_active)
+        .order_by(Guardianship.id)
+        .with_only_columns(Student.household_id)
+        .limit(1)
+    )
+    return db.scalar(statement)
 
 
 def submit_public(db: Session, new: NewFeedback, *, now: datetime) -> Feedback:

@@ -15,22 +15,26 @@ and import the other modules by name (`from portal.services.households import no
 from portal.services.households import access_log, contacts, data_download, notes, phones, sis_import
 from portal.services.households.directory import (
     GRADES,
+    FamilyHousehold,
     GuardianDetails,
     InvitationSettings,  # accounts': what create_household and add_guardian take
     StudentDetails,
     add_guardian,
     add_student,
     create_household,
-    household_for_family,
     household_for_staff,
+    household_names_for_family,
+    households_for_family,
     list_schools,
     reinvite_guardian,
     search_households,
     student_for_family,
+    students_to_ask_about,
 )
 
 __all__ = [
     "GRADES",
+    "FamilyHousehold",
     "GuardianDetails",
     "InvitationSettings",
     "StudentDetails",
@@ -40,8 +44,9 @@ __all__ = [
     "contacts",
     "create_household",
     "data_download",
-    "household_for_family",
     "household_for_staff",
+    "household_names_for_family",
+    "households_for_family",
     "list_schools",
     "notes",
     "phones",
@@ -49,4 +54,5 @@ __all__ = [
     "search_households",
     "sis_import",
     "student_for_family",
+    "students_to_ask_about",
 ]

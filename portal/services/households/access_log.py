@@ -7,7 +7,7 @@ review who opened which household and when.
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import null, select
 from sqlalchemy.orm import Session, aliased
 
 from portal.models import AuditEvent, Household, User
@@ -69,15 +69,20 @@ def household_views(
 
 
 def family_history(db: Session, actor: User, *, page: int, page_size: int) -> Page[Any]:
-    """For a family: every recorded event about its household, with who did it, newest first."""
-    household_id = scope.household_id_of(db, actor)
-    if household_id is None or not actor.is_family:
+    """For a family: every recorded event about its households, newest first, as rows of
+    (event, who did it, the household's name). The name is given only to a guardian of
+    several households (shared custody), who needs to know which one; else it is None."""
+    household_ids = scope.household_ids_of(db, actor)
+    if not household_ids or not actor.is_family:
         return Page(items=[], number=1, size=page_size, total=0)
     person = aliased(User)
+    named = len(household_ids) > 1
     statement = (
-        select(AuditEvent, person)
+        select(AuditEvent, person, Household.name if named else null())
         .outerjoin(person, person.id == AuditEvent.actor_id)
-        .where(AuditEvent.household_id == household_id)
+        .where(AuditEvent.household_id.in_(household_ids))
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
     )
+    if named:
+        statement = statement.join(Household, Household.id == AuditEvent.household_id)
     return paginate(db, statement, number=page, size=page_size, rows=True)

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.models import Channel, ContactPreference, Guardianship, Topic, TopicSubscription, User
@@ -305,13 +305,19 @@ class ContactRow:
 
 def contact_list(db: Session, topic: Topic, channel: Channel) -> Iterator[ContactRow]:
     """Who gets `topic` on `channel`, with the address to use and their quiet hours
-    (none for emergencies, which ignore them). Inactive accounts are left out."""
+    (none for emergencies, which ignore them). Inactive accounts are left out.
+
+    A guardian of several households (shared custody) is listed once, with their first
+    household: a row per household would send them every message twice."""
+    first = aliased(Guardianship)
+    first_membership = select(func.min(first.id)).where(first.user_id == User.id).scalar_subquery()
     statement = (
         select(User, ContactPreference, Guardianship.household_id)
         .join(TopicSubscription, TopicSubscription.user_id == User.id)
         .join(ContactPreference, ContactPreference.user_id == User.id)
         .join(Guardianship, Guardianship.user_id == User.id)
         .where(TopicSubscription.topic == topic, TopicSubscription.channel == channel, User.is_active.is_(True))
+        .where(Guardianship.id == first_membership)
         .order_by(Guardianship.household_id, User.id)
         .execution_options(yield_per=1000)
     )

@@ -17,10 +17,17 @@ def _when(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+# A staff download is one household, a row per (section, item, field, value); a family's
+# covers every household of the guardian (several: shared custody), numbered first.
+COLUMNS = ("section", "item", "field", "value")
+FAMILY_COLUMNS = ("household", *COLUMNS)
+
+
 def household_data(db: Session, actor: User) -> dict[str, Any]:
-    """The signed-in family's household: people, preferences, notes and history."""
-    household = directory.household_for_family(db, actor)
-    return _collect(db, household, staff=None)
+    """The signed-in guardian's households, the first joined first: for each, its people,
+    preferences, notes and history."""
+    found = directory.households_for_family(db, actor)
+    return {"households": [_collect(db, shown.household, staff=None) for shown in found]}
 
 
 def household_data_for_staff(db: Session, actor: User, household_id: int) -> tuple[Household, dict[str, Any]]:
@@ -132,7 +139,14 @@ def _collect(db: Session, household: Household, *, staff: scope.StaffScope | Non
         "household": {"name": household.name, "sis_id": household.sis_id, "created_at": _when(household.created_at)},
         "guardians": guardians,
         "students": [
-            {"name": s.full_name, "school": s.school.name if s.school else None, "grade": s.grade, "sis_id": s.sis_id}
+            {
+                "name": s.full_name,
+                "school": s.school.name if s.school else None,
+                "grade": s.grade,
+                "sis_id": s.sis_id,
+                "enrolled": s.is_active,
+                "deactivated_at": _when(s.deactivated_at),
+            }
             for s in household.students
         ],
         "notes": [
@@ -168,8 +182,15 @@ def _collect(db: Session, household: Household, *, staff: scope.StaffScope | Non
     }
 
 
+def family_rows(data: dict[str, Any]) -> list[list[Any]]:
+    """A family's download as rows of (household, section, item, field, value): FAMILY_COLUMNS."""
+    return [
+        [number, *row] for number, household in enumerate(data["households"], start=1) for row in as_rows(household)
+    ]
+
+
 def as_rows(data: dict[str, Any]) -> list[list[Any]]:
-    """The same data as rows of (section, item, field, value), for a spreadsheet."""
+    """One household's data as rows of (section, item, field, value), for a spreadsheet: COLUMNS."""
     rows: list[list[Any]] = [["household", 1, key, value] for key, value in data["household"].items()]
     for section in ("guardians", "students", "notes", "requests", "feedback", "history"):
         for number, item in enumerate(data[section], start=1):

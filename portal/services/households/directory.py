@@ -6,7 +6,7 @@ from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, literal_column, or_, select, union
+from sqlalchemy import ColumnElement, Select, and_, literal_column, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from portal.db import contains_pattern
@@ -217,11 +217,60 @@ def household_for_staff(db: Session, actor: User, household_id: int) -> Househol
     return household
 
 
-def household_for_family(db: Session, actor: User) -> Household:
-    household = db.scalar(_with_members(scope.family_select(actor, Household)))
-    if household is None:
+@dataclass(frozen=True)
+class FamilyHousehold:
+    """One of a guardian's households as their home page shows it: the students enrolled
+    now apart from those the student information system no longer lists."""
+
+    household: Household
+    enrolled: list[Student]
+    former: list[Student]
+
+
+def _the_actors_first(actor: User) -> ColumnElement[bool]:
+    """Join condition on Guardianship for the actor's own memberships, to order by them."""
+    return and_(Guardianship.household_id == Household.id, Guardianship.user_id == actor.id)
+
+
+def households_for_family(db: Session, actor: User) -> list[FamilyHousehold]:
+    """Every household of the signed-in guardian, the first joined first: a guardian in
+    shared custody belongs to each parent's household and sees them all."""
+    statement = scope.family_select(actor, Household).join(Guardianship, _the_actors_first(actor))
+    found = db.scalars(_with_members(statement.order_by(Guardianship.id)))
+    households = [
+        FamilyHousehold(
+            household,
+            enrolled=[student for student in household.students if student.is_active],
+            former=[student for student in household.students if not student.is_active],
+        )
+        for household in found
+    ]
+    if not households:
         raise NotFound()
-    return household
+    return households
+
+
+def household_names_for_family(db: Session, actor: User) -> dict[int, str]:
+    """The id and name of every household of the guardian, the first joined first."""
+    statement = (
+        scope.family_select(actor, Household)
+        .join(Guardianship, _the_actors_first(actor))
+        .order_by(Guardianship.id)
+        .with_only_columns(Household.id, Household.name)
+    )
+    return {household_id: name for household_id, name in db.execute(statement)}
+
+
+def students_to_ask_about(db: Session, actor: User) -> list[Student]:
+    """The students a guardian may ask about: those enrolled now, of every one of their
+    households (the first joined first); a student the SIS no longer lists is not offered."""
+    statement = (
+        scope.family_select(actor, Student)
+        .join(Guardianship, and_(Guardianship.household_id == Student.household_id, Guardianship.user_id == actor.id))
+        .where(Student.is_active)
+        .order_by(Guardianship.id, Student.id)
+    )
+    return list(db.scalars(statement))
 
 
 def student_for_family(db: Session, actor: User, student_id: int) -> Student:
@@ -276,5 +325,8 @@ def _phone_conditions(query: str) -> list[ColumnElement[bool]]:
     return [User.phone.like(f"%{digits}%")]
 
 
-def list_schools(db: Session) -> list[School]:
-    return list(db.scalars(select(School).order_by(School.name)))
+def list_schools(db: Session, *, include_inactive: bool = False) -> list[School]:
+    """The schools to choose from: those the SIS still lists. `include_inactive` adds the ones
+    it no longer lists, for what looks back (a filter of older requests, the admin's list)."""
+    statement = select(School).order_by(School.name)
+    return list(db.scalars(statement if include_inactive else statement.where(School.is_active)))

@@ -132,19 +132,35 @@ def _record_revision(
         _tell_family(db, actor, note.household_id, edit, now=now)
 
 
-def add_note(db: Session, actor: User, household_id: int, edit: NoteEdit, *, now: datetime) -> AccountNote:
-    """A family adds a note to its own household; staff add one on its behalf, with a reason."""
+def add_note(db: Session, actor: User, household_id: int | None, edit: NoteEdit, *, now: datetime) -> AccountNote:
+    """A family adds a note to its own household; staff add one on its behalf, with a reason.
+
+    A guardian of several households (shared custody) chooses which one, among theirs;
+    with one household, `household_id` may be None: that one."""
     on_behalf = not actor.is_family
     if on_behalf:
         scope.require_staff(actor)
-    elif scope.household_id_of(db, actor) != household_id:
-        raise NotFound()
+        if household_id is None:
+            raise NotFound()
+    else:
+        household_id = _own_household(db, actor, household_id)
     text = _check(edit, on_behalf=on_behalf)
     note = AccountNote(household_id=household_id, category=edit.category, text=text, created_at=now, updated_at=now)
     db.add(note)
     db.flush()
     _record_revision(db, actor, note, edit, version=1, before=None, now=now)
     return note
+
+
+def _own_household(db: Session, actor: User, household_id: int | None) -> int:
+    households = scope.household_ids_of(db, actor)
+    if not households:
+        raise NotFound()
+    if household_id is None and len(households) == 1:
+        return households[0]
+    if household_id is None or household_id not in households:
+        raise InvalidInput(_l("Choose a household from the list."), field="household_id")
+    return household_id
 
 
 def revise_note(

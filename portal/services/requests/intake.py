@@ -119,13 +119,14 @@ def submit_request(
     costs nothing against the household's sending `limit` (the portal's; None for the
     demo data), which counts the requests the household actually sent in its period."""
     calendar = calendar or district_calendar.current(db)
-    household_id = scope.household_id_of(db, actor)
-    if household_id is None or not actor.is_family:
+    household_ids = scope.household_ids_of(db, actor)
+    if not household_ids or not actor.is_family:
         raise NotAllowed()
+    household_id = _household_asked_for(db, household_ids, new.student_id)
     key = new.submission_key if new.submission_key and SUBMISSION_KEY.match(new.submission_key) else None
     _one_submission_at_a_time(db, household_id)
     if key is not None:
-        earlier = _submitted_with(db, household_id, key)
+        earlier = _submitted_with(db, household_ids, key)
         if earlier is not None:
             return earlier, False
     if limit is not None and _sent_since(db, household_id, now - limit.period) >= limit.count:
@@ -155,6 +156,19 @@ def submit_request(
     return request, True
 
 
+def _household_asked_for(db: Session, household_ids: list[int], student_id: int | None) -> int:
+    """A request about a student belongs to that student's household, so that the family
+    it concerns (and staff looking at it) find it there; one about no student in particular
+    belongs to the guardian's first household. Only a student enrolled now, of one of
+    the guardian's households, may be chosen."""
+    if not student_id:
+        return household_ids[0]
+    student = get_row(db, Student, student_id)
+    if student is None or student.household_id not in household_ids or not student.is_active:
+        raise InvalidInput(_l("Choose a student from the list."), field="student_id")
+    return student.household_id
+
+
 def _one_submission_at_a_time(db: Session, household_id: int) -> None:
     """Serialise a household's submissions until the unit of work ends, so that the
     replay check, the count against the limit and the insert see every earlier one.
@@ -180,8 +194,10 @@ def _sent_since(db: Session, household_id: int, since: datetime) -> int:
     return db.scalar(statement) or 0
 
 
-def _submitted_with(db: Session, household_id: int, key: str) -> Request | None:
-    return db.scalar(select(Request).where(Request.household_id == household_id, Request.submission_key == key))
+def _submitted_with(db: Session, household_ids: list[int], key: str) -> Request | None:
+    """The request an earlier copy of this form made, in whichever of the guardian's households."""
+    statement = select(Request).where(Request.household_id.in_(household_ids), Request.submission_key == key)
+    return db.scalar(statement.order_by(Request.id).limit(1))
 
 
 def _guardian_of(db: Session, household_id: int, guardian_id: int | None) -> User:
