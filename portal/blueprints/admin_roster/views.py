@@ -11,7 +11,6 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import format_decimal, format_number
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
@@ -22,7 +21,7 @@ from portal.blueprints.admin_roster.forms import RosterUploadForm
 from portal.blueprints.forms import attach_error, save_or_flash, save_or_show_error, whole_number
 from portal.db import get_session, utcnow
 from portal.extensions import csrf
-from portal.models import ImportChange, ImportJob, ImportStatus, Student
+from portal.models import ImportChange, ImportJob, ImportStatus
 from portal.services.calendar.ics import readable_line
 from portal.services.errors import InvalidInput
 from portal.services.households import import_jobs, oneroster
@@ -133,18 +132,13 @@ def upload(too_large: bool = False) -> Response | str:
     return _upload_page(form)
 
 
-def _known_students(db: Session) -> int:
-    """The students an export is compared with: those the portal has from the SIS, still offered."""
-    return db.scalar(select(func.count()).where(Student.sis_id.is_not(None), Student.is_active)) or 0
-
-
 def _deactivates_too_many(db: Session, job: ImportJob, planned: Counts) -> bool:
     """A dry run that would deactivate more than a third of the known students: most likely
     the export of one school, not of the district."""
     if job.status != ImportStatus.PLANNED:
         return False
     deactivated = planned.of("student", ImportChange.DEACTIVATED)
-    return deactivated > 0 and 3 * deactivated > _known_students(db)
+    return import_jobs.deactivates_too_many(db, deactivated)
 
 
 @bp.get("/<int:job_id>")

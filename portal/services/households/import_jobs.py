@@ -24,6 +24,7 @@ from portal.models import (
     Invitation,
     Notification,
     NotificationStatus,
+    Student,
     User,
 )
 from portal.services import audit, scope
@@ -261,6 +262,13 @@ def fail(db: Session, job_id: int, message: str, *, now: datetime) -> None:
         .values(status=ImportStatus.FAILED, error=message[:500], finished_at=now, claimed_until=None, content=None)
         .execution_options(synchronize_session=False)
     )
+
+
+def deactivates_too_many(db: Session, students_deactivated: int) -> bool:
+    """Whether a dry run deactivates more than a third of the students the portal has from
+    the SIS and still offers: most likely the export of one school, not of the district."""
+    known = db.scalar(select(func.count()).where(Student.sis_id.is_not(None), Student.is_active)) or 0
+    return students_deactivated > 0 and 3 * students_deactivated > known
 
 
 def invitations_sent(db: Session, job_id: int) -> tuple[int, int]:
