@@ -22,7 +22,6 @@ from portal.blueprints.forms import attach_error, save_or_flash, save_or_show_er
 from portal.db import get_session, utcnow
 from portal.extensions import csrf
 from portal.models import ImportChange, ImportJob, ImportStatus
-from portal.services.calendar.ics import readable_line
 from portal.services.errors import InvalidInput
 from portal.services.households import import_jobs, oneroster
 
@@ -119,7 +118,7 @@ def upload(too_large: bool = False) -> Response | str:
             lambda db: import_jobs.queue(
                 db,
                 current_user,
-                readable_line(export.filename or "", 255),
+                export.filename or "",
                 export.read(_max_bytes() + 1),
                 max_bytes=_max_bytes(),
                 invite_guardians=bool(form.invite_guardians.data),

@@ -28,6 +28,7 @@ from portal.models import (
     User,
 )
 from portal.services import audit, scope
+from portal.services.calendar.ics import readable_line
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.households.roster_import import RosterPlan
 from portal.services.pagination import Page, paginate
@@ -64,7 +65,9 @@ def queue(
             _l("Another import is waiting or running. Let it finish, or discard it, first."), field="file"
         )
     job = ImportJob(
-        file_name=file_name[-255:] or "export.zip",
+        # The name as the browser sent it, shown on pages: control characters (a NUL breaks
+        # PostgreSQL) are taken out.
+        file_name=readable_line(file_name, 255) or "export.zip",
         file_size=len(content),
         content=content,
         invite_guardians=invite_guardians,
