@@ -17,6 +17,7 @@ from portal.models.feedback import (
 )
 from portal.models.household import GuardianRelationship, Guardianship, Household, Student
 from portal.models.invitation import Invitation
+from portal.models.metrics import ClockKind, ClockStop
 from portal.models.notes import AccountNote, AccountNoteRevision, NoteCategory, StaffNote
 from portal.models.notification import Notification, NotificationStatus
 from portal.models.request import (
@@ -48,6 +49,8 @@ __all__ = [
     "Callback",
     "CallbackStatus",
     "Channel",
+    "ClockKind",
+    "ClockStop",
     "Closure",
     "ContactPreference",
     "Department",

@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, true
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -23,6 +23,8 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     is_public: Mapped[bool] = mapped_column(default=True)
+    # An administrator's opt-in: the public "how we are doing" page shows its figures.
+    metrics_public: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class DepartmentMember(Base):

@@ -90,6 +90,10 @@ class Feedback(Base):
     response: Mapped[str | None] = mapped_column(Text)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # The first staff response to the sender (later ones replace `response`, not this),
+    # and the business time it took since the feedback arrived: for the metrics.
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_business_seconds: Mapped[int | None]
     # The request opened to follow it up, if any.
     request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id", ondelete="SET NULL"))
     submission_key: Mapped[str | None] = mapped_column(String(64))

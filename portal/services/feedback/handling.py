@@ -26,6 +26,7 @@ from portal.services.calendar import district_calendar
 from portal.services.errors import InvalidInput
 from portal.services.feedback.review import parse_tags, set_tags, staff_select
 from portal.services.requests.business_time import Calendar
+from portal.services.requests.promises import business_seconds
 from portal.services.text import clean_text
 
 RESPONSE_MAX_LENGTH = 4000
@@ -44,13 +45,20 @@ def add_comment(db: Session, actor: User, feedback: Feedback, body: str, *, now:
     return comment
 
 
-def respond(db: Session, actor: User, feedback: Feedback, text: str, *, now: datetime) -> Feedback:
+def respond(
+    db: Session, actor: User, feedback: Feedback, text: str, *, calendar: Calendar | None = None, now: datetime
+) -> Feedback:
     """The district's answer: shown on the family's "My feedback" and emailed when the
-    sender allowed contact."""
+    sender allowed contact. The first one is the metrics' time to a first response, in
+    business time on the district calendar (the promises' arithmetic)."""
     scope.require_staff(actor)
     text = clean_text(text, field="response", limit=RESPONSE_MAX_LENGTH, missing=_l("Write the response."))
     before = {"status": feedback.status.value, "response": feedback.response}
     feedback.response, feedback.responded_at, feedback.responded_by_id = text, now, actor.id
+    if feedback.first_response_at is None:
+        calendar = calendar or district_calendar.current(db)
+        feedback.first_response_at = now
+        feedback.first_response_business_seconds = business_seconds(feedback.created_at, now, calendar)
     feedback.status = FeedbackStatus.RESPONDED
     feedback.updated_at = now
     audit.record(

@@ -35,6 +35,7 @@ from portal.services import audit, scope
 from portal.services.calendar import district_calendar
 from portal.services.errors import InvalidInput, NotAllowed, NotFound
 from portal.services.households import phones
+from portal.services.requests import facts
 from portal.services.requests.business_time import Calendar
 from portal.services.requests.callback_time import CallbackWindowError, CallWindow, callback_due
 from portal.services.requests.conversation import reply_as_staff
@@ -209,6 +210,12 @@ def log_attempt(
     )
     family = db.get(User, callback.asked_by_id) if callback.asked_by_id else None
     language = family.language if family else "en"
+    calendar = calendar or district_calendar.current(db)
+    ended = outcome in (CallOutcome.REACHED, CallOutcome.WRONG_NUMBER)
+    if ended or _failed_attempts(db, callback.id) >= FAILED_ATTEMPTS_BEFORE_WRITING:
+        tried = db.scalar(select(func.count()).where(CallAttempt.callback_id == callback.id)) or 0
+        kept = outcome is CallOutcome.REACHED
+        facts.callback_ended(db, request, callback, actor.id, kept=kept, attempts=tried, now=now, calendar=calendar)
     if outcome is CallOutcome.REACHED:
         _close(request, callback, CallbackStatus.REACHED, now)
         with force_locale(language):

@@ -12,6 +12,7 @@ from portal.models import ACTIVE_STATUSES, Guardianship, Request, RequestMessage
 from portal.services import audit, notifications, scope
 from portal.services.calendar import district_calendar
 from portal.services.pagination import Page, paginate
+from portal.services.requests import facts
 from portal.services.requests.business_time import Calendar
 from portal.services.requests.intake import clean_body
 from portal.services.requests.promises import (
@@ -120,6 +121,7 @@ def _reopen(db: Session, actor: User, request: Request, *, calendar: Calendar, n
     before = request.status
     request.status = RequestStatus.OPEN if request.first_replied_at is None else RequestStatus.IN_PROGRESS
     request.resolved_at = None
+    facts.reopened(db, request, actor.id if actor.is_staff else None, now=now)
     start_clocks(request, now, calendar)
     request.updated_at = now
     audit.record(
@@ -179,6 +181,7 @@ def reply_as_staff(
         # No household on the event: the family's history must not reveal internal notes.
         audit.record(db, actor, "request.internal_note", request, now=now)
         return message
+    facts.staff_replied(db, request, actor.id, now=now, calendar=calendar)
     if request.first_replied_at is None:
         request.first_replied_at = now
         request.first_reply_business_seconds = business_seconds(request.resolution_started_at, now, calendar)
@@ -234,6 +237,8 @@ def change_status(
     elif status in (RequestStatus.OPEN, RequestStatus.IN_PROGRESS) and before is RequestStatus.WAITING_ON_FAMILY:
         resume_resolution(request, now, calendar)
     if status is RequestStatus.RESOLVED:
+        if before in ACTIVE_STATUSES:
+            facts.resolved(db, request, actor.id, now=now, calendar=calendar)
         _stop(request, status, now)
         request.resolved_at = now
         request.resolution_count += 1
