@@ -27,6 +27,7 @@ from portal.services.accounts import passwords, two_factor
 from portal.services.calendar import district_calendar
 from portal.services.errors import DomainError
 from portal.services.households import contacts, import_jobs
+from portal.services.metrics import backfill as metrics_backfill_module
 from portal.services.safety import alerts
 
 
@@ -368,6 +369,18 @@ def export_contacts(topic: str, channel: str) -> None:
     click.echo(csv_export.write_csv(contacts.CONTACT_LIST_HEADER, (row.as_csv_row(timezone) for row in rows)), nl=False)
 
 
+@click.command("metrics-backfill")
+@click.option("--batch-size", type=click.IntRange(min=1, max=10_000), default=metrics_backfill_module.BATCH_SIZE)
+@with_appcontext
+def metrics_backfill(batch_size: int) -> None:
+    """Build the metrics' facts of requests stored before there were facts (safe to run again)."""
+    db = get_session()
+    started = time.perf_counter()
+    written = metrics_backfill_module.backfill(db, batch_size=batch_size, after_batch=db.commit)
+    db.commit()
+    click.echo(f"Wrote {written} metrics facts in {time.perf_counter() - started:.1f} s.")
+
+
 COMMANDS = [
     init_db,
     seed_demo,
@@ -376,4 +389,5 @@ COMMANDS = [
     deliver_notifications,
     escalate,
     export_contacts,
+    metrics_backfill,
 ]

@@ -40,6 +40,7 @@ from portal.models import (
 from portal.services import departments
 from portal.services.feedback import sentiment
 from portal.services.households import contacts
+from portal.services.metrics import backfill
 from portal.services.requests.business_time import Calendar, add_business_time
 
 BATCH = 2000
@@ -251,6 +252,8 @@ def generate(
     )
     _insert(db, Feedback.__table__, iter(feedback_rows))
     _advance_sequences(db, [Household, User, Student, Request, RequestMessage, Feedback])
+    # Rows inserted directly have no metrics facts: build them as for a database from before them.
+    backfill.backfill(db, calendar=calendar)
     return ScaleResult(
         households=len(households),
         guardians=len(guardians),

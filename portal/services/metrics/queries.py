@@ -532,33 +532,27 @@ def staff_figures(db: Session, scope: MetricsScope, window: Window) -> tuple[Sta
     members = select(User.id, User.display_name).join(DepartmentMember, DepartmentMember.user_id == User.id)
     if scope.department_ids is not None:
         members = members.where(DepartmentMember.department_id.in_(scope.department_ids))
-    people = dict(db.execute(members.distinct()).tuples().all())
+    people: dict[int, str] = {user_id: name for user_id, name in db.execute(members.distinct())}
     if not people:
         return ()
-    assigned = dict(
-        db.execute(
+    assigned: dict[int | None, int] = {
+        user_id: count
+        for user_id, count in db.execute(
             select(Request.assignee_id, func.count())
-            .where(
-                Request.status.in_(ACTIVE_STATUSES),
-                Request.assignee_id.in_(people),
-                *_request_scope(scope),
-            )
+            .where(Request.status.in_(ACTIVE_STATUSES), Request.assignee_id.in_(people), *_request_scope(scope))
             .group_by(Request.assignee_id)
         )
-        .tuples()
-        .all()
-    )
+    }
     start, end = window
     in_window = (ClockStop.stopped_at >= start, ClockStop.stopped_at < end, *_fact_scope(scope))
-    replies = dict(
-        db.execute(
+    replies: dict[int | None, int] = {
+        user_id: count
+        for user_id, count in db.execute(
             select(ClockStop.user_id, func.count())
             .where(ClockStop.kind == ClockKind.REPLY, ClockStop.user_id.in_(people), *in_window)
             .group_by(ClockStop.user_id)
         )
-        .tuples()
-        .all()
-    )
+    }
     firsts: dict[int, list[int]] = {}
     statement = select(ClockStop.user_id, ClockStop.business_seconds).where(
         ClockStop.kind == ClockKind.FIRST_REPLY, ClockStop.user_id.in_(people), *in_window
