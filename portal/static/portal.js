@@ -13,6 +13,22 @@
     window.setTimeout(function () { form.dataset.submitted = "false"; }, 8000);
   });
 
+  // A choice that carries its promise (a department's reply time) shows it once, by the
+  // form's button; without this script the page shows it after the form is sent back.
+  document.querySelectorAll("[data-promise-of]").forEach(function (promise) {
+    var name = promise.getAttribute("data-promise-of");
+    var form = promise.closest("form");
+    if (!form) {
+      return;
+    }
+    form.addEventListener("change", function (event) {
+      var choice = event.target;
+      if (choice.name === name && choice.checked && choice.dataset.promise) {
+        promise.textContent = choice.dataset.promise;
+      }
+    });
+  });
+
   // Bring a form's error summary into view and focus, so screen readers announce it.
   var summary = document.querySelector("[data-focus]");
   if (summary) {

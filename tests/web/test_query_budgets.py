@@ -62,7 +62,10 @@ MY_REQUESTS = 4  # count, page, departments
 # request joined to department/student/author, messages with their authors, time zone,
 # the call-back (none), the number and language the call-back form offers
 REQUEST_PAGE = 6
-NEW_REQUEST = 5  # departments, the students to ask about, reply targets, measured speed
+# departments, the students to ask about, reply targets, measured speed (once per worker every
+# few minutes), the call-back's number and language, and the district calendar (its time zone,
+# business hours and closures): the chosen department's promise by the button is a time
+NEW_REQUEST = 9
 MY_FEEDBACK = 6  # count, page, departments, schools, time zone
 # The queues: and the safety-flagged items pinned above them (the staff member's departments
 # again, the flagged items, which of the page's rows are flagged).

@@ -108,8 +108,8 @@ def test_the_new_request_form_offers_public_departments_only_with_their_promise(
     db.commit()
     page = html.unescape(text(family.get("/requests/new")))
     assert "Transportation" in page
-    assert "Bus stops, routes and late buses." in page
     assert "First reply within 8 business hours." in page
+    assert "We will reply by " in page
     assert "Internal Audit" not in page
 
 

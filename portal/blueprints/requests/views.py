@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 from limits import parse as parse_limit
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -57,34 +58,60 @@ def new() -> Response | str:
     ]
     if not form.is_submitted():
         form.submission_key.data = secrets.token_urlsafe(24)
+        form.phone.data, form.language.data = _call_details()
     if form.validate_on_submit():
-        submitted = save_or_show_error(
-            form,
-            lambda db: requests.submit_request(
-                db,
-                current_user,
-                requests.NewRequest(
-                    department_id=form.department_id.data,
-                    subject=form.subject.data or "",
-                    body=form.body.data or "",
-                    student_id=form.student_id.data or None,
-                    submission_key=form.submission_key.data,
-                ),
-                now=utcnow(),
-                limit=_sending_limit(),
-            ),
-        )
+        submitted = save_or_show_error(form, lambda db: _send_request(db, form))
         if submitted:
-            created, _is_new = submitted
-            return redirect(url_for("requests.sent", request_id=created.id))
+            return redirect(url_for("requests.sent", request_id=submitted.id))
     now = utcnow()
+    targets = departments.first_reply_targets(db, (d.id for d in public), Priority.NORMAL)
     return render_template(
         "requests/new.html",
         form=form,
         departments=public,
-        first_reply_targets=departments.first_reply_targets(db, (d.id for d in public), Priority.NORMAL),
+        first_reply_targets=targets,
+        replies_by=requests.first_replies_if_sent(db, targets, now=now),
         measured=_measured_speed(now),
     )
+
+
+def _send_request(db: Session, form: NewRequestForm) -> Request:
+    """The request, and the call-back when one is asked for, in one unit of work: a
+    call-back refused (a wrong number, a window when the offices are closed) sends nothing."""
+    created, is_new = requests.submit_request(
+        db,
+        current_user,
+        requests.NewRequest(
+            department_id=form.department_id.data,
+            subject=form.subject.data or "",
+            body=form.body.data or "",
+            student_id=form.student_id.data or None,
+            submission_key=form.submission_key.data,
+        ),
+        now=utcnow(),
+        limit=_sending_limit(),
+    )
+    if is_new and form.call_me.data:  # a replayed form asked for its call the first time
+        region = current_app.config["DISTRICT_COUNTRY"]
+        callbacks.ask(db, current_user, created, _call_wanted(form), region=region, now=utcnow())
+    return created
+
+
+def _call_wanted(form: CallbackForm | NewRequestForm) -> callbacks.CallbackAsk:
+    return callbacks.CallbackAsk(
+        phone=form.phone.data or "",
+        language=form.language.data or "",
+        weekdays=frozenset(form.weekdays.data or ()),
+        window_starts=form.window_starts.data or "",
+        window_ends=form.window_ends.data or "",
+        note=form.note.data or "",
+    )
+
+
+def _call_details() -> tuple[str, str]:
+    """The number and language a call-back form starts with: the family's own."""
+    number, interpreter = contacts.call_details(get_session(), current_user)
+    return number, interpreter or current_app.config["LANGUAGES"].get(current_user.language, "")
 
 
 def _measured_speed(now: datetime) -> dict[int, timedelta]:
@@ -134,8 +161,7 @@ def _request_page(
 
 def _new_callback_form() -> CallbackForm:
     """Filled in with the family's own number and language, the usual afternoons."""
-    number, interpreter = contacts.call_details(get_session(), current_user)
-    language = interpreter or current_app.config["LANGUAGES"].get(current_user.language, "")
+    number, language = _call_details()
     return CallbackForm(formdata=None, data={"phone": number, "language": language})
 
 
@@ -166,14 +192,7 @@ def ask_callback(request_id: int) -> Response | str:
     found = requests.request_for_family(get_session(), current_user, request_id)
     form = CallbackForm()
     if form.validate_on_submit():
-        wanted = callbacks.CallbackAsk(
-            phone=form.phone.data or "",
-            language=form.language.data or "",
-            weekdays=frozenset(form.weekdays.data or ()),
-            window_starts=form.window_starts.data or "",
-            window_ends=form.window_ends.data or "",
-            note=form.note.data or "",
-        )
+        wanted = _call_wanted(form)
         region = current_app.config["DISTRICT_COUNTRY"]
         if save_or_show_error(
             form, lambda db: callbacks.ask(db, current_user, found, wanted, region=region, now=utcnow())

@@ -46,6 +46,7 @@ from portal.services.requests.intake import (
 from portal.services.requests.promises import (
     MEASURED_SPEED_MIN_REQUESTS,
     Promise,
+    first_replies_if_sent,
     promise_of,
     recompute_after_calendar_change,
     running_clocks,
@@ -93,6 +94,7 @@ __all__ = [
     "change_status",
     "close_by_family",
     "escalate_overdue",
+    "first_replies_if_sent",
     "log_phone_request",
     "other_open_requests",
     "promise_of",

@@ -178,6 +178,16 @@ def typical_first_reply(db: Session, *, now: datetime) -> dict[int, timedelta]:
     }
 
 
+def first_replies_if_sent(
+    db: Session, targets: dict[int, timedelta], *, now: datetime, calendar: Calendar | None = None
+) -> dict[int, datetime]:
+    """When each department (id: its first-reply target) would reply to a request sent
+    `now`: the promise the new-request form shows before it is sent, counted as the
+    request's own first-reply clock will be (from `now`, in business time)."""
+    calendar = calendar or district_calendar.current(db)
+    return {department_id: add_business_time(now, target, calendar) for department_id, target in targets.items()}
+
+
 # How many closure names a family reads when one change moved its promise.
 NAMES_IN_REASON = 3
 
