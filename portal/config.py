@@ -32,7 +32,10 @@ DISTRICT_NAME = "Demo Unified School District"
 DISTRICT_TIMEZONE = "America/Los_Angeles"
 DISTRICT_COUNTRY = "US"
 
-LANGUAGES = {"en": "English", "es": "Español"}
+# The languages offered, code -> name in itself. None: English and every language with a
+# compiled catalog in BABEL_TRANSLATION_DIRECTORIES (portal/translations; see README,
+# "Adding a language"), so a new language needs its catalog and nothing else.
+LANGUAGES = None
 BABEL_DEFAULT_LOCALE = "en"
 
 # Outgoing email. With no SMTP_HOST, messages are written to the log instead.

@@ -1,13 +1,25 @@
-"""Gettext for templates that finds the catalog once per language, not once per string.
+"""The portal's languages, and gettext for templates that finds the catalog once per
+language, not once per string.
+
+The languages are English and every language with a compiled catalog in the translation
+directories (portal/translations/<code>/LC_MESSAGES/messages.mo), each named in itself:
+adding a catalog is all a new language needs (README, "Adding a language").
 
 A staff page translates a hundred and more strings; Flask-Babel looks its context up
 again for each. The catalogs never change while the portal runs, so each language's
 is kept the first time it is used (Flask-Babel keeps them for the process as well)."""
 
-from babel import Locale
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations
 from flask import Flask
 from flask_babel import get_locale, get_translations
+
+from portal.services import translated
+
+SOURCE_LANGUAGE = "en"
 
 _catalogs: dict[Locale, NullTranslations] = {}
 
@@ -30,6 +42,53 @@ def _ngettext(singular: str, plural: str, number: int) -> str:
     return _catalog().ungettext(singular, plural, number)
 
 
+def endonym(code: str) -> str:
+    """The language's name in itself, capitalised as a menu item: "Español", "Français"."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
+def display_name(code: str, reader: object) -> str:
+    """The language's name in the reader's language, for use inside a sentence: "Spanish"
+    for an English reader, "inglés" for a Spanish one; the code itself if Babel has none."""
+    try:
+        return Locale.parse(code).get_display_name(str(reader or SOURCE_LANGUAGE)) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+def catalog_languages(directories: list[str]) -> dict[str, str]:
+    """English, then each language with a compiled catalog in `directories`, by code,
+    each named in itself."""
+    codes = set()
+    for directory in directories:
+        for catalog in Path(directory).glob("*/LC_MESSAGES/messages.mo"):
+            code = catalog.parent.parent.name
+            try:
+                Locale.parse(code)
+            except (ValueError, UnknownLocaleError):
+                continue  # a folder that names no language
+            codes.add(code)
+    codes.discard(SOURCE_LANGUAGE)
+    return {code: endonym(code) for code in [SOURCE_LANGUAGE, *sorted(codes)]}
+
+
 def init_app(app: Flask) -> None:
-    """Replace the template gettext Flask-Babel installed (call after babel.init_app)."""
+    """Replace the template gettext Flask-Babel installed, and find the languages (call
+    after babel.init_app). LANGUAGES set in the configuration is kept as given."""
+    if not app.config.get("LANGUAGES"):
+        app.config["LANGUAGES"] = catalog_languages(app.extensions["babel"].translation_directories)
     app.jinja_env.install_gettext_callables(gettext=_gettext, ngettext=_ngettext, newstyle=True)
+    app.add_template_filter(translated_field, "translated")
+    app.add_template_global(_language_name, "language_name")
+
+
+def translated_field(obj: Any, field: str = "name") -> str:
+    """The field of district data in the page's (or email's) language: for the choices a
+    view builds; templates use the `translated` filter, which is this."""
+    return translated.translated(obj, field, get_locale())
+
+
+def _language_name(code: str | None) -> str:
+    """`{{ language_name(user.language) }}`: a language named in the reader's language."""
+    return display_name(code, get_locale()) if code else ""

@@ -5,6 +5,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, UTCDateTime, utcnow
+from portal.models.district import Translations, translations_column
 
 
 class BusinessHours(Base):
@@ -27,6 +28,7 @@ class Closure(Base):
     first_day: Mapped[date]
     last_day: Mapped[date]
     name: Mapped[str] = mapped_column(String(120))
+    translations: Mapped[Translations] = translations_column()
     # The event's UID in an imported iCalendar file, so a re-import does not duplicate it.
     source_uid: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

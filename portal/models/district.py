@@ -1,9 +1,19 @@
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false, true
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false, true
+from sqlalchemy.orm import Mapped, MappedColumn, mapped_column
 
 from portal.db import Base
+
+# District data in the other languages, by language code then field:
+# {"es": {"name": "Transporte", "description": "..."}}. English stays in the row's own
+# columns; a language or field missing here shows the English (services/translated.py).
+# A JSON column, so a third language needs no schema change.
+Translations = dict[str, dict[str, str]]
+
+
+def translations_column() -> MappedColumn[Translations]:
+    return mapped_column(JSON, default=dict, server_default="{}")
 
 
 class School(Base):
@@ -15,6 +25,7 @@ class School(Base):
     sis_id: Mapped[str | None] = mapped_column(String(40), unique=True)
     # False once the SIS no longer lists it: no longer offered, kept for the history.
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    translations: Mapped[Translations] = translations_column()
 
 
 class Department(Base):
@@ -25,6 +36,7 @@ class Department(Base):
     is_public: Mapped[bool] = mapped_column(default=True)
     # An administrator's opt-in: the public "how we are doing" page shows its figures.
     metrics_public: Mapped[bool] = mapped_column(default=False, server_default=false())
+    translations: Mapped[Translations] = translations_column()
 
 
 class DepartmentMember(Base):

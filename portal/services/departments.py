@@ -1,7 +1,7 @@
 """Departments: the staff who work in them and the reply times they promise."""
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from portal.db import rows_matched
 from portal.models import Department, DepartmentMember, DistrictSetting, Priority, ReplyTarget, Role, User
-from portal.services import audit, scope
+from portal.services import audit, scope, translated
 from portal.services.errors import InvalidInput, NotFound
 
 
@@ -40,6 +40,8 @@ DEFAULT_TARGET_HOURS = {
     Priority.HIGH: (4, 4, 16),
     Priority.URGENT: (1, 1, 8),
 }
+NAME_MAX_LENGTH = 120
+DESCRIPTION_MAX_LENGTH = 1000
 # A target longer than a month of eight-hour business days is no promise.
 MAX_TARGET_MINUTES = 30 * 8 * 60
 
@@ -123,9 +125,15 @@ def update_department(
     is_public: bool,
     targets: dict[Priority, Targets],
     now: datetime,
+    translations: Mapping[str, Mapping[str, str]] | None = None,
+    languages: tuple[str, ...] = (),
 ) -> Department:
-    """Name, description, visibility to families and reply-time targets, checked and audited together."""
+    """Name, description (in English and the portal's other `languages`), visibility to
+    families and reply-time targets, checked and audited together."""
     scope.require_admin(actor)
+    cleaned = translated.clean_translations(
+        translations or {}, languages=languages, limits={"name": NAME_MAX_LENGTH, "description": DESCRIPTION_MAX_LENGTH}
+    )
     name = " ".join(name.split())
     if not name:
         raise InvalidInput(_l("Enter the department's name."), field="name")
@@ -151,8 +159,10 @@ def update_department(
         "description": department.description,
         "is_public": department.is_public,
         "targets": {p.value: vars(t) for p, t in targets_of(db, department.id).items()},
+        "translations": department.translations or {},
     }
     department.name, department.description, department.is_public = name, description.strip(), is_public
+    department.translations = translated.merged(department.translations, cleaned, languages=languages)
     db.execute(delete(ReplyTarget).where(ReplyTarget.department_id == department.id))
     db.add_all(
         ReplyTarget(
@@ -176,6 +186,7 @@ def update_department(
             "description": department.description,
             "is_public": is_public,
             "targets": {p.value: vars(t) for p, t in targets.items()},
+            "translations": department.translations,
         },
     )
     return department

@@ -19,7 +19,8 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "portal" / "translations"
-LOCALES = ("es",)
+# Every catalog present: a language added by its catalog is checked like Spanish.
+LOCALES = tuple(sorted(path.parent.parent.name for path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")))
 HOW_TO_FIX = (
     "\nRun `scripts/translations update`, translate the new or changed strings in "
     "portal/translations/<language>/LC_MESSAGES/messages.po, then run `scripts/translations compile`."

@@ -11,6 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.blueprints.forms import DayField, PortalForm, whole_number
+from portal.blueprints.translated_fields import TranslatableForm
 from portal.services.calendar import district_calendar
 
 WEEKDAY_NAMES = (
@@ -44,7 +45,8 @@ for _weekday, _name in enumerate(WEEKDAY_NAMES):
     )
 
 
-class ClosureForm(PortalForm):
+class ClosureForm(TranslatableForm):
+    TRANSLATED = ("name",)
     name = StringField(_l("Name"), validators=[DataRequired(_l("Name the closure.")), Length(max=120)])
     first_day = DayField(_l("First day closed"), validators=[DataRequired(_l("Enter a date."))])
     last_day = DayField(_l("Last day closed"), validators=[DataRequired(_l("Enter a date."))])

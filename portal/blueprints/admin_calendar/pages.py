@@ -24,7 +24,9 @@ from portal.blueprints.admin_calendar.forms import (
     TimeZoneForm,
 )
 from portal.blueprints.forms import save, save_or_show_error
+from portal.blueprints.translated_fields import with_translations
 from portal.db import get_session, utcnow
+from portal.i18n import translated_field
 from portal.models import CalendarFeed, CalendarImport, Closure
 from portal.services import requests
 from portal.services.calendar import calendar_import, district_calendar, feed
@@ -63,7 +65,7 @@ def calendar_page(
     return render_template(
         "admin_calendar/calendar.html",
         hours_form=hours_form or saved_hours_form(),
-        closure_form=closure_form or ClosureForm(formdata=None),
+        closure_form=closure_form or with_translations(ClosureForm)(formdata=None),
         time_zone_form=time_zone_form or TimeZoneForm(formdata=None, time_zone=district.time_zone()),
         import_form=import_form or CalendarImportForm(formdata=None),
         feed_form=feed_form or saved_feed_form(subscription),
@@ -123,7 +125,7 @@ def import_choice_form(
     form = CalendarImportChoiceForm() if request.method == "POST" else CalendarImportChoiceForm(formdata=None)
     form.categories.choices = [name for name, _count in calendar_import.category_counts(parsed.events, today)]
     form.events.choices = [event.uid for event in parsed.events if event.can_close(today)]
-    form.removals.choices = [(closure.id, closure.name) for closure in gone]
+    form.removals.choices = [(closure.id, translated_field(closure)) for closure in gone]
     return form
 
 

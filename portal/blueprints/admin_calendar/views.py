@@ -22,6 +22,7 @@ from portal.blueprints.admin_calendar.pages import (
     save_calendar_change,
 )
 from portal.blueprints.forms import save, save_or_flash, save_or_show_error
+from portal.blueprints.translated_fields import with_translations
 from portal.db import get_session, utcnow
 from portal.services.calendar import calendar_import, district_calendar, feed
 
@@ -80,11 +81,18 @@ def set_time_zone() -> Response | str:
 @bp.post("/calendar/closures")
 @admin_required
 def add_closure() -> Response | str:
-    form = ClosureForm()
+    form = with_translations(ClosureForm)()
     if form.validate_on_submit() and save_calendar_change(
         form,
         lambda db: district_calendar.add_closure(
-            db, current_user, form.first_day.data, form.last_day.data, form.name.data, now=utcnow()
+            db,
+            current_user,
+            form.first_day.data,
+            form.last_day.data,
+            form.name.data,
+            now=utcnow(),
+            translations=form.translations_data(),
+            languages=tuple(current_app.config["LANGUAGES"]),
         ),
         reason=lambda closure: [district_calendar.ClosureChange.of("closure_added", closure)],
         saved=lambda _closure: _("Closure added."),

@@ -10,12 +10,14 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from portal import labels
 from portal.blueprints.forms import NumberSelectField, PortalForm
+from portal.blueprints.translated_fields import TranslatableForm
 from portal.models import Priority
 
 TARGET_KINDS = {"first": _l("First reply"), "next": _l("Next reply"), "resolution": _l("Resolution")}
 
 
-class DepartmentForm(PortalForm):
+class DepartmentForm(TranslatableForm):
+    TRANSLATED = ("name", "description")
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the department's name.")), Length(max=120)])
     description = TextAreaField(_l("Description shown to families"), validators=[Optional(), Length(max=1000)])
     is_public = BooleanField(_l("Families can send requests to this department"))

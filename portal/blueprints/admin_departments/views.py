@@ -2,7 +2,7 @@
 
 import math
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
@@ -18,7 +18,9 @@ from portal.blueprints.admin_departments.forms import (
     TriageGroupForm,
 )
 from portal.blueprints.forms import save, save_or_show_error
+from portal.blueprints.translated_fields import with_translations
 from portal.db import get_session, utcnow
+from portal.i18n import translated_field
 from portal.models import Department, Priority
 from portal.services import (
     departments,
@@ -52,7 +54,7 @@ def _hours_to_minutes(text: str, field_name: str) -> int:
 def edit_department(department_id: int) -> Response | str:
     db = get_session()
     department = departments.department_for_admin(db, current_user, department_id)
-    form = DepartmentForm() if request.method == "POST" else _saved_department_form(department)
+    form = with_translations(DepartmentForm)() if request.method == "POST" else _saved_department_form(department)
 
     def save(db: Session) -> Department:
         targets = {
@@ -73,10 +75,12 @@ def edit_department(department_id: int) -> Response | str:
             is_public=form.is_public.data,
             targets=targets,
             now=utcnow(),
+            translations=form.translations_data(),
+            languages=tuple(current_app.config["LANGUAGES"]),
         )
 
     if form.validate_on_submit() and save_or_show_error(form, save):
-        flash(_("%(name)s is saved.", name=department.name))
+        flash(_("%(name)s is saved.", name=translated_field(department)))
         return redirect(url_for("admin_departments.department_list"))
     return _department_page(department, form, _member_form())
 
@@ -101,7 +105,8 @@ def _department_page(department: Department, form: DepartmentForm, member_form: 
 
 
 def _saved_department_form(department: Department) -> DepartmentForm:
-    form = DepartmentForm(formdata=None, obj=department)
+    form = with_translations(DepartmentForm)(formdata=None, obj=department)
+    form.fill_translations(department.translations)
     for priority, target in departments.targets_of(get_session(), department.id).items():
         for kind, minutes in zip(TARGET_KINDS, vars(target).values(), strict=True):
             form.target_field(priority, kind).data = f"{minutes / 60:g}"
@@ -120,7 +125,7 @@ def add_department_member(department_id: int) -> Response | str:
             db, current_user, department, form.user_id.data, is_supervisor=form.is_supervisor.data, now=utcnow()
         ),
     ):
-        flash(_("%(name)s now has this staff member.", name=department.name))
+        flash(_("%(name)s now has this staff member.", name=translated_field(department)))
         return redirect(url_for("admin_departments.edit_department", department_id=department.id))
     return _department_page(department, _saved_department_form(department), form)
 
@@ -130,13 +135,13 @@ def add_department_member(department_id: int) -> Response | str:
 def remove_department_member(department_id: int, user_id: int) -> Response:
     department = departments.department_for_admin(get_session(), current_user, department_id)
     save(lambda db: departments.remove_member(db, current_user, department, user_id, now=utcnow()))
-    flash(_("Removed from %(name)s.", name=department.name))
+    flash(_("Removed from %(name)s.", name=translated_field(department)))
     return redirect(url_for("admin_departments.edit_department", department_id=department.id))
 
 
 def _feedback_routing_page(rule_form: RoutingRuleForm | None = None, triage_form: TriageGroupForm | None = None) -> str:
     db = get_session()
-    department_choices = [SelectChoice(d.id, d.name) for d in departments.list_departments(db)]
+    department_choices = [SelectChoice(d.id, translated_field(d)) for d in departments.list_departments(db)]
     rule_form = rule_form or RoutingRuleForm(formdata=None)
     rule_form.department_id.choices = department_choices
     triage_form = triage_form or TriageGroupForm(formdata=None, department_id=feedback.triage_department_id(db) or 0)

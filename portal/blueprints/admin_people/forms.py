@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal import labels
 from portal.blueprints.forms import PortalForm
+from portal.blueprints.translated_fields import TranslatableForm
 from portal.models import Role
 
 
@@ -32,9 +33,15 @@ class StaffAccountForm(PortalForm):
     language = SelectField(_l("Preferred language"))
 
 
-class SchoolForm(PortalForm):
+class SchoolForm(TranslatableForm):
+    TRANSLATED = ("name",)
     name = StringField(_l("School name"), validators=[DataRequired(_l("Enter the school's name.")), Length(max=120)])
     code = StringField(_l("School code (optional)"), validators=[Optional(), Length(max=20)])
+
+
+class SchoolNameForm(TranslatableForm):
+    TRANSLATED = ("name",)
+    name = StringField(_l("School name"), validators=[DataRequired(_l("Enter the school's name.")), Length(max=120)])
 
 
 class HouseholdImportForm(PortalForm):

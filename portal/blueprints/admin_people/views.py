@@ -12,10 +12,12 @@ from portal.blueprints.access import admin_required, request_client
 from portal.blueprints.admin_people.forms import (
     HouseholdImportForm,
     SchoolForm,
+    SchoolNameForm,
     StaffAccountForm,
 )
 from portal.blueprints.downloads import csv_attachment
 from portal.blueprints.forms import language_choices, save, save_or_flash, save_or_show_error
+from portal.blueprints.translated_fields import with_translations
 from portal.db import get_session, utcnow
 from portal.models import Channel, Role, Topic, User
 from portal.services import accounts, audit, csv_export, uploads
@@ -71,16 +73,47 @@ def set_staff_active(user_id: int) -> Response:
 @bp.route("/schools/new", methods=["GET", "POST"])
 @admin_required
 def new_school() -> Response | str:
-    form = SchoolForm()
+    form = with_translations(SchoolForm)()
     if form.validate_on_submit() and save_or_show_error(
         form,
         lambda db: staff_accounts.add_school(
-            db, current_user, name=form.name.data, code=(form.code.data or "").strip() or None, now=utcnow()
+            db,
+            current_user,
+            name=form.name.data,
+            code=(form.code.data or "").strip() or None,
+            now=utcnow(),
+            translations=form.translations_data(),
+            languages=tuple(current_app.config["LANGUAGES"]),
         ),
     ):
         flash(_("School added."))
         return redirect(url_for("admin.home"))
     return render_template("admin_people/new_school.html", form=form)
+
+
+@bp.route("/schools/<int:school_id>", methods=["GET", "POST"])
+@admin_required
+def edit_school(school_id: int) -> Response | str:
+    """A school's name in each of the portal's languages."""
+    school = staff_accounts.school_for_admin(get_session(), current_user, school_id)
+    form = with_translations(SchoolNameForm)(obj=school if request.method == "GET" else None)
+    if request.method == "GET":
+        form.fill_translations(school.translations)
+    if form.validate_on_submit() and save_or_show_error(
+        form,
+        lambda db: staff_accounts.update_school(
+            db,
+            current_user,
+            school,
+            name=form.name.data,
+            translations=form.translations_data(),
+            languages=tuple(current_app.config["LANGUAGES"]),
+            now=utcnow(),
+        ),
+    ):
+        flash(_("School saved."))
+        return redirect(url_for("admin.home"))
+    return render_template("admin_people/edit_school.html", form=form, school=school)
 
 
 @bp.post("/staff/<int:user_id>/two-factor/reset")

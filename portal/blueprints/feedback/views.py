@@ -15,6 +15,7 @@ from portal.blueprints.feedback.forms import FeedbackForm, PublicFeedbackForm
 from portal.blueprints.forms import save_or_show_error, whole_number
 from portal.db import get_session, utcnow
 from portal.extensions import limiter
+from portal.i18n import translated_field
 from portal.services import feedback, households, requests
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
@@ -26,10 +27,10 @@ limit_public = limiter.limit(lambda: current_app.config["PUBLIC_FEEDBACK_LIMIT_P
 def _set_choices(form: FeedbackForm) -> None:
     db = get_session()
     form.department_id.choices = [SelectChoice(0, _("Not sure"))] + [
-        SelectChoice(department.id, department.name) for department in requests.public_departments(db)
+        SelectChoice(department.id, translated_field(department)) for department in requests.public_departments(db)
     ]
     form.school_id.choices = [SelectChoice(0, _("No school in particular"))] + [
-        SelectChoice(school.id, school.name) for school in households.list_schools(db)
+        SelectChoice(school.id, translated_field(school)) for school in households.list_schools(db)
     ]
     if not form.is_submitted():
         form.submission_key.data = secrets.token_urlsafe(24)

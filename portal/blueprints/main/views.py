@@ -41,6 +41,21 @@ def healthz() -> tuple[Response, int]:
     return jsonify(status="ok" if redis != "unavailable" else "degraded", database=database, redis=redis), 200
 
 
+@bp.before_app_request
+def language_from_link() -> None:
+    """A link in an email carries the email's language (?lang=es): a visitor who is not
+    signed in, in a browser that may never have been here, reads the page in it. A
+    signed-in user keeps the language of their account (the email was written in it
+    anyway): a link opened in someone else's browser, or an old email from before they
+    switched, does not change what language their emails and pages come in. A value
+    that is not one of the portal's languages is ignored."""
+    language = request.args.get("lang")
+    if language is None or request.method != "GET" or language not in current_app.config["LANGUAGES"]:
+        return
+    if not current_user.is_authenticated:
+        session["language"] = language
+
+
 @bp.post("/language")
 def switch_language() -> Response:
     language = request.form.get("language", "")

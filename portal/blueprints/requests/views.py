@@ -16,6 +16,7 @@ from portal.blueprints.access import family_required
 from portal.blueprints.forms import save, save_or_flash, save_or_refuse, save_or_show_error, whole_number
 from portal.blueprints.requests.forms import CallbackForm, NewRequestForm, RatingForm, ReplyForm
 from portal.db import get_session, utcnow
+from portal.i18n import translated_field
 from portal.models import CallbackStatus, Priority, Request, RequestStatus
 from portal.services import departments, households, requests
 from portal.services.errors import DomainError, InvalidToken
@@ -52,7 +53,7 @@ def new() -> Response | str:
     db = get_session()
     form = NewRequestForm()
     public = requests.public_departments(db)
-    form.department_id.choices = [SelectChoice(department.id, department.name) for department in public]
+    form.department_id.choices = [SelectChoice(department.id, translated_field(department)) for department in public]
     form.student_id.choices = [SelectChoice(0, _("No student in particular"))] + [
         SelectChoice(student.id, student.full_name) for student in households.students_to_ask_about(db, current_user)
     ]

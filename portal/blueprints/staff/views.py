@@ -24,6 +24,7 @@ from portal.blueprints.staff.forms import (
 )
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
+from portal.i18n import translated_field
 from portal.models import Channel, GuardianRelationship, Topic
 from portal.services import accounts, csv_export, households
 from portal.services.errors import InvalidInput
@@ -35,7 +36,7 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 def _set_choices(form: HouseholdForm | GuardianForm | StudentForm) -> None:
     """Fill the choices that come from the configuration and the database."""
     schools = [SelectChoice(0, _("Not known yet"))]
-    schools += [SelectChoice(school.id, school.name) for school in households.list_schools(get_session())]
+    schools += [SelectChoice(school.id, translated_field(school)) for school in households.list_schools(get_session())]
     if isinstance(form, HouseholdForm):
         guardians, students = [e.form for e in form.guardians], [e.form for e in form.students]
     else:

@@ -28,6 +28,7 @@ from portal.blueprints.staff_feedback.forms import (
     TagsForm,
 )
 from portal.db import get_session, utcnow
+from portal.i18n import translated_field
 from portal.labels import SentimentLabel
 from portal.models import Department, Feedback, FeedbackStatus
 from portal.services import feedback, households, scope
@@ -44,7 +45,7 @@ def _reading(item: Feedback) -> SentimentLabel:
 
 def _departments() -> list[SelectChoice]:
     departments = get_session().scalars(select(Department).order_by(Department.name))
-    return [SelectChoice(department.id, department.name) for department in departments]
+    return [SelectChoice(department.id, translated_field(department)) for department in departments]
 
 
 def _staff() -> list[SelectChoice]:
@@ -59,7 +60,8 @@ def queue() -> str:
     form.department_id.choices = [SelectChoice(0, _("Any topic")), SelectChoice(-1, _("Not routed yet"))]
     form.department_id.choices += _departments()
     form.school_id.choices = [SelectChoice(0, _("Any school"))] + [
-        SelectChoice(school.id, school.name) for school in households.list_schools(db, include_inactive=True)
+        SelectChoice(school.id, translated_field(school))
+        for school in households.list_schools(db, include_inactive=True)
     ]
     form.tag.choices = [SelectChoice("", _("Any tag"))] + [SelectChoice(name, name) for name in feedback.all_tags(db)]
     staff = _staff()

@@ -1,5 +1,6 @@
 """Staff and administrator accounts, managed by administrators."""
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -7,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Role, School, User
-from portal.services import audit, scope
+from portal.services import audit, scope, translated
 from portal.services.accounts import invitations, sessions, sign_in
 from portal.services.accounts.invitations import InvitationSettings
 from portal.services.errors import InvalidInput, NotFound
@@ -76,15 +77,74 @@ def set_active(db: Session, actor: User, user_id: int, *, active: bool, now: dat
     return user
 
 
-def add_school(db: Session, actor: User, *, name: str, code: str | None, now: datetime) -> School:
+SCHOOL_NAME_MAX_LENGTH = 120
+
+
+def add_school(
+    db: Session,
+    actor: User,
+    *,
+    name: str,
+    code: str | None,
+    now: datetime,
+    translations: Mapping[str, Mapping[str, str]] | None = None,
+    languages: tuple[str, ...] = (),
+) -> School:
     scope.require_admin(actor)
+    cleaned = translated.clean_translations(
+        translations or {}, languages=languages, limits={"name": SCHOOL_NAME_MAX_LENGTH}
+    )
     name = " ".join(name.split())
     if db.scalar(select(School.id).where(School.name == name)):
         raise InvalidInput(_l("A school with this name already exists."), field="name")
     if code and db.scalar(select(School.id).where(School.code == code)):
         raise InvalidInput(_l("A school with this code already exists."), field="code")
-    school = School(name=name, code=code or None)
+    school = School(name=name, code=code or None, translations=cleaned)
     db.add(school)
     db.flush()
-    audit.record(db, actor, "school.created", school, now=now, after={"name": name, "code": code})
+    audit.record(
+        db, actor, "school.created", school, now=now, after={"name": name, "code": code, "translations": cleaned}
+    )
+    return school
+
+
+def school_for_admin(db: Session, actor: User, school_id: int) -> School:
+    scope.require_admin(actor)
+    school = db.get(School, school_id)
+    if school is None:
+        raise NotFound()
+    return school
+
+
+def update_school(
+    db: Session,
+    actor: User,
+    school: School,
+    *,
+    name: str,
+    translations: Mapping[str, Mapping[str, str]],
+    languages: tuple[str, ...],
+    now: datetime,
+) -> School:
+    """A school's name, in English and the portal's other languages. Its code and SIS id
+    stay as the student information system knows them."""
+    scope.require_admin(actor)
+    cleaned = translated.clean_translations(translations, languages=languages, limits={"name": SCHOOL_NAME_MAX_LENGTH})
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput(_l("Enter the school's name."), field="name")
+    if db.scalar(select(School.id).where(School.name == name, School.id != school.id)):
+        raise InvalidInput(_l("A school with this name already exists."), field="name")
+    before = {"name": school.name, "translations": school.translations or {}}
+    school.name = name
+    school.translations = translated.merged(school.translations, cleaned, languages=languages)
+    audit.record(
+        db,
+        actor,
+        "school.updated",
+        school,
+        now=now,
+        before=before,
+        after={"name": name, "translations": school.translations},
+    )
     return school

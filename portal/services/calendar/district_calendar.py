@@ -2,7 +2,8 @@
 turned into the business_time.Calendar that reply-time arithmetic runs on."""
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -14,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from portal.db import CONFIGURED_TIME_ZONE
 from portal.models import BusinessHours, Closure, DistrictSetting, User
-from portal.services import audit, scope
+from portal.services import audit, scope, translated
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.requests.business_time import Calendar
 
 DEFAULT_HOURS = {weekday: (("08:00", "16:30"),) for weekday in range(5)}
 MAX_CLOSURE_DAYS = 366
+CLOSURE_NAME_MAX_LENGTH = 120
 # Names in the tz database that are no place's time: "Factory" (no zone at all),
 # "localtime" and "posixrules" (aliases of the server's own settings).
 NOT_PLACES = frozenset({"Factory", "localtime", "posixrules"})
@@ -38,10 +40,17 @@ class ClosureChange:
     name: str
     first_day: date
     last_day: date
+    # The name in the other languages an administrator gave it ({"es": "Día de nieve"}).
+    names: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, kind: str, closure: Closure) -> "ClosureChange":
-        return cls(kind, closure.name, closure.first_day, closure.last_day)
+        names = {
+            code: fields["name"]
+            for code, fields in (closure.translations or {}).items()
+            if isinstance(fields, dict) and isinstance(fields.get("name"), str) and fields["name"].strip()
+        }
+        return cls(kind, closure.name, closure.first_day, closure.last_day, names)
 
 
 # Keys of Session.info. The configured time zone (DISTRICT_TIMEZONE) is put on every
@@ -237,8 +246,13 @@ def add_closure(
     *,
     now: datetime,
     source_uid: str | None = None,
+    translations: Mapping[str, Mapping[str, str]] | None = None,
+    languages: tuple[str, ...] = (),
 ) -> Closure:
     scope.require_admin(actor)
+    cleaned = translated.clean_translations(
+        translations or {}, languages=languages, limits={"name": CLOSURE_NAME_MAX_LENGTH}
+    )
     name = " ".join(name.split())
     if not name:
         raise InvalidInput(_l("Name the closure, like “Thanksgiving break”."), field="name")
@@ -247,7 +261,13 @@ def add_closure(
     if (last_day - first_day).days >= MAX_CLOSURE_DAYS:
         raise InvalidInput(_l("A closure can last at most a year."), field="last_day")
     closure = Closure(
-        first_day=first_day, last_day=last_day, name=name, source_uid=source_uid, created_at=now, created_by_id=actor.id
+        first_day=first_day,
+        last_day=last_day,
+        name=name,
+        translations=cleaned,
+        source_uid=source_uid,
+        created_at=now,
+        created_by_id=actor.id,
     )
     db.add(closure)
     db.flush()
@@ -257,7 +277,12 @@ def add_closure(
         "calendar.closure_added",
         closure,
         now=now,
-        after={"first_day": first_day.isoformat(), "last_day": last_day.isoformat(), "name": name},
+        after={
+            "first_day": first_day.isoformat(),
+            "last_day": last_day.isoformat(),
+            "name": name,
+            **({"translations": cleaned} if cleaned else {}),
+        },
     )
     return closure
 

@@ -256,6 +256,11 @@ def _closures_between(
     told = [change for change in between if change.kind == kind] or between or list(changes[:1])
     if not told:
         return {"kind": "hours_changed"}
-    names = [change.name for change in told if change.kind == told[0].kind]
-    more = "…" if len(names) > NAMES_IN_REASON else ""
-    return {"kind": told[0].kind, "name": ", ".join(names[:NAMES_IN_REASON]) + more}
+    told = [change for change in told if change.kind == told[0].kind]
+    more = "…" if len(told) > NAMES_IN_REASON else ""
+    reason = {"kind": told[0].kind, "name": ", ".join(change.name for change in told[:NAMES_IN_REASON]) + more}
+    # The names in another language ("name_es") only when every one of them has it:
+    # a reader sees the list wholly in their language or wholly in English.
+    for code in set.intersection(*(set(change.names) for change in told[:NAMES_IN_REASON])):
+        reason[f"name_{code}"] = ", ".join(change.names[code] for change in told[:NAMES_IN_REASON]) + more
+    return reason
