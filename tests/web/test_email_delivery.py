@@ -174,7 +174,8 @@ def test_reset_email_link_works_once_and_the_change_is_confirmed_by_email(app, r
     assert deliver(runner) == (1, 0)
     confirmation = mail_server.messages[1]
     assert confirmation.subject == "Your family portal password was changed"
-    assert confirmation.links == [f"{BASE_URL}/forgot-password"] * 3  # text, then href and text in HTML
+    # text, then href and text in HTML; in the email's language
+    assert confirmation.links == [f"{BASE_URL}/forgot-password?lang=en"] * 3
 
 
 def test_password_change_sends_a_confirmation_email(app, runner, mail_server, sign_in):  # noqa: F811
