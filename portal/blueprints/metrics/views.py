@@ -62,7 +62,9 @@ def _shown() -> Shown:
     if department_id is not None and department_id not in dict(departments):
         raise NotFound(refused=True)
     school_id = (form.school.data or None) if every_department else None
-    scope = metrics.metrics_scope_for(db, current_user, department_id=department_id, school_id=school_id)
+    scope: metrics.MetricsScope | None = widest
+    if department_id is not None or school_id is not None:
+        scope = metrics.metrics_scope_for(db, current_user, department_id=department_id, school_id=school_id)
     if scope is None:
         raise NotFound(refused=True)
     board = metrics.dashboard(db, scope, period, now=now)
