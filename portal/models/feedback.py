@@ -62,6 +62,8 @@ class Feedback(Base):
         Index("ix_feedback_created", "created_at"),
         # The review queue's default view: what is still to handle, newest first.
         Index("ix_feedback_status_created", "status", "created_at"),
+        # The metrics: the first responses in a period.
+        Index("ix_feedback_first_response", "first_response_at"),
         UniqueConstraint("submission_key"),
         CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
     )

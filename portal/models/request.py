@@ -48,6 +48,8 @@ class Request(Base):
         Index("ix_request_first_reply", "department_id", "first_replied_at"),
         # The measured speed reads the last 30 days' first replies.
         Index("ix_request_created", "created_at"),
+        # The metrics: a department's requests received in a period.
+        Index("ix_request_department_created", "department_id", "created_at"),
         CheckConstraint("resolution_count >= 0", name="resolution_count_positive"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,6 +147,8 @@ class SatisfactionRating(Base):
     __tablename__ = "satisfaction_rating"
     __table_args__ = (
         UniqueConstraint("request_id", "resolution_number"),
+        # The metrics: the ratings given in a period.
+        Index("ix_satisfaction_rating_created", "created_at"),
         CheckConstraint("rating >= 1 AND rating <= 5", name="rating_range"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

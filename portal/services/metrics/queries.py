@@ -16,15 +16,15 @@ the figures of several periods (the current and previous one, the 12 weeks of th
 come from the same statements over the periods' span, split here by period.
 """
 
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from portal import labels
@@ -47,7 +47,7 @@ from portal.models import (
 )
 from portal.models.feedback import feedback_tagging
 from portal.services.calendar import district_calendar
-from portal.services.feedback.sentiment import label_of
+from portal.services.feedback import sentiment
 from portal.services.metrics import stats
 from portal.services.metrics.types import (
     AgeBucket,
@@ -151,29 +151,25 @@ def window_of(period: Period, zone: ZoneInfo) -> Window:
 
 
 class _Windows:
-    """Periods' windows (not overlapping), and which one an instant falls in."""
+    """Periods' windows (not overlapping), each the index of its figures."""
 
     def __init__(self, windows: Sequence[Window]) -> None:
         self.windows = list(windows)
-        self.order = sorted(range(len(windows)), key=lambda index: windows[index][0])
-        self.starts = [windows[index][0] for index in self.order]
         self.low = min(start for start, _end in windows)
         self.high = max(end for _start, end in windows)
 
     def __len__(self) -> int:
         return len(self.windows)
 
-    def index(self, moment: datetime | None) -> int | None:
-        if moment is None:
-            return None
-        position = bisect_right(self.starts, moment) - 1
-        if position < 0:
-            return None
-        index = self.order[position]
-        return index if moment < self.windows[index][1] else None
-
     def within(self, column: Any) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
         return column >= self.low, column < self.high
+
+    def index_of(self, column: Any) -> Any:
+        """SQL: the index of the window `column` falls in, NULL for none."""
+        return case(
+            *((and_(column >= start, column < end), index) for index, (start, end) in enumerate(self.windows)),
+            else_=None,
+        )
 
 
 def _scoped(scope: MetricsScope, department: Any, school: Any) -> list[ColumnElement[bool]]:
@@ -197,19 +193,83 @@ def _feedback_scope(scope: MetricsScope) -> list[ColumnElement[bool]]:
     return _scoped(scope, Feedback.department_id, Feedback.school_id)
 
 
+def _rows(db: Session, statement: Any) -> list[Any]:
+    """The rows of a statement over SQL expressions (CASE, window functions): typed Any."""
+    return list(db.execute(statement))
+
+
+def _one(condition: ColumnElement[bool]) -> Any:
+    """SQL: 1 where `condition` holds, else 0 (to sum; PostgreSQL does not sum booleans)."""
+    return case((condition, 1), else_=0)
+
+
 def _counts(
-    db: Session, column: Any, conditions: Sequence[ColumnElement[bool]], windows: _Windows, *joins: Any
+    db: Session,
+    column: Any,
+    conditions: Sequence[ColumnElement[bool]],
+    windows: _Windows,
+    *joins: Any,
+    after_window: Any = None,
 ) -> list[int]:
-    """How many rows have `column` in each window: one statement."""
-    sums = [
-        func.coalesce(func.sum(case((and_(column >= start, column < end), 1), else_=0)), 0)
-        for start, end in windows.windows
-    ]
+    """How many rows have `column` in each window (and, with `after_window`, that column
+    at or after the window's end too): one statement, the rows counted by the database."""
+    sums = []
+    for start, end in windows.windows:
+        inside = and_(column >= start, column < end)
+        if after_window is not None:
+            inside = and_(inside, after_window >= end)
+        sums.append(func.coalesce(func.sum(_one(inside)), 0))
     statement = select(*sums)
     for target, on in joins:
         statement = statement.join(target, on)
     row = db.execute(statement.where(*windows.within(column), *conditions)).one()
     return [int(value) for value in row]
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    count: int
+    on_time: int
+    median: int | None
+    p90: int | None
+
+
+def _rank_of(count: Any, numerator: int, denominator: int) -> Any:
+    """SQL: the nearest rank ceil(numerator / denominator * count), in integers."""
+    return (count * numerator + denominator - 1) // denominator
+
+
+def _ranked(
+    db: Session, key: Any, seconds: Any, on_time: Any, conditions: Sequence[ColumnElement[bool]]
+) -> dict[Any, _Ranked]:
+    """Per value of `key`: how many rows, how many on time, and the median and 90th
+    percentile of `seconds` by `stats`'s nearest rank. The database ranks the values (window
+    functions, the same SQL on SQLite and PostgreSQL): one statement, a row per key."""
+    facts = select(key.label("key"), seconds.label("seconds"), on_time.label("on_time")).where(*conditions).subquery()
+    ranked = (
+        select(
+            facts.c.key,
+            facts.c.seconds,
+            facts.c.on_time,
+            func.row_number().over(partition_by=facts.c.key, order_by=facts.c.seconds).label("rank"),
+            func.count().over(partition_by=facts.c.key).label("count"),
+        )
+        .where(facts.c.key.is_not(None))
+        .subquery()
+    )
+    summary = select(
+        ranked.c.key,
+        ranked.c.count,
+        func.sum(ranked.c.on_time),
+        func.max(case((ranked.c.rank == _rank_of(ranked.c.count, *stats.MEDIAN), ranked.c.seconds))),
+        func.max(case((ranked.c.rank == _rank_of(ranked.c.count, *stats.P90), ranked.c.seconds))),
+    ).group_by(ranked.c.key, ranked.c.count)
+    return {
+        found: _Ranked(
+            int(count), int(ok or 0), None if median is None else int(median), None if p90 is None else int(p90)
+        )
+        for found, count, ok, median, p90 in _rows(db, summary)
+    }
 
 
 # --- the clocks ---------------------------------------------------------------
@@ -221,16 +281,16 @@ _RUNNING: dict[ClockKind, tuple[Any, tuple[ColumnElement[bool], ...]]] = {
     ClockKind.RESOLUTION: (Request.resolution_due_at, (Request.resolution_paused_at.is_(None),)),
     ClockKind.CALLBACK: (Request.callback_due_at, ()),
 }
+_NOTHING = _Ranked(0, 0, None, None)
 
 
-def _time_figures_of(values: list[int], on_time: int, broken: int, *, promised: bool = True) -> TimeFigures:
-    values.sort()
+def _time_figures(ranked: _Ranked, broken: int, *, promised: bool = True) -> TimeFigures:
     return TimeFigures(
-        count=len(values),
-        median_seconds=stats.median(values),
-        p90_seconds=stats.p90(values),
-        on_time=on_time,
-        on_time_percent=stats.percent(on_time, len(values)) if promised else None,
+        count=ranked.count,
+        median_seconds=ranked.median,
+        p90_seconds=ranked.p90,
+        on_time=ranked.on_time if promised else 0,
+        on_time_percent=stats.percent(ranked.on_time, ranked.count) if promised else None,
         broken=broken,
     )
 
@@ -239,45 +299,31 @@ def clock_figures(
     db: Session, scope: MetricsScope, kind: ClockKind, windows: _Windows, *, now: datetime
 ) -> list[TimeFigures]:
     """One clock's figures in each window: three statements."""
-    values: list[list[int]] = [[] for _window in windows.windows]
-    on_time, broken = [0] * len(windows), [0] * len(windows)
-    stopped = select(ClockStop.stopped_at, ClockStop.business_seconds, ClockStop.on_time).where(
-        ClockStop.kind == kind, *windows.within(ClockStop.stopped_at), *_fact_scope(scope)
+    ranked = _ranked(
+        db,
+        windows.index_of(ClockStop.stopped_at),
+        ClockStop.business_seconds,
+        _one(ClockStop.on_time.is_(True)),
+        [ClockStop.kind == kind, *windows.within(ClockStop.stopped_at), *_fact_scope(scope)],
     )
-    for stopped_at, seconds, was_on_time in db.execute(stopped):
-        index = windows.index(stopped_at)
-        if index is None:
-            continue
-        values[index].append(seconds)
-        if was_on_time:
-            on_time[index] += 1
-        else:
-            broken[index] += 1
     # Came due in a window, stopped after its end.
-    late = select(ClockStop.due_at, ClockStop.stopped_at).where(
-        ClockStop.kind == kind,
-        *windows.within(ClockStop.due_at),
-        ClockStop.stopped_at > ClockStop.due_at,
-        *_fact_scope(scope),
+    late = _counts(
+        db,
+        ClockStop.due_at,
+        [ClockStop.kind == kind, ClockStop.stopped_at > ClockStop.due_at, *_fact_scope(scope)],
+        windows,
+        after_window=ClockStop.stopped_at,
     )
-    for due_at, stopped_at in db.execute(late):
-        index = windows.index(due_at)
-        if index is not None and stopped_at >= windows.windows[index][1]:
-            broken[index] += 1
     # Came due in a window, and still running.
     due, running = _RUNNING[kind]
-    still = select(due).where(
-        Request.status.in_(ACTIVE_STATUSES),
-        due >= windows.low,
-        due < min(windows.high, now),
-        *running,
-        *_request_scope(scope),
+    still = _counts(
+        db, due, [Request.status.in_(ACTIVE_STATUSES), due < now, *running, *_request_scope(scope)], windows
     )
-    for due_at in db.scalars(still):
-        index = windows.index(due_at)
-        if index is not None:
-            broken[index] += 1
-    return [_time_figures_of(values[i], on_time[i], broken[i]) for i in range(len(windows))]
+    figures = []
+    for index in range(len(windows)):
+        stopped = ranked.get(index, _NOTHING)
+        figures.append(_time_figures(stopped, stopped.count - stopped.on_time + late[index] + still[index]))
+    return figures
 
 
 def callback_figures(db: Session, scope: MetricsScope, windows: _Windows) -> list[CallbackFigures]:
@@ -289,52 +335,72 @@ def callback_figures(db: Session, scope: MetricsScope, windows: _Windows) -> lis
         windows,
         (Request, Request.id == Callback.request_id),
     )
-    kept_on_time, kept_late = [0] * len(windows), [0] * len(windows)
-    attempts, ended = [0] * len(windows), [0] * len(windows)
-    statement = select(ClockStop.stopped_at, ClockStop.kind, ClockStop.on_time, ClockStop.attempts).where(
-        ClockStop.kind.in_((ClockKind.CALLBACK, ClockKind.CALLBACK_FAILED)),
-        *windows.within(ClockStop.stopped_at),
-        *_fact_scope(scope),
-    )
-    for stopped_at, kind, on_time, tried in db.execute(statement):
-        index = windows.index(stopped_at)
-        if index is None:
-            continue
-        ended[index] += 1
-        attempts[index] += tried or 0
-        if kind == ClockKind.CALLBACK:
-            if on_time:
-                kept_on_time[index] += 1
-            else:
-                kept_late[index] += 1
-    return [
-        CallbackFigures(
-            asked=asked[i],
-            kept_on_time=kept_on_time[i],
-            kept_late=kept_late[i],
-            on_time_percent=stats.percent(kept_on_time[i], kept_on_time[i] + kept_late[i]),
-            attempts_per_call=stats.mean(attempts[i], ended[i]),
+    window = windows.index_of(ClockStop.stopped_at)
+    kept = ClockStop.kind == ClockKind.CALLBACK
+    statement = (
+        select(
+            window,
+            func.sum(_one(and_(kept, ClockStop.on_time.is_(True)))),
+            func.sum(_one(and_(kept, ClockStop.on_time.is_(False)))),
+            func.count(),
+            func.sum(func.coalesce(ClockStop.attempts, 0)),
         )
-        for i in range(len(windows))
-    ]
+        .where(
+            ClockStop.kind.in_((ClockKind.CALLBACK, ClockKind.CALLBACK_FAILED)),
+            *windows.within(ClockStop.stopped_at),
+            *_fact_scope(scope),
+        )
+        .group_by(window)
+    )
+    ended: dict[Any, tuple[int, int, int, int]] = {
+        index: (int(on_time), int(late), int(count), int(attempts))
+        for index, on_time, late, count, attempts in _rows(db, statement)
+    }
+    figures = []
+    for index in range(len(windows)):
+        on_time, late, count, attempts = ended.get(index, (0, 0, 0, 0))
+        figures.append(
+            CallbackFigures(
+                asked=asked[index],
+                kept_on_time=on_time,
+                kept_late=late,
+                on_time_percent=stats.percent(on_time, on_time + late),
+                attempts_per_call=stats.mean(attempts, count),
+            )
+        )
+    return figures
 
 
 # --- satisfaction ---------------------------------------------------------------
 
 
-def _ratings(db: Session, scope: MetricsScope, windows: _Windows) -> list[list[int]]:
-    """The ratings given in each window: one statement."""
-    ratings: list[list[int]] = [[] for _window in windows.windows]
+@dataclass(frozen=True)
+class _Ratings:
+    count: int = 0
+    total: int = 0
+    four_or_five: int = 0
+
+    @property
+    def mean(self) -> float | None:
+        return stats.mean(self.total, self.count)
+
+
+def _ratings(db: Session, scope: MetricsScope, windows: _Windows) -> list[_Ratings]:
+    """The ratings given in each window, summed by the database: one statement."""
+    window = windows.index_of(SatisfactionRating.created_at)
     statement = (
-        select(SatisfactionRating.created_at, SatisfactionRating.rating)
+        select(
+            window,
+            func.count(),
+            func.sum(SatisfactionRating.rating),
+            func.sum(_one(SatisfactionRating.rating >= 4)),
+        )
         .join(Request, Request.id == SatisfactionRating.request_id)
         .where(*windows.within(SatisfactionRating.created_at), *_request_scope(scope))
+        .group_by(window)
     )
-    for created_at, rating in db.execute(statement):
-        index = windows.index(created_at)
-        if index is not None:
-            ratings[index].append(rating)
-    return ratings
+    found = {index: _Ratings(int(count), int(total), int(high)) for index, count, total, high in _rows(db, statement)}
+    return [found.get(index, _Ratings()) for index in range(len(windows))]
 
 
 def _comments(db: Session, scope: MetricsScope, window: Window) -> tuple[Comment, ...]:
@@ -366,16 +432,15 @@ def satisfaction_figures(
 ) -> list[SatisfactionFigures]:
     figures = []
     for index, ratings in enumerate(_ratings(db, scope, windows)):
-        responses = len(ratings)
         figures.append(
             SatisfactionFigures(
                 resolved=resolved[index],
-                responses=responses,
+                responses=ratings.count,
                 # Ratings given in the period against resolutions in it (a rating may come
                 # a period later): at most 100.
-                response_rate_percent=stats.percent(responses, resolved[index]),
-                mean=stats.mean(sum(ratings), responses),
-                percent_4_or_5=stats.percent(sum(1 for rating in ratings if rating >= 4), responses),
+                response_rate_percent=stats.percent(ratings.count, resolved[index]),
+                mean=ratings.mean,
+                percent_4_or_5=stats.percent(ratings.four_or_five, ratings.count),
                 comments=_comments(db, scope, windows.windows[index]),
             )
         )
@@ -394,51 +459,59 @@ def _by_count(counter: Counter[str], label_of_key: dict[str, str]) -> tuple[Coun
     return tuple(sorted(found, key=lambda item: (-item.count, item.label.casefold())))
 
 
-def _feedback_first_response(db: Session, scope: MetricsScope, windows: _Windows) -> list[TimeFigures]:
-    values: list[list[int]] = [[] for _window in windows.windows]
-    statement = select(Feedback.first_response_at, Feedback.first_response_business_seconds).where(
-        *windows.within(Feedback.first_response_at), *_feedback_scope(scope)
+def _sentiment_label() -> Any:
+    """SQL: `sentiment.Sentiment.label` of the stored score, on the same thresholds."""
+    return case(
+        (Feedback.sentiment.is_(None), "unscored"),
+        (Feedback.sentiment >= sentiment.POSITIVE_FROM, "positive"),
+        (Feedback.sentiment <= sentiment.NEGATIVE_BELOW, "negative"),
+        else_="neutral",
     )
-    for responded_at, seconds in db.execute(statement):
-        index = windows.index(responded_at)
-        if index is not None and seconds is not None:
-            values[index].append(seconds)
-    return [_time_figures_of(found, 0, 0, promised=False) for found in values]
 
 
 def feedback_figures(db: Session, scope: MetricsScope, windows: _Windows) -> list[FeedbackFigures]:
     """Feedback received by kind, topic (tag), school and sentiment; first response;
-    open and closed: at most five statements."""
+    open and closed: at most five statements, each grouped by the database."""
     size = len(windows)
     kinds: list[Counter[str]] = [Counter() for _ in range(size)]
     schools: list[Counter[str]] = [Counter() for _ in range(size)]
     sentiments: list[Counter[str]] = [Counter() for _ in range(size)]
     topics: list[Counter[str]] = [Counter() for _ in range(size)]
     received, closed = [0] * size, [0] * size
-    rows = select(Feedback.created_at, Feedback.kind, Feedback.school_id, Feedback.sentiment, Feedback.status).where(
-        *windows.within(Feedback.created_at), *_feedback_scope(scope)
+    window, mood = windows.index_of(Feedback.created_at), _sentiment_label()
+    groups = (
+        select(window, Feedback.kind, Feedback.school_id, Feedback.status, mood, func.count())
+        .where(*windows.within(Feedback.created_at), *_feedback_scope(scope))
+        .group_by(window, Feedback.kind, Feedback.school_id, Feedback.status, mood)
     )
-    for created_at, kind, school_id, sentiment, status in db.execute(rows):
-        index = windows.index(created_at)
+    for index, kind, school_id, status, label, count in _rows(db, groups):
         if index is None:
             continue
-        received[index] += 1
-        closed[index] += status == FeedbackStatus.CLOSED
-        kinds[index][FeedbackKind(kind).value] += 1
-        schools[index][str(school_id) if school_id is not None else "none"] += 1
-        sentiments[index][label_of(sentiment)] += 1
-    tagged = (
-        select(Feedback.id, Feedback.created_at, FeedbackTag.name)
+        received[index] += count
+        closed[index] += count if status == FeedbackStatus.CLOSED else 0
+        kinds[index][FeedbackKind(kind).value] += count
+        schools[index][str(school_id) if school_id is not None else "none"] += count
+        sentiments[index][label] += count
+    tags = (
+        select(window, FeedbackTag.name, func.count())
         .join(feedback_tagging, feedback_tagging.c.feedback_id == Feedback.id)
         .join(FeedbackTag, FeedbackTag.id == feedback_tagging.c.tag_id)
         .where(*windows.within(Feedback.created_at), *_feedback_scope(scope))
+        .group_by(window, FeedbackTag.name)
     )
-    with_topic: list[set[int]] = [set() for _ in range(size)]
-    for feedback_id, created_at, name in db.execute(tagged):
-        index = windows.index(created_at)
+    for index, name, count in _rows(db, tags):
         if index is not None:
-            topics[index][name] += 1
-            with_topic[index].add(feedback_id)
+            topics[index][name] += count
+    tagged = (
+        select(window, func.count(func.distinct(Feedback.id)))
+        .join(feedback_tagging, feedback_tagging.c.feedback_id == Feedback.id)
+        .where(*windows.within(Feedback.created_at), *_feedback_scope(scope))
+        .group_by(window)
+    )
+    with_topic = dict.fromkeys(range(size), 0)
+    for index, count in _rows(db, tagged):
+        if index is not None:
+            with_topic[index] = count
     school_ids = {int(key) for counter in schools for key in counter if key != "none"}
     school_names = {"none": _("No school")}
     if school_ids:
@@ -446,11 +519,22 @@ def feedback_figures(db: Session, scope: MetricsScope, windows: _Windows) -> lis
         school_names.update((str(school_id), name) for school_id, name in found)
     kind_labels = [(kind.value, str(labels.label(kind))) for kind in FeedbackKind]
     sentiment_labels = [(name, str(labels.label(labels.SentimentLabel(name)))) for name in SENTIMENTS]
-    first_response = _feedback_first_response(db, scope, windows)
+    # Feedback carries no promise: no on-time share for its first response.
+    responses = _ranked(
+        db,
+        windows.index_of(Feedback.first_response_at),
+        Feedback.first_response_business_seconds,
+        literal(0),
+        [
+            *windows.within(Feedback.first_response_at),
+            Feedback.first_response_business_seconds.is_not(None),
+            *_feedback_scope(scope),
+        ],
+    )
     figures = []
     for i in range(size):
         # A topic is a tag: feedback with several counts under each, with none under "none".
-        topics[i]["none"] = received[i] - len(with_topic[i])
+        topics[i]["none"] = received[i] - with_topic[i]
         figures.append(
             FeedbackFigures(
                 received=received[i],
@@ -458,7 +542,7 @@ def feedback_figures(db: Session, scope: MetricsScope, windows: _Windows) -> lis
                 by_topic=_by_count(topics[i], {"none": _("No topic")}),
                 by_school=_by_count(schools[i], school_names),
                 by_sentiment=_counts_of(sentiments[i], sentiment_labels),
-                first_response=first_response[i],
+                first_response=_time_figures(responses.get(i, _NOTHING), 0, promised=False),
                 open=received[i] - closed[i],
                 closed=closed[i],
             )
@@ -553,24 +637,24 @@ def staff_figures(db: Session, scope: MetricsScope, window: Window) -> tuple[Sta
             .group_by(ClockStop.user_id)
         )
     }
-    firsts: dict[int, list[int]] = {}
-    statement = select(ClockStop.user_id, ClockStop.business_seconds).where(
-        ClockStop.kind == ClockKind.FIRST_REPLY, ClockStop.user_id.in_(people), *in_window
+    firsts = _ranked(
+        db,
+        ClockStop.user_id,
+        ClockStop.business_seconds,
+        literal(0),
+        [ClockStop.kind == ClockKind.FIRST_REPLY, ClockStop.user_id.in_(people), *in_window],
     )
-    for user_id, seconds in db.execute(statement):
-        if user_id is not None:
-            firsts.setdefault(user_id, []).append(seconds)
     figures = []
     for user_id, name in people.items():
-        values = sorted(firsts.get(user_id, []))
+        first = firsts.get(user_id, _NOTHING)
         figures.append(
             StaffFigures(
                 user_id=user_id,
                 name=name,
                 open_assigned=int(assigned.get(user_id, 0)),
                 replies=int(replies.get(user_id, 0)),
-                first_replies=len(values),
-                first_reply_median_seconds=stats.median(values),
+                first_replies=first.count,
+                first_reply_median_seconds=first.median,
             )
         )
     return tuple(sorted(figures, key=lambda item: (item.name.casefold(), item.user_id)))
@@ -594,7 +678,7 @@ def trend_of(
             received=received[i],
             first_reply_median_seconds=first_reply[i].median_seconds,
             first_reply_on_time_percent=first_reply[i].on_time_percent,
-            satisfaction_mean=stats.mean(sum(ratings[i]), len(ratings[i])),
+            satisfaction_mean=ratings[i].mean,
             feedback_received=feedback[i],
         )
         for i in range(TREND_WEEKS)

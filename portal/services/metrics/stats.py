@@ -2,11 +2,17 @@
 
 Median and 90th percentile are the nearest-rank percentiles of the sorted values: the
 value at rank ceil(p * n) (1-based). The median of an even count is the lower of the
-middle two; every figure is a time some family actually waited, in whole seconds,
-computed the same way on SQLite and PostgreSQL (the values are read, then ranked here).
+middle two; every figure is a time some family actually waited, in whole seconds. The
+queries rank in the database with the same definition (`queries._ranked`: window
+functions, the same SQL on SQLite and PostgreSQL); these functions are the definition
+the tests hold both to.
 """
 
 from collections.abc import Sequence
+
+# The percentiles as fractions (numerator, denominator): the queries rank with them too.
+MEDIAN = (1, 2)
+P90 = (9, 10)
 
 
 def nearest_rank(sorted_values: Sequence[int], numerator: int, denominator: int) -> int | None:
@@ -20,11 +26,11 @@ def nearest_rank(sorted_values: Sequence[int], numerator: int, denominator: int)
 
 
 def median(sorted_values: Sequence[int]) -> int | None:
-    return nearest_rank(sorted_values, 1, 2)
+    return nearest_rank(sorted_values, *MEDIAN)
 
 
 def p90(sorted_values: Sequence[int]) -> int | None:
-    return nearest_rank(sorted_values, 9, 10)
+    return nearest_rank(sorted_values, *P90)
 
 
 def percent(part: int, whole: int) -> float | None:
