@@ -1,13 +1,15 @@
 """Properties of the metrics' arithmetic on random data: the median and the 90th
-percentile agree with a direct reading of their definition, the previous period is as
-long as the period and just before it, and percentages stay within 0-100."""
+percentile agree with a direct reading of their definition (in Python, and as the database
+ranks them), the previous period is as long as the period and just before it, and
+percentages stay within 0-100."""
 
 from datetime import date, timedelta
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Column, Integer, MetaData, Table, delete, insert
 
-from portal.services.metrics import Period, stats
+from portal.services.metrics import Period, queries, stats
 
 seconds = st.lists(st.integers(min_value=0, max_value=10**7), max_size=200)
 
@@ -75,3 +77,32 @@ def test_percentages_stay_within_0_and_100(part, whole):
 def test_a_share_of_a_whole_is_its_rounded_percentage(part, whole):
     part = min(part, whole)
     assert stats.percent(part, whole) == round(100 * part / whole, 1)
+
+
+# --- the database ranks as the definition does ------------------------------------------
+
+EXAMPLES = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@EXAMPLES
+@given(
+    first=st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=60),
+    second=st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=60),
+)
+def test_the_database_ranks_as_the_definition(db, first, second):
+    """The queries' median and p90 (window functions in SQL) on random data, in two groups,
+    agree with the pure definition."""
+    rows = [(0, value, value % 2) for value in first] + [(1, value, value % 2) for value in second]
+    table = Table(
+        "ranked_values", MetaData(), Column("key", Integer), Column("seconds", Integer), Column("on_time", Integer)
+    )
+    table.create(db.connection(), checkfirst=True)
+    db.execute(delete(table))
+    db.execute(insert(table), [{"key": key, "seconds": value, "on_time": ok} for key, value, ok in rows])
+    ranked = queries._ranked(db, table.c.key, table.c.seconds, table.c.on_time, [])
+    for key, group in ((0, first), (1, second)):
+        ordered = sorted(group)
+        assert ranked[key].count == len(group)
+        assert ranked[key].on_time == sum(value % 2 for value in group)
+        assert ranked[key].median == stats.median(ordered)
+        assert ranked[key].p90 == stats.p90(ordered)
