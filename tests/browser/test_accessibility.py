@@ -91,6 +91,8 @@ SCENES: dict[str, Scene] = {
     "admin-security-events": Scene("admin", lambda v, d: v.open("/admin/security-events")),
     "admin-access-log": Scene("admin", lambda v, d: v.open("/admin/access-log")),
     "admin-import": Scene("admin", lambda v, d: v.open("/admin/import")),
+    "admin-school": Scene("admin", lambda v, d: v.open(f"/admin/schools/{d.school.id}")),
+    "admin-new-school": Scene("admin", lambda v, d: v.open("/admin/schools/new")),
 }
 
 PHONE_WIDTH = 360
