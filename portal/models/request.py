@@ -43,6 +43,8 @@ class Request(Base):
         Index("ix_request_queue", "department_id", "status", "due_at", "id"),
         # An administrator's queue (every department): the active requests, by due time.
         Index("ix_request_status_due", "status", "due_at"),
+        # An administrator's queue of every status: a page in queue order without a sort.
+        Index("ix_request_due", "due_at", "id"),
         Index("ix_request_household", "household_id", "created_at"),
         Index("ix_request_assignee", "assignee_id", "status"),
         Index("ix_request_first_reply", "department_id", "first_replied_at"),

@@ -4,7 +4,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from portal.db import utcnow
 from portal.models import (
@@ -176,6 +176,32 @@ def test_the_triage_group_also_sees_unrouted_feedback(db, departments_scene):
     robin = scope.for_staff(db, scene.robin)
     assert sorted(f.id for f in db.scalars(robin.feedback())) == sorted([scene.feedback_a.id, scene.unrouted.id])
     assert robin.sees_feedback_of(None)
+
+
+def test_one_scope_serves_a_session_until_a_membership_changes(db, departments_scene):
+    """A page asks for the scope several times (its queue, the pinned safety items, the
+    family's other requests): the departments are read once, and read again after any
+    change to a membership, a staff member or the triage setting, and after a commit."""
+    scene = departments_scene
+    first = scope.for_staff(db, scene.robin)
+    assert first.department_ids == [scene.a.id]
+    assert scope.for_staff(db, scene.robin) is first
+    db.add(AccountNote(household_id=scene.household.id, category=NoteCategory.OTHER, text="Call after 3."))
+    db.flush()
+    assert scope.for_staff(db, scene.robin) is first
+
+    db.add(DepartmentMember(department_id=scene.b.id, user_id=scene.robin.id))  # pending, not flushed
+    again = scope.for_staff(db, scene.robin)
+    assert again is not first and sorted(again.department_ids or []) == sorted([scene.a.id, scene.b.id])
+    assert scope.for_staff(db, scene.robin) is scope.for_staff(db, scene.robin)
+
+    db.execute(delete(DepartmentMember).where(DepartmentMember.department_id == scene.b.id))
+    assert scope.for_staff(db, scene.robin).department_ids == [scene.a.id]
+
+    shared = scope.for_staff(db, scene.robin)
+    db.commit()
+    assert scope.for_staff(db, scene.robin) is not shared
+    assert scope.for_staff(db, factories.make_admin(db)).department_ids is None
 
 
 def test_an_administrator_sees_every_department(db, departments_scene):

@@ -131,9 +131,10 @@ def _order(sort: str) -> tuple[Any, ...]:
     if sort == "oldest":
         return (Feedback.created_at, Feedback.id)
     if sort == "rating_low":
-        return (Feedback.rating.is_(None), Feedback.rating, Feedback.created_at.desc())
+        # Unrated last: the order of the rating index, which hands a page over without a sort.
+        return (Feedback.rating.asc().nulls_last(), Feedback.created_at.desc())
     if sort == "rating_high":
-        return (Feedback.rating.is_(None), Feedback.rating.desc(), Feedback.created_at.desc())
+        return (Feedback.rating.desc().nulls_last(), Feedback.created_at.desc())
     if sort == "sentiment_low":
         return (Feedback.sentiment.is_(None), Feedback.sentiment, Feedback.created_at.desc())
     if sort == "sentiment_high":
