@@ -187,11 +187,14 @@ SURFACES = [
     Surface("staff_feedback.update", FEEDBACK_A + "/update", "POST", FEEDBACK_A),
     Surface("staff_feedback.tags", FEEDBACK_A + "/tags", "POST", FEEDBACK_A),
     Surface("staff_feedback.open_request", FEEDBACK_A + "/request", "POST", FEEDBACK_A),
+    # The figures: for department leads and administrators; Robin leads nothing.
+    Surface("metrics.index", "/staff/metrics/", staff_status=403),
+    Surface("metrics.download", "/staff/metrics/requests.csv", staff_status=403),
     # Who looked: for administrators only.
     Surface("admin_security.access_log_list", "/admin/access-log?household={household_id}", staff_status=403),
     Surface("admin_security.access_log_csv", "/admin/access-log.csv?household={household_id}", staff_status=403),
 ]
-STAFF_BLUEPRINTS = ("staff", "staff_requests", "staff_feedback")
+STAFF_BLUEPRINTS = ("staff", "staff_requests", "staff_feedback", "metrics")
 CHOICE = re.compile(r"<option\b[^>]*>.*?</option>", re.DOTALL)
 
 
