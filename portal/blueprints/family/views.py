@@ -5,9 +5,10 @@ from flask_login import current_user
 
 from portal.blueprints.access import family_required
 from portal.blueprints.forms import whole_number
-from portal.db import get_session
+from portal.db import get_session, utcnow
 from portal.services import departments, households
 from portal.services.households import access_log
+from portal.services.requests import overview
 
 bp = Blueprint("family", __name__, url_prefix="/family")
 
@@ -15,8 +16,11 @@ bp = Blueprint("family", __name__, url_prefix="/family")
 @bp.get("/")
 @family_required
 def home() -> str:
-    found = households.households_for_family(get_session(), current_user)
-    return render_template("family/home.html", households=found)
+    db, now = get_session(), utcnow()
+    found = households.households_for_family(db, current_user)
+    requests = overview.family_overview(db, current_user, now=now)
+    names = {shown.household.id: shown.household.name for shown in found}
+    return render_template("family/home.html", households=found, household_names=names, requests=requests, now=now)
 
 
 @bp.get("/students/<int:student_id>")

@@ -1,0 +1,91 @@
+"""What a family comes back for, on its home page: the open requests of every household
+the guardian belongs to, the overdue first and then by when the next answer is due, and
+the answers the family has not replied to yet.
+
+The portal keeps no record of what a family has read. An answer counts as new while a
+request's latest public staff message is newer than the family's latest message on it;
+on a resolved or closed request, for `NEW_ANSWER_DAYS` after its last change.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, ScalarSelect, and_, case, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from portal.models import ACTIVE_STATUSES, Request, RequestMessage, User
+from portal.services import scope
+from portal.services.requests.promises import Promise, promise_of
+
+# A resolved or closed request's answer stays on the home page this long.
+NEW_ANSWER_DAYS = 30
+# The home page lists at most this many requests; "My requests" lists them all.
+SHOWN_AT_MOST = 25
+
+
+@dataclass(frozen=True)
+class FamilyRequest:
+    request: Request  # its department loaded
+    promise: Promise | None
+    has_new_reply: bool
+
+
+@dataclass(frozen=True)
+class Overview:
+    # Active requests: the overdue first, then by when the next answer is due, then those
+    # with no running clock (waiting for the family).
+    open: list[FamilyRequest]
+    # Resolved or closed requests with an answer newer than the family's last message, the latest first.
+    answered: list[FamilyRequest]
+
+
+def _latest_message_id(*conditions: ColumnElement[bool]) -> ScalarSelect[Any]:
+    return (
+        select(func.max(RequestMessage.id))
+        .where(RequestMessage.request_id == Request.id, *conditions)
+        .correlate(Request)
+        .scalar_subquery()
+    )
+
+
+def family_overview(db: Session, actor: User, *, now: datetime) -> Overview:
+    """The home page's requests, in one statement, for every household of the guardian."""
+    last_staff_reply = _latest_message_id(RequestMessage.from_staff.is_(True), RequestMessage.is_internal.is_(False))
+    last_family_message = _latest_message_id(RequestMessage.from_staff.is_(False))
+    new_reply = and_(last_staff_reply.is_not(None), last_staff_reply > func.coalesce(last_family_message, 0))
+    active = Request.status.in_(ACTIVE_STATUSES)
+    statement = (
+        scope.family_select(actor, Request)
+        .add_columns(last_staff_reply, last_family_message)
+        .where(or_(active, and_(Request.updated_at >= now - timedelta(days=NEW_ANSWER_DAYS), new_reply)))
+        .options(joinedload(Request.department, innerjoin=True))
+        .order_by(case((active, 0), else_=1), Request.due_at.is_(None), Request.due_at, Request.id)
+        .limit(SHOWN_AT_MOST)
+    )
+    open_requests: list[FamilyRequest] = []
+    answered: list[tuple[int, FamilyRequest]] = []
+    rows: list[tuple[Request, int | None, int | None]] = [tuple(row) for row in db.execute(statement)]  # type: ignore[misc]
+    for request, staff_id, family_id in rows:
+        has_new_reply = staff_id is not None and staff_id > (family_id or 0)
+        shown = FamilyRequest(request, promise_of(request), has_new_reply)
+        if request.is_active:
+            open_requests.append(shown)
+        else:
+            answered.append((staff_id or 0, shown))
+    open_requests.sort(key=_by_promise(now))
+    return Overview(
+        open=open_requests,
+        answered=[shown for _staff_id, shown in sorted(answered, key=lambda pair: pair[0], reverse=True)],
+    )
+
+
+def _by_promise(now: datetime) -> Callable[[FamilyRequest], tuple[int, datetime, int]]:
+    def key(shown: FamilyRequest) -> tuple[int, datetime, int]:
+        promise = shown.promise
+        if promise is None:
+            return (2, datetime.max.replace(tzinfo=now.tzinfo), shown.request.id)
+        return (0 if promise.is_overdue(now) else 1, promise.due_at, shown.request.id)
+
+    return key
