@@ -1,5 +1,5 @@
-"""The language switch in the footer is a plain form: it works with JavaScript off,
-returns to the same page (query string included) and the choice sticks."""
+"""The language switch in the header is a plain form (a button per other language): it works
+with JavaScript off, returns to the same page (query string included) and the choice sticks."""
 
 import pytest
 from playwright.sync_api import expect
@@ -7,10 +7,12 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+
+
 def switch_language(visitor, code: str) -> None:  # type: ignore[no-untyped-def]
-    footer = visitor.page.get_by_role("contentinfo")
-    footer.get_by_role("combobox").select_option(code)
-    visitor.click(footer.get_by_role("button"))
+    header = visitor.page.get_by_role("banner")
+    visitor.click(header.get_by_role("button", name=LANGUAGE_NAMES[code], exact=True))
 
 
 def test_language_switch_works_without_javascript(open_visitor):  # type: ignore[no-untyped-def]
@@ -24,7 +26,11 @@ def test_language_switch_works_without_javascript(open_visitor):  # type: ignore
     assert visitor.path == "/sign-in", "the switch should return to the page it was used on"
     expect(html).to_have_attribute("lang", "es")
     expect(visitor.page.get_by_role("heading", level=1)).not_to_have_text("Sign in")
-    expect(visitor.page.get_by_role("contentinfo").get_by_role("combobox")).to_have_value("es")
+    # The header now offers the way back, named in its own language.
+    expect(visitor.page.get_by_role("banner").get_by_role("button", name="English", exact=True)).to_have_attribute(
+        "lang", "en"
+    )
+    expect(visitor.page.get_by_role("banner").get_by_role("button", name="Español")).to_have_count(0)
 
     switch_language(visitor, "en")
     expect(html).to_have_attribute("lang", "en")
