@@ -102,13 +102,14 @@ def test_the_form_offers_the_schools_or_none_in_particular(db, family, school):
     assert f'<option value="{other.id}">Roosevelt Middle</option>' in page
 
 
-def test_the_form_offers_the_four_kinds_and_an_optional_rating(family):
+def test_the_form_offers_three_kinds_and_an_optional_rating(family):
+    # "A question" is asked on the request form, which promises an answer (test_feedback_door).
     page = html.unescape(text(family.get("/feedback/new")))
+    assert 'value="question"' not in page
     for label in (
         "A compliment: something that went well",
         "A suggestion: an idea to do better",
         "A concern: something that went wrong",
-        "A question",
         "How would you rate it? (optional)",
         "5 – very good",
         "1 – very poor",
