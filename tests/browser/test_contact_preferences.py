@@ -9,6 +9,7 @@ the way is audited with axe by `Visitor`.
 
 import csv
 import io
+import re
 from typing import Any
 
 import pytest
@@ -103,14 +104,24 @@ def test_guardian_chooses_how_they_are_reached_on_a_phone(phone, district):  # t
     # Before any choice: the defaults, by email.
     expect(saved_line(page, "Events")).to_have_text(f"Events: email to {guardian.email}")
 
+    # Each section is saved on its own, and says so inside itself.
     phone.fill("Mobile phone", MOBILE_TYPED)
+    phone.press("Save my numbers")
+    assert phone.path == "/account/contact", f"saving should come back to the page, not {page.url}"
+    numbers = page.get_by_role("region", name="Phone numbers and email")
+    expect(numbers.get_by_role("status")).to_have_text("Your phone numbers are saved.")
     choice(page, "Events", "Text message").check()
+    phone.press("Save what reaches me")
+    expect(page.get_by_role("region", name="What reaches you, and how").get_by_role("status")).to_have_text(
+        "What reaches you, and how, is saved."
+    )
     phone.fill("Quiet hours start", "21:00")
     phone.fill("Quiet hours end", "07:00")
-    phone.press("Save my preferences")
-
-    assert phone.path == "/account/contact", f"saving should come back to the page, not {page.url}"
-    expect(page.get_by_role("status")).to_contain_text("Your contact preferences are saved.")
+    phone.press("Save my quiet hours")
+    expect(page.get_by_role("region", name="Quiet hours").get_by_role("status")).to_have_text(
+        "Your quiet hours are saved."
+    )
+    expect(page.get_by_role("status").filter(has_text=re.compile(r"\S"))).to_have_count(1)
     expect(saved_line(page, "Events")).to_have_text(
         f"Events: email to {guardian.email} and text message to {MOBILE_SHOWN} (not between 21:00 and 07:00)"
     )
@@ -131,16 +142,11 @@ def test_guardian_chooses_how_they_are_reached_on_a_phone(phone, district):  # t
 
     # A second edit, refused: no channel left for emergencies.
     phone.follow("How we reach you")
-    phone.fill("Phone for voice calls, if not the mobile", "(415) 555-0199")
-    page.get_by_label("Language for messages and this portal", exact=True).select_option("es")
-    phone.fill("Interpreter needed (any language)", "Yoruba")
-    phone.fill("Quiet hours start", "22:30")
-    phone.fill("Quiet hours end", "06:15")
     choice(page, "School news", "Voice call").check()
     choice(page, "Surveys", "Email").uncheck()
     for channel in CHANNELS:
         choice(page, EMERGENCY, channel).uncheck()
-    phone.press("Save my preferences")
+    phone.press("Save what reaches me")
 
     assert phone.path == "/account/contact"
     emergency = topic(page, EMERGENCY)
@@ -150,29 +156,25 @@ def test_guardian_chooses_how_they_are_reached_on_a_phone(phone, district):  # t
     expect(emergency).to_have_accessible_description(f"Error: {EMERGENCY_ERROR}")
     # The other fieldsets are not marked as wrong.
     expect(page.locator("main .field-error")).to_have_count(1)
-    # The error summary names it too, and its link leads into the Emergency fieldset.
-    summary = page.get_by_role("alert")
+    # The error summary names it too, in the section, and its link leads into the Emergency fieldset.
+    summary = page.get_by_role("region", name="What reaches you, and how").get_by_role("alert")
     expect(summary).to_contain_text("Please check the form")
     link = summary.get_by_role("link").filter(has_text=EMERGENCY_ERROR)
     expect(link).to_have_count(1)
     target = link.get_attribute("href")
     assert target and target.startswith("#"), f"the summary link points at {target!r}"
     expect(emergency.locator(target)).to_have_count(1)
-    expect(page.get_by_role("status")).not_to_contain_text("saved")
+    expect(page.get_by_role("status").filter(has_text=re.compile(r"\S"))).to_have_count(0)
 
-    # Everything typed is still there, nothing of it saved.
-    expect(page.get_by_label("Mobile phone", exact=True)).to_have_value(MOBILE_SHOWN)
-    expect(page.get_by_label("Phone for voice calls, if not the mobile", exact=True)).to_have_value("(415) 555-0199")
-    expect(page.get_by_label("Language for messages and this portal", exact=True)).to_have_value("es")
-    expect(page.get_by_label("Interpreter needed (any language)", exact=True)).to_have_value("Yoruba")
-    expect(page.get_by_label("Quiet hours start", exact=True)).to_have_value("22:30")
-    expect(page.get_by_label("Quiet hours end", exact=True)).to_have_value("06:15")
+    # The section's ticks are still there, nothing of it saved; the other sections show what is saved.
     expect(choice(page, "School news", "Voice call")).to_be_checked()
     expect(choice(page, "Surveys", "Email")).not_to_be_checked()
     expect(choice(page, "Events", "Email")).to_be_checked()
     expect(choice(page, "Events", "Text message")).to_be_checked()
     for channel in CHANNELS:
         expect(choice(page, EMERGENCY, channel)).not_to_be_checked()
+    expect(page.get_by_label("Mobile phone", exact=True)).to_have_value(MOBILE_SHOWN)
+    expect(page.get_by_label("Quiet hours start", exact=True)).to_have_value("21:00")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(saved_line(page, EMERGENCY)).to_have_text(f"{EMERGENCY}: email to {guardian.email}")
     expect(saved_line(page, "School news")).to_have_text(
@@ -193,7 +195,7 @@ def test_contact_page_on_a_phone_passes_axe_and_fits_with_and_without_errors(pho
 
     for channel in CHANNELS:
         choice(page, EMERGENCY, channel).uncheck()
-    phone.press("Save my preferences")
+    phone.press("Save what reaches me")
     expect(page.get_by_role("alert")).to_contain_text(EMERGENCY_ERROR)
     report += [f"  with the error shown: {problem}" for problem in layout_problems(page)]
 

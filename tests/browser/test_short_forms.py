@@ -81,3 +81,65 @@ def test_a_guardian_asks_to_be_called_back_with_a_new_question(phone, district, 
     expect(page.get_by_role("status").filter(has_text="We will call you by")).to_be_visible()
     db.expire_all()
     assert db.scalar(select(Callback.phone)) == "+12135550143"
+
+
+IN_VIEW = """(element) => {
+  const box = element.getBoundingClientRect();
+  return box.top >= 0 && box.bottom <= window.innerHeight;
+}"""
+
+
+def change_numbers(section):  # type: ignore[no-untyped-def]
+    section.get_by_label("Mobile phone", exact=True).fill("213-555-0143")
+
+
+def change_language(section):  # type: ignore[no-untyped-def]
+    section.get_by_label("Interpreter needed (any language)", exact=True).fill("Yoruba")
+
+
+def change_channels(section):  # type: ignore[no-untyped-def]
+    section.get_by_role("group", name="Surveys", exact=True).get_by_role("checkbox", name="Email").uncheck()
+
+
+def change_quiet_hours(section):  # type: ignore[no-untyped-def]
+    section.get_by_label("Quiet hours start", exact=True).fill("21:00")
+    section.get_by_label("Quiet hours end", exact=True).fill("07:00")
+
+
+@pytest.mark.parametrize(
+    ("heading", "change", "button", "message"),
+    [
+        ("Phone numbers and email", change_numbers, "Save my numbers", "Your phone numbers are saved."),
+        ("Language", change_language, "Save my language", "Your language is saved."),
+        ("What reaches you, and how", change_channels, "Save what reaches me", "What reaches you, and how, is saved."),
+        ("Quiet hours", change_quiet_hours, "Save my quiet hours", "Your quiet hours are saved."),
+    ],
+)
+def test_a_contact_section_saves_on_its_own_and_its_confirmation_is_in_view(  # type: ignore[no-untyped-def]
+    phone, district, heading, change, button, message
+):
+    page = phone.page
+    phone.sign_in_quietly(district.guardian.email)
+    phone.open("/account/contact")
+    section = page.get_by_role("region", name=heading, exact=True)
+    change(section)
+    save = section.get_by_role("button", name=button, exact=True)
+    save.scroll_into_view_if_needed()
+    phone.click(save)
+    status = section.get_by_role("status")
+    expect(status).to_have_text(message)
+    assert status.evaluate(IN_VIEW), f"the confirmation of {heading!r} is out of view"
+    assert page.get_by_role("status").filter(has_text=re.compile(r"\S")).count() == 1, "one message"
+
+
+def test_switching_the_language_in_its_section_answers_in_the_new_language(phone, district):  # type: ignore[no-untyped-def]
+    page = phone.page
+    phone.sign_in_quietly(district.guardian.email)
+    phone.open("/account/contact")
+    section = page.get_by_role("region", name="Language", exact=True)
+    section.get_by_label("Language for messages and this portal", exact=True).select_option("es")
+    phone.click(section.get_by_role("button", name="Save my language", exact=True))
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    status = page.locator("#contact-language [role=status]")
+    expect(status).to_be_visible()
+    assert status.evaluate(IN_VIEW)

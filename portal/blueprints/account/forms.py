@@ -22,9 +22,20 @@ def choice_field_name(topic: Topic, channel: Channel) -> str:
     return f"{topic.value}__{channel.value}"
 
 
+# The contact page's sections, each saved on its own, and the fields each one changes.
+CONTACT_SECTIONS: dict[str, tuple[str, ...]] = {
+    "numbers": ("mobile_phone", "voice_phone"),
+    "language": ("language", "interpreter_language"),
+    "channels": tuple(choice_field_name(topic, channel) for topic in Topic for channel in Channel),
+    "quiet": ("quiet_start", "quiet_end"),
+}
+
+
 class ContactPreferencesForm(PortalForm):
     # The version the person started from: a save based on an older one is refused.
     version = HiddenField()
+    # The section saved (CONTACT_SECTIONS); none saves every field, as the staff page does.
+    section = HiddenField()
     mobile_phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=40)])
     voice_phone = StringField(_l("Phone for voice calls, if not the mobile"), validators=[Optional(), Length(max=40)])
     language = SelectField(_l("Language for messages and this portal"))
@@ -34,6 +45,10 @@ class ContactPreferencesForm(PortalForm):
 
     def choice(self, topic: Topic, channel: Channel) -> BooleanField:
         return self[choice_field_name(topic, channel)]
+
+    def saved_section(self) -> str | None:
+        """The section this form saves, or None for the whole form (an unknown name too)."""
+        return self.section.data if self.section.data in CONTACT_SECTIONS else None
 
 
 for _topic in Topic:

@@ -3,7 +3,7 @@ address, and all the portal holds about their household."""
 
 import json
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
@@ -12,6 +12,7 @@ from wtforms import SelectChoice
 
 from portal.blueprints.access import family_required, request_client
 from portal.blueprints.account.forms import (
+    CONTACT_SECTIONS,
     ConfirmForm,
     ContactPreferencesForm,
     EmailChangeForm,
@@ -29,21 +30,31 @@ from portal.services.errors import Conflict, DomainError, InvalidToken
 from portal.services.households import contacts, data_download, notes, phones
 
 bp = Blueprint("account", __name__, url_prefix="/account")
+# The session key of a contact section's confirmation, shown once, where it was saved.
+CONTACT_SAVED = "contact_saved"
 
 
-def fill_form(form: ContactPreferencesForm, details: contacts.ContactDetails) -> None:
-    """Put the saved preferences in a form that has not been sent."""
+def fill_form(form: ContactPreferencesForm, details: contacts.ContactDetails, *, keep: tuple[str, ...] = ()) -> None:
+    """Put the saved preferences in a form that has not been sent; or, with `keep` (the
+    fields of the section sent), in every other field, so that a section's save changes
+    that section only."""
     preference = details.preference
-    form.version.data = str(preference.version)
-    form.mobile_phone.data = phones.display_phone(preference.mobile_phone) if preference.mobile_phone else ""
-    form.voice_phone.data = phones.display_phone(preference.voice_phone) if preference.voice_phone else ""
-    form.language.data = details.user.language
-    form.interpreter_language.data = preference.interpreter_language
-    form.quiet_start.data = preference.quiet_start or ""
-    form.quiet_end.data = preference.quiet_end or ""
+    saved: dict[str, object] = {
+        "mobile_phone": phones.display_phone(preference.mobile_phone) if preference.mobile_phone else "",
+        "voice_phone": phones.display_phone(preference.voice_phone) if preference.voice_phone else "",
+        "language": details.user.language,
+        "interpreter_language": preference.interpreter_language,
+        "quiet_start": preference.quiet_start or "",
+        "quiet_end": preference.quiet_end or "",
+    }
     for topic in Topic:
         for channel in Channel:
-            form.choice(topic, channel).data = (topic, channel) in details.channels
+            saved[choice_field_name(topic, channel)] = (topic, channel) in details.channels
+    if not keep:
+        form.version.data = str(preference.version)
+    for name, value in saved.items():
+        if name not in keep:
+            form[name].data, form[name].errors = value, []
 
 
 def choices_from(form: ContactPreferencesForm) -> contacts.ContactChoices:
@@ -74,18 +85,26 @@ def _version(typed: str | None) -> int:
 def edit_contact(
     actor: User, guardian: User, details: contacts.ContactDetails, form: ContactPreferencesForm, *, reason: str = ""
 ) -> tuple[bool, contacts.ContactDetails, list[str]]:
-    """Validate and save; on a conflict the saved version is shown and the form keeps what was typed.
-    Returns whether it was saved, the details to show, and the names of what changed."""
+    """Validate and save the form, or the one section it sends (the other fields keep their
+    saved values); on a conflict the saved version is shown and the form keeps what was
+    typed. Returns whether it was saved, the details to show, and the names of what changed."""
     form.language.choices = language_choices()
     if not form.is_submitted():
         fill_form(form, details)
         return False, details, []
-    if not form.validate():
+    section = form.saved_section()
+    valid = form.validate()
+    if section is not None:
+        fill_form(form, details, keep=CONTACT_SECTIONS[section])
+        valid = not any(field.errors for field in form)
+    if not valid:
         return False, details, []
 
     def on_refused(_db: Session, error: DomainError) -> None:
         if isinstance(error, Conflict):
             form.version.data = str(details.preference.version)
+        if section is not None:
+            error.field = _field_in_section(form, section, error.field)
 
     outcome = save_or_show_error(
         form,
@@ -107,6 +126,17 @@ def edit_contact(
     return True, saved, changed
 
 
+def _field_in_section(form: ContactPreferencesForm, section: str, field: str | None) -> str:
+    """Where a refusal is shown when the section sent is not the field's own: texts chosen
+    without a mobile number, say, by the first text message ticked, in the section in view."""
+    fields = CONTACT_SECTIONS[section]
+    if field in fields:
+        return field
+    channel = {"mobile_phone": "__sms", "voice_phone": "__voice"}.get(field or "")
+    ticked = [name for name in fields if channel and name.endswith(channel) and form[name].data]
+    return (ticked or list(fields))[0]
+
+
 @bp.route("/contact", methods=["GET", "POST"])
 @family_required
 def contact() -> Response | str:
@@ -115,9 +145,13 @@ def contact() -> Response | str:
     db.commit()  # commit: the defaults made on a first visit (a GET) are kept
     form = ContactPreferencesForm()
     saved, details, changed = edit_contact(current_user, current_user, details, form)
+    section = form.saved_section()
     if saved:
-        flash(_("Your contact preferences are saved.") if changed else _("Nothing was changed."))
-        return redirect(url_for("account.contact"))
+        # Shown in the section saved, in the words of the page that shows it: after a change
+        # of language, in the new one (a flash would keep the old language's words).
+        session[CONTACT_SAVED] = {"section": section or "all", "changed": bool(changed)}
+        return redirect(url_for("account.contact", _anchor=f"contact-{section}" if section else None))
+    errors_in = section or next((name for name, fields in CONTACT_SECTIONS.items() if _has_errors(form, fields)), None)
     return render_template(
         "account/contact.html",
         form=form,
@@ -125,7 +159,13 @@ def contact() -> Response | str:
         topics=list(Topic),
         channels=list(Channel),
         field_name=choice_field_name,
+        errors_in=errors_in,
+        saved=session.pop(CONTACT_SAVED, None) if not form.is_submitted() else None,
     )
+
+
+def _has_errors(form: ContactPreferencesForm, fields: tuple[str, ...]) -> bool:
+    return any(form[name].errors for name in fields)
 
 
 def edit_note(
