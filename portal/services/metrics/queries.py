@@ -335,23 +335,28 @@ def callback_figures(db: Session, scope: MetricsScope, windows: _Windows) -> lis
         windows,
         (Request, Request.id == Callback.request_id),
     )
-    window = windows.index_of(ClockStop.stopped_at)
-    kept = ClockStop.kind == ClockKind.CALLBACK
-    statement = (
+    calls = (
         select(
-            window,
-            func.sum(_one(and_(kept, ClockStop.on_time.is_(True)))),
-            func.sum(_one(and_(kept, ClockStop.on_time.is_(False)))),
-            func.count(),
-            func.sum(func.coalesce(ClockStop.attempts, 0)),
+            windows.index_of(ClockStop.stopped_at).label("window"),
+            ClockStop.kind,
+            ClockStop.on_time,
+            ClockStop.attempts,
         )
         .where(
             ClockStop.kind.in_((ClockKind.CALLBACK, ClockKind.CALLBACK_FAILED)),
             *windows.within(ClockStop.stopped_at),
             *_fact_scope(scope),
         )
-        .group_by(window)
+        .subquery()
     )
+    kept = calls.c.kind == ClockKind.CALLBACK
+    statement = select(
+        calls.c.window,
+        func.sum(_one(and_(kept, calls.c.on_time.is_(True)))),
+        func.sum(_one(and_(kept, calls.c.on_time.is_(False)))),
+        func.count(),
+        func.sum(func.coalesce(calls.c.attempts, 0)),
+    ).group_by(calls.c.window)
     ended: dict[Any, tuple[int, int, int, int]] = {
         index: (int(on_time), int(late), int(count), int(attempts))
         for index, on_time, late, count, attempts in _rows(db, statement)
@@ -387,18 +392,15 @@ class _Ratings:
 
 def _ratings(db: Session, scope: MetricsScope, windows: _Windows) -> list[_Ratings]:
     """The ratings given in each window, summed by the database: one statement."""
-    window = windows.index_of(SatisfactionRating.created_at)
-    statement = (
-        select(
-            window,
-            func.count(),
-            func.sum(SatisfactionRating.rating),
-            func.sum(_one(SatisfactionRating.rating >= 4)),
-        )
+    given = (
+        select(windows.index_of(SatisfactionRating.created_at).label("window"), SatisfactionRating.rating)
         .join(Request, Request.id == SatisfactionRating.request_id)
         .where(*windows.within(SatisfactionRating.created_at), *_request_scope(scope))
-        .group_by(window)
+        .subquery()
     )
+    statement = select(
+        given.c.window, func.count(), func.sum(given.c.rating), func.sum(_one(given.c.rating >= 4))
+    ).group_by(given.c.window)
     found = {index: _Ratings(int(count), int(total), int(high)) for index, count, total, high in _rows(db, statement)}
     return [found.get(index, _Ratings()) for index in range(len(windows))]
 
@@ -478,12 +480,16 @@ def feedback_figures(db: Session, scope: MetricsScope, windows: _Windows) -> lis
     sentiments: list[Counter[str]] = [Counter() for _ in range(size)]
     topics: list[Counter[str]] = [Counter() for _ in range(size)]
     received, closed = [0] * size, [0] * size
-    window, mood = windows.index_of(Feedback.created_at), _sentiment_label()
-    groups = (
-        select(window, Feedback.kind, Feedback.school_id, Feedback.status, mood, func.count())
+    # Grouped over a subquery's columns: PostgreSQL groups by columns, not by expressions
+    # with parameters.
+    window = windows.index_of(Feedback.created_at).label("window")
+    sent = (
+        select(window, Feedback.kind, Feedback.school_id, Feedback.status, _sentiment_label().label("mood"))
         .where(*windows.within(Feedback.created_at), *_feedback_scope(scope))
-        .group_by(window, Feedback.kind, Feedback.school_id, Feedback.status, mood)
+        .subquery()
     )
+    columns = (sent.c.window, sent.c.kind, sent.c.school_id, sent.c.status, sent.c.mood)
+    groups = select(*columns, func.count()).group_by(*columns)
     for index, kind, school_id, status, label, count in _rows(db, groups):
         if index is None:
             continue
@@ -492,22 +498,20 @@ def feedback_figures(db: Session, scope: MetricsScope, windows: _Windows) -> lis
         kinds[index][FeedbackKind(kind).value] += count
         schools[index][str(school_id) if school_id is not None else "none"] += count
         sentiments[index][label] += count
-    tags = (
-        select(window, FeedbackTag.name, func.count())
+    tagged_rows = (
+        select(window, Feedback.id, FeedbackTag.name)
         .join(feedback_tagging, feedback_tagging.c.feedback_id == Feedback.id)
         .join(FeedbackTag, FeedbackTag.id == feedback_tagging.c.tag_id)
         .where(*windows.within(Feedback.created_at), *_feedback_scope(scope))
-        .group_by(window, FeedbackTag.name)
+        .subquery()
+    )
+    tags = select(tagged_rows.c.window, tagged_rows.c.name, func.count()).group_by(
+        tagged_rows.c.window, tagged_rows.c.name
     )
     for index, name, count in _rows(db, tags):
         if index is not None:
             topics[index][name] += count
-    tagged = (
-        select(window, func.count(func.distinct(Feedback.id)))
-        .join(feedback_tagging, feedback_tagging.c.feedback_id == Feedback.id)
-        .where(*windows.within(Feedback.created_at), *_feedback_scope(scope))
-        .group_by(window)
-    )
+    tagged = select(tagged_rows.c.window, func.count(func.distinct(tagged_rows.c.id))).group_by(tagged_rows.c.window)
     with_topic = dict.fromkeys(range(size), 0)
     for index, count in _rows(db, tagged):
         if index is not None:
