@@ -17,8 +17,10 @@ def test_guardian_writes_and_revises_a_note_and_sees_its_history(phone, desktop,
     phone.page.get_by_label("What is it about?", exact=True).select_option(label="Pickup and custody")
     phone.fill("Note for staff", "Grandma Rosa picks up on Fridays.")
     phone.press("Save note")
-    expect(page.get_by_role("status")).to_contain_text("Your note is saved.")
-    expect(page.get_by_role("main")).to_contain_text("Grandma Rosa picks up on Fridays.")
+    # The confirmation is in the saved note's card, where the page opens.
+    saved = page.get_by_role("listitem").filter(has_text="Grandma Rosa picks up on Fridays.").get_by_role("status")
+    expect(saved).to_have_text("Your note is saved. Staff see it whenever they help your family.")
+    expect(saved).to_be_in_viewport()
 
     phone.follow("Change this note")
     phone.fill("Note for staff", "Grandma Rosa picks up on Fridays and Mondays.")

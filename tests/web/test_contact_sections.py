@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
-from portal.models import AuditEvent, Channel, ContactPreference, Household, Topic, TopicSubscription, User
+from portal.models import AccountNote, AuditEvent, Channel, ContactPreference, Household, Topic, TopicSubscription, User
 from portal.services.households import contacts
 from tests import factories
 from tests.conftest import Browser, csrf_token_from
@@ -305,3 +305,32 @@ def test_each_section_has_its_own_form_token_and_save_button(family, saved):
     assert len(ids) == len(set(ids)), "ids are unique across the sections"
     # The plain-words summary comes first.
     assert page.index('aria-labelledby="summary-heading"') < page.index('id="contact-numbers"')
+
+
+# Notes: the confirmation in the note saved -----------------------------------------------
+
+
+def test_a_saved_note_says_so_in_its_own_card(db, family, guardian):
+    added = family.submit("/account/notes", {"category": "pickup", "text": "Grandma Rosa picks up on Fridays."})
+    assert added.status_code == 302
+    note_id = db.scalar(select(AccountNote.id))
+    assert added.headers["Location"].endswith(f"/account/notes#note-{note_id}")
+    page = html.unescape(text(family.get(added.headers["Location"])))
+    card = re.search(rf'<li class="card" id="note-{note_id}">.*?</li>', page, re.S)
+    added_message = "Your note is saved. Staff see it whenever they help your family."
+    assert card and f'<p class="flash section-saved" role="status">{added_message}</p>' in card.group(0)
+    assert "section-saved" not in text(family.get("/account/notes")), "shown once"
+
+    revised = family.submit(
+        f"/account/notes/{note_id}",
+        {"version": "1", "category": "pickup", "text": "Grandma Rosa, Fridays and Mondays."},
+    )
+    assert revised.headers["Location"].endswith(f"/account/notes#note-{note_id}")
+    page = html.unescape(text(family.get(revised.headers["Location"])))
+    assert '<p class="flash section-saved" role="status">Your note is saved.</p>' in page
+
+
+def test_a_refused_note_shows_no_confirmation(db, family):
+    refused = family.submit("/account/notes", {"category": "pickup", "text": ""})
+    assert refused.status_code == 200
+    assert "section-saved" not in text(refused)

@@ -32,6 +32,8 @@ from portal.services.households import contacts, data_download, notes, phones
 bp = Blueprint("account", __name__, url_prefix="/account")
 # The session key of a contact section's confirmation, shown once, where it was saved.
 CONTACT_SAVED = "contact_saved"
+# Likewise for a note: shown in the saved note's card.
+NOTE_SAVED = "note_saved"
 
 
 def fill_form(form: ContactPreferencesForm, details: contacts.ContactDetails, *, keep: tuple[str, ...] = ()) -> None:
@@ -200,12 +202,22 @@ def note_list() -> Response | str:
     form = FamilyNoteForm()
     form.household_id.choices = [SelectChoice(household_id, name) for household_id, name in names.items()]
     # The household chosen, when there is a choice (several households); else the one the service knows.
-    if edit_note(current_user, None, form, household_id=form.household_id.data) is not None:
-        flash(_("Your note is saved. Staff see it whenever they help your family."))
-        return redirect(url_for("account.note_list"))
+    added = edit_note(current_user, None, form, household_id=form.household_id.data)
+    if added is not None:
+        return _show_saved_note(added, new=True)
     return render_template(
-        "account/notes.html", form=form, notes=notes.notes_for_family(db, current_user), household_names=names
+        "account/notes.html",
+        form=form,
+        notes=notes.notes_for_family(db, current_user),
+        household_names=names,
+        saved=session.pop(NOTE_SAVED, None) if not form.is_submitted() else None,
     )
+
+
+def _show_saved_note(note: AccountNote, *, new: bool) -> Response:
+    """Back to the list, at the note saved, which says so (role=status) in the page's language."""
+    session[NOTE_SAVED] = {"note": note.id, "new": new}
+    return redirect(url_for("account.note_list", _anchor=f"note-{note.id}"))
 
 
 @bp.route("/notes/<int:note_id>", methods=["GET", "POST"])
@@ -214,8 +226,7 @@ def note(note_id: int) -> Response | str:
     found = notes.note_for_family(get_session(), current_user, note_id)
     form = NoteForm()
     if edit_note(current_user, found, form, household_id=found.household_id) is not None:
-        flash(_("Your note is saved."))
-        return redirect(url_for("account.note_list"))
+        return _show_saved_note(found, new=False)
     return render_template("account/note.html", form=form, note=found)
 
 
