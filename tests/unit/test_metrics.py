@@ -506,3 +506,21 @@ def test_a_bounded_number_of_statements_whatever_the_requests(db, scene):
     # The school names are read only when some feedback names a school: at most one more.
     assert busy <= empty + 1
     assert busy <= 40
+
+
+def test_a_call_back_that_ended_unkept_counts_its_attempts_not_as_kept(db, scene):
+    request = scene.send(scene.t, at(11, 9, 9))
+    scene.ask_call(request, "08:00", "16:30", at(11, 9, 9))
+    scene.call(request, CallOutcome.NO_ANSWER, at(11, 9, 10))
+    scene.call(request, CallOutcome.WRONG_NUMBER, at(11, 9, 11))
+    cancelled = scene.send(scene.t, at(11, 10, 9))
+    scene.ask_call(cancelled, "08:00", "16:30", at(11, 10, 9))
+    callbacks.cancel(db, scene.guardian, cancelled, now=at(11, 10, 10))
+    db.commit()
+    figures = metrics.dashboard(db, MetricsScope((scene.t.id,)), P, now=NOW).current.callbacks
+    # Two asked; one ended with two calls and no one reached; the cancelled one is no call.
+    assert figures == CallbackFigures(asked=2, kept_on_time=0, kept_late=0, on_time_percent=None, attempts_per_call=2.0)
+    kinds = db.scalars(
+        select(ClockStop.kind).where(ClockStop.kind.in_((ClockKind.CALLBACK, ClockKind.CALLBACK_FAILED)))
+    )
+    assert list(kinds) == [ClockKind.CALLBACK_FAILED]
