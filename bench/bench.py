@@ -11,8 +11,8 @@ pass/fail.
 
 A reference page (bench/reference_app.py: a minimal Flask + SQLAlchemy view of 25 rows
 of a 10 000-row table) is served by the same gunicorn, workers and PostgreSQL and loaded
-by wrk in the same run, before and after each size's portal pages; every portal page is
-reported as a share of its requests/s, which compares across machines and stays
+by wrk in the same run, right before each portal page; every portal page is reported as
+a share of the requests/s of the reference load next to it, which compares across machines and stays
 meaningful when other work shares the machine. Targets: family pages at least 50 % of
 the reference, staff pages at least 35 %.
 
@@ -143,6 +143,15 @@ def _add_column(table: str, column: Any, dialect: Any) -> str:
         value = f"'{value}'" if isinstance(value, str) else str(value.compile(dialect=dialect))
         sql += f" DEFAULT {value}" + ("" if column.nullable else " NOT NULL")
     return sql
+
+
+def seeded_before(admin_url: str, name: str) -> bool:
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            return False
+    with psycopg.connect(admin_url.rsplit("/", 1)[0] + f"/{name}") as connection:
+        found = connection.execute("SELECT to_regclass('request') IS NOT NULL").fetchone()
+        return bool(found and found[0]) and connection.execute("SELECT count(*) FROM request").fetchone()[0] > 0
 
 
 def seed(env: dict[str, str], scale: int) -> str:
@@ -298,15 +307,15 @@ def pages(env: dict[str, str], family: httpx.Client, staff: httpx.Client) -> lis
     ]
 
 
-def reference_result(before: dict[str, float], after: dict[str, float]) -> PageResult:
-    """The reference page's figures: the mean of its loads before and after the portal's pages."""
+def reference_result(loads: list[dict[str, float]]) -> PageResult:
+    """The reference page's figures: the mean of its loads, one next to each portal page."""
 
     def mean(key: str) -> float:
-        return round((before[key] + after[key]) / 2, 2)
+        return round(sum(figures[key] for figures in loads) / len(loads), 2)
 
     result = PageResult("reference page", "reference", "/", mean("rps"), mean("p50"), mean("p95"), mean("p99"), 0, 0, 0)
     result.requests_per_second = round(result.requests_per_second, 1)
-    result.errors = int(before["errors"] + after["errors"])
+    result.errors = int(sum(figures["errors"] for figures in loads))
     result.share_of_reference = 100.0
     return result
 
@@ -314,19 +323,29 @@ def reference_result(before: dict[str, float], after: dict[str, float]) -> PageR
 def bench_size(
     args: argparse.Namespace, scale: int, reference: str
 ) -> tuple[str, list[PageResult], list[plans.PlanResult]]:
-    database_url = fresh_database(args.postgres, f"portal_bench_{scale}")
-    env = environment(database_url, args.port, args.redis)
-    print(f"== {scale} requests: seeding", flush=True)
-    seeded = seed(env, scale)
+    name = f"portal_bench_{scale}"
+    if args.reuse_databases and seeded_before(args.postgres, name):
+        database_url = f"postgresql+psycopg://{urlsplit(args.postgres).netloc}/{name}"
+        env = environment(database_url, args.port, args.redis)
+        waiting = schema_waiting_for_migration(database_url)
+        created = ", ".join(waiting) or "nothing"
+        seeded = f"The database of an earlier run, reused (--reuse-databases). Created for this run: {created}."
+    else:
+        database_url = fresh_database(args.postgres, name)
+        env = environment(database_url, args.port, args.redis)
+        print(f"== {scale} requests: seeding", flush=True)
+        seeded = seed(env, scale)
     print(f"   {seeded}", flush=True)
     server = serve(env, args.port, args.threads)
     try:
         base = f"http://127.0.0.1:{args.port}"
         family = signed_in(base, FAMILY, second_factor=False)
         staff = signed_in(base, STAFF, second_factor=True)
-        reference_before = load_reference(reference, args.seconds)
-        results = []
+        results, references = [], []
         for name, kind, path, client in pages(env, family, staff):
+            # The reference right before each page: the share compares two loads a few
+            # seconds apart, whatever else the machine is doing that minute.
+            references.append(load_reference(reference, max(3, args.seconds // 2)))
             if client.get(path).status_code != 200:
                 raise RuntimeError(f"{path} does not answer 200")
             load(base, path, cookie_of(client), 2)  # warm up: connections, caches
@@ -343,17 +362,17 @@ def bench_size(
                 int(figures["errors"]),
                 html,
                 assets,
+                round(100 * figures["rps"] / references[-1]["rps"], 1),
             )
             print(
                 f"   {name:<22} {result.requests_per_second:>8.1f} req/s  p50 {result.p50_ms:6.2f} ms  "
-                f"p95 {result.p95_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  {result.total_kb:5.1f} KB",
+                f"p95 {result.p95_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  {result.total_kb:5.1f} KB  "
+                f"{result.share_of_reference} % of the reference ({references[-1]['rps']:.1f} req/s)",
                 flush=True,
             )
             results.append(result)
-        base_line = reference_result(reference_before, load_reference(reference, args.seconds))
+        base_line = reference_result(references)
         print(f"   reference page         {base_line.requests_per_second:>8.1f} req/s  p99 {base_line.p99_ms:6.2f} ms")
-        for result in results:
-            result.share_of_reference = round(100 * result.requests_per_second / base_line.requests_per_second, 1)
         return seeded, [base_line, *results], plans.measure(env)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -389,9 +408,9 @@ def report(sizes: dict[int, tuple[str, list[PageResult], list[plans.PlanResult]]
         *([args.note] if args.note else []),
         f"Share of reference: the page's requests/s as a percentage of the reference page's "
         f"(bench/reference_app.py: Flask + SQLAlchemy, 25 rows of a 10,000-row table through a Jinja "
-        f"template, same server, workers and database), loaded before and after each size's pages "
-        f"(the mean is shown). Targets: family pages at least {TARGET_SHARE['family']} %, staff pages "
-        f"at least {TARGET_SHARE['staff']} %.",
+        f"template, same server, workers and database), loaded for {max(3, seconds // 2)} s right before "
+        f"each page (its row shows the mean of those loads). Targets: family pages at least "
+        f"{TARGET_SHARE['family']} %, staff pages at least {TARGET_SHARE['staff']} %.",
         "Bytes are what a browser with gzip receives: the page, plus every asset it links.",
         f"Targets: p99 under {TARGET_P99_MS} ms; the staff queue at the largest size no slower than 1.5x "
         f"its speed at the smallest; every page with its assets under {TARGET_PAGE_KB} KB.",
@@ -451,6 +470,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8097)
     parser.add_argument(
         "--threads", type=int, default=1, help="threads per gunicorn worker (1: sync workers, more: gthread)"
+    )
+    parser.add_argument(
+        "--reuse-databases",
+        action="store_true",
+        help="keep a size's database from an earlier run, not seeded again (its schema brought to the models)",
     )
     parser.add_argument("--note", default="", help="a line for RESULTS.md about this run (e.g. a shared machine)")
     args = parser.parse_args()
