@@ -19,7 +19,7 @@ from portal.models.household import GuardianRelationship, Guardianship, Househol
 from portal.models.invitation import Invitation
 from portal.models.metrics import ClockKind, ClockStop
 from portal.models.notes import AccountNote, AccountNoteRevision, NoteCategory, StaffNote
-from portal.models.notification import Notification, NotificationStatus
+from portal.models.notification import Notification, NotificationStatus, WeeklySummaryRun
 from portal.models.request import (
     ACTIVE_STATUSES,
     CalendarImport,
@@ -33,6 +33,7 @@ from portal.models.request import (
 )
 from portal.models.roster_import import ImportChange, ImportJob, ImportJobRow, ImportStatus
 from portal.models.safety import SafetyAlert, SafetyCategory, SafetyTeamMember, SafetyTerm
+from portal.models.saved_reply import SavedReply
 from portal.models.security import SecurityEvent
 from portal.models.user import EmailChange, PasswordReset, RecoveryCode, Role, User, UserSession
 
@@ -90,6 +91,7 @@ __all__ = [
     "SafetyTeamMember",
     "SafetyTerm",
     "SatisfactionRating",
+    "SavedReply",
     "School",
     "SecurityEvent",
     "StaffNote",
@@ -98,5 +100,6 @@ __all__ = [
     "TopicSubscription",
     "User",
     "UserSession",
+    "WeeklySummaryRun",
     "reference_of",
 ]

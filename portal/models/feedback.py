@@ -5,7 +5,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
-from portal.models.district import Department, School
+from portal.models.district import Department, School, Translations, translations_column
 from portal.models.user import User
 
 
@@ -47,6 +47,7 @@ class FeedbackTag(Base):
     __tablename__ = "feedback_tag"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(40), unique=True)
+    translations: Mapped[Translations] = translations_column()
 
 
 class Feedback(Base):
@@ -116,6 +117,11 @@ class Feedback(Base):
     def sender_unknown(self) -> bool:
         """Nothing says who sent it: only the day it was sent is kept."""
         return self.author_id is None and not self.contact_email
+
+
+# The review queue sorted by rating, lowest first and unrated last (then newest first): a
+# page in this index's order, without reading and sorting every piece of feedback.
+Index("ix_feedback_rating", Feedback.rating, Feedback.created_at.desc())
 
 
 class FeedbackComment(Base):

@@ -2,7 +2,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, UTCDateTime, utcnow
@@ -32,6 +32,8 @@ class User(UserMixin, Base):  # type: ignore[misc]  # flask_login ships no type 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A department lead or administrator who asked for the metrics summary every Monday.
+    weekly_summary_email: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Two-factor sign-in (TOTP). A secret without totp_enabled_at is being set up.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
