@@ -55,6 +55,7 @@ from portal.models import (
     Request,
     RequestStatus,
     SafetyAlert,
+    SavedReply,
     Student,
     User,
 )
@@ -316,6 +317,9 @@ def district(db: Session, app: Flask) -> District:
     third = factories.make_household(db, name="Third family")
     called_too = _submitted_request(db, third, department, "Call us too")
     callbacks.ask(db, factories.guardians_of(db, third)[0], called_too, window, region="US", now=utcnow())
+    # A saved reply (the staff member leads the department: its edit and archive forms).
+    saved_reply = SavedReply(department_id=department.id, title="Bus stop", body="Two days.", updated_at=utcnow())
+    db.add(saved_reply)
     db.commit()
     roster_job_id = _roster_dry_run(app, db, admin)
     students = {
@@ -363,6 +367,7 @@ def district(db: Session, app: Flask) -> District:
         "import_id": [str(links.import_id)],
         "alert_id": [str(alert_id)],
         "job_id": [str(roster_job_id)],
+        "reply_id": [str(saved_reply.id)],
     }
     # The family tries the victim's ids as well as its own; staff and administrators may
     # change any household, so they are sent to household 1's pages only.

@@ -19,11 +19,12 @@ from portal.blueprints.staff_requests.forms import (
 )
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
+from portal.i18n import translated_field
 from portal.models import CallOutcome, Priority, Request, RequestStatus
 from portal.services import departments, households, requests, scope
 from portal.services.errors import NotFound
 from portal.services.households import access_log, contacts, notes
-from portal.services.requests import callbacks
+from portal.services.requests import callbacks, saved_replies
 from portal.services.safety import alerts
 
 bp = Blueprint("staff_requests", __name__, url_prefix="/staff/requests")
@@ -32,7 +33,7 @@ bp = Blueprint("staff_requests", __name__, url_prefix="/staff/requests")
 def _department_choices(*, only_mine: bool) -> list[SelectChoice]:
     db = get_session()
     shown = departments.departments_worked_by(db, current_user) if only_mine else departments.list_departments(db)
-    return [SelectChoice(department.id, department.name) for department in shown]
+    return [SelectChoice(department.id, translated_field(department)) for department in shown]
 
 
 @bp.get("/")
@@ -42,7 +43,8 @@ def queue() -> str:
     form = QueueFilterForm(request.args)
     form.department_id.choices = [SelectChoice(0, _("All my departments")), *_department_choices(only_mine=True)]
     form.school_id.choices = [SelectChoice(0, _("Any school"))] + [
-        SelectChoice(school.id, school.name) for school in households.list_schools(db, include_inactive=True)
+        SelectChoice(school.id, translated_field(school))
+        for school in households.list_schools(db, include_inactive=True)
     ]
     validate_filters(form)
     wanted = requests.QueueFilter(
@@ -105,11 +107,20 @@ def _request_page(
     reply_form: StaffReplyForm | None = None,
     update_form: RequestUpdateForm | None = None,
     attempt_form: CallAttemptForm | None = None,
+    *,
+    saved_reply_id: int | None = None,
 ) -> str:
     db = get_session()
     if reply_form or update_form or attempt_form:
         # A refused change was rolled back: read the request as it is saved.
         found = requests.request_for_staff(db, current_user, found.id)
+    family_language = saved_replies.family_language(db, found)
+    offered_replies = saved_replies.offered_for(db, found, family_language)
+    if reply_form is None:
+        reply_form = StaffReplyForm()
+        chosen = next((offered for offered in offered_replies if offered.id == saved_reply_id), None)
+        if chosen is not None:  # "use a saved reply": its text in the box, to read and change
+            reply_form.body.data = chosen.body
     access_log.record_view(db, current_user, found.household, "household", now=utcnow(), ip_address=client_address())
     others = requests.other_open_requests(db, current_user, found)
     page = render_template(
@@ -125,7 +136,9 @@ def _request_page(
         others=others,
         other_promises={other.id: requests.promise_of(other) for other in others.visible},
         rating=requests.rating_of(db, found, found.resolution_count) if found.resolution_count else None,
-        reply_form=reply_form or StaffReplyForm(),
+        reply_form=reply_form,
+        offered_replies=offered_replies,
+        family_language=family_language,
         update_form=update_form or _update_form(found),
         callback=callbacks.view_of(db, found),
         attempt_form=attempt_form or CallAttemptForm(formdata=None),
@@ -137,7 +150,10 @@ def _request_page(
 @bp.get("/<int:request_id>")
 @staff_required
 def detail(request_id: int) -> str:
-    return _request_page(requests.request_for_staff(get_session(), current_user, request_id))
+    return _request_page(
+        requests.request_for_staff(get_session(), current_user, request_id),
+        saved_reply_id=request.args.get("saved_reply", type=int),
+    )
 
 
 @bp.post("/<int:request_id>/call")

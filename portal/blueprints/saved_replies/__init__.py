@@ -1,0 +1,1 @@
+"""Saved replies: kept by department leads and administrators, offered on request pages."""
