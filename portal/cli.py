@@ -14,6 +14,7 @@ from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal import calendar_feed, mail, roster_jobs
@@ -28,6 +29,7 @@ from portal.services.calendar import district_calendar
 from portal.services.errors import DomainError
 from portal.services.households import contacts, import_jobs
 from portal.services.metrics import backfill as metrics_backfill_module
+from portal.services.metrics import weekly
 from portal.services.safety import alerts
 
 
@@ -269,9 +271,9 @@ def deliver_notifications(loop: bool) -> None:
 
 def notification_worker_steps(app: Flask) -> list[Callable[[], object]]:
     """One round of `deliver-notifications --loop`: send safety alerts nobody acknowledged
-    to the next person, escalate, send what is due, read the
-    district's published calendar when it is due, then take the next step of a roster
-    import (a whole dry run or write: run a second worker to send meanwhile)."""
+    to the next person, escalate, queue the Monday metrics summary when it is due, send
+    what is due, read the district's published calendar when it is due, then take the
+    next step of a roster import (a whole dry run or write: run a second worker to send meanwhile)."""
     sender = mail.sender_for(app)
     unrecorded: list[mail.UnrecordedSend] = []
 
@@ -283,6 +285,7 @@ def notification_worker_steps(app: Flask) -> list[Callable[[], object]]:
     return [
         _resend_safety_alerts,
         _escalate,
+        _queue_weekly_summaries,
         deliver,
         lambda: calendar_feed.refresh(app),
         lambda: roster_jobs.run_next(app),
@@ -337,6 +340,17 @@ def _escalate() -> int:
     escalated = requests.escalate_overdue(db, now=utcnow())
     db.commit()
     return escalated
+
+
+def _queue_weekly_summaries() -> int:
+    db = get_session()
+    try:
+        queued = weekly.queue_weekly_summaries(db, now=utcnow())
+        db.commit()
+    except IntegrityError:  # another worker claimed this week's summary first
+        db.rollback()
+        return 0
+    return queued
 
 
 def _resend_safety_alerts() -> int:

@@ -37,6 +37,7 @@ SUBJECTS = {
     "request_overdue": _l("Overdue reply: %(reference)s"),
     "feedback_response": _l("The district's answer to your feedback %(reference)s"),
     "safety_alert": _l("Safety alert: a message needs a person now"),
+    "weekly_summary": _l("Last week on the %(district)s family portal"),
 }
 
 

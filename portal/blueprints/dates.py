@@ -83,9 +83,17 @@ def business_duration(duration: timedelta) -> str:
     return ngettext("%(num)d business hour", "%(num)d business hours", hours)
 
 
+def business_seconds(seconds: int | None) -> str:
+    """A measured business time kept in seconds (a metric, an email's payload); a dash when there is none."""
+    if seconds is None:
+        return "—"
+    return business_duration(timedelta(seconds=seconds))
+
+
 FILTERS = {
     "day": day,
     "when": when,
     "business_duration": business_duration,
+    "business_seconds": business_seconds,
 }
 GLOBALS = {"when_from": when_from, "time_left": time_left}

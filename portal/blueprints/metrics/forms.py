@@ -1,7 +1,7 @@
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectChoice, SelectField
+from wtforms import BooleanField, SelectChoice, SelectField
 from wtforms.validators import Optional
 
 from portal.blueprints.forms import DayField, NumberSelectField, PortalForm
@@ -55,3 +55,9 @@ class MetricsFilterForm(PortalForm):
             self.end.errors = [*self.end.errors, str(_l("Choose a range of two years at most."))]
             return None
         return Period(start=start, end=end)
+
+
+class WeeklySummaryForm(PortalForm):
+    """Ask for (or stop) the Monday email of last week's figures."""
+
+    wanted = BooleanField(_l("Email me last week's figures every Monday morning"))

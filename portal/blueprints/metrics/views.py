@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -15,12 +15,13 @@ from wtforms import SelectChoice
 from portal.blueprints import district
 from portal.blueprints.access import staff_required
 from portal.blueprints.downloads import csv_attachment
-from portal.blueprints.forms import validate_filters
+from portal.blueprints.forms import save, validate_filters
 from portal.blueprints.metrics import tables
-from portal.blueprints.metrics.forms import DEFAULT_PERIOD, MetricsFilterForm
+from portal.blueprints.metrics.forms import DEFAULT_PERIOD, MetricsFilterForm, WeeklySummaryForm
 from portal.db import get_session, utcnow
 from portal.services import csv_export, households, metrics
 from portal.services.errors import NotAllowed, NotFound
+from portal.services.metrics import weekly
 
 bp = Blueprint("metrics", __name__, url_prefix="/staff/metrics")
 
@@ -87,7 +88,23 @@ def index() -> str:
         choices=shown.choices,
         cell_text=tables.shown,
         scope_name=shown.scope_name,
+        summary_form=WeeklySummaryForm(formdata=None, wanted=current_user.weekly_summary_email),
     )
+
+
+@bp.post("/weekly-email")
+@staff_required
+def weekly_email() -> Response:
+    """Turn the Monday summary on or off; only someone who sees metrics may ask for it."""
+    if metrics.metrics_scope_for(get_session(), current_user) is None:
+        raise NotAllowed()
+    wanted = bool(WeeklySummaryForm().wanted.data)
+    save(lambda db: weekly.set_subscription(db, current_user, wanted))
+    if wanted:
+        flash(_("Every Monday morning you will get last week's figures by email."))
+    else:
+        flash(_("You will no longer get the Monday email."))
+    return redirect(url_for("metrics.index", _anchor="weekly-email"))
 
 
 @bp.get("/<key>.csv")
