@@ -127,9 +127,11 @@ def update_department(
     now: datetime,
     translations: Mapping[str, Mapping[str, str]] | None = None,
     languages: tuple[str, ...] = (),
+    metrics_public: bool | None = None,
 ) -> Department:
     """Name, description (in English and the portal's other `languages`), visibility to
-    families and reply-time targets, checked and audited together."""
+    families, whether its reply times are on the public "how we are doing" page (unchanged
+    when None) and reply-time targets, checked and audited together."""
     scope.require_admin(actor)
     cleaned = translated.clean_translations(
         translations or {}, languages=languages, limits={"name": NAME_MAX_LENGTH, "description": DESCRIPTION_MAX_LENGTH}
@@ -158,10 +160,13 @@ def update_department(
         "name": department.name,
         "description": department.description,
         "is_public": department.is_public,
+        "metrics_public": department.metrics_public,
         "targets": {p.value: vars(t) for p, t in targets_of(db, department.id).items()},
         "translations": department.translations or {},
     }
     department.name, department.description, department.is_public = name, description.strip(), is_public
+    if metrics_public is not None:
+        department.metrics_public = metrics_public
     department.translations = translated.merged(department.translations, cleaned, languages=languages)
     db.execute(delete(ReplyTarget).where(ReplyTarget.department_id == department.id))
     db.add_all(
@@ -185,6 +190,7 @@ def update_department(
             "name": name,
             "description": department.description,
             "is_public": is_public,
+            "metrics_public": department.metrics_public,
             "targets": {p.value: vars(t) for p, t in targets.items()},
             "translations": department.translations,
         },

@@ -21,6 +21,10 @@ class DepartmentForm(TranslatableForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the department's name.")), Length(max=120)])
     description = TextAreaField(_l("Description shown to families"), validators=[Optional(), Length(max=1000)])
     is_public = BooleanField(_l("Families can send requests to this department"))
+    metrics_public = BooleanField(
+        _l("Show its reply times on the public “How we are doing” page"),
+        description=_l("The typical first reply and the share answered within the promise, over the last 30 days."),
+    )
 
     def target_field(self, priority: Priority, kind: str) -> StringField:
         return self[f"{priority.value}_{kind}"]

@@ -73,6 +73,7 @@ def edit_department(department_id: int) -> Response | str:
             name=form.name.data,
             description=form.description.data or "",
             is_public=form.is_public.data,
+            metrics_public=form.metrics_public.data,
             targets=targets,
             now=utcnow(),
             translations=form.translations_data(),

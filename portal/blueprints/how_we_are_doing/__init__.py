@@ -1,0 +1,1 @@
+"""The public "how we are doing" page: each published department's reply times."""

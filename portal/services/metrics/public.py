@@ -1,0 +1,71 @@
+"""The public "how we are doing" page: for each public department an administrator
+opted in, the typical first reply and the share answered within the promised time over
+the last 30 days, beside the promise itself (a normal-priority question's first-reply
+target).
+
+Anyone may read it, signed in or not, so the figures are kept for CACHE_FOR per
+process: a crowd (or a crawler) reloading the page costs the database one read of each
+department's facts every few minutes, not one per visit."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import Department, Priority
+from portal.services import departments
+from portal.services.metrics.queries import public_summary
+from portal.services.metrics.types import PublicSummary
+
+CACHE_FOR = timedelta(minutes=5)
+# Fewer answers than this in 30 days say little about the next one: the page says so
+# instead of showing a median of three.
+FEWEST_ANSWERS_SHOWN = 5
+
+# By database and department: one process may serve several databases (the tests do).
+_cache: dict[tuple[str, int], tuple[datetime, PublicSummary | None]] = {}
+
+
+@dataclass(frozen=True)
+class PublicFigures:
+    department: Department
+    summary: PublicSummary
+    promised: timedelta  # the first-reply target of a normal-priority question
+
+    @property
+    def enough_answers(self) -> bool:
+        return self.summary.answered >= FEWEST_ANSWERS_SHOWN
+
+
+def published_departments(db: Session) -> list[Department]:
+    return list(
+        db.scalars(
+            select(Department)
+            .where(Department.is_public.is_(True), Department.metrics_public.is_(True))
+            .order_by(Department.name)
+        )
+    )
+
+
+def _summary(db: Session, department_id: int, *, now: datetime) -> PublicSummary | None:
+    bind = db.get_bind()
+    key = (str(bind.engine.url), department_id)
+    kept = _cache.get(key)
+    if kept is not None and timedelta(0) <= now - kept[0] < CACHE_FOR:
+        return kept[1]
+    summary = public_summary(db, department_id, now=now)
+    _cache[key] = (now, summary)
+    return summary
+
+
+def public_figures(db: Session, *, now: datetime, department_id: int | None = None) -> list[PublicFigures]:
+    """Every published department's figures (or one department's: empty unless published)."""
+    shown = [d for d in published_departments(db) if department_id is None or d.id == department_id]
+    targets = departments.first_reply_targets(db, [d.id for d in shown], Priority.NORMAL)
+    figures = []
+    for department in shown:
+        summary = _summary(db, department.id, now=now)
+        if summary is not None:
+            figures.append(PublicFigures(department, summary, targets[department.id]))
+    return figures
