@@ -172,9 +172,12 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.admin_security.views import bp as admin_security_bp
     from portal.blueprints.auth.views import bp as auth_bp
     from portal.blueprints.family.views import bp as family_bp
+    from portal.blueprints.how_we_are_doing.views import bp as how_we_are_doing_bp
     from portal.blueprints.feedback.views import bp as feedback_bp
     from portal.blueprints.main.views import bp as main_bp
+    from portal.blueprints.metrics.views import bp as metrics_bp
     from portal.blueprints.requests.views import bp as requests_bp
+    from portal.blueprints.saved_replies.views import bp as saved_replies_bp
     from portal.blueprints.security.views import bp as security_bp
     from portal.blueprints.staff.views import bp as staff_bp
     from portal.blueprints.staff_feedback.views import bp as staff_feedback_bp
@@ -189,10 +192,13 @@ def register_blueprints(app: Flask) -> None:
         account_bp,
         requests_bp,
         feedback_bp,
+        how_we_are_doing_bp,
         staff_bp,
         staff_requests_bp,
         staff_feedback_bp,
         staff_safety_bp,
+        saved_replies_bp,
+        metrics_bp,
         admin_bp,
         admin_people_bp,
         admin_roster_bp,
@@ -303,7 +309,7 @@ CONTENT_SECURITY_POLICY = (
 
 
 def register_request_hooks(app: Flask) -> None:
-    from portal.blueprints import dates
+    from portal.blueprints import dates, numbers
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
@@ -335,7 +341,7 @@ def register_request_hooks(app: Flask) -> None:
     app.add_template_filter(labels.grade, "grade")
     app.add_template_filter(labels.weekday_names, "weekday_names")
     app.add_template_global(public_url)
-    for name, function in dates.FILTERS.items():
+    for name, function in (dates.FILTERS | numbers.FILTERS).items():
         app.add_template_filter(function, name)
     for name, function in dates.GLOBALS.items():
         app.add_template_global(function, name)
