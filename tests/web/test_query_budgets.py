@@ -55,7 +55,9 @@ MANY = 20
 # Statements per page, measured on SQLite and on PostgreSQL (they agree) with FEW and with
 # MANY rows (they agree too). Every page pays one for the signed-in session
 # (user_session JOIN user).
-FAMILY_HOME = 4  # households, their students with their schools, their guardianships with their users
+# households, their students with their schools, their guardianships with their users; the open
+# requests and new answers with their departments (one statement), time zone (for their promises)
+FAMILY_HOME = 6
 ACCOUNT_CONTACT = 3  # the guardian's preference and its topics
 ACCOUNT_NOTES = 6  # household id, notes, revisions, revision authors, time zone
 MY_REQUESTS = 4  # count, page, departments
@@ -67,13 +69,15 @@ REQUEST_PAGE = 6
 # business hours and closures): the chosen department's promise by the button is a time
 NEW_REQUEST = 9
 MY_FEEDBACK = 6  # count, page, departments, schools, time zone
-# The queues: and the safety-flagged items pinned above them (the staff member's departments
-# again, the flagged items, which of the page's rows are flagged).
-STAFF_QUEUE = 11  # own departments (choices, then ids), schools, count, the page's ids, those rows, time zone
+# The queues: and the safety-flagged items pinned above them (the flagged items, which of the
+# page's rows are flagged). A page reads the staff member's departments once: one scope per session.
+STAFF_QUEUE = 10  # own departments (choices, then ids), schools, count, the page's ids, those rows, time zone
 # The first look at a household in 10 minutes is written to the access log (SELECT + INSERT);
 # these two budgets are for that first look.
-STAFF_REQUEST_PAGE = 21  # request joined, conversation, household, contacts, notes, other requests, forms, call-back
-FEEDBACK_QUEUE = 16  # filters, own departments, triage, count, the page's ids, those rows, tags, time zone
+# request joined, conversation, household, contacts, notes, other requests, forms, call-back,
+# the saved replies offered; the other open requests with their departments (one statement)
+STAFF_REQUEST_PAGE = 20
+FEEDBACK_QUEUE = 14  # filters, own departments, triage, count, the page's ids, those rows, tags, time zone
 FEEDBACK_PAGE = 11  # own departments, feedback joined + tags, history, comments + authors, form choices
 HOUSEHOLD_PAGE = 14  # household + members (3), access log, contacts, family and internal notes
 
@@ -228,9 +232,13 @@ def send_feedback(db: Session, guardian: User, department: Department | None, sc
 
 
 def family_home(db: Session, size: int) -> Scene:
-    household, guardians = make_family(db, guardians=size, students=size, schools=size)
-    last = students_of(db, household)[-1]
-    return Scene(guardians[0], "/family/", last.first_name)
+    _household, guardians = make_family(db, guardians=size, students=size, schools=size)
+    staff = factories.make_staff(db)
+    for index in range(size):
+        asked = ask(db, guardians[index], make_department(db, staff))
+        if index % 2 == 0:
+            staff_reply(db, staff, asked, f"Staff reply {index + 1}")
+    return Scene(guardians[0], "/family/", asked.subject)
 
 
 def account_contact(db: Session, size: int) -> Scene:
