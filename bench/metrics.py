@@ -131,6 +131,7 @@ def main() -> None:
         admin_scope = metrics_scope_for(db, admin)
         assert lead_scope is not None and admin_scope is not None
         month, year = named_period("30days", today=today), named_period("year", today=today)
+
     def query(scope: object, period: Period) -> Callable[[], object]:
         def run() -> object:
             with app.app_context():

@@ -172,8 +172,8 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.admin_security.views import bp as admin_security_bp
     from portal.blueprints.auth.views import bp as auth_bp
     from portal.blueprints.family.views import bp as family_bp
-    from portal.blueprints.how_we_are_doing.views import bp as how_we_are_doing_bp
     from portal.blueprints.feedback.views import bp as feedback_bp
+    from portal.blueprints.how_we_are_doing.views import bp as how_we_are_doing_bp
     from portal.blueprints.main.views import bp as main_bp
     from portal.blueprints.metrics.views import bp as metrics_bp
     from portal.blueprints.requests.views import bp as requests_bp
@@ -341,6 +341,7 @@ def register_request_hooks(app: Flask) -> None:
     app.add_template_filter(labels.grade, "grade")
     app.add_template_filter(labels.weekday_names, "weekday_names")
     app.add_template_global(public_url)
+    app.add_template_global(leads_a_department)
     for name, function in (dates.FILTERS | numbers.FILTERS).items():
         app.add_template_filter(function, name)
     for name, function in dates.GLOBALS.items():
@@ -353,6 +354,18 @@ def register_request_hooks(app: Flask) -> None:
             "languages": app.config["LANGUAGES"],
             "current_language": str(get_locale() or "en"),
         }
+
+
+def leads_a_department() -> bool:
+    """For the menu: whether the signed-in staff member reads metrics and keeps saved
+    replies (an administrator, or a department's supervisor). Read with the staff
+    member's departments, which most staff pages read anyway."""
+    from portal.db import get_session
+    from portal.services import scope
+
+    if not (current_user.is_authenticated and current_user.is_staff):
+        return False
+    return scope.for_staff(get_session(), current_user).leads_a_department
 
 
 def public_url(endpoint: str, **values: Any) -> str:

@@ -53,13 +53,18 @@ class Targets:
     resolution_minutes: int
 
 
-def department_ids_worked_by(db: Session, actor: User) -> list[int] | None:
-    """The departments whose requests and feedback a staff member works; None for an
-    administrator: all of them."""
+def memberships_of(db: Session, actor: User) -> list[tuple[int, bool]] | None:
+    """The departments whose requests and feedback a staff member works, each with whether
+    they supervise it; None for an administrator: all of them."""
     scope.require_staff(actor)
     if actor.is_admin:
         return None
-    return list(db.scalars(_member_department_ids(actor)))
+    rows = db.execute(
+        select(DepartmentMember.department_id, DepartmentMember.is_supervisor).where(
+            DepartmentMember.user_id == actor.id
+        )
+    )
+    return [(department_id, is_supervisor) for department_id, is_supervisor in rows]
 
 
 def departments_worked_by(db: Session, actor: User) -> list[Department]:

@@ -102,9 +102,19 @@ class StaffScope:
         self.actor = actor
 
     @cached_property
+    def _memberships(self) -> list[tuple[int, bool]] | None:
+        return departments.memberships_of(self._db, self.actor)
+
+    @cached_property
     def department_ids(self) -> list[int] | None:
         """The departments worked in; None for an administrator: every one."""
-        return departments.department_ids_worked_by(self._db, self.actor)
+        return None if self._memberships is None else [department_id for department_id, _lead in self._memberships]
+
+    @property
+    def leads_a_department(self) -> bool:
+        """An administrator, or the supervisor of a department: who reads its metrics and
+        keeps its saved replies (read with the departments, not again)."""
+        return self._memberships is None or any(lead for _department_id, lead in self._memberships)
 
     @cached_property
     def sees_unrouted_feedback(self) -> bool:

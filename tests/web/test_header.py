@@ -5,6 +5,8 @@ beside a menu (a <details>: no JavaScript) holding the rest, the current page ma
 import html
 import re
 
+from tests import factories
+from tests.conftest import Browser
 from tests.web.support import location, text
 
 HEADER = re.compile(r"<header\b.*?</header>", re.S)
@@ -93,4 +95,17 @@ def test_staff_see_their_queues_and_the_rest_in_the_menu(desk):  # type: ignore[
 def test_an_administrator_finds_administration_in_the_menu(as_admin):  # type: ignore[no-untyped-def]
     primary, rest = primary_and_menu(header_of(as_admin.get("/admin/")))
     assert primary == ["Requests", "Feedback"]
-    assert rest[:2] == ["Households", "Administration"]
+    assert rest[:4] == ["Households", "Metrics", "Saved replies", "Administration"]
+
+
+def test_a_department_lead_finds_metrics_and_saved_replies_and_other_staff_do_not(app, db, sign_in):  # type: ignore[no-untyped-def]
+    department = factories.make_department(db)
+    lead, plain = factories.make_staff(db), factories.make_staff(db)
+    factories.join(db, lead, department, supervisor=True)
+    factories.join(db, plain, department)
+    _primary, rest = primary_and_menu(header_of(sign_in(lead).get("/staff/requests/")))
+    assert rest[:3] == ["Households", "Metrics", "Saved replies"]
+    other = Browser(app.test_client(), app)
+    other.sign_in(plain.email)
+    _primary, rest = primary_and_menu(header_of(other.get("/staff/requests/")))
+    assert "Metrics" not in rest and "Saved replies" not in rest

@@ -79,7 +79,9 @@ STAFF_QUEUE = 10  # own departments (choices, then ids), schools, count, the pag
 STAFF_REQUEST_PAGE = 20
 FEEDBACK_QUEUE = 14  # filters, own departments, triage, count, the page's ids, those rows, tags, time zone
 FEEDBACK_PAGE = 11  # own departments, feedback joined + tags, history, comments + authors, form choices
-HOUSEHOLD_PAGE = 14  # household + members (3), access log, contacts, family and internal notes
+# household + members (3), access log, contacts, family and internal notes; the staff member's
+# departments (does the menu offer metrics and saved replies?)
+HOUSEHOLD_PAGE = 15
 
 _sequence = itertools.count(1)
 

@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 
 from portal.db import utcnow
-from portal.models import AccountNote, Department, DepartmentMember, NoteCategory
+from portal.models import AccountNote, Department, DepartmentMember, NoteCategory, SavedReply
 from portal.services import feedback, requests
 from portal.services.calendar import district_calendar
 from tests import factories
@@ -35,6 +35,7 @@ class Scene:
     request_b: int
     feedback_a: int
     feedback_b: int
+    saved_reply_b: int
     staff_a: Any
     admin: Any
 
@@ -93,6 +94,10 @@ def scene(db) -> Scene:  # type: ignore[no-untyped-def]
     feedback.add_comment(db, staff_b, feedback_b, f"{B_TEXT} comment among counsellors", now=now)
     # Unrouted feedback is for the triage group, which Robin is not in.
     send(None, f"{B_TEXT} feedback sent as not sure")
+    saved_reply_b = SavedReply(
+        department_id=counselling.id, title=f"{B_TEXT} title", body=f"{B_TEXT} saved reply", updated_at=now
+    )
+    db.add(saved_reply_b)
     db.commit()
     return Scene(
         household_id=household.id,
@@ -102,6 +107,7 @@ def scene(db) -> Scene:  # type: ignore[no-untyped-def]
         request_b=request_b.id,
         feedback_a=feedback_a.id,
         feedback_b=feedback_b.id,
+        saved_reply_b=saved_reply_b.id,
         staff_a=staff_a,
         admin=admin,
     )
@@ -146,6 +152,8 @@ class Surface:
 HOUSEHOLD = "/staff/households/{household_id}"
 REQUEST_A = "/staff/requests/{request_a}"
 FEEDBACK_A = "/staff/feedback/{feedback_a}"
+SAVED_REPLY_B = "/staff/saved-replies/{saved_reply_b}"
+ARCHIVE_B = SAVED_REPLY_B + "/archive"
 
 # POSTs are sent empty: each answers with its page again (errors shown) or a redirect to one.
 SURFACES = [
@@ -190,11 +198,19 @@ SURFACES = [
     # The figures: for department leads and administrators; Robin leads nothing.
     Surface("metrics.index", "/staff/metrics/", staff_status=403),
     Surface("metrics.download", "/staff/metrics/requests.csv", staff_status=403),
+    Surface("metrics.weekly_email", "/staff/metrics/weekly-email", "POST", "/security/", staff_status=403),
+    # Saved replies: kept by department leads and administrators; Robin leads nothing.
+    Surface("saved_replies.reply_list", "/staff/saved-replies/", staff_status=403, admin_sees_b=True),
+    Surface("saved_replies.new_reply", "/staff/saved-replies/new", staff_status=403),
+    Surface("saved_replies.new_reply", "/staff/saved-replies/new", "POST", "/security/", staff_status=403),
+    Surface("saved_replies.edit_reply", SAVED_REPLY_B, staff_status=404, admin_sees_b=True),
+    Surface("saved_replies.edit_reply", SAVED_REPLY_B, "POST", "/security/", staff_status=404, admin_sees_b=True),
+    Surface("saved_replies.archive_reply", ARCHIVE_B, "POST", "/security/", staff_status=404, admin_sees_b=True),
     # Who looked: for administrators only.
     Surface("admin_security.access_log_list", "/admin/access-log?household={household_id}", staff_status=403),
     Surface("admin_security.access_log_csv", "/admin/access-log.csv?household={household_id}", staff_status=403),
 ]
-STAFF_BLUEPRINTS = ("staff", "staff_requests", "staff_feedback", "metrics")
+STAFF_BLUEPRINTS = ("staff", "staff_requests", "staff_feedback", "metrics", "saved_replies")
 CHOICE = re.compile(r"<option\b[^>]*>.*?</option>", re.DOTALL)
 
 
