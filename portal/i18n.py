@@ -11,26 +11,27 @@ is kept the first time it is used (Flask-Babel keeps them for the process as wel
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations
-from flask import Flask
+from flask import Flask, current_app, request
 from flask_babel import get_locale, get_translations
 
 from portal.services import translated
 
 SOURCE_LANGUAGE = "en"
 
-_catalogs: dict[Locale, NullTranslations] = {}
-
 
 def _catalog() -> NullTranslations:
     locale = get_locale()
     if locale is None:  # outside a request: the strings as written
         return get_translations()
-    catalog = _catalogs.get(locale)
+    # Per app: each may read its catalogs from its own BABEL_TRANSLATION_DIRECTORIES.
+    catalogs: dict[Locale, NullTranslations] = current_app.extensions.setdefault("portal.catalogs", {})
+    catalog = catalogs.get(locale)
     if catalog is None:
-        catalog = _catalogs[locale] = get_translations()
+        catalog = catalogs[locale] = get_translations()
     return catalog
 
 
@@ -81,6 +82,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.install_gettext_callables(gettext=_gettext, ngettext=_ngettext, newstyle=True)
     app.add_template_filter(translated_field, "translated")
     app.add_template_global(_language_name, "language_name")
+    app.add_template_global(this_page_without_lang)
 
 
 def translated_field(obj: Any, field: str = "name") -> str:
@@ -92,3 +94,10 @@ def translated_field(obj: Any, field: str = "name") -> str:
 def _language_name(code: str | None) -> str:
     """`{{ language_name(user.language) }}`: a language named in the reader's language."""
     return display_name(code, get_locale()) if code else ""
+
+
+def this_page_without_lang() -> str:
+    """This page's path and query, less an email link's `lang`: where the language switch
+    returns to (with `lang` kept, the link's language would win again on arrival)."""
+    kept = [(name, value) for name, value in request.args.items(multi=True) if name != "lang"]
+    return f"{request.path}?{urlencode(kept)}" if kept else request.path

@@ -463,12 +463,23 @@ def test_scope(db, scene):
 
 def test_named_periods():
     wednesday = date(2026, 11, 11)
-    assert metrics.named_period("week", today=wednesday) == Period(date(2026, 11, 9), wednesday)
+    week = metrics.named_period("week", today=wednesday)
+    assert (week.start, week.end) == (date(2026, 11, 9), wednesday)
+    # This week so far beside last week's same days, not beside the weekend before it.
+    assert (week.previous().start, week.previous().end) == (date(2026, 11, 2), date(2026, 11, 4))
+    monday = metrics.named_period("week", today=date(2026, 11, 9))
+    assert (monday.previous().start, monday.previous().end) == (date(2026, 11, 2), date(2026, 11, 2))
     assert metrics.named_period("30days", today=wednesday) == Period(date(2026, 10, 13), wednesday)
     assert metrics.named_period("30days", today=wednesday).days == 30
-    assert metrics.named_period("year", today=wednesday) == Period(date(2026, 7, 1), wednesday)
-    assert metrics.named_period("year", today=date(2027, 3, 1)) == Period(date(2026, 7, 1), date(2027, 3, 1))
-    assert metrics.named_period("year", today=date(2027, 7, 1)) == Period(date(2027, 7, 1), date(2027, 7, 1))
+    assert metrics.named_period("30days", today=wednesday).previous() == Period(date(2026, 9, 13), date(2026, 10, 12))
+    year = metrics.named_period("year", today=wednesday)
+    assert (year.start, year.end) == (date(2026, 7, 1), wednesday)
+    # The school year so far beside the last one's same months.
+    assert (year.previous().start, year.previous().end) == (date(2025, 7, 1), date(2025, 11, 11))
+    assert (metrics.named_period("year", today=date(2027, 3, 1)).start) == date(2026, 7, 1)
+    assert metrics.named_period("year", today=date(2027, 7, 1)).start == date(2027, 7, 1)
+    leap = metrics.named_period("year", today=date(2028, 2, 29))
+    assert leap.previous().end == date(2027, 2, 28)
     with pytest.raises(ValueError):
         metrics.named_period("decade", today=wednesday)
 

@@ -63,6 +63,16 @@ def test_the_header_switch_returns_to_the_page_in_the_other_language(client):  #
     assert language_form(header_of(page))["buttons"] == "en:en:English"
 
 
+def test_switching_away_from_an_email_links_language_sticks(client):  # type: ignore[no-untyped-def]
+    """An email's link opened signed out (?lang=es), then "English": the page comes back in
+    English, its other parameters kept; the link's language does not win again."""
+    form = language_form(header_of(client.get("/sign-in?lang=es&next=%2Ffamily%2F")))
+    assert form["next"] == "/sign-in?next=%2Ffamily%2F"
+    switched = client.post("/language", data={"csrf_token": form["csrf_token"], "next": form["next"], "language": "en"})
+    assert location(switched) == "/sign-in?next=%2Ffamily%2F"
+    assert '<html lang="en">' in text(client.get(location(switched)))
+
+
 def test_the_language_switch_without_its_token_changes_nothing(client):  # type: ignore[no-untyped-def]
     refused = client.post("/language", data={"next": "/sign-in", "language": "es"})
     assert refused.status_code == 400

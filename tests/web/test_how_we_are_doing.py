@@ -7,7 +7,7 @@ import pytest
 
 from portal.db import utcnow
 from portal.services import requests
-from portal.services.metrics import public_summary
+from portal.services.metrics import public, public_summary
 from portal.services.requests.intake import NewRequest
 from tests import factories
 from tests.conftest import Browser
@@ -95,3 +95,16 @@ def test_an_administrator_publishes_a_department_and_the_question_form_links_to_
     assert transport.metrics_public is True
     assert "How fast departments answered lately" in family.get("/requests/new").get_data(as_text=True)
     assert family.get(f"/how-we-are-doing/{transport.id}").status_code == 200
+
+
+def test_the_figures_are_read_again_after_five_minutes(db, published, staff, household):
+    kept: public.Kept = {}
+    now = utcnow()
+    (first,) = public.public_figures(db, kept, now=now)
+    answered(db, published, staff, household, 2)
+    (cached,) = public.public_figures(db, kept, now=now + timedelta(minutes=4))
+    (fresh,) = public.public_figures(db, kept, now=now + public.CACHE_FOR)
+    assert (first.summary.answered, cached.summary.answered, fresh.summary.answered) == (6, 6, 8)
+    published.metrics_public = False  # unpublished: gone at once, kept figures or not
+    db.commit()
+    assert public.public_figures(db, kept, now=now + public.CACHE_FOR) == []

@@ -7,15 +7,15 @@ current one with the difference, and words each value for the page."""
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 
-from flask_babel import format_date, format_decimal, format_number, format_percent, ngettext
+from flask_babel import format_date, format_number, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from portal import charts
-from portal.blueprints import dates
+from portal.blueprints import dates, numbers
 from portal.services.metrics import Count, Dashboard, Figures, TimeFigures, WeekPoint
 
 Value = int | float | str | date | datetime | None
@@ -54,10 +54,6 @@ class Table:
 NO_FIGURE = "—"
 
 
-def _seconds(seconds: float) -> str:
-    return dates.business_duration(timedelta(seconds=seconds))
-
-
 def shown(cell: Cell) -> str:
     """A cell's value as the page words it: counts and decimals in the reader's
     language, business time in words ("3 business hours"), a dash for no figure."""
@@ -79,28 +75,16 @@ def shown(cell: Cell) -> str:
             return sign + str(ngettext("%(num)s point", "%(num)s points", points))
         return sign + shown(Cell(points, kind))
     if kind is Kind.SECONDS:
-        return _seconds(value)
+        return dates.business_seconds(round(value))
     if kind is Kind.PERCENT:
-        return _percent_text(value)
+        return numbers.percent(value)
     if kind in (Kind.RATING, Kind.MEAN):
-        return _rating_text(value)
+        return numbers.rating_mean(value)
     return str(format_number(value))
-
-
-def _percent_text(value: float | None) -> str:
-    return NO_FIGURE if value is None else str(format_percent(round(value) / 100))
-
-
-def _rating_text(value: float | None) -> str:
-    return NO_FIGURE if value is None else str(format_decimal(round(value, 1), format="0.0"))
 
 
 def _count_text(value: float | None) -> str:
     return NO_FIGURE if value is None else str(format_number(round(value)))
-
-
-def _seconds_text(value: float | None) -> str:
-    return NO_FIGURE if value is None else _seconds(value)
 
 
 # --- the CSV ---------------------------------------------------------------------
@@ -218,7 +202,7 @@ def _trends() -> list[Trend]:
             Kind.SECONDS,
             lambda week: week.first_reply_median_seconds,
             "line",
-            _seconds_text,
+            dates.business_seconds,
         ),
         Trend(
             "trend-on-time",
@@ -227,7 +211,7 @@ def _trends() -> list[Trend]:
             Kind.PERCENT,
             lambda week: week.first_reply_on_time_percent,
             "line",
-            _percent_text,
+            numbers.percent,
         ),
         Trend(
             "trend-satisfaction",
@@ -236,7 +220,7 @@ def _trends() -> list[Trend]:
             Kind.RATING,
             lambda week: week.satisfaction_mean,
             "line",
-            _rating_text,
+            numbers.rating_mean,
         ),
         Trend(
             "trend-feedback",
@@ -397,13 +381,7 @@ def _feedback(now: Figures, before: Figures) -> Table:
             _compare(
                 _("First staff response: 90th percentile"), Kind.SECONDS, first_a.p90_seconds, first_b.p90_seconds
             ),
-            _compare(
-                _("First staff response: within the promised time"),
-                Kind.PERCENT,
-                first_a.on_time_percent,
-                first_b.on_time_percent,
-            ),
-            _compare(_("First staff response: broken promises"), Kind.COUNT, first_a.broken, first_b.broken),
+            # Feedback carries no promise: no share within it, no broken promise.
         ],
     )
 

@@ -3,9 +3,10 @@ opted in, the typical first reply and the share answered within the promised tim
 the last 30 days, beside the promise itself (a normal-priority question's first-reply
 target).
 
-Anyone may read it, signed in or not, so the figures are kept for CACHE_FOR per
-process: a crowd (or a crawler) reloading the page costs the database one read of each
-department's facts every few minutes, not one per visit."""
+Anyone may read it, signed in or not, so the figures are kept for CACHE_FOR in a
+`Kept` the caller holds (the app keeps one per process): a crowd (or a crawler)
+reloading the page costs the database one read of each department's facts every few
+minutes, not one per visit."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,8 +24,8 @@ CACHE_FOR = timedelta(minutes=5)
 # instead of showing a median of three.
 FEWEST_ANSWERS_SHOWN = 5
 
-# By database and department: one process may serve several databases (the tests do).
-_cache: dict[tuple[str, int], tuple[datetime, PublicSummary | None]] = {}
+# Each department's figures, with when they were read.
+Kept = dict[int, tuple[datetime, PublicSummary | None]]
 
 
 @dataclass(frozen=True)
@@ -48,24 +49,23 @@ def published_departments(db: Session) -> list[Department]:
     )
 
 
-def _summary(db: Session, department_id: int, *, now: datetime) -> PublicSummary | None:
-    bind = db.get_bind()
-    key = (str(bind.engine.url), department_id)
-    kept = _cache.get(key)
-    if kept is not None and timedelta(0) <= now - kept[0] < CACHE_FOR:
-        return kept[1]
+def _summary(db: Session, department_id: int, kept: Kept, *, now: datetime) -> PublicSummary | None:
+    found = kept.get(department_id)
+    if found is not None and timedelta(0) <= now - found[0] < CACHE_FOR:
+        return found[1]
     summary = public_summary(db, department_id, now=now)
-    _cache[key] = (now, summary)
+    kept[department_id] = (now, summary)
     return summary
 
 
-def public_figures(db: Session, *, now: datetime, department_id: int | None = None) -> list[PublicFigures]:
-    """Every published department's figures (or one department's: empty unless published)."""
+def public_figures(db: Session, kept: Kept, *, now: datetime, department_id: int | None = None) -> list[PublicFigures]:
+    """Every published department's figures (or one department's: empty unless
+    published), from `kept` when they were read less than CACHE_FOR ago."""
     shown = [d for d in published_departments(db) if department_id is None or d.id == department_id]
     targets = departments.first_reply_targets(db, [d.id for d in shown], Priority.NORMAL)
     figures = []
     for department in shown:
-        summary = _summary(db, department.id, now=now)
+        summary = _summary(db, department.id, kept, now=now)
         if summary is not None:
             figures.append(PublicFigures(department, summary, targets[department.id]))
     return figures

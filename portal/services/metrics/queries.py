@@ -121,10 +121,11 @@ def departments_for_metrics(db: Session, user: User) -> list[tuple[int, str]]:
 
 
 def named_period(name: str, *, today: date) -> Period:
-    """ "week": Monday to today; "30days": the last 30 days; "year": the school year so far
-    (from the latest 1 July)."""
+    """ "week": Monday to today, beside the same days a week earlier; "30days": the last 30
+    days, beside the 30 before; "year": the school year so far (from the latest 1 July),
+    beside the same days of the school year before."""
     if name == "week":
-        return Period(today - timedelta(days=today.weekday()), today)
+        return Period(today - timedelta(days=today.weekday()), today, compared_with="week")
     if name == "30days":
         return Period(today - timedelta(days=29), today)
     if name == "year":
@@ -132,7 +133,7 @@ def named_period(name: str, *, today: date) -> Period:
         start = date(today.year, month, day)
         if start > today:
             start = date(today.year - 1, month, day)
-        return Period(start, today)
+        return Period(start, today, compared_with="year")
     raise ValueError(f"unknown period {name!r}")
 
 

@@ -12,19 +12,36 @@ from datetime import date, datetime, timedelta
 
 @dataclass(frozen=True)
 class Period:
-    """Whole district-local days, both ends included."""
+    """Whole district-local days, both ends included. `compared_with` says what the
+    previous period is: the equal span just before ("span", for chosen dates and the last
+    30 days), or the same days a week ("week") or a year ("year") earlier, so that this
+    week so far (Monday to Wednesday) is set beside last Monday to Wednesday, not beside
+    a weekend, and this school year so far beside the last one's same months."""
 
     start: date
     end: date
+    compared_with: str = "span"
 
     def previous(self) -> Period:
-        """The equal period just before this one."""
+        if self.compared_with == "week":
+            week = timedelta(days=7)
+            return Period(self.start - week, self.end - week, self.compared_with)
+        if self.compared_with == "year":
+            return Period(_a_year_before(self.start), _a_year_before(self.end), self.compared_with)
         end = self.start - timedelta(days=1)
         return Period(start=end - timedelta(days=self.days - 1), end=end)
 
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+
+def _a_year_before(day: date) -> date:
+    """The same day a year earlier; 29 February's is the 28th."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
 
 
 @dataclass(frozen=True)

@@ -206,11 +206,3 @@ def _offered(reply: SavedReply, language: str) -> OfferedReply:
     return OfferedReply(
         reply.id, reply.title, body, in_family_language=language == SOURCE_LANGUAGE or body != reply.body
     )
-
-
-def offered_text(db: Session, request: Request, reply_id: int, language: str) -> OfferedReply | None:
-    """One reply offered for this request (None when it is not one of them)."""
-    for offered in offered_for(db, request, language):
-        if offered.id == reply_id:
-            return offered
-    return None
