@@ -17,6 +17,7 @@ from portal.models import (
     RequestStatus,
     Role,
     RoutingRule,
+    SavedReply,
     School,
     Student,
     User,
@@ -32,19 +33,80 @@ SPANISH_FAMILY_EMAIL = "familia@example.org"
 STAFF_EMAIL = "staff@example.org"
 ADMIN_EMAIL = "admin@example.org"
 
+# Name, code and the name in Spanish.
 SCHOOLS = [
-    ("Lincoln Elementary School", "LES"),
-    ("Roosevelt Middle School", "RMS"),
-    ("Jefferson High School", "JHS"),
+    ("Lincoln Elementary School", "LES", "Escuela Primaria Lincoln"),
+    ("Roosevelt Middle School", "RMS", "Escuela Secundaria Roosevelt"),
+    ("Jefferson High School", "JHS", "Preparatoria Jefferson"),
 ]
 
+# Name and description, in English and in Spanish.
 DEPARTMENTS = [
-    ("Transportation", "Bus routes, stops, pick-up times and late buses."),
-    ("Enrollment", "Registering a student, changing schools, proof of address."),
-    ("Attendance", "Absences, late arrivals and early pick-ups."),
-    ("Nutrition Services", "School meals, menus, allergies and meal accounts."),
-    ("Special Education", "Individualized education programs (IEPs) and support services."),
-    ("Technology Help", "Student devices, portal accounts and passwords."),
+    (
+        "Transportation",
+        "Bus routes, stops, pick-up times and late buses.",
+        "Transporte",
+        "Rutas y paradas de autobús, horarios de recogida y autobuses que llegan tarde.",
+    ),
+    (
+        "Enrollment",
+        "Registering a student, changing schools, proof of address.",
+        "Inscripciones",
+        "Inscribir a un estudiante, cambiar de escuela, comprobante de domicilio.",
+    ),
+    (
+        "Attendance",
+        "Absences, late arrivals and early pick-ups.",
+        "Asistencia",
+        "Ausencias, llegadas tarde y salidas temprano.",
+    ),
+    (
+        "Nutrition Services",
+        "School meals, menus, allergies and meal accounts.",
+        "Servicios de Nutrición",
+        "Comidas escolares, menús, alergias y cuentas de comidas.",
+    ),
+    (
+        "Special Education",
+        "Individualized education programs (IEPs) and support services.",
+        "Educación Especial",
+        "Programas de educación individualizados (IEP) y servicios de apoyo.",
+    ),
+    (
+        "Technology Help",
+        "Student devices, portal accounts and passwords.",
+        "Ayuda con la Tecnología",
+        "Dispositivos de los estudiantes, cuentas del portal y contraseñas.",
+    ),
+]
+# Departments whose reply times are on the public "How we are doing" page.
+PUBLISHED = ("Transportation", "Enrollment")
+# Saved replies: department, title, English, Spanish.
+SAVED_REPLIES = [
+    (
+        "Transportation",
+        "Bus stop change",
+        "A new bus stop takes two school days to set up. Until then, please use the current stop; "
+        "we will write to you when the new one starts.",
+        "Una parada de autobús nueva tarda dos días escolares en prepararse. Mientras tanto, use la "
+        "parada actual; le escribiremos cuando empiece la nueva.",
+    ),
+    (
+        "Transportation",
+        "Late bus",
+        "We are sorry the bus was late. We have told the route's driver and supervisor, and we are "
+        "watching the route's times this week.",
+        "Lamentamos que el autobús llegara tarde. Avisamos al conductor y al supervisor de la ruta, y "
+        "esta semana revisamos los horarios de la ruta.",
+    ),
+    (
+        None,
+        "Proof of address",
+        "A utility bill, a lease or a bank statement from the last 60 days, with your name and "
+        "address, is accepted as proof of address.",
+        "Se acepta como comprobante de domicilio una factura de servicios, un contrato de alquiler o "
+        "un estado de cuenta bancario de los últimos 60 días, con su nombre y dirección.",
+    ),
 ]
 
 
@@ -309,9 +371,17 @@ def seed_demo(
     if admin is not None:
         return DemoResult(created=False, totp_secret=admin.totp_secret or "", sign_ins=sign_ins)
     password_hash = passwords.hash_password(password)
-    schools = [School(name=name, code=code) for name, code in SCHOOLS]
+    schools = [School(name=name, code=code, translations={"es": {"name": es}}) for name, code, es in SCHOOLS]
     db.add_all(schools)
-    db.add_all(Department(name=name, description=text) for name, text in DEPARTMENTS)
+    db.add_all(
+        Department(
+            name=name,
+            description=text,
+            translations={"es": {"name": name_es, "description": text_es}},
+            metrics_public=name in PUBLISHED,
+        )
+        for name, text, name_es, text_es in DEPARTMENTS
+    )
     lincoln, roosevelt, jefferson = schools
     staff = [
         _user(db, ADMIN_EMAIL, "Pat Morgan", Role.ADMIN, password_hash, now),
@@ -374,4 +444,14 @@ def seed_demo(
         secret_key=secret_key or totp_secret,
     )
     _demo_feedback(db, rivera_mother, garcia, schools, by_name, now)
+    db.add_all(
+        SavedReply(
+            department_id=by_name[department].id if department else None,
+            title=title,
+            body=english,
+            translations={"es": {"body": spanish}},
+            updated_at=now,
+        )
+        for department, title, english, spanish in SAVED_REPLIES
+    )
     return DemoResult(created=True, totp_secret=totp_secret, sign_ins=sign_ins)

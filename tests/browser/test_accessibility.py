@@ -93,6 +93,9 @@ SCENES: dict[str, Scene] = {
     "admin-import": Scene("admin", lambda v, d: v.open("/admin/import")),
     "admin-school": Scene("admin", lambda v, d: v.open(f"/admin/schools/{d.school.id}")),
     "admin-new-school": Scene("admin", lambda v, d: v.open("/admin/schools/new")),
+    "how-we-are-doing": Scene(None, lambda v, d: v.open("/how-we-are-doing/")),
+    "saved-replies": Scene("admin", lambda v, d: v.open("/staff/saved-replies/")),
+    "saved-reply-new": Scene("admin", lambda v, d: v.open("/staff/saved-replies/new")),
 }
 
 PHONE_WIDTH = 360

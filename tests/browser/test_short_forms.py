@@ -26,7 +26,7 @@ FORM_HEIGHT = """() => {
 @pytest.fixture
 def departments(db, district):  # type: ignore[no-untyped-def]
     """The demo district's six departments, with their descriptions."""
-    db.add_all(Department(name=name, description=text, is_public=True) for name, text in DEPARTMENTS)
+    db.add_all(Department(name=name, description=text, is_public=True) for name, text, _es, _text_es in DEPARTMENTS)
     db.commit()
     return list(db.scalars(select(Department).order_by(Department.id)))
 
