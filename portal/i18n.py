@@ -19,8 +19,7 @@ from flask import Flask, current_app, request
 from flask_babel import get_locale, get_translations
 
 from portal.services import translated
-
-SOURCE_LANGUAGE = "en"
+from portal.services.translated import SOURCE_LANGUAGE
 
 
 def _catalog() -> NullTranslations:

@@ -47,28 +47,15 @@ def record(
 def staff_replied(db: Session, request: Request, user_id: int | None, *, now: datetime, calendar: Calendar) -> None:
     """A public staff reply: call before the reply clocks are cleared. It stops the first
     reply (or the next reply, when one is due) and counts as a reply."""
+    stopped: tuple[ClockKind, datetime, datetime] | None = None
     if request.first_replied_at is None and request.first_reply_due_at is not None:
-        record(
-            db,
-            request,
-            ClockKind.FIRST_REPLY,
-            started_at=request.resolution_started_at,
-            due_at=request.first_reply_due_at,
-            now=now,
-            seconds=business_seconds(request.resolution_started_at, now, calendar),
-            user_id=user_id,
-        )
+        stopped = (ClockKind.FIRST_REPLY, request.resolution_started_at, request.first_reply_due_at)
     elif request.next_reply_started_at is not None and request.next_reply_due_at is not None:
-        record(
-            db,
-            request,
-            ClockKind.NEXT_REPLY,
-            started_at=request.next_reply_started_at,
-            due_at=request.next_reply_due_at,
-            now=now,
-            seconds=business_seconds(request.next_reply_started_at, now, calendar),
-            user_id=user_id,
-        )
+        stopped = (ClockKind.NEXT_REPLY, request.next_reply_started_at, request.next_reply_due_at)
+    if stopped is not None:
+        kind, started_at, due_at = stopped
+        seconds = business_seconds(started_at, now, calendar)
+        record(db, request, kind, started_at=started_at, due_at=due_at, now=now, seconds=seconds, user_id=user_id)
     record(db, request, ClockKind.REPLY, started_at=now, due_at=None, now=now, seconds=0, user_id=user_id)
 
 
