@@ -5,41 +5,19 @@ The languages are English and every language with a compiled catalog in the tran
 directories (portal/translations/<code>/LC_MESSAGES/messages.mo), each named in itself:
 adding a catalog is all a new language needs (README, "Adding a language").
 
-A staff page translates a hundred and more strings; Flask-Babel looks its context up
-again for each. The catalogs never change while the portal runs, so each language's
-is kept the first time it is used (Flask-Babel keeps them for the process as well)."""
+Templates translate through `portal.catalogs`, as the rest of the portal does."""
 
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError
-from babel.support import NullTranslations
-from flask import Flask, current_app, request
-from flask_babel import get_locale, get_translations
+from flask import Flask, request
+from flask_babel import get_locale
 
+from portal.catalogs import translate, translate_plural
 from portal.services import translated
 from portal.services.translated import SOURCE_LANGUAGE
-
-
-def _catalog() -> NullTranslations:
-    locale = get_locale()
-    if locale is None:  # outside a request: the strings as written
-        return get_translations()
-    # Per app: each may read its catalogs from its own BABEL_TRANSLATION_DIRECTORIES.
-    catalogs: dict[Locale, NullTranslations] = current_app.extensions.setdefault("portal.catalogs", {})
-    catalog = catalogs.get(locale)
-    if catalog is None:
-        catalog = catalogs[locale] = get_translations()
-    return catalog
-
-
-def _gettext(string: str) -> str:
-    return _catalog().ugettext(string)
-
-
-def _ngettext(singular: str, plural: str, number: int) -> str:
-    return _catalog().ungettext(singular, plural, number)
 
 
 def endonym(code: str) -> str:
@@ -78,7 +56,7 @@ def init_app(app: Flask) -> None:
     after babel.init_app). LANGUAGES set in the configuration is kept as given."""
     if not app.config.get("LANGUAGES"):
         app.config["LANGUAGES"] = catalog_languages(app.extensions["babel"].translation_directories)
-    app.jinja_env.install_gettext_callables(gettext=_gettext, ngettext=_ngettext, newstyle=True)
+    app.jinja_env.install_gettext_callables(gettext=translate, ngettext=translate_plural, newstyle=True)
     app.add_template_filter(translated_field, "translated")
     app.add_template_global(_language_name, "language_name")
     app.add_template_global(this_page_without_lang)

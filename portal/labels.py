@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 
 from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
 
+from portal.catalogs import lazy_gettext as _l
 from portal.models import (
     CallbackStatus,
     CallOutcome,

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask, render_template
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import utcnow
 from portal.faults import MAIL_SERVER, DependencyUnavailable
 from portal.models import Notification, NotificationStatus

@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 from flask import Flask
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import get_session, utcnow
 from portal.faults import unavailable_dependency
 from portal.models import ImportJob, ImportStatus, User

@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date
 from babel.dates import format_time as format_time_of_day
-from flask_babel import format_timedelta, get_locale, gettext, ngettext
+from flask_babel import format_timedelta, get_locale
 
 from portal.blueprints import district
+from portal.catalogs import gettext, ngettext
 
 # "E" alone in a date pattern is the abbreviated weekday ("Tue"); families read it in full.
 SHORT_WEEKDAY = re.compile(r"(?<!E)E(?!E)")

@@ -7,7 +7,6 @@ from datetime import date
 from typing import Any, TypeVar
 
 from flask import current_app, flash, request
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto, _is_submitted
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField, Field, FileField, Form, RadioField, SelectChoice, SelectField
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import MAX_ROW_ID, get_session
 from portal.services.errors import DomainError
 from portal.services.text import has_control_characters

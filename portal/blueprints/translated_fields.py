@@ -11,12 +11,12 @@ from typing import Any, ClassVar, TypeVar
 
 from flask import current_app
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from wtforms import Field
 from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired, Optional
 
 from portal.blueprints.forms import PortalForm
+from portal.catalogs import lazy_gettext as _l
 from portal.i18n import SOURCE_LANGUAGE, display_name
 from portal.models.district import Translations
 

@@ -5,10 +5,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import rows_matched
 from portal.models import Department, DepartmentMember, DistrictSetting, Priority, ReplyTarget, Role, User
 from portal.services import audit, scope, translated

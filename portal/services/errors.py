@@ -1,6 +1,6 @@
 """Domain errors. Views attach their message to a form field or let the app answer."""
 
-from flask_babel import lazy_gettext as _l
+from portal.catalogs import lazy_gettext as _l
 
 
 class DomainError(Exception):

@@ -4,9 +4,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Column, Select, Table, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.sql.visitors import iterate
 
 ItemT = TypeVar("ItemT")
 
@@ -45,9 +46,10 @@ def paginate(
     """Run `statement` for page `number` (from 1); out-of-range numbers are clamped.
     Items are the first column's objects, or whole rows with `rows=True`.
 
-    With `then_load`, the page is read in two steps: the ids, sorted and limited on the
-    list's own index, then those rows with `then_load` (joins of what each row shows).
-    Joined in one step, the database would join every matching row before sorting."""
+    With `then_load` (joins of what each row shows), the page's ids are chosen first,
+    sorted and limited on the list's own index, and only those rows are joined: joined
+    in one step, the database would join every matching row before sorting. One
+    statement does both when the list is sorted on its own columns, two otherwise."""
     total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
     last_page = max(1, -(-total // size))
     number = min(max(1, number), last_page, MAX_PAGE)
@@ -61,10 +63,23 @@ def paginate(
 
 def _load_in_order(db: Session, limited: Select[*tuple[Any, ...]], options: Sequence[ExecutableOption]) -> list[Any]:
     model = limited.column_descriptions[0]["entity"]
-    ids: list[Any] = list(db.scalars(limited.with_only_columns(model.id)))
+    page_ids = limited.with_only_columns(model.id)
+    order = limited._order_by_clauses
+    if _sorted_on_own_columns(order, model.__table__):
+        # The same sort again, on the page's rows only: one statement.
+        joined = select(model).where(model.id.in_(page_ids.scalar_subquery())).options(*options).order_by(*order)
+        return list(db.scalars(joined).unique())
+    ids: list[Any] = list(db.scalars(page_ids))
     if not ids:
         return []
     found: list[Any] = list(db.scalars(select(model).where(model.id.in_(ids)).options(*options)))
     loaded = {item.id: item for item in found}
     # A row deleted between the two statements is left out, not an error.
     return [loaded[item_id] for item_id in ids if item_id in loaded]
+
+
+def _sorted_on_own_columns(order: Sequence[Any], table: Table) -> bool:
+    """True when the sort reads columns and all of them are `table`'s: sorting the page's
+    rows again then needs no join."""
+    columns = [element for clause in order for element in iterate(clause) if isinstance(element, Column)]
+    return bool(columns) and all(column.table is table for column in columns)

@@ -4,8 +4,7 @@ Every free-text field a service saves goes through `clean_text`."""
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
+from portal.catalogs import lazy_gettext as _l
 from portal.services.errors import InvalidInput
 
 # Tab and line breaks belong in a multi-line text box; no other control character

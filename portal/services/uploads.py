@@ -4,8 +4,7 @@ Nothing in an upload makes the server fetch anything: the content is only read
 as text and parsed by the importer that asked for it, within its own limits.
 """
 
-from flask_babel import lazy_gettext as _l
-
+from portal.catalogs import lazy_gettext as _l
 from portal.services.errors import InvalidInput
 
 # Signatures of formats people upload by mistake instead of text: a spreadsheet

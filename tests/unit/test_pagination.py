@@ -66,9 +66,16 @@ def test_the_number_of_pages_rounds_up(total, pages):
 
 # then_load: the page's ids first, then those rows with what they show -------------
 
+SORTED_ON_OWN_COLUMNS = select(Student).order_by(Student.first_name.desc(), Student.id)
+# Sorted on a joined table's column: the page's rows cannot be sorted again without the join.
+SORTED_ACROSS_A_JOIN = (
+    select(Student)
+    .join(School, School.id == Student.school_id)
+    .order_by(School.name, Student.first_name.desc(), Student.id)
+)
 
-def students_by_first_name(db, number, *, deleted_between=None):  # type: ignore[no-untyped-def]
-    statement = select(Student).order_by(Student.first_name.desc(), Student.id)
+
+def load_page(db, statement, number, *, deleted_between=None):  # type: ignore[no-untyped-def]
     if deleted_between is None:
         return paginate(db, statement, number=number, size=3, then_load=(joinedload(Student.school),))
 
@@ -84,6 +91,21 @@ def students_by_first_name(db, number, *, deleted_between=None):  # type: ignore
         event.remove(connection, "after_cursor_execute", delete_after_the_ids)
 
 
+def statements_of(db, run):  # type: ignore[no-untyped-def]
+    seen = []
+
+    def count(*_args):  # type: ignore[no-untyped-def]
+        seen.append(1)
+
+    connection = db.connection()
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        run()
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+    return len(seen)
+
+
 @pytest.fixture
 def five_students(db):  # type: ignore[no-untyped-def]
     school = factories.make_school(db, name="Lincoln Elementary")
@@ -94,21 +116,41 @@ def five_students(db):  # type: ignore[no-untyped-def]
     db.expunge_all()
 
 
-def test_then_load_keeps_the_sort_and_loads_the_relations_with_the_rows(db, five_students):
-    page = students_by_first_name(db, 1)
+@pytest.mark.parametrize("statement", [SORTED_ON_OWN_COLUMNS, SORTED_ACROSS_A_JOIN], ids=["own columns", "join"])
+def test_then_load_keeps_the_sort_and_loads_the_relations_with_the_rows(db, five_students, statement):
+    page = load_page(db, statement, 1)
     assert [student.first_name for student in page.items] == ["Eli", "Dev", "Cleo"]
     assert (page.total, page.pages) == (5, 2)
     # Loaded with the rows: reading it sends nothing (the relation raises if it is not loaded).
     assert {student.school.name for student in page.items} == {"Lincoln Elementary"}
-    assert [student.first_name for student in students_by_first_name(db, 2).items] == ["Ben", "Ana"]
+    assert [student.first_name for student in load_page(db, statement, 2).items] == ["Ben", "Ana"]
+
+
+@pytest.mark.parametrize("statement", [SORTED_ON_OWN_COLUMNS, SORTED_ACROSS_A_JOIN], ids=["own columns", "join"])
+def test_then_load_gives_the_pages_of_the_plain_list(db, statement):
+    """Every page, for names with ties and two schools: what a page without joins shows."""
+    schools = [factories.make_school(db, name=name) for name in ("Oak", "Elm")]
+    household = factories.make_household(db, students=0)
+    for number, name in enumerate(["Ana", "Ben", "Ana", "Cleo", "Ben", "Dev", "Ana", "Eli"]):
+        db.add(Student(household_id=household.id, first_name=name, last_name="R", school_id=schools[number % 2].id))
+    db.commit()
+    for number in (1, 2, 3):
+        plain = paginate(db, statement, number=number, size=3)
+        assert [student.id for student in load_page(db, statement, number).items] == [s.id for s in plain.items]
+
+
+def test_a_list_sorted_on_its_own_columns_is_read_in_one_statement_with_its_count(db, five_students):
+    assert statements_of(db, lambda: load_page(db, SORTED_ON_OWN_COLUMNS, 1)) == 2
+    assert statements_of(db, lambda: load_page(db, SORTED_ACROSS_A_JOIN, 1)) == 3
 
 
 def test_then_load_leaves_out_a_row_deleted_between_its_two_statements(db, five_students):
     dev = db.scalar(select(Student.id).where(Student.first_name == "Dev"))
-    page = students_by_first_name(db, 1, deleted_between=dev)
+    page = load_page(db, SORTED_ACROSS_A_JOIN, 1, deleted_between=dev)
     assert [student.first_name for student in page.items] == ["Eli", "Cleo"]
 
 
 def test_then_load_on_an_empty_list_gives_an_empty_page(db):
-    page = paginate(db, select(Student).order_by(Student.id), number=1, size=3, then_load=(joinedload(Student.school),))
-    assert (page.items, page.total) == ([], 0)
+    for statement in (SORTED_ON_OWN_COLUMNS, SORTED_ACROSS_A_JOIN):
+        page = paginate(db, statement, number=1, size=3, then_load=(joinedload(Student.school),))
+        assert (page.items, page.total) == ([], 0)

@@ -1,4 +1,3 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     EmailField,
@@ -13,6 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from portal import labels
 from portal.blueprints.forms import NumberSelectField, PortalForm
+from portal.catalogs import lazy_gettext as _l
 from portal.models import Channel, NoteCategory, Topic
 from portal.services.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
 from portal.services.households.notes import MAX_LENGTH as NOTE_MAX_LENGTH

@@ -4,7 +4,6 @@ address, and all the portal holds about their household."""
 import json
 
 from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -22,6 +21,7 @@ from portal.blueprints.account.forms import (
 )
 from portal.blueprints.downloads import attachment, csv_attachment
 from portal.blueprints.forms import language_choices, save_or_flash, save_or_show_error
+from portal.catalogs import gettext as _
 from portal.db import get_session, utcnow
 from portal.models import AccountNote, Channel, NoteCategory, Topic, User
 from portal.services import csv_export, households

@@ -1,6 +1,5 @@
 """The forms of the district calendar: hours, closures, time zone and calendar imports."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     SelectChoice,
@@ -12,6 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from portal.blueprints.forms import DayField, PortalForm, whole_number
 from portal.blueprints.translated_fields import TranslatableForm
+from portal.catalogs import lazy_gettext as _l
 from portal.services.calendar import district_calendar
 
 WEEKDAY_NAMES = (

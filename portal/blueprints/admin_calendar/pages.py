@@ -7,8 +7,6 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, render_template, request
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy.orm import Session
 from wtforms import Form
 
@@ -25,6 +23,8 @@ from portal.blueprints.admin_calendar.forms import (
 )
 from portal.blueprints.forms import save, save_or_show_error
 from portal.blueprints.translated_fields import with_translations
+from portal.catalogs import gettext as _
+from portal.catalogs import ngettext
 from portal.db import get_session, utcnow
 from portal.i18n import translated_field
 from portal.models import CalendarFeed, CalendarImport, Closure

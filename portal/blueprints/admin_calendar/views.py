@@ -1,7 +1,6 @@
 """Administrators: the district calendar: business hours, time zone, closures and calendar imports."""
 
 from flask import Blueprint, current_app, flash, redirect, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -23,6 +22,7 @@ from portal.blueprints.admin_calendar.pages import (
 )
 from portal.blueprints.forms import save, save_or_flash, save_or_show_error
 from portal.blueprints.translated_fields import with_translations
+from portal.catalogs import gettext as _
 from portal.db import get_session, utcnow
 from portal.services.calendar import calendar_import, district_calendar, feed
 

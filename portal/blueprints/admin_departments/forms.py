@@ -1,6 +1,5 @@
 """The forms of departments, their members, and feedback routing."""
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     StringField,
@@ -11,6 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from portal import labels
 from portal.blueprints.forms import NumberSelectField, PortalForm
 from portal.blueprints.translated_fields import TranslatableForm
+from portal.catalogs import lazy_gettext as _l
 from portal.models import Priority
 
 TARGET_KINDS = {"first": _l("First reply"), "next": _l("Next reply"), "resolution": _l("Resolution")}

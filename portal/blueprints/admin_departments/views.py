@@ -3,7 +3,6 @@
 import math
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -19,6 +18,7 @@ from portal.blueprints.admin_departments.forms import (
 )
 from portal.blueprints.forms import save, save_or_show_error
 from portal.blueprints.translated_fields import with_translations
+from portal.catalogs import gettext as _
 from portal.db import get_session, utcnow
 from portal.i18n import translated_field
 from portal.models import Department, Priority

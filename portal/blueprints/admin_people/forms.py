@@ -1,6 +1,5 @@
 """The forms of staff accounts, schools and the household import."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -14,6 +13,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from portal import labels
 from portal.blueprints.forms import PortalForm
 from portal.blueprints.translated_fields import TranslatableForm
+from portal.catalogs import lazy_gettext as _l
 from portal.models import Role
 
 

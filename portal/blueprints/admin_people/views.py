@@ -1,8 +1,6 @@
 """Administrators: staff accounts, schools, two-factor resets, household import and contact lists."""
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -18,6 +16,8 @@ from portal.blueprints.admin_people.forms import (
 from portal.blueprints.downloads import csv_attachment
 from portal.blueprints.forms import language_choices, save, save_or_flash, save_or_show_error
 from portal.blueprints.translated_fields import with_translations
+from portal.catalogs import gettext as _
+from portal.catalogs import ngettext
 from portal.db import get_session, utcnow
 from portal.models import Channel, Role, Topic, User
 from portal.services import accounts, audit, csv_export, uploads

@@ -1,10 +1,10 @@
 """The upload of a OneRoster export."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField
 
 from portal.blueprints.forms import PortalForm
+from portal.catalogs import lazy_gettext as _l
 
 
 class RosterUploadForm(PortalForm):

@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal, format_number
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -19,6 +18,7 @@ from portal import labels
 from portal.blueprints.access import admin_required
 from portal.blueprints.admin_roster.forms import RosterUploadForm
 from portal.blueprints.forms import attach_error, save_or_flash, save_or_show_error, whole_number
+from portal.catalogs import gettext as _
 from portal.db import get_session, utcnow
 from portal.extensions import csrf
 from portal.models import ImportChange, ImportJob, ImportStatus

@@ -1,11 +1,11 @@
 """The forms of the safety team and the safety terms."""
 
-from flask_babel import lazy_gettext as _l
 from wtforms import Field, Form, HiddenField, SelectChoice, SelectField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length
 
 from portal import labels
 from portal.blueprints.forms import NumberSelectField, PortalForm
+from portal.catalogs import lazy_gettext as _l
 from portal.models import SafetyCategory
 from portal.services.safety.alerts import PHRASE_MAX
 from portal.services.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters

@@ -2,7 +2,6 @@
 one, and the log of every alert with how quickly someone acknowledged it."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -12,6 +11,7 @@ from portal.blueprints.access import admin_required
 from portal.blueprints.admin_safety.forms import RemoveTeamMemberForm, RemoveTermForm, SafetyTermForm, TeamMemberForm
 from portal.blueprints.downloads import csv_attachment
 from portal.blueprints.forms import save_or_refuse, save_or_show_error, whole_number
+from portal.catalogs import gettext as _
 from portal.db import get_session, utcnow
 from portal.models import SafetyCategory
 from portal.services import csv_export

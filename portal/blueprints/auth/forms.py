@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from portal.blueprints.forms import PortalForm
+from portal.catalogs import lazy_gettext as _l
 from portal.services.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
 
 EMAIL_MAX = 254

@@ -3,8 +3,6 @@
 import time
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -25,6 +23,8 @@ from portal.blueprints.auth.forms import (
 )
 from portal.blueprints.forms import attach_error, save, save_or_refuse, save_or_show_error
 from portal.blueprints.security.views import set_up_page
+from portal.catalogs import gettext as _
+from portal.catalogs import ngettext
 from portal.db import get_session, utcnow
 from portal.extensions import client_address, limiter
 from portal.models import Invitation, User

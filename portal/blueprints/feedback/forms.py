@@ -1,4 +1,3 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     EmailField,
@@ -13,6 +12,7 @@ from wtforms.validators import Email, Length, Optional, ValidationError
 
 from portal import labels
 from portal.blueprints.forms import NumberRadioField, NumberSelectField, PortalForm
+from portal.catalogs import lazy_gettext as _l
 from portal.models import FeedbackKind
 from portal.services.feedback import BODY_MAX_LENGTH
 

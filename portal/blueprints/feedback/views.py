@@ -5,7 +5,6 @@ import secrets
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -13,6 +12,7 @@ from wtforms import SelectChoice
 from portal.blueprints.access import family_required
 from portal.blueprints.feedback.forms import FeedbackForm, PublicFeedbackForm
 from portal.blueprints.forms import save_or_show_error, whole_number
+from portal.catalogs import gettext as _
 from portal.db import get_session, utcnow
 from portal.extensions import limiter
 from portal.i18n import translated_field

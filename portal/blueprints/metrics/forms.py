@@ -1,10 +1,10 @@
 from datetime import date, timedelta
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectChoice, SelectField
 from wtforms.validators import Optional
 
 from portal.blueprints.forms import DayField, NumberSelectField, PortalForm
+from portal.catalogs import lazy_gettext as _l
 from portal.services.metrics import Period
 
 PERIODS = {

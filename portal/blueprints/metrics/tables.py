@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from flask_babel import format_date, format_number, ngettext
-from flask_babel import gettext as _
+from flask_babel import format_date, format_number
 from markupsafe import Markup
 
 from portal import charts
 from portal.blueprints import dates, numbers
+from portal.catalogs import gettext as _
+from portal.catalogs import ngettext
 from portal.services.metrics import Count, Dashboard, Figures, TimeFigures, WeekPoint
 
 Value = int | float | str | date | datetime | None

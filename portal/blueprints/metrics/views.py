@@ -7,7 +7,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -18,6 +17,7 @@ from portal.blueprints.downloads import csv_attachment
 from portal.blueprints.forms import save, validate_filters
 from portal.blueprints.metrics import tables
 from portal.blueprints.metrics.forms import DEFAULT_PERIOD, MetricsFilterForm, WeeklySummaryForm
+from portal.catalogs import gettext as _
 from portal.db import get_session, utcnow
 from portal.services import csv_export, households, metrics
 from portal.services.errors import NotAllowed, NotFound

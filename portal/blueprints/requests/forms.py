@@ -1,11 +1,11 @@
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, Field, HiddenField, SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from portal import labels
 from portal.blueprints.forms import NumberRadioField, NumberSelectField, PortalForm, whole_number
+from portal.catalogs import lazy_gettext as _l
 from portal.services.requests import BODY_MAX_LENGTH, COMMENT_MAX_LENGTH, SUBJECT_MAX_LENGTH, callbacks
 
 

@@ -5,7 +5,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from limits import parse as parse_limit
 from sqlalchemy.orm import Session
@@ -15,6 +14,7 @@ from wtforms import SelectChoice
 from portal.blueprints.access import family_required
 from portal.blueprints.forms import save, save_or_flash, save_or_refuse, save_or_show_error, whole_number
 from portal.blueprints.requests.forms import CallbackForm, NewRequestForm, RatingForm, ReplyForm
+from portal.catalogs import gettext as _
 from portal.db import get_session, utcnow
 from portal.i18n import translated_field
 from portal.models import CallbackStatus, Priority, Request, RequestStatus

@@ -1,9 +1,9 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import NumberSelectField, PortalForm
 from portal.blueprints.translated_fields import TranslatableForm
+from portal.catalogs import lazy_gettext as _l
 from portal.services.requests.saved_replies import BODY_LIMIT, TITLE_LIMIT
 
 EVERY_DEPARTMENT = 0

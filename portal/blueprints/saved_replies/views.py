@@ -2,7 +2,6 @@
 department's and the district-wide ones. The request page offers them (staff_requests)."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -12,6 +11,7 @@ from portal.blueprints.access import staff_required
 from portal.blueprints.forms import save, save_or_show_error
 from portal.blueprints.saved_replies.forms import EVERY_DEPARTMENT, ArchiveForm, SavedReplyForm
 from portal.blueprints.translated_fields import with_translations
+from portal.catalogs import gettext as _
 from portal.db import get_session, utcnow
 from portal.models import SavedReply
 from portal.services.errors import NotAllowed

@@ -1,7 +1,6 @@
 """A signed-in person's own security: where they are signed in, and their second factor."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
@@ -10,6 +9,7 @@ from werkzeug.wrappers import Response
 from portal.blueprints.access import request_client
 from portal.blueprints.forms import attach_error, save, save_or_show_error
 from portal.blueprints.security.forms import ConfirmCodeForm, ConfirmPasswordForm
+from portal.catalogs import gettext as _
 from portal.db import get_session, utcnow
 from portal.models import User
 from portal.services import scope

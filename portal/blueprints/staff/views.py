@@ -4,7 +4,6 @@ with its contact details and notes."""
 import json
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -22,6 +21,7 @@ from portal.blueprints.staff.forms import (
     StudentFields,
     StudentForm,
 )
+from portal.catalogs import gettext as _
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
 from portal.i18n import translated_field

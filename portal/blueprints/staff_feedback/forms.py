@@ -1,11 +1,11 @@
 from collections.abc import Mapping
 
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from portal import labels
 from portal.blueprints.forms import DayField, NumberSelectField, PortalForm
+from portal.catalogs import lazy_gettext as _l
 from portal.services.feedback import COMMENT_MAX_LENGTH, RESPONSE_MAX_LENGTH
 
 SORT_LABELS = {

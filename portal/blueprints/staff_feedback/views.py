@@ -2,8 +2,6 @@
 feedback page with its history, internal comments, the answer and follow-up."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -27,6 +25,8 @@ from portal.blueprints.staff_feedback.forms import (
     ReviewFilterForm,
     TagsForm,
 )
+from portal.catalogs import gettext as _
+from portal.catalogs import ngettext
 from portal.db import get_session, utcnow
 from portal.i18n import translated_field
 from portal.labels import SentimentLabel

@@ -2,7 +2,6 @@
 and a request page with everything about the family on one screen."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -17,6 +16,7 @@ from portal.blueprints.staff_requests.forms import (
     RequestUpdateForm,
     StaffReplyForm,
 )
+from portal.catalogs import gettext as _
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
 from portal.i18n import translated_field

@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
 from portal.blueprints.forms import PortalForm
+from portal.catalogs import lazy_gettext as _l
 from portal.services.safety.alerts import REASON_MAX
 
 

@@ -2,13 +2,13 @@
 false positive with a reason. Only the team and administrators see these pages."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.blueprints.access import staff_required
 from portal.blueprints.forms import save_or_flash, save_or_show_error, whole_number
 from portal.blueprints.staff_safety.forms import AcknowledgeForm, ClearForm
+from portal.catalogs import gettext as _
 from portal.db import get_session, utcnow
 from portal.services import scope
 from portal.services.safety import alerts

@@ -7,10 +7,10 @@ import secrets
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from portal.catalogs import lazy_gettext as _l
 from portal.models import EmailChange, User
 from portal.services import audit, notifications, scope
 from portal.services.accounts import passwords, sign_in

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import rows_matched
 from portal.models import Invitation, User
 from portal.services import audit, notifications, scope

@@ -14,8 +14,8 @@ from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask_babel import lazy_gettext as _l
 
+from portal.catalogs import lazy_gettext as _l
 from portal.services.errors import InvalidInput
 
 _hasher = PasswordHasher()

@@ -4,10 +4,10 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import rows_matched
 from portal.models import PasswordReset, User
 from portal.services import audit, notifications, scope

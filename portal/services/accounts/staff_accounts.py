@@ -3,10 +3,10 @@
 from collections.abc import Mapping
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.catalogs import lazy_gettext as _l
 from portal.models import Role, School, User
 from portal.services import audit, scope, translated
 from portal.services.accounts import invitations, sessions, sign_in

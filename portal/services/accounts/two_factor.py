@@ -11,10 +11,10 @@ from datetime import datetime
 
 import pyotp
 import segno
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from portal.catalogs import lazy_gettext as _l
 from portal.models import RecoveryCode, User
 from portal.services import audit, notifications
 from portal.services.errors import InvalidInput, NotAllowed

@@ -9,10 +9,10 @@ from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from babel.dates import format_datetime, get_timezone
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import CONFIGURED_TIME_ZONE
 from portal.models import BusinessHours, Closure, DistrictSetting, User
 from portal.services import audit, scope, translated

@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import rows_matched
 from portal.models import CalendarFeed, Closure, User
 from portal.services import audit, scope

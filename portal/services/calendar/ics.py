@@ -21,8 +21,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
+from portal.catalogs import lazy_gettext as _l
 from portal.services import uploads
 from portal.services.calendar import district_calendar, ics_text, recurrence
 from portal.services.errors import InvalidInput

@@ -3,10 +3,10 @@ change status, assignee and department, act on many at once, or open a request f
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import MAX_ROW_ID, get_row
 from portal.models import (
     Department,

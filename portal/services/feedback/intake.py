@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, selectinload
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import get_row
 from portal.models import (
     Department,

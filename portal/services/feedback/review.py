@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import MAX_ROW_ID, contains_pattern
 from portal.models import (
     AuditEvent,

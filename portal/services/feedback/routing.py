@@ -6,10 +6,10 @@ import re
 import unicodedata
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import get_row
 from portal.models import Department, DistrictSetting, RoutingRule, User
 from portal.services import audit, departments, scope

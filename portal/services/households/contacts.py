@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal.catalogs import lazy_gettext as _l
 from portal.models import Channel, ContactPreference, Guardianship, Topic, TopicSubscription, User
 from portal.services import audit, notifications, scope
 from portal.services.errors import Conflict, InvalidInput, NotAllowed, NotFound

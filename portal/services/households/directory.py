@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, literal_column, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import contains_pattern
 from portal.models import GuardianRelationship, Guardianship, Household, Role, School, Student, User
 from portal.services import accounts, audit, scope

@@ -11,10 +11,10 @@ discarded, so any host's worker can read it.
 
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import rows_matched
 from portal.models import (
     ImportChange,

@@ -4,11 +4,11 @@ and staff's internal notes on a household, which families never see."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal.catalogs import lazy_gettext as _l
 from portal.models import AccountNote, AccountNoteRevision, Guardianship, NoteCategory, StaffNote, User
 from portal.services import audit, notifications, scope
 from portal.services.errors import Conflict, InvalidInput, NotFound

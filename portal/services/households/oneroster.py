@@ -39,8 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from flask_babel import lazy_gettext as _l
-
+from portal.catalogs import lazy_gettext as _l
 from portal.services.households.oneroster_files import (
     MAX_MEMBERS as MAX_MEMBERS,  # re-exported
 )

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from typing import IO
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
 
+from portal.catalogs import lazy_gettext as _l
 from portal.services.errors import InvalidInput
 
 MAX_MEMBERS = 50

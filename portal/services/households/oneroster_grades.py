@@ -9,7 +9,7 @@ and 0 for kindergarten and -1 for prekindergarten, as several SIS write them.
 
 import re
 
-from flask_babel import lazy_gettext as _l
+from portal.catalogs import lazy_gettext as _l
 
 GRADE_CODES = ("IT", "PR", "PK", "TK", "KG", *(f"{number:02d}" for number in range(1, 14)), "PS", "UG", "OT")
 _SPELLINGS = {code: code for code in GRADE_CODES} | {

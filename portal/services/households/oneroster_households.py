@@ -6,8 +6,7 @@ set, stable across imports and row orders."""
 import hashlib
 from collections.abc import Callable
 
-from flask_babel import lazy_gettext as _l
-
+from portal.catalogs import lazy_gettext as _l
 from portal.services.households.oneroster_files import clean
 from portal.services.households.oneroster_records import RefusedRow, Roster, RosterHousehold
 

@@ -1,8 +1,8 @@
 """Phone numbers, validated and stored in E.164 (+15555550100)."""
 
 import phonenumbers
-from flask_babel import lazy_gettext as _l
 
+from portal.catalogs import lazy_gettext as _l
 from portal.services.errors import InvalidInput
 
 

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from portal.catalogs import lazy_gettext as _l
 from portal.models import GuardianRelationship, Guardianship, Household, Role, School, Student, User
 from portal.services import accounts, audit
 from portal.services.households import contacts

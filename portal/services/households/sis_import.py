@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.catalogs import lazy_gettext as _l
 from portal.models import GuardianRelationship, Household, School, Student, User
 from portal.services import accounts, audit, scope
 from portal.services.errors import InvalidInput

@@ -23,11 +23,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from portal import labels
+from portal.catalogs import gettext as _
 from portal.models import (
     ACTIVE_STATUSES,
     Callback,

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal.catalogs import lazy_gettext as _l
 from portal.models import (
     CallAttempt,
     Callback,

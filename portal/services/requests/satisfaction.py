@@ -3,11 +3,11 @@ through the emailed link (a signed token good for that resolution only)."""
 
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import get_row
 from portal.models import Request, RequestStatus, SatisfactionRating, User
 from portal.services import audit

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, or_, select
 from sqlalchemy.orm import Session
 
+from portal.catalogs import lazy_gettext as _l
 from portal.models import Department, DepartmentMember, Guardianship, Request, SavedReply, User
 from portal.services import audit
 from portal.services.errors import InvalidInput, NotAllowed, NotFound

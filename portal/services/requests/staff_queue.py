@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, false, select, union
 from sqlalchemy.orm import Session, aliased, joinedload
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import MAX_ROW_ID, contains_pattern, get_row
 from portal.models import (
     ACTIVE_STATUSES,

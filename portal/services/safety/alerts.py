@@ -19,11 +19,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, event, func, inspect, or_, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.base import NO_VALUE
 
+from portal.catalogs import lazy_gettext as _l
 from portal.db import SAFETY_RESEND_MINUTES, rows_matched, utcnow
 from portal.models import (
     ACTIVE_STATUSES,

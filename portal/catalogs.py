@@ -1,0 +1,73 @@
+"""gettext, ngettext and lazy_gettext for the whole portal, through a catalog found
+once per language, not once per string.
+
+A staff page translates a hundred and more strings; Flask-Babel looks its context up
+again for each (three lookups of the request's globals a string). The catalogs never
+change while the portal runs, so each language's is kept, per app, the first time it
+is used (Flask-Babel keeps them for the process as well): about half the time of
+Flask-Babel's own functions. Outside a request the strings are as written, as with
+Flask-Babel; `force_locale` is honoured, the language being read for each string.
+
+Imports nothing of the portal: services word their messages with `lazy_gettext`."""
+
+from typing import Any
+
+from babel import Locale
+from babel.support import NullTranslations
+from flask import current_app, g
+from flask_babel import LazyString, get_locale, get_translations
+
+# The catalog of the locale last used in this app context, on flask.g: (locale, catalog).
+_KEPT = "portal_catalog"
+
+
+def _catalog() -> NullTranslations:
+    try:
+        request_globals = g._get_current_object()
+    except RuntimeError:  # outside an app context: the strings as written
+        return get_translations()
+    # The locale Flask-Babel settled on for this request (or for force_locale), read
+    # where it keeps it; get_locale() settles it when it is not there yet.
+    locale = getattr(getattr(request_globals, "_flask_babel", None), "babel_locale", None) or get_locale()
+    if locale is None:
+        return get_translations()
+    kept = request_globals.__dict__.get(_KEPT)
+    if kept is not None and kept[0] is locale:
+        return kept[1]
+    # Per app: each may read its catalogs from its own BABEL_TRANSLATION_DIRECTORIES.
+    catalogs: dict[Locale, NullTranslations] = current_app.extensions.setdefault("portal.catalogs", {})
+    catalog = catalogs.get(locale)
+    if catalog is None:
+        catalog = catalogs[locale] = get_translations()
+    setattr(request_globals, _KEPT, (locale, catalog))
+    return catalog
+
+
+def translate(string: str) -> str:
+    """`string` in the page's language, nothing put in: for Jinja's gettext, which puts
+    the variables in itself."""
+    return _catalog().ugettext(string)
+
+
+def translate_plural(singular: str, plural: str, number: int) -> str:
+    """The form for `number` in the page's language, nothing put in (for Jinja's ngettext)."""
+    return _catalog().ungettext(singular, plural, number)
+
+
+def gettext(string: str, **variables: Any) -> str:
+    """Flask-Babel's `gettext`, through the kept catalog: `string` in the page's language,
+    with `variables` put in (`%(name)s`)."""
+    translated = translate(string)
+    return translated % variables if variables else translated
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """Flask-Babel's `ngettext`, through the kept catalog; `num` is `%(num)d` in the text."""
+    variables.setdefault("num", num)
+    return translate_plural(singular, plural, num) % variables
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    """A text translated when it is shown, in the language of the page showing it: for
+    labels and choices defined once, at import."""
+    return LazyString(gettext, string, **variables)
