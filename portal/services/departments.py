@@ -5,7 +5,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from portal.catalogs import lazy_gettext as _l
@@ -53,31 +53,19 @@ class Targets:
     resolution_minutes: int
 
 
-def memberships_of(db: Session, actor: User) -> list[tuple[int, bool]] | None:
-    """The departments whose requests and feedback a staff member works, each with whether
-    they supervise it; None for an administrator: all of them."""
+def memberships_of(db: Session, actor: User) -> list[tuple[Department, bool]] | None:
+    """The departments whose requests and feedback a staff member works, by name, each
+    with whether they supervise it; None for an administrator: all of them."""
     scope.require_staff(actor)
     if actor.is_admin:
         return None
     rows = db.execute(
-        select(DepartmentMember.department_id, DepartmentMember.is_supervisor).where(
-            DepartmentMember.user_id == actor.id
-        )
+        select(Department, DepartmentMember.is_supervisor)
+        .join(DepartmentMember, DepartmentMember.department_id == Department.id)
+        .where(DepartmentMember.user_id == actor.id)
+        .order_by(Department.name)
     )
-    return [(department_id, is_supervisor) for department_id, is_supervisor in rows]
-
-
-def departments_worked_by(db: Session, actor: User) -> list[Department]:
-    """Those departments themselves, by name: every department for an administrator."""
-    scope.require_staff(actor)
-    statement = select(Department).order_by(Department.name)
-    if not actor.is_admin:
-        statement = statement.where(Department.id.in_(_member_department_ids(actor)))
-    return list(db.scalars(statement))
-
-
-def _member_department_ids(actor: User) -> Select[int]:
-    return select(DepartmentMember.department_id).where(DepartmentMember.user_id == actor.id)
+    return [(department, is_supervisor) for department, is_supervisor in rows]
 
 
 def triage_department_id(db: Session) -> int | None:

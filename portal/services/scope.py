@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import (
     AuditEvent,
+    Department,
     DepartmentMember,
     DistrictSetting,
     Feedback,
@@ -102,19 +103,27 @@ class StaffScope:
         self.actor = actor
 
     @cached_property
-    def _memberships(self) -> list[tuple[int, bool]] | None:
+    def _memberships(self) -> list[tuple[Department, bool]] | None:
         return departments.memberships_of(self._db, self.actor)
 
     @cached_property
     def department_ids(self) -> list[int] | None:
         """The departments worked in; None for an administrator: every one."""
-        return None if self._memberships is None else [department_id for department_id, _lead in self._memberships]
+        return None if self._memberships is None else [department.id for department, _lead in self._memberships]
+
+    @cached_property
+    def departments(self) -> list[Department]:
+        """The departments worked in, by name (read with the memberships): every one for
+        an administrator."""
+        if self._memberships is None:
+            return departments.list_departments(self._db)
+        return [department for department, _lead in self._memberships]
 
     @property
     def leads_a_department(self) -> bool:
         """An administrator, or the supervisor of a department: who reads its metrics and
         keeps its saved replies (read with the departments, not again)."""
-        return self._memberships is None or any(lead for _department_id, lead in self._memberships)
+        return self._memberships is None or any(lead for _department, lead in self._memberships)
 
     @cached_property
     def sees_unrouted_feedback(self) -> bool:

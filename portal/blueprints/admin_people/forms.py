@@ -1,17 +1,11 @@
 """The forms of staff accounts, schools and the household import."""
 
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (
-    BooleanField,
-    EmailField,
-    SelectChoice,
-    SelectField,
-    StringField,
-)
+from wtforms import BooleanField, EmailField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal import labels
-from portal.blueprints.forms import PortalForm
+from portal.blueprints.forms import PortalForm, SelectField
 from portal.blueprints.translated_fields import TranslatableForm
 from portal.catalogs import lazy_gettext as _l
 from portal.models import Role

@@ -1,10 +1,10 @@
 """The forms of the safety team and the safety terms."""
 
-from wtforms import Field, Form, HiddenField, SelectChoice, SelectField, StringField, ValidationError
+from wtforms import Field, Form, HiddenField, SelectChoice, StringField, ValidationError
 from wtforms.validators import DataRequired, Length
 
 from portal import labels
-from portal.blueprints.forms import NumberSelectField, PortalForm
+from portal.blueprints.forms import NumberSelectField, PortalForm, SelectField
 from portal.catalogs import lazy_gettext as _l
 from portal.models import SafetyCategory
 from portal.services.safety.alerts import PHRASE_MAX

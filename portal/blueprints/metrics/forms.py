@@ -1,9 +1,9 @@
 from datetime import date, timedelta
 
-from wtforms import BooleanField, SelectChoice, SelectField
+from wtforms import BooleanField, SelectChoice
 from wtforms.validators import Optional
 
-from portal.blueprints.forms import DayField, NumberSelectField, PortalForm
+from portal.blueprints.forms import DayField, NumberSelectField, PortalForm, SelectField
 from portal.catalogs import lazy_gettext as _l
 from portal.services.metrics import Period
 

@@ -1,8 +1,8 @@
-from wtforms import EmailField, FieldList, Form, FormField, SelectChoice, SelectField, StringField
+from wtforms import EmailField, FieldList, Form, FormField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal import labels
-from portal.blueprints.forms import NumberSelectField, PortalForm
+from portal.blueprints.forms import NumberSelectField, PortalForm, SelectField
 from portal.catalogs import lazy_gettext as _l
 from portal.models import GuardianRelationship
 from portal.services.households import GRADES

@@ -1,10 +1,10 @@
 from collections.abc import Mapping
 
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from portal import labels
-from portal.blueprints.forms import DayField, NumberSelectField, PortalForm
+from portal.blueprints.forms import DayField, NumberSelectField, PortalForm, SelectField
 from portal.catalogs import lazy_gettext as _l
 from portal.services.feedback import COMMENT_MAX_LENGTH, RESPONSE_MAX_LENGTH
 

@@ -1,11 +1,11 @@
 from collections.abc import Mapping
 from enum import StrEnum
 
-from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from portal import labels
-from portal.blueprints.forms import NumberSelectField, PortalForm
+from portal.blueprints.forms import NumberSelectField, PortalForm, SelectField
 from portal.catalogs import lazy_gettext as _l
 from portal.services.requests import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH
 from portal.services.requests.callbacks import ATTEMPT_NOTE_MAX

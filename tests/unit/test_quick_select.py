@@ -1,0 +1,48 @@
+"""QuickSelect writes the select WTForms would write, byte for byte, whatever the text."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+from werkzeug.datastructures import MultiDict
+from wtforms import Form, SelectChoice
+from wtforms import SelectField as WTFormsSelectField
+from wtforms.validators import DataRequired
+
+from portal.blueprints.forms import QuickSelect, SelectField
+
+# Hostile text too: markup, quotes, ampersands, control characters, other scripts.
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+CHOICES = st.lists(
+    st.builds(SelectChoice, TEXT, TEXT), min_size=1, max_size=8, unique_by=lambda choice: choice.value
+)
+
+
+def both(choices, *, required):  # type: ignore[no-untyped-def]
+    validators = [DataRequired()] if required else []
+
+    class Quick(Form):
+        field = SelectField("Field", choices=choices, validators=validators)
+
+    class Plain(Form):
+        field = WTFormsSelectField("Field", choices=choices, validators=validators)
+
+    return Quick, Plain
+
+
+@given(choices=CHOICES, picked=st.integers(min_value=0, max_value=9), required=st.booleans(), css=TEXT)
+def test_the_html_is_wtforms_own(choices, picked, required, css):  # type: ignore[no-untyped-def]
+    quick_form, plain_form = both(choices, required=required)
+    sent = MultiDict({"field": choices[picked % len(choices)].value})
+    quick, plain = quick_form(sent).field, plain_form(sent).field
+    assert quick() == plain()
+    assert quick(class_=css, aria_invalid="true") == plain(class_=css, aria_invalid="true")
+
+
+def test_options_with_their_own_attributes_and_groups_go_through_wtforms():
+    grouped = [SelectChoice("a", "A", optgroup="Group <1>"), SelectChoice("b", "B", optgroup="Group 2")]
+    with_attributes = [SelectChoice("a", "A", render_kw={"disabled": True})]
+    for choices in (grouped, with_attributes):
+        quick_form, plain_form = both(choices, required=False)
+        assert quick_form().field() == plain_form().field()
+    assert '<optgroup label="Group &lt;1&gt;">' in both(grouped, required=False)[0]().field()
+    assert '<option disabled value="a">A</option>' in both(with_attributes, required=False)[0]().field()
+    assert isinstance(SelectField.widget, QuickSelect)
