@@ -71,13 +71,16 @@ NEW_REQUEST = 9
 MY_FEEDBACK = 6  # count, page, departments, schools, time zone
 # The queues: and the safety-flagged items pinned above them (the flagged items, which of the
 # page's rows are flagged). A page reads the staff member's departments once: one scope per session.
-STAFF_QUEUE = 10  # own departments (choices, then ids), schools, count, the page's ids, those rows, time zone
+# own departments (with the memberships: choices and ids), schools, count, the page (its ids
+# chosen inside the statement; the rows' departments taken from the session), time zone
+STAFF_QUEUE = 8
 # The first look at a household in 10 minutes is written to the access log (SELECT + INSERT);
 # these two budgets are for that first look.
 # request joined, conversation, household, contacts, notes, other requests, forms, call-back,
 # the saved replies offered; the other open requests with their departments (one statement)
 STAFF_REQUEST_PAGE = 20
-FEEDBACK_QUEUE = 14  # filters, own departments, triage, count, the page's ids, those rows, tags, time zone
+# filters, own departments, triage, count, the page (one statement), tags, time zone
+FEEDBACK_QUEUE = 13
 FEEDBACK_PAGE = 11  # own departments, feedback joined + tags, history, comments + authors, form choices
 # household + members (3), access log, contacts, family and internal notes; the staff member's
 # departments (does the menu offer metrics and saved replies?)

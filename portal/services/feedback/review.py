@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, false, or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, immediateload, joinedload, selectinload
 
 from portal.catalogs import lazy_gettext as _l
 from portal.db import MAX_ROW_ID, contains_pattern
@@ -60,7 +60,8 @@ def review_queue(
 ) -> Page[Any]:
     """The feedback the staff member may see, filtered and sorted; dates are the district's
     days (in `time_zone`), as staff read them on the page."""
-    statement = staff_select(db, actor)
+    staff_scope = scope.for_staff(db, actor)
+    statement = staff_scope.feedback()
     if wanted.kind in {kind.value for kind in FeedbackKind}:
         statement = statement.where(Feedback.kind == FeedbackKind(wanted.kind))
     if wanted.department_id == -1:
@@ -94,15 +95,19 @@ def review_queue(
     text = " ".join(wanted.text.split())[:100]
     if text:
         statement = statement.where(_matches(text))
+    # Routed feedback is routed to a department the staff member works in, which the scope
+    # holds in the session: the rows take theirs from there instead of a join.
+    if not staff_scope.departments:
+        return Page(items=[], number=1, size=page_size, total=0)
     return paginate(
         db,
         statement.order_by(*_order(wanted.sort)),
         number=page,
         size=page_size,
         then_load=(
-            joinedload(Feedback.department),
-            joinedload(Feedback.school),
             joinedload(Feedback.assignee),
+            joinedload(Feedback.school),
+            immediateload(Feedback.department),
             selectinload(Feedback.tags),
         ),
     )
