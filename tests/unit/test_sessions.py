@@ -3,10 +3,12 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
-from portal.models import UserSession
+from portal.db import CONFIGURED_TIME_ZONE
+from portal.models import DistrictSetting, UserSession
 from portal.services.accounts import sessions
+from portal.services.calendar import district_calendar
 from tests import factories
 
 NOW = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
@@ -125,3 +127,49 @@ def test_end_all_sessions_spares_only_the_named_one_and_other_users(db):
     sessions.end_all_sessions(db, user)
     db.commit()
     assert load(db, kept, at=NOW) is None
+
+
+# The district's time zone comes with the signed-in session: no statement of its own ---------
+
+
+def statements_while(db, run):  # type: ignore[no-untyped-def]
+    sent = []
+
+    def record(*_args):  # type: ignore[no-untyped-def]
+        sent.append(1)
+
+    connection = db.connection()
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        result = run()
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    return result, len(sent)
+
+
+@pytest.mark.parametrize(
+    ("saved", "expected"),
+    [(None, "America/Chicago"), ("Europe/Madrid", "Europe/Madrid"), ("Not/AZone", "America/Chicago")],
+)
+def test_the_session_brings_the_districts_time_zone_along(db, saved, expected):
+    db.info[CONFIGURED_TIME_ZONE] = "America/Chicago"
+    if saved:
+        db.add(DistrictSetting(time_zone=saved))
+    token = start(db, factories.make_user(db))
+    district_calendar.forget(db)
+    _user, sent = statements_while(db, lambda: sessions.load_session_user(db, token, LIFETIMES, now=NOW))
+    zone, sent_after = statements_while(db, lambda: district_calendar.current_time_zone(db))
+    assert (sent, zone, sent_after) == (1, expected, 0)
+    # What the session read is what a separate read finds.
+    assert district_calendar.time_zone(db, "America/Chicago") == expected
+
+
+def test_a_time_zone_changed_after_the_session_was_read_is_the_one_used(db):
+    admin = factories.make_admin(db)
+    token = start(db, admin)
+    sessions.load_session_user(db, token, LIFETIMES, now=NOW)
+    district_calendar.set_time_zone(db, admin, "Pacific/Auckland", configured="UTC", now=NOW)
+    assert district_calendar.current_time_zone(db) == "Pacific/Auckland"
+    db.rollback()  # the change undone: read again
+    assert district_calendar.current_time_zone(db) == district_calendar.time_zone(db, db.info[CONFIGURED_TIME_ZONE])
+    assert district_calendar.current_time_zone(db) != "Pacific/Auckland"

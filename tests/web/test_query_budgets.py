@@ -54,37 +54,37 @@ MANY = 20
 
 # Statements per page, measured on SQLite and on PostgreSQL (they agree) with FEW and with
 # MANY rows (they agree too). Every page pays one for the signed-in session
-# (user_session JOIN user).
+# (user_session JOIN user), which brings the district's time zone along.
 # households, their students with their schools, their guardianships with their users; the open
-# requests and new answers with their departments (one statement), time zone (for their promises)
-FAMILY_HOME = 6
+# requests and new answers with their departments (one statement)
+FAMILY_HOME = 5
 ACCOUNT_CONTACT = 3  # the guardian's preference and its topics
-ACCOUNT_NOTES = 6  # household id, notes, revisions, revision authors, time zone
+ACCOUNT_NOTES = 5  # household id, notes, revisions, revision authors
 MY_REQUESTS = 4  # count, page, departments
-# request joined to department/student/author, messages with their authors, time zone,
-# the call-back (none), the number and language the call-back form offers
-REQUEST_PAGE = 6
+# request joined to department/student/author, messages with their authors, the call-back
+# (none), the number and language the call-back form offers
+REQUEST_PAGE = 5
 # departments, the students to ask about, reply targets, measured speed (once per worker every
-# few minutes), the call-back's number and language, and the district calendar (its time zone,
-# business hours and closures): the chosen department's promise by the button is a time
-NEW_REQUEST = 9
-MY_FEEDBACK = 6  # count, page, departments, schools, time zone
+# few minutes), the call-back's number and language, and the district calendar (its business
+# hours and closures): the chosen department's promise by the button is a time
+NEW_REQUEST = 8
+MY_FEEDBACK = 5  # count, page, departments, schools
 # The queues: and the safety-flagged items pinned above them (the flagged items, which of the
 # page's rows are flagged). A page reads the staff member's departments once: one scope per session.
 # own departments (with the memberships: choices and ids), schools, count, the page (its ids
-# chosen inside the statement; the rows' departments taken from the session), time zone
-STAFF_QUEUE = 8
+# chosen inside the statement; the rows' departments taken from the session)
+STAFF_QUEUE = 7
 # The first look at a household in 10 minutes is written to the access log (SELECT + INSERT);
 # these two budgets are for that first look.
 # request joined, conversation, household, contacts, notes, other requests, forms, call-back,
 # the saved replies offered; the other open requests with their departments (one statement)
-STAFF_REQUEST_PAGE = 20
-# filters, own departments, triage, count, the page (one statement), tags, time zone
-FEEDBACK_QUEUE = 13
+STAFF_REQUEST_PAGE = 19
+# filters, own departments, triage, count, the page (one statement), tags
+FEEDBACK_QUEUE = 12
 FEEDBACK_PAGE = 11  # own departments, feedback joined + tags, history, comments + authors, form choices
 # household + members (3), access log, contacts, family and internal notes; the staff member's
 # departments (does the menu offer metrics and saved replies?)
-HOUSEHOLD_PAGE = 15
+HOUSEHOLD_PAGE = 14
 
 _sequence = itertools.count(1)
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from portal.db import rows_matched
 from portal.models import User, UserSession
+from portal.services.calendar import district_calendar
 
 # last_seen_at is written at most this often, not on every page view.
 _TOUCH_INTERVAL = timedelta(seconds=60)
@@ -61,14 +62,16 @@ def load_session_user(db: Session, token: str, lifetimes: Lifetimes, *, now: dat
     """The user of a live session, or None when it ended, expired or sat idle too long."""
     if not token or len(token) > 100:
         return None
+    # The district's time zone comes along: almost every page shows a time.
     row = db.execute(
-        select(UserSession, User)
+        select(UserSession, User, district_calendar.SAVED_TIME_ZONE)
         .join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == hash_token(token))
     ).first()
     if row is None:
         return None
-    user_session, user = row
+    user_session, user, saved_time_zone = row
+    district_calendar.read_along(db, saved_time_zone)
     idle, _maximum = lifetimes.for_user(user)
     if not user.is_active or now >= user_session.expires_at or now - user_session.last_seen_at >= idle:
         db.delete(user_session)

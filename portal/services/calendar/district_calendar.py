@@ -9,7 +9,7 @@ from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from babel.dates import format_datetime, get_timezone
-from sqlalchemy import delete, event, select
+from sqlalchemy import ScalarSelect, delete, event, select
 from sqlalchemy.orm import Session
 
 from portal.catalogs import lazy_gettext as _l
@@ -66,6 +66,12 @@ def current_time_zone(db: Session) -> str:
         db.info[_TIME_ZONE] = time_zone(db, db.info.get(CONFIGURED_TIME_ZONE, FALLBACK_TIME_ZONE))
     zone: str = db.info[_TIME_ZONE]
     return zone
+
+
+def read_along(db: Session, saved: str | None) -> None:
+    """The saved time zone, read with another statement of this session (SAVED_TIME_ZONE):
+    current_time_zone then sends none of its own."""
+    db.info[_TIME_ZONE] = usable_time_zone(saved, db.info.get(CONFIGURED_TIME_ZONE, FALLBACK_TIME_ZONE))
 
 
 def current(db: Session) -> Calendar:
@@ -138,17 +144,24 @@ def usable_time_zones() -> tuple[str, ...]:
     return tuple(sorted(name for name in _tz_database_names() if is_usable_time_zone(name)))
 
 
+# The saved choice, as a column to read with another statement (the signed-in session's).
+SAVED_TIME_ZONE: ScalarSelect[str | None] = select(DistrictSetting.time_zone).limit(1).scalar_subquery()
+
+
 def time_zone(db: Session, configured: str) -> str:
-    """The district's time zone: the administrators' choice, else the configured one.
-    A stored or configured name the portal cannot use (written before names were
-    checked, or typed into the configuration) is passed over with a warning in the
-    log (each time it is read: once a request), never an error on every page that
-    shows a time."""
-    chosen = db.scalar(select(DistrictSetting.time_zone).limit(1))
-    if chosen:
-        if is_usable_time_zone(chosen):
-            return chosen
-        log.warning("The district's saved time zone %r cannot be used; using %r instead.", chosen, configured)
+    """The district's time zone: the administrators' choice, else the configured one."""
+    return usable_time_zone(db.scalar(select(DistrictSetting.time_zone).limit(1)), configured)
+
+
+def usable_time_zone(saved: str | None, configured: str) -> str:
+    """The saved choice (`saved`), else the configured one. A stored or configured name
+    the portal cannot use (written before names were checked, or typed into the
+    configuration) is passed over with a warning in the log (each time it is read: once
+    a request), never an error on every page that shows a time."""
+    if saved:
+        if is_usable_time_zone(saved):
+            return saved
+        log.warning("The district's saved time zone %r cannot be used; using %r instead.", saved, configured)
     if is_usable_time_zone(configured):
         return configured
     log.warning("DISTRICT_TIMEZONE %r cannot be used; using %r instead.", configured, FALLBACK_TIME_ZONE)
@@ -180,6 +193,7 @@ def set_time_zone(db: Session, actor: User, name: str, *, configured: str, now: 
         before={"time_zone": before},
         after={"time_zone": name},
     )
+    forget(db)  # this session's pages and promises use the new zone from now on
     return True
 
 
