@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portal.blueprints import dates
+from portal.services.requests.promises import Promise
 from portal.services.calendar import district_calendar
 from tests import factories
 
@@ -77,3 +78,25 @@ def test_the_kept_formatting_says_what_babel_says_each_time(app, moment):
             format_time(moment, "short", tzinfo=zone, locale="es"),
         )
         assert dates.when(moment) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "language", "expected"),
+    [
+        ("reply", "en", '<span class="badge">Reply due in 3 hours</span>'),
+        ("callback", "en", '<span class="badge">Call due in 3 hours</span>'),
+        ("resolution", "en", '<span class="badge">Resolution due in 3 hours</span>'),
+        ("reply", "es", '<span class="badge">Respuesta en 3 horas</span>'),
+    ],
+)
+def test_the_due_badge_names_the_promise_and_the_time_left(in_request, kind, language, expected):
+    with force_locale(language):
+        badge = dates.due_badge(Promise(kind, MOMENT + timedelta(hours=3)), MOMENT)
+    assert str(badge) == expected
+
+
+def test_an_overdue_badge_says_since_when_and_no_promise_shows_nothing(in_request):
+    with force_locale("en"):
+        overdue = dates.due_badge(Promise("reply", MOMENT - timedelta(hours=1)), MOMENT)
+        assert str(overdue) == '<span class="badge badge--overdue">Overdue since 9:30\u202fAM</span>'
+        assert dates.due_badge(None, MOMENT) == ""

@@ -11,9 +11,7 @@ from portal.blueprints.forms import QuickSelect, SelectField
 
 # Hostile text too: markup, quotes, ampersands, control characters, other scripts.
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
-CHOICES = st.lists(
-    st.builds(SelectChoice, TEXT, TEXT), min_size=1, max_size=8, unique_by=lambda choice: choice.value
-)
+CHOICES = st.lists(st.builds(SelectChoice, TEXT, TEXT), min_size=1, max_size=8, unique_by=lambda choice: choice.value)
 
 
 def both(choices, *, required):  # type: ignore[no-untyped-def]
