@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portal.blueprints import dates
-from portal.services.requests.promises import Promise
 from portal.services.calendar import district_calendar
+from portal.services.requests.promises import Promise
 from tests import factories
 
 # Tuesday 24 November 2026, 18:30 UTC: 10:30 AM in Los Angeles.
