@@ -1,13 +1,15 @@
 """Staff triage feedback: a review queue with filters and bulk actions, and the
 feedback page with its history, internal comments, the answer and follow-up."""
 
+from dataclasses import dataclass
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from jinja2.filters import do_truncate
 from werkzeug.wrappers import Response
 from wtforms import Form, SelectChoice
 
-from portal.blueprints import district
+from portal.blueprints import dates, district
 from portal.blueprints.access import is_safe_path, staff_required
 from portal.blueprints.forms import (
     save_or_flash,
@@ -29,9 +31,9 @@ from portal.catalogs import gettext as _
 from portal.catalogs import ngettext
 from portal.db import get_session, utcnow
 from portal.i18n import translated_field
-from portal.labels import SentimentLabel
-from portal.models import Department, Feedback, FeedbackStatus
-from portal.services import feedback, households, scope
+from portal.labels import SentimentLabel, label
+from portal.models import Feedback, FeedbackStatus
+from portal.services import departments, feedback, households, scope
 from portal.services.errors import DomainError, NotFound
 from portal.services.feedback import sentiment
 from portal.services.safety import alerts
@@ -44,8 +46,52 @@ def _reading(item: Feedback) -> SentimentLabel:
 
 
 def _departments() -> list[SelectChoice]:
-    departments = get_session().scalars(select(Department).order_by(Department.name))
-    return [SelectChoice(department.id, translated_field(department)) for department in departments]
+    return [
+        SelectChoice(department.id, translated_field(department))
+        for department in departments.list_departments(get_session())
+    ]
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """One piece of feedback as its queue row reads, worked out here (25 rows a page, and
+    a call from a template costs more)."""
+
+    id: int
+    url: str
+    kind: str
+    reference: str
+    excerpt: str
+    received: str  # the day only when nothing says who sent it
+    tags: list[str]
+    flagged: bool
+    department: str | None
+    school: str | None
+    rating: int | None
+    reading: SentimentLabel
+    sentiment_language: str | None
+    status: str
+    assignee: str | None
+
+
+def _review_row(item: Feedback, flagged: bool) -> ReviewRow:
+    return ReviewRow(
+        id=item.id,
+        url=url_for("staff_feedback.detail", feedback_id=item.id),
+        kind=str(label(item.kind)),
+        reference=item.reference,
+        excerpt=do_truncate(current_app.jinja_env, item.body, 90),
+        received=dates.day(item.created_at) if item.sender_unknown else dates.when(item.created_at),
+        tags=[translated_field(tag) for tag in item.tags],
+        flagged=flagged,
+        department=translated_field(item.department) if item.department else None,
+        school=translated_field(item.school) if item.school else None,
+        rating=item.rating,
+        reading=_reading(item),
+        sentiment_language=item.sentiment_language,
+        status=str(label(item.status)),
+        assignee=item.assignee.display_name if item.assignee else None,
+    )
 
 
 def _staff() -> list[SelectChoice]:
@@ -99,16 +145,16 @@ def queue() -> str:
     bulk_form.assignee_id.choices = [SelectChoice("", _("Nobody")), *staff]
     # Flagged feedback first, above any filter: a child may be in danger.
     pinned = alerts.flagged_feedback(db, scope.for_staff(db, current_user).feedback_where())
+    marks = alerts.flagged(db, feedback_ids=[item.id for item in page.items])
     return render_template(
         "staff_feedback/queue.html",
         form=form,
         page=page,
-        readings={item.id: _reading(item) for item in page.items},
+        rows=[_review_row(item, ("feedback", item.id) in marks) for item in page.items],
         filters=filters,
         bulk_form=bulk_form,
         pinned=pinned,
         on_safety_team=bool(pinned) and alerts.is_on_team(db, current_user),
-        marks=alerts.flagged(db, feedback_ids=[item.id for item in page.items]),
     )
 
 
