@@ -309,7 +309,7 @@ CONTENT_SECURITY_POLICY = (
 
 
 def register_request_hooks(app: Flask) -> None:
-    from portal.blueprints import dates, numbers
+    from portal.blueprints import dates, navigation, numbers
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
@@ -341,7 +341,7 @@ def register_request_hooks(app: Flask) -> None:
     app.add_template_filter(labels.grade, "grade")
     app.add_template_filter(labels.weekday_names, "weekday_names")
     app.add_template_global(public_url)
-    app.add_template_global(leads_a_department)
+    app.add_template_global(navigation.main_menu)
     for name, function in (dates.FILTERS | numbers.FILTERS).items():
         app.add_template_filter(function, name)
     for name, function in dates.GLOBALS.items():
@@ -354,18 +354,6 @@ def register_request_hooks(app: Flask) -> None:
             "languages": app.config["LANGUAGES"],
             "current_language": str(get_locale() or "en"),
         }
-
-
-def leads_a_department() -> bool:
-    """For the menu: whether the signed-in staff member reads metrics and keeps saved
-    replies (an administrator, or a department's supervisor). Read with the staff
-    member's departments, which most staff pages read anyway."""
-    from portal.db import get_session
-    from portal.services import scope
-
-    if not (current_user.is_authenticated and current_user.is_staff):
-        return False
-    return scope.for_staff(get_session(), current_user).leads_a_department
 
 
 def public_url(endpoint: str, **values: Any) -> str:
