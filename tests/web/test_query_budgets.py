@@ -55,9 +55,9 @@ MANY = 20
 # Statements per page, measured on SQLite and on PostgreSQL (they agree) with FEW and with
 # MANY rows (they agree too). Every page pays one for the signed-in session
 # (user_session JOIN user), which brings the district's time zone along.
-# households, their students with their schools, their guardianships with their users; the open
-# requests and new answers with their departments (one statement)
-FAMILY_HOME = 5
+# households with their students (and schools) and guardianships (and users), one statement; the
+# open requests and new answers with their departments (one statement)
+FAMILY_HOME = 3
 ACCOUNT_CONTACT = 3  # the guardian's preference and its topics
 ACCOUNT_NOTES = 5  # household id, notes, revisions, revision authors
 MY_REQUESTS = 4  # count, page, departments
@@ -76,15 +76,16 @@ MY_FEEDBACK = 5  # count, page, departments, schools
 STAFF_QUEUE = 7
 # The first look at a household in 10 minutes is written to the access log (SELECT + INSERT);
 # these two budgets are for that first look.
-# request joined, conversation, household, contacts, notes, other requests, forms, call-back,
-# the saved replies offered; the other open requests with their departments (one statement)
-STAFF_REQUEST_PAGE = 19
+# request joined, conversation, household with its members (one statement), contacts, notes,
+# other requests, forms, call-back, the saved replies offered; the other open requests with
+# their departments (one statement)
+STAFF_REQUEST_PAGE = 17
 # filters, own departments, triage, count, the page (one statement), tags
 FEEDBACK_QUEUE = 12
-FEEDBACK_PAGE = 11  # own departments, feedback joined + tags, history, comments + authors, form choices
-# household + members (3), access log, contacts, family and internal notes; the staff member's
-# departments (does the menu offer metrics and saved replies?)
-HOUSEHOLD_PAGE = 14
+FEEDBACK_PAGE = 10  # own departments, feedback joined + tags, history, comments + authors, form choices
+# household with its members (one statement), access log, contacts, family and internal notes;
+# the staff member's departments (does the menu offer metrics and saved replies?)
+HOUSEHOLD_PAGE = 12
 
 _sequence = itertools.count(1)
 

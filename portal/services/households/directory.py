@@ -6,7 +6,7 @@ from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, Select, and_, literal_column, or_, select, union
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.catalogs import lazy_gettext as _l
 from portal.db import contains_pattern
@@ -48,6 +48,15 @@ def _with_members(statement: Select[Household]) -> Select[Household]:
     return statement.options(
         selectinload(Household.guardianships).joinedload(Guardianship.user, innerjoin=True),
         selectinload(Household.students).joinedload(Student.school),
+    )
+
+
+def _joined_with_members(statement: Select[Household]) -> Select[Household]:
+    """A household or two with their members in one statement (a row per guardian and
+    student: a handful); a page of households reads them with _with_members."""
+    return statement.options(
+        joinedload(Household.guardianships).joinedload(Guardianship.user, innerjoin=True),
+        joinedload(Household.students).joinedload(Student.school),
     )
 
 
@@ -211,7 +220,8 @@ def reinvite_guardian(
 
 def household_for_staff(db: Session, actor: User, household_id: int) -> Household:
     scope.require_staff(actor)
-    household = db.scalar(_with_members(select(Household).where(Household.id == household_id)))
+    statement = _joined_with_members(select(Household).where(Household.id == household_id))
+    household = db.execute(statement).unique().scalar_one_or_none()
     if household is None:
         raise NotFound()
     return household
@@ -236,7 +246,7 @@ def households_for_family(db: Session, actor: User) -> list[FamilyHousehold]:
     """Every household of the signed-in guardian, the first joined first: a guardian in
     shared custody belongs to each parent's household and sees them all."""
     statement = scope.family_select(actor, Household).join(Guardianship, _the_actors_first(actor))
-    found = db.scalars(_with_members(statement.order_by(Guardianship.id)))
+    found = db.scalars(_joined_with_members(statement.order_by(Guardianship.id))).unique()
     households = [
         FamilyHousehold(
             household,
