@@ -204,7 +204,7 @@ def close_session(exception: BaseException | None = None) -> None:
         return
     if exception is None and db.in_transaction() and not wrote(db):
         with suppress(SQLAlchemyError):  # nothing written, nothing lost: close() rolls back
-            db.commit()
+            db.commit()  # commit: a transaction that only read, to keep the prepared statements
     db.close()
 
 
