@@ -197,8 +197,8 @@ def close_session(exception: BaseException | None = None) -> None:
     """End the request's unit of work. What it did not commit is rolled back, except that
     a transaction that wrote nothing ends with COMMIT: the same for the data, but
     PostgreSQL's driver forgets the connection's prepared statements at every ROLLBACK,
-    and without them every statement of every page is planned again (about half of the
-    database's time on a staff page)."""
+    and without them every statement of every page is planned again (most of the
+    database's time on a page: bench/RESULTS.md)."""
     db = g.pop("db", None)
     if db is None:
         return
