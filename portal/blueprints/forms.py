@@ -106,7 +106,9 @@ class QuickSelect(Select):
         # html_params' order: attributes sorted by name.
         selected = "selected " if choice.selected else ""
         label = escape(choice.label or choice.value)
-        return Markup(f'<option {selected}value="{escape(value)}">{label}</option>')  # noqa: S704 (both escaped)
+        # As html_params does: a value already marked safe still has its quotes escaped.
+        value = escape(value).replace(Markup('"'), Markup("&quot;"))
+        return Markup(f'<option {selected}value="{value}">{label}</option>')  # noqa: S704 (both escaped)
 
 
 class SelectField(wtforms.SelectField):

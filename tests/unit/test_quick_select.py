@@ -2,6 +2,7 @@
 
 from hypothesis import given
 from hypothesis import strategies as st
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, SelectChoice
 from wtforms import SelectField as WTFormsSelectField
@@ -11,7 +12,9 @@ from portal.blueprints.forms import QuickSelect, SelectField
 
 # Hostile text too: markup, quotes, ampersands, control characters, other scripts.
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
-CHOICES = st.lists(st.builds(SelectChoice, TEXT, TEXT), min_size=1, max_size=8, unique_by=lambda choice: choice.value)
+# Values already marked safe too: their quotes must still be escaped inside the attribute.
+VALUES = TEXT | TEXT.map(Markup)
+CHOICES = st.lists(st.builds(SelectChoice, VALUES, TEXT), min_size=1, max_size=8, unique_by=lambda choice: choice.value)
 
 
 def both(choices, *, required):  # type: ignore[no-untyped-def]
@@ -44,3 +47,8 @@ def test_options_with_their_own_attributes_and_groups_go_through_wtforms():
     assert '<optgroup label="Group &lt;1&gt;">' in both(grouped, required=False)[0]().field()
     assert '<option disabled value="a">A</option>' in both(with_attributes, required=False)[0]().field()
     assert isinstance(SelectField.widget, QuickSelect)
+
+
+def test_a_quote_in_a_value_marked_safe_cannot_end_the_attribute():
+    quick_form, _plain = both([SelectChoice(Markup('a" onmouseover="x'), "A")], required=False)
+    assert '<option value="a&quot; onmouseover=&quot;x">A</option>' in quick_form().field()
