@@ -53,12 +53,21 @@ def paginate(
     total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
     last_page = max(1, -(-total // size))
     number = min(max(1, number), last_page, MAX_PAGE)
+    if then_load:
+        statement = _ending_with_the_id(statement)
     limited = statement.limit(size).offset((number - 1) * size)
     if then_load:
         items = _load_in_order(db, limited, then_load)
     else:
         items = list(db.execute(limited).all() if rows else db.scalars(limited))
     return Page(items=items, number=number, size=size, total=total)
+
+
+def _ending_with_the_id(statement: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    model = statement.column_descriptions[0]["entity"]
+    id_column = model.__table__.c.id
+    sorted_by = [element for clause in statement._order_by_clauses for element in iterate(clause)]
+    return statement if any(element is id_column for element in sorted_by) else statement.order_by(model.id)
 
 
 def _load_in_order(db: Session, limited: Select[*tuple[Any, ...]], options: Sequence[ExecutableOption]) -> list[Any]:

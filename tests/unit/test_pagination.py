@@ -1,5 +1,7 @@
 """One page of a list, and the count behind it."""
 
+import re
+
 import pytest
 from sqlalchemy import delete, event, select
 from sqlalchemy.orm import joinedload
@@ -154,3 +156,39 @@ def test_then_load_on_an_empty_list_gives_an_empty_page(db):
     for statement in (SORTED_ON_OWN_COLUMNS, SORTED_ACROSS_A_JOIN):
         page = paginate(db, statement, number=1, size=3, then_load=(joinedload(Student.school),))
         assert (page.items, page.total) == ([], 0)
+
+
+@pytest.mark.parametrize("join", [False, True], ids=["own columns", "join"])
+def test_rows_that_tie_on_every_sort_key_are_each_on_exactly_one_page(db, join):
+    """A sort without the id: then_load ends it with the id, so that every statement, and
+    every page, puts tied rows in the same order."""
+    school = factories.make_school(db, name="Oak")
+    household = factories.make_household(db, students=0)
+    for _ in range(8):
+        db.add(Student(household_id=household.id, first_name="Ana", last_name="R", school_id=school.id))
+    db.commit()
+    statement = select(Student).order_by(Student.first_name)
+    if join:
+        statement = select(Student).join(School, School.id == Student.school_id).order_by(School.name)
+    seen = [student.id for number in (1, 2, 3) for student in load_page(db, statement, number).items]
+    assert seen == sorted(db.scalars(select(Student.id)))
+    # The database may return ties in any order (PostgreSQL does, from parallel or
+    # incremental sorts): the order it is sent is what makes the pages hold.
+    sent = sorts_sent(db, lambda: load_page(db, statement, 1))
+    assert len(sent) == (1 if join else 2)
+    assert all(sort.endswith("student.id") for sort in sent), sent
+
+
+def sorts_sent(db, run):  # type: ignore[no-untyped-def]
+    sorts = []
+
+    def keep(_conn, _cursor, sql, *_args):  # type: ignore[no-untyped-def]
+        sorts.extend(re.findall(r"ORDER BY ([\w., ]+?)\s*(?:LIMIT|\)|$)", sql))
+
+    connection = db.connection()
+    event.listen(connection, "before_cursor_execute", keep)
+    try:
+        run()
+    finally:
+        event.remove(connection, "before_cursor_execute", keep)
+    return sorts
