@@ -672,6 +672,46 @@ def test_admins_see_all_feedback(db, world, spread):
         assert feedback.feedback_for_staff(db, world.admin, item.id).id == item.id
 
 
+def test_before_the_district_has_departments_admins_see_the_unrouted_feedback(db):
+    admin = factories.make_admin(db)
+    sent = feedback.submit_public(
+        db,
+        NewFeedback(
+            kind="concern",
+            department_id=None,
+            school_id=None,
+            rating=None,
+            body=CONCERN,
+            may_contact=False,
+            anonymous=True,
+            contact_email=None,
+            submission_key=None,
+        ),
+        now=NOW,
+    )
+    db.commit()
+    assert queue(db, admin, status="all") == [sent.id]
+    assert queue(db, factories.make_staff(db), status="all") == []
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest", "rating_low", "rating_high", "sentiment_low", "sentiment_high"])
+def test_feedback_that_ties_on_the_sort_is_each_on_exactly_one_page(db, world, sort):
+    sent = [send(db, world, rating=3, at=NOW) for _ in range(7)]
+    pages = [
+        feedback.review_queue(
+            db,
+            world.admin,
+            ReviewFilter(status="all", sort=sort),
+            time_zone="America/Los_Angeles",
+            page=number,
+            page_size=3,
+        )
+        for number in (1, 2, 3)
+    ]
+    shown = [item.id for page in pages for item in page.items]
+    assert sorted(shown) == sorted(item.id for item in sent)
+
+
 def test_a_missing_feedback_is_not_found_even_for_admins(db, world):
     with pytest.raises(NotFound):
         feedback.feedback_for_staff(db, world.admin, 999_999)

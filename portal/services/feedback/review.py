@@ -96,8 +96,10 @@ def review_queue(
     if text:
         statement = statement.where(_matches(text))
     # Routed feedback is routed to a department the staff member works in, which the scope
-    # holds in the session: the rows take theirs from there instead of a join.
-    if not staff_scope.departments:
+    # holds in the session: the rows take theirs from there instead of a join. Without
+    # departments, only the unrouted feedback can be theirs (an administrator's, before
+    # the district has set up any department).
+    if not staff_scope.departments and not staff_scope.sees_unrouted_feedback:
         return Page(items=[], number=1, size=page_size, total=0)
     return paginate(
         db,
@@ -137,13 +139,13 @@ def _order(sort: str) -> tuple[Any, ...]:
         return (Feedback.created_at, Feedback.id)
     if sort == "rating_low":
         # Unrated last: the order of the rating index, which hands a page over without a sort.
-        return (Feedback.rating.asc().nulls_last(), Feedback.created_at.desc())
+        return (Feedback.rating.asc().nulls_last(), Feedback.created_at.desc(), Feedback.id.desc())
     if sort == "rating_high":
-        return (Feedback.rating.desc().nulls_last(), Feedback.created_at.desc())
+        return (Feedback.rating.desc().nulls_last(), Feedback.created_at.desc(), Feedback.id.desc())
     if sort == "sentiment_low":
-        return (Feedback.sentiment.is_(None), Feedback.sentiment, Feedback.created_at.desc())
+        return (Feedback.sentiment.is_(None), Feedback.sentiment, Feedback.created_at.desc(), Feedback.id.desc())
     if sort == "sentiment_high":
-        return (Feedback.sentiment.is_(None), Feedback.sentiment.desc(), Feedback.created_at.desc())
+        return (Feedback.sentiment.is_(None), Feedback.sentiment.desc(), Feedback.created_at.desc(), Feedback.id.desc())
     return (Feedback.created_at.desc(), Feedback.id.desc())
 
 
