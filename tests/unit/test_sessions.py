@@ -173,3 +173,18 @@ def test_a_time_zone_changed_after_the_session_was_read_is_the_one_used(db):
     db.rollback()  # the change undone: read again
     assert district_calendar.current_time_zone(db) == district_calendar.time_zone(db, db.info[CONFIGURED_TIME_ZONE])
     assert district_calendar.current_time_zone(db) != "Pacific/Auckland"
+
+
+def test_a_calendar_read_in_another_zone_is_read_again_when_the_session_brings_a_new_one(db):
+    db.info[CONFIGURED_TIME_ZONE] = "America/Chicago"
+    token = start(db, factories.make_user(db))
+    district_calendar.forget(db)
+    assert district_calendar.current(db).time_zone.key == "America/Chicago"
+    db.add(DistrictSetting(time_zone="Europe/Madrid"))
+    db.flush()
+    sessions.load_session_user(db, token, LIFETIMES, now=NOW)
+    assert district_calendar.current(db).time_zone.key == "Europe/Madrid"
+    # The same zone again: the calendar already read is kept.
+    calendar = district_calendar.current(db)
+    sessions.load_session_user(db, token, LIFETIMES, now=NOW)
+    assert district_calendar.current(db) is calendar

@@ -70,8 +70,12 @@ def current_time_zone(db: Session) -> str:
 
 def read_along(db: Session, saved: str | None) -> None:
     """The saved time zone, read with another statement of this session (SAVED_TIME_ZONE):
-    current_time_zone then sends none of its own."""
-    db.info[_TIME_ZONE] = usable_time_zone(saved, db.info.get(CONFIGURED_TIME_ZONE, FALLBACK_TIME_ZONE))
+    current_time_zone then sends none of its own. A calendar already read in another
+    zone is read again when next needed."""
+    zone = usable_time_zone(saved, db.info.get(CONFIGURED_TIME_ZONE, FALLBACK_TIME_ZONE))
+    if db.info.get(_TIME_ZONE, zone) != zone:
+        db.info.pop(_CALENDAR, None)
+    db.info[_TIME_ZONE] = zone
 
 
 def current(db: Session) -> Calendar:
