@@ -166,7 +166,18 @@ def test_the_queue_shows_only_the_staff_members_departments(db, desk, guardian, 
     assert theirs.reference not in page and "IEP meeting" not in page
     assert listed(desk, q=theirs.reference, status="all") == []
     assert listed(desk, q="IEP meeting", status="all") == []
-    assert listed(desk, department_id=str(special_ed.id), status="all") == []
+    # Only their own topics are offered; another's, sent by hand, is refused beside the
+    # filter and left out, and the queue stays theirs.
+    assert topics_offered(page) == ["Any topic", "Transportation"]
+    refused = queue_page(desk, department_id=str(special_ed.id), status="all")
+    assert field_error(refused, "department_id")
+    assert listed(desk, department_id=str(special_ed.id), status="all") == [ours.reference]
+
+
+def topics_offered(page: str) -> list[str]:
+    select = re.search(r'<select [^>]*name="department_id"[^>]*>(.*?)</select>', page, re.S)
+    assert select is not None
+    return re.findall(r"<option [^>]*>(.*?)</option>", select.group(1))
 
 
 def test_staff_get_404_for_feedback_outside_their_departments(db, desk, guardian, special_ed):
@@ -214,6 +225,7 @@ def test_members_of_the_triage_group_see_and_open_unrouted_feedback(app, db, adm
     routed = send(db, guardian, transport)
     triage = browser_for(app, sorter)
     assert listed(triage) == [unrouted.reference]
+    assert topics_offered(queue_page(triage)) == ["Any topic", "Not routed yet", "Family Engagement"]
     assert listed(triage, department_id="-1") == [unrouted.reference]
     assert "Who do I ask about the winter concert?" in staff_page(triage, unrouted)
     assert triage.get(f"/staff/feedback/{routed.id}").status_code == 404
@@ -224,7 +236,8 @@ def test_staff_outside_the_triage_group_never_see_unrouted_feedback(db, desk, ad
     unrouted = send(db, guardian, None, body="Who do I ask about the winter concert?")
     ours = send(db, guardian, transport)
     assert listed(desk, status="all") == [ours.reference]
-    assert listed(desk, department_id="-1") == []
+    assert "Not routed yet" not in topics_offered(queue_page(desk))
+    assert listed(desk, department_id="-1", status="all") == [ours.reference]
     assert desk.get(f"/staff/feedback/{unrouted.id}").status_code == 404
 
 

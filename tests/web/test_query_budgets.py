@@ -80,8 +80,9 @@ STAFF_QUEUE = 7
 # other requests, forms, call-back, the saved replies offered; the other open requests with
 # their departments (one statement)
 STAFF_REQUEST_PAGE = 17
-# filters, own departments, triage, count, the page (one statement), tags
-FEEDBACK_QUEUE = 12
+# own departments (the topic filter's choices too), triage, the other filters' choices,
+# count, the page with its tags (one statement)
+FEEDBACK_QUEUE = 10
 FEEDBACK_PAGE = 10  # own departments, feedback joined + tags, history, comments + authors, form choices
 # household with its members (one statement), access log, contacts, family and internal notes;
 # the staff member's departments (does the menu offer metrics and saved replies?)

@@ -103,8 +103,15 @@ def _staff() -> list[SelectChoice]:
 def queue() -> str:
     db = get_session()
     form = ReviewFilterForm(request.args)
-    form.department_id.choices = [SelectChoice(0, _("Any topic")), SelectChoice(-1, _("Not routed yet"))]
-    form.department_id.choices += _departments()
+    # The topics offered are those whose feedback this staff member sees (read once, with
+    # the queue's scope).
+    staff_scope = scope.for_staff(db, current_user)
+    form.department_id.choices = [SelectChoice(0, _("Any topic"))]
+    if staff_scope.sees_unrouted_feedback:
+        form.department_id.choices.append(SelectChoice(-1, _("Not routed yet")))
+    form.department_id.choices += [
+        SelectChoice(department.id, translated_field(department)) for department in staff_scope.departments
+    ]
     form.school_id.choices = [SelectChoice(0, _("Any school"))] + [
         SelectChoice(school.id, translated_field(school))
         for school in households.list_schools(db, include_inactive=True)
@@ -144,7 +151,7 @@ def queue() -> str:
     bulk_form = BulkForm(formdata=None)
     bulk_form.assignee_id.choices = [SelectChoice("", _("Nobody")), *staff]
     # Flagged feedback first, above any filter: a child may be in danger.
-    pinned = alerts.flagged_feedback(db, scope.for_staff(db, current_user).feedback_where())
+    pinned = alerts.flagged_feedback(db, staff_scope.feedback_where())
     marks = alerts.flagged(db, feedback_ids=[item.id for item in page.items])
     return render_template(
         "staff_feedback/queue.html",

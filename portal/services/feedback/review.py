@@ -110,7 +110,7 @@ def review_queue(
             joinedload(Feedback.assignee),
             joinedload(Feedback.school),
             immediateload(Feedback.department),
-            selectinload(Feedback.tags),
+            joinedload(Feedback.tags),
         ),
     )
 
