@@ -138,7 +138,8 @@ def _order(sort: str) -> tuple[Any, ...]:
     if sort == "oldest":
         return (Feedback.created_at, Feedback.id)
     if sort == "rating_low":
-        # Unrated last: the order of the rating index, which hands a page over without a sort.
+        # Unrated last: the order of the rating index, which hands a page over with the id
+        # sorted only within runs of equal keys (an incremental sort, not a full one).
         return (Feedback.rating.asc().nulls_last(), Feedback.created_at.desc(), Feedback.id.desc())
     if sort == "rating_high":
         return (Feedback.rating.desc().nulls_last(), Feedback.created_at.desc(), Feedback.id.desc())
