@@ -676,17 +676,7 @@ def test_before_the_district_has_departments_admins_see_the_unrouted_feedback(db
     admin = factories.make_admin(db)
     sent = feedback.submit_public(
         db,
-        NewFeedback(
-            kind="concern",
-            department_id=None,
-            school_id=None,
-            rating=None,
-            body=CONCERN,
-            may_contact=False,
-            anonymous=True,
-            contact_email=None,
-            submission_key=None,
-        ),
+        NewFeedback(kind="concern", department_id=None, school_id=None, rating=None, body=CONCERN, anonymous=True),
         now=NOW,
     )
     db.commit()

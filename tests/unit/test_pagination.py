@@ -93,19 +93,24 @@ def load_page(db, statement, number, *, deleted_between=None):  # type: ignore[n
         event.remove(connection, "after_cursor_execute", delete_after_the_ids)
 
 
-def statements_of(db, run):  # type: ignore[no-untyped-def]
-    seen = []
+def sql_sent(db, run) -> list[str]:  # type: ignore[no-untyped-def]
+    """The SQL of every statement sent while `run` runs."""
+    sent: list[str] = []
 
-    def count(*_args):  # type: ignore[no-untyped-def]
-        seen.append(1)
+    def keep(_conn, _cursor, sql, *_args):  # type: ignore[no-untyped-def]
+        sent.append(sql)
 
     connection = db.connection()
-    event.listen(connection, "before_cursor_execute", count)
+    event.listen(connection, "before_cursor_execute", keep)
     try:
         run()
     finally:
-        event.remove(connection, "before_cursor_execute", count)
-    return len(seen)
+        event.remove(connection, "before_cursor_execute", keep)
+    return sent
+
+
+def statements_of(db, run) -> int:  # type: ignore[no-untyped-def]
+    return len(sql_sent(db, run))
 
 
 @pytest.fixture
@@ -179,16 +184,6 @@ def test_rows_that_tie_on_every_sort_key_are_each_on_exactly_one_page(db, join):
     assert all(sort.endswith("student.id") for sort in sent), sent
 
 
-def sorts_sent(db, run):  # type: ignore[no-untyped-def]
-    sorts = []
-
-    def keep(_conn, _cursor, sql, *_args):  # type: ignore[no-untyped-def]
-        sorts.extend(re.findall(r"ORDER BY ([\w., ]+?)\s*(?:LIMIT|\)|$)", sql))
-
-    connection = db.connection()
-    event.listen(connection, "before_cursor_execute", keep)
-    try:
-        run()
-    finally:
-        event.remove(connection, "before_cursor_execute", keep)
-    return sorts
+def sorts_sent(db, run) -> list[str]:  # type: ignore[no-untyped-def]
+    """The ORDER BY clauses of the statements sent while `run` runs."""
+    return [sort for sql in sql_sent(db, run) for sort in re.findall(r"ORDER BY ([\w., ]+?)\s*(?:LIMIT|\)|$)", sql)]
