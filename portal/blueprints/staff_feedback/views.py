@@ -32,7 +32,7 @@ from portal.catalogs import ngettext
 from portal.db import get_session, utcnow
 from portal.i18n import translated_field
 from portal.labels import SentimentLabel, label
-from portal.models import Feedback, FeedbackStatus
+from portal.models import Department, Feedback, FeedbackStatus
 from portal.services import departments, feedback, households, scope
 from portal.services.errors import DomainError, NotFound
 from portal.services.feedback import sentiment
@@ -45,11 +45,11 @@ def _reading(item: Feedback) -> SentimentLabel:
     return SentimentLabel(sentiment.label_of(item.sentiment))
 
 
-def _departments() -> list[SelectChoice]:
-    return [
-        SelectChoice(department.id, translated_field(department))
-        for department in departments.list_departments(get_session())
-    ]
+def _departments(shown: list[Department] | None = None) -> list[SelectChoice]:
+    """Departments as choices: `shown`, or every one."""
+    if shown is None:
+        shown = departments.list_departments(get_session())
+    return [SelectChoice(department.id, translated_field(department)) for department in shown]
 
 
 @dataclass(frozen=True)
@@ -109,9 +109,7 @@ def queue() -> str:
     form.department_id.choices = [SelectChoice(0, _("Any topic"))]
     if staff_scope.sees_unrouted_feedback:
         form.department_id.choices.append(SelectChoice(-1, _("Not routed yet")))
-    form.department_id.choices += [
-        SelectChoice(department.id, translated_field(department)) for department in staff_scope.departments
-    ]
+    form.department_id.choices += _departments(staff_scope.departments)
     form.school_id.choices = [SelectChoice(0, _("Any school"))] + [
         SelectChoice(school.id, translated_field(school))
         for school in households.list_schools(db, include_inactive=True)
