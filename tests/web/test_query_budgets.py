@@ -59,8 +59,8 @@ MANY = 20
 # open requests and new answers with their departments (one statement)
 FAMILY_HOME = 3
 ACCOUNT_CONTACT = 3  # the guardian's preference and its topics
-ACCOUNT_NOTES = 5  # household id, notes, revisions, revision authors
-MY_REQUESTS = 4  # count, page, departments
+ACCOUNT_NOTES = 4  # household id, notes, revisions with their authors (one statement)
+MY_REQUESTS = 3  # count, page with the departments (one statement)
 # request joined to department/student/author, messages with their authors, the call-back
 # (none), the number and language the call-back form offers
 REQUEST_PAGE = 5
@@ -68,7 +68,7 @@ REQUEST_PAGE = 5
 # few minutes), the call-back's number and language, and the district calendar (its business
 # hours and closures): the chosen department's promise by the button is a time
 NEW_REQUEST = 8
-MY_FEEDBACK = 5  # count, page, departments, schools
+MY_FEEDBACK = 3  # count, page with the departments and schools (one statement)
 # The queues: and the safety-flagged items pinned above them (the flagged items, which of the
 # page's rows are flagged). A page reads the staff member's departments once: one scope per session.
 # own departments (with the memberships: choices and ids), schools, count, the page (its ids
@@ -76,17 +76,19 @@ MY_FEEDBACK = 5  # count, page, departments, schools
 STAFF_QUEUE = 7
 # The first look at a household in 10 minutes is written to the access log (SELECT + INSERT);
 # these two budgets are for that first look.
-# request joined, conversation, household with its members (one statement), contacts, notes,
-# other requests, forms, call-back, the saved replies offered; the other open requests with
-# their departments (one statement)
-STAFF_REQUEST_PAGE = 17
+# request joined, conversation, household with its members (one statement), contacts with
+# their subscriptions (one statement), notes, their revisions with authors (one statement),
+# forms, call-back, the saved replies offered; the other open requests with their
+# departments (one statement)
+STAFF_REQUEST_PAGE = 15
 # own departments (the topic filter's choices too), triage, the other filters' choices,
 # count, the page with its tags (one statement)
 FEEDBACK_QUEUE = 10
-FEEDBACK_PAGE = 10  # own departments, feedback joined + tags, history, comments + authors, form choices
-# household with its members (one statement), access log, contacts, family and internal notes;
-# the staff member's departments (does the menu offer metrics and saved replies?)
-HOUSEHOLD_PAGE = 12
+FEEDBACK_PAGE = 9  # own departments, feedback joined + tags, history, comments with authors (one), form choices
+# household with its members (one statement), access log, contacts with their subscriptions
+# (one statement), family notes with their history (two), internal notes with their authors
+# (one); the staff member's departments (does the menu offer metrics and saved replies?)
+HOUSEHOLD_PAGE = 9
 
 _sequence = itertools.count(1)
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from portal.catalogs import lazy_gettext as _l
 from portal.db import get_row
@@ -196,15 +196,17 @@ def _record_sent(db: Session, feedback: Feedback, sender: User | None, *, now: d
 
 def feedback_for_family(db: Session, actor: User, *, page: int, page_size: int) -> Page[Any]:
     """What the household sent with its name on it (never the anonymous ones)."""
-    statement = (
-        scope.family_select(actor, Feedback)
-        .options(selectinload(Feedback.department), selectinload(Feedback.school))
-        .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+    statement = scope.family_select(actor, Feedback).order_by(Feedback.created_at.desc(), Feedback.id.desc())
+    return paginate(
+        db,
+        statement,
+        number=page,
+        size=page_size,
+        then_load=[joinedload(Feedback.department), joinedload(Feedback.school)],
     )
-    return paginate(db, statement, number=page, size=page_size)
 
 
 def feedback_of_family(db: Session, actor: User, feedback_id: int) -> Feedback:
     return scope.family_get(
-        db, actor, Feedback, feedback_id, selectinload(Feedback.department), selectinload(Feedback.school)
+        db, actor, Feedback, feedback_id, joinedload(Feedback.department), joinedload(Feedback.school)
     )

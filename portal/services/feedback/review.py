@@ -191,7 +191,7 @@ def comments_of(db: Session, feedback: Feedback) -> list[FeedbackComment]:
             select(FeedbackComment)
             .where(FeedbackComment.feedback_id == feedback.id)
             .order_by(FeedbackComment.id)
-            .options(selectinload(FeedbackComment.author))
+            .options(joinedload(FeedbackComment.author))
         )
     )
 

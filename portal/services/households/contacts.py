@@ -144,24 +144,24 @@ def details_for_staff(db: Session, actor: User, household_id: int, user_id: int)
 def household_details(db: Session, actor: User, household_id: int) -> list[ContactDetails]:
     """Every guardian's preferences in one household, for its staff page."""
     scope.require_staff(actor)
+    # One statement however many guardians: a row per guardian and subscription (a guardian
+    # without any has one row, with no topic).
     rows = db.execute(
-        select(User, ContactPreference)
+        select(User, ContactPreference, TopicSubscription.topic, TopicSubscription.channel)
         .join(Guardianship, Guardianship.user_id == User.id)
         .outerjoin(ContactPreference, ContactPreference.user_id == User.id)
+        .outerjoin(TopicSubscription, TopicSubscription.user_id == User.id)
         .where(Guardianship.household_id == household_id)
         .order_by(Guardianship.id)
     ).all()
-    # Three queries however many guardians: no query per guardian.
-    chosen: dict[int, set[Choice]] = {user.id: set() for user, _preference in rows}
-    for user_id, topic, channel in db.execute(
-        select(TopicSubscription.user_id, TopicSubscription.topic, TopicSubscription.channel).where(
-            TopicSubscription.user_id.in_(chosen)
-        )
-    ):
-        chosen[user_id].add((topic, channel))
+    guardians: dict[int, tuple[User, ContactPreference | None, set[Choice]]] = {}
+    for user, preference, topic, channel in rows:
+        _user, _preference, chosen = guardians.setdefault(user.id, (user, preference, set()))
+        if topic is not None:
+            chosen.add((topic, channel))
     return [
-        ContactDetails(user, preference, frozenset(chosen[user.id])) if preference else load_details(db, user)
-        for user, preference in rows
+        ContactDetails(user, preference, frozenset(chosen)) if preference else load_details(db, user)
+        for user, preference, chosen in guardians.values()
     ]
 
 

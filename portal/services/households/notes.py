@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.catalogs import lazy_gettext as _l
@@ -29,8 +29,13 @@ class NoteEdit:
     reason: str = ""
 
 
+# A note's revisions with their authors: one statement for all the notes read (an author
+# is one row's columns, joined, not a statement of its own).
+HISTORY = selectinload(AccountNote.revisions).joinedload(AccountNoteRevision.author)
+
+
 def with_history(statement: Select[AccountNote]) -> Select[AccountNote]:
-    return statement.options(selectinload(AccountNote.revisions).selectinload(AccountNoteRevision.author))
+    return statement.options(HISTORY)
 
 
 def notes_for_family(db: Session, actor: User) -> list[AccountNote]:
@@ -39,9 +44,7 @@ def notes_for_family(db: Session, actor: User) -> list[AccountNote]:
 
 
 def note_for_family(db: Session, actor: User, note_id: int) -> AccountNote:
-    return scope.family_get(
-        db, actor, AccountNote, note_id, selectinload(AccountNote.revisions).selectinload(AccountNoteRevision.author)
-    )
+    return scope.family_get(db, actor, AccountNote, note_id, HISTORY)
 
 
 def notes_for_staff(db: Session, actor: User, household_id: int) -> list[AccountNote]:
@@ -193,7 +196,7 @@ def staff_notes(db: Session, actor: User, household_id: int) -> list[StaffNote]:
         select(StaffNote)
         .where(StaffNote.household_id == household_id)
         .order_by(StaffNote.created_at.desc(), StaffNote.id.desc())
-        .options(selectinload(StaffNote.author))
+        .options(joinedload(StaffNote.author))
     )
     return list(db.scalars(statement))
 

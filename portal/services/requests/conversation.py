@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from portal.models import ACTIVE_STATUSES, Guardianship, Request, RequestMessage, RequestStatus, User
 from portal.services import audit, notifications, scope
@@ -27,12 +27,8 @@ from portal.services.requests.satisfaction import rating_token
 
 
 def requests_for_family(db: Session, actor: User, *, page: int, page_size: int) -> Page[Any]:
-    statement = (
-        scope.family_select(actor, Request)
-        .options(selectinload(Request.department))
-        .order_by(Request.created_at.desc(), Request.id.desc())
-    )
-    return paginate(db, statement, number=page, size=page_size)
+    statement = scope.family_select(actor, Request).order_by(Request.created_at.desc(), Request.id.desc())
+    return paginate(db, statement, number=page, size=page_size, then_load=[joinedload(Request.department)])
 
 
 def request_for_family(db: Session, actor: User, request_id: int) -> Request:
