@@ -1,5 +1,7 @@
 """Phone numbers, validated and stored in E.164 (+15555550100)."""
 
+from functools import lru_cache
+
 import phonenumbers
 
 from portal.catalogs import lazy_gettext as _l
@@ -17,7 +19,9 @@ def normalize_phone(text: str, *, region: str, field: str = "phone") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=4096)
 def display_phone(e164: str) -> str:
-    """The number as people write it: national format at home, international abroad."""
+    """The number as people write it: national format at home, international abroad
+    (kept: parsing a number costs tens of microseconds, and a page shows it several times)."""
     number = phonenumbers.parse(e164, None)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
