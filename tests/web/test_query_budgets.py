@@ -76,11 +76,10 @@ MY_FEEDBACK = 3  # count, page with the departments and schools (one statement)
 STAFF_QUEUE = 7
 # The first look at a household in 10 minutes is written to the access log (SELECT + INSERT);
 # these two budgets are for that first look.
-# request joined, conversation, household with its members (one statement), contacts with
-# their subscriptions (one statement), notes, their revisions with authors (one statement),
-# forms, call-back, the saved replies offered; the other open requests with their
-# departments (one statement)
-STAFF_REQUEST_PAGE = 15
+# request joined (its household too), conversation, contacts with their subscriptions (one
+# statement), notes, their revisions with authors (one statement), forms, call-back, the
+# saved replies offered; the other open requests with their departments (one statement)
+STAFF_REQUEST_PAGE = 14
 # own departments (the topic filter's choices too), triage, the other filters' choices,
 # count, the page with its tags (one statement)
 FEEDBACK_QUEUE = 10

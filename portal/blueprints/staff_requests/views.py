@@ -172,7 +172,7 @@ def _request_page(
         promise=requests.promise_of(found),
         clocks=requests.running_clocks(found),
         now=utcnow(),
-        household=households.household_for_staff(db, current_user, found.household_id),
+        household=found.household,
         contact_details=contacts.household_details(db, current_user, found.household_id),
         family_notes=notes.notes_for_staff(db, current_user, found.household_id),
         others=others,
