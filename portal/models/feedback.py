@@ -2,10 +2,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
 from portal.models.district import Department, School, Translations, translations_column
+from portal.models.safety_flag import flagged_by_an_alert
 from portal.models.user import User
 
 
@@ -102,6 +103,9 @@ class Feedback(Base):
     submission_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Flagged by a safety alert not cleared yet: read only by a statement that asks for it
+    # (undefer: the review queue's page), never behind a caller's back (raiseload).
+    flagged: Mapped[bool] = column_property(flagged_by_an_alert("feedback_id", id), deferred=True, raiseload=True)
 
     department: Mapped[Department | None] = relationship(lazy="raise")
     school: Mapped[School | None] = relationship(lazy="raise")

@@ -5,9 +5,10 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import InvalidRequestError
 
 from portal.db import utcnow
-from portal.models import AuditEvent, Notification, SafetyAlert, SafetyCategory
+from portal.models import AuditEvent, Notification, Request, SafetyAlert, SafetyCategory
 from portal.services import feedback, requests
 from portal.services.errors import InvalidInput, NotAllowed
 from portal.services.feedback.intake import NewFeedback
@@ -164,6 +165,7 @@ def test_only_the_team_and_administrators_deal_with_alerts(db, scene):
 def test_a_false_positive_is_cleared_with_a_reason(db, scene):
     ask(db, scene, "Science", "Can he bring his rifle collection photos? (history project)")
     alert = db.scalar(select(SafetyAlert))
+    assert db.scalar(select(Request.flagged).where(Request.id == alert.request_id)) is True
 
     with pytest.raises(InvalidInput):
         alerts.clear(db, scene["first"], alert.id, "   ", now=utcnow())
@@ -171,7 +173,12 @@ def test_a_false_positive_is_cleared_with_a_reason(db, scene):
     db.commit()
 
     assert alert.cleared_at is not None and alert.next_notify_at is None
-    assert alerts.flagged(db, request_ids=[alert.request_id]) == set()
+    assert db.scalar(select(Request.flagged).where(Request.id == alert.request_id)) is False
+    # Only a statement that asks for it reads the flag: no statement per row behind a page's back.
+    with pytest.raises(InvalidRequestError):
+        _ = db.scalar(
+            select(Request).where(Request.id == alert.request_id).execution_options(populate_existing=True)
+        ).flagged
     with pytest.raises(InvalidInput):
         alerts.clear(db, scene["first"], alert.id, "again", now=utcnow())
 

@@ -69,11 +69,12 @@ REQUEST_PAGE = 5
 # hours and closures): the chosen department's promise by the button is a time
 NEW_REQUEST = 8
 MY_FEEDBACK = 3  # count, page with the departments and schools (one statement)
-# The queues: and the safety-flagged items pinned above them (the flagged items, which of the
-# page's rows are flagged). A page reads the staff member's departments once: one scope per session.
+# The queues: and the safety-flagged items pinned above them (which of the page's rows are
+# flagged comes with the page). A page reads the staff member's departments once: one scope per
+# session.
 # own departments (with the memberships: choices and ids), schools, count, the page (its ids
-# chosen inside the statement; the rows' departments taken from the session)
-STAFF_QUEUE = 7
+# chosen inside the statement; the rows' departments taken from the session), pinned items
+STAFF_QUEUE = 6
 # The first look at a household in 10 minutes is written to the access log (SELECT + INSERT);
 # these two budgets are for that first look.
 # request joined (its household too), conversation, contacts with their subscriptions (one
@@ -81,8 +82,8 @@ STAFF_QUEUE = 7
 # saved replies offered; the other open requests with their departments (one statement)
 STAFF_REQUEST_PAGE = 14
 # own departments (the topic filter's choices too), triage, the other filters' choices,
-# count, the page with its tags (one statement)
-FEEDBACK_QUEUE = 10
+# count, the page with its tags and safety marks (one statement), pinned items
+FEEDBACK_QUEUE = 9
 FEEDBACK_PAGE = 9  # own departments, feedback joined + tags, history, comments with authors (one), form choices
 # household with its members (one statement), access log, contacts with their subscriptions
 # (one statement), family notes with their history (two), internal notes with their authors

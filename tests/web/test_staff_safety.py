@@ -119,3 +119,56 @@ def test_flagged_feedback_is_pinned_above_the_review_queue(sign_in, db, admin, t
     queue = sign_in(admin).get("/staff/feedback/").get_data(as_text=True)
 
     assert "safety-heading" in queue and f"/staff/feedback/{sent.id}" in queue
+
+
+def queue_row(page: str, path: str) -> str:
+    """The queue table's row that links to `path` (not the pinned list above the table)."""
+    table = page.split('<table class="queue">')[1].split("</table>")[0]
+    [row] = [row for row in table.split("<tr>") if f'href="{path}"' in row]
+    return row
+
+
+def test_the_queue_marks_flagged_rows_until_the_alert_is_cleared(
+    sign_in, db, guardian, flagged, transport, team_member
+):
+    calm, _is_new = requests.submit_request(
+        db, guardian, NewRequest(transport.id, "Bus stop", "Which stop is ours?"), now=utcnow()
+    )
+    db.commit()
+    colleague = factories.make_staff(db)
+    factories.join(db, colleague, transport)
+    browser = sign_in(colleague)
+    flagged_path, calm_path = f"/staff/requests/{flagged.request_id}", f"/staff/requests/{calm.id}"
+
+    for status in ("active", "all"):
+        page = browser.get(f"/staff/requests/?status={status}").get_data(as_text=True)
+        assert "tag--safety" in queue_row(page, flagged_path)
+        assert "tag--safety" not in queue_row(page, calm_path)
+
+    alerts.clear(db, team_member, flagged.id, "A figure of speech.", now=utcnow())
+    db.commit()
+    page = browser.get("/staff/requests/").get_data(as_text=True)
+    assert "tag--safety" not in queue_row(page, flagged_path)
+
+
+def test_the_review_queue_marks_flagged_feedback_until_the_alert_is_cleared(sign_in, db, admin, team_member):
+    from portal.services import feedback
+
+    worrying, calm = (
+        feedback.submit_public(
+            db, feedback.NewFeedback("concern", None, None, None, text, anonymous=True), now=utcnow()
+        )
+        for text in ("A kid brought a knife on the bus", "The bus was late again")
+    )
+    db.commit()
+    alert = db.scalar(select(SafetyAlert).where(SafetyAlert.feedback_id == worrying.id))
+    browser = sign_in(admin)
+
+    page = browser.get("/staff/feedback/").get_data(as_text=True)
+    assert "tag--safety" in queue_row(page, f"/staff/feedback/{worrying.id}")
+    assert "tag--safety" not in queue_row(page, f"/staff/feedback/{calm.id}")
+
+    alerts.clear(db, team_member, alert.id, "A cooking class knife, reported already.", now=utcnow())
+    db.commit()
+    page = browser.get("/staff/feedback/").get_data(as_text=True)
+    assert "tag--safety" not in queue_row(page, f"/staff/feedback/{worrying.id}")

@@ -74,7 +74,7 @@ class ReviewRow:
     assignee: str | None
 
 
-def _review_row(item: Feedback, flagged: bool) -> ReviewRow:
+def _review_row(item: Feedback) -> ReviewRow:
     return ReviewRow(
         id=item.id,
         url=url_for("staff_feedback.detail", feedback_id=item.id),
@@ -83,7 +83,7 @@ def _review_row(item: Feedback, flagged: bool) -> ReviewRow:
         excerpt=do_truncate(current_app.jinja_env, item.body, 90),
         received=dates.day(item.created_at) if item.sender_unknown else dates.when(item.created_at),
         tags=[translated_field(tag) for tag in item.tags],
-        flagged=flagged,
+        flagged=item.flagged,
         department=translated_field(item.department) if item.department else None,
         school=translated_field(item.school) if item.school else None,
         rating=item.rating,
@@ -150,12 +150,11 @@ def queue() -> str:
     bulk_form.assignee_id.choices = [SelectChoice("", _("Nobody")), *staff]
     # Flagged feedback first, above any filter: a child may be in danger.
     pinned = alerts.flagged_feedback(db, staff_scope.feedback_where())
-    marks = alerts.flagged(db, feedback_ids=[item.id for item in page.items])
     return render_template(
         "staff_feedback/queue.html",
         form=form,
         page=page,
-        rows=[_review_row(item, ("feedback", item.id) in marks) for item in page.items],
+        rows=[_review_row(item) for item in page.items],
         filters=filters,
         bulk_form=bulk_form,
         pinned=pinned,

@@ -62,13 +62,13 @@ class QueueRow:
     due_when: str | None  # the due time, unless the badge says it is overdue
 
 
-def _queue_row(item: Request, promise: Promise | None, flagged: bool, now: datetime) -> QueueRow:
+def _queue_row(item: Request, promise: Promise | None, now: datetime) -> QueueRow:
     return QueueRow(
         url=url_for("staff_requests.detail", request_id=item.id),
         reference=item.reference,
         subject=item.subject,
         priority=str(label(item.priority)) if item.priority in (Priority.HIGH, Priority.URGENT) else None,
-        flagged=flagged,
+        flagged=item.flagged,
         calls_back=item.callback_due_at is not None,
         family=item.household.name,
         school=translated_field(item.school) if item.school else None,
@@ -112,8 +112,7 @@ def queue() -> str:
     filters = {key: value for key, value in request.args.items() if key != "page" and key in form.data}
     # Flagged requests first, above any filter: a child may be in danger.
     pinned = alerts.flagged_requests(db, scope.for_staff(db, current_user).requests_where())
-    marks = alerts.flagged(db, request_ids=[item.id for item in page.items])
-    rows = [_queue_row(item, requests.promise_of(item), ("request", item.id) in marks, now) for item in page.items]
+    rows = [_queue_row(item, requests.promise_of(item), now) for item in page.items]
     return render_template(
         "staff_requests/queue.html",
         form=form,

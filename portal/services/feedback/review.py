@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, false, or_, select
-from sqlalchemy.orm import Session, immediateload, joinedload, selectinload
+from sqlalchemy.orm import Session, immediateload, joinedload, selectinload, undefer
 
 from portal.catalogs import lazy_gettext as _l
 from portal.db import MAX_ROW_ID, contains_pattern
@@ -111,6 +111,7 @@ def review_queue(
             joinedload(Feedback.school),
             immediateload(Feedback.department),
             joinedload(Feedback.tags),
+            undefer(Feedback.flagged),
         ),
     )
 

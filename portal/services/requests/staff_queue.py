@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, false, select, union
-from sqlalchemy.orm import Session, aliased, immediateload, joinedload
+from sqlalchemy.orm import Session, aliased, immediateload, joinedload, undefer
 
 from portal.catalogs import lazy_gettext as _l
 from portal.db import MAX_ROW_ID, contains_pattern, get_row
@@ -90,6 +90,7 @@ def queue(db: Session, actor: User, wanted: QueueFilter, *, now: datetime, page:
             joinedload(Request.assignee),
             joinedload(Request.school),
             immediateload(Request.department),
+            undefer(Request.flagged),
         ),
     )
 

@@ -15,7 +15,7 @@ Terms: the built-in list (terms.py) until an administrator edits it; the first e
 copies it into the table, and from then on the table is the list.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -317,27 +317,6 @@ def alert_log_rows(db: Session, actor: User) -> Iterator[LoggedAlert]:
     scope.require_admin(actor)
     for alert, ack, cleared in db.execute(_log_statement().execution_options(yield_per=1000)):
         yield LoggedAlert(alert, ack or "", cleared or "")
-
-
-def flagged(db: Session, *, request_ids: Sequence[int] = (), feedback_ids: Sequence[int] = ()) -> set[tuple[str, int]]:
-    """Which of these requests and feedback have an alert not cleared, for the queues' mark:
-    ("request", id) and ("feedback", id)."""
-    marks: set[tuple[str, int]] = set()
-    if request_ids:
-        rows = db.scalars(
-            select(SafetyAlert.request_id).where(
-                SafetyAlert.request_id.in_(request_ids), SafetyAlert.cleared_at.is_(None)
-            )
-        )
-        marks |= {("request", request_id) for request_id in rows if request_id is not None}
-    if feedback_ids:
-        rows = db.scalars(
-            select(SafetyAlert.feedback_id).where(
-                SafetyAlert.feedback_id.in_(feedback_ids), SafetyAlert.cleared_at.is_(None)
-            )
-        )
-        marks |= {("feedback", feedback_id) for feedback_id in rows if feedback_id is not None}
-    return marks
 
 
 def flagged_requests(db: Session, where: ColumnElement[bool] | None) -> list[Request]:
