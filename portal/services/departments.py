@@ -5,7 +5,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ScalarSelect, delete, select, update
 from sqlalchemy.orm import Session
 
 from portal.catalogs import lazy_gettext as _l
@@ -53,19 +53,27 @@ class Targets:
     resolution_minutes: int
 
 
-def memberships_of(db: Session, actor: User) -> list[tuple[Department, bool]] | None:
+# The district's triage department, as a column of another statement.
+_TRIAGE_DEPARTMENT_ID: ScalarSelect[int | None] = (
+    select(DistrictSetting.triage_department_id).limit(1).scalar_subquery()
+)
+
+
+def memberships_of(db: Session, actor: User) -> list[tuple[Department, bool, bool]] | None:
     """The departments whose requests and feedback a staff member works, by name, each
-    with whether they supervise it; None for an administrator: all of them."""
+    with whether they supervise it and whether it is the triage department (which routes
+    the feedback sent as "not sure", read in the same statement); None for an
+    administrator: all of them."""
     scope.require_staff(actor)
     if actor.is_admin:
         return None
     rows = db.execute(
-        select(Department, DepartmentMember.is_supervisor)
+        select(Department, DepartmentMember.is_supervisor, _TRIAGE_DEPARTMENT_ID)
         .join(DepartmentMember, DepartmentMember.department_id == Department.id)
         .where(DepartmentMember.user_id == actor.id)
         .order_by(Department.name)
     )
-    return [(department, is_supervisor) for department, is_supervisor in rows]
+    return [(department, is_supervisor, department.id == triage) for department, is_supervisor, triage in rows]
 
 
 def triage_department_id(db: Session) -> int | None:

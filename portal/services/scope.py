@@ -103,13 +103,15 @@ class StaffScope:
         self.actor = actor
 
     @cached_property
-    def _memberships(self) -> list[tuple[Department, bool]] | None:
+    def _memberships(self) -> list[tuple[Department, bool, bool]] | None:
         return departments.memberships_of(self._db, self.actor)
 
     @cached_property
     def department_ids(self) -> list[int] | None:
         """The departments worked in; None for an administrator: every one."""
-        return None if self._memberships is None else [department.id for department, _lead in self._memberships]
+        return (
+            None if self._memberships is None else [department.id for department, _lead, _triage in self._memberships]
+        )
 
     @cached_property
     def departments(self) -> list[Department]:
@@ -117,20 +119,18 @@ class StaffScope:
         an administrator."""
         if self._memberships is None:
             return departments.list_departments(self._db)
-        return [department for department, _lead in self._memberships]
+        return [department for department, _lead, _triage in self._memberships]
 
     @property
     def leads_a_department(self) -> bool:
         """An administrator, or the supervisor of a department: who reads its metrics and
         keeps its saved replies (read with the departments, not again)."""
-        return self._memberships is None or any(lead for _department, lead in self._memberships)
+        return self._memberships is None or any(lead for _department, lead, _triage in self._memberships)
 
-    @cached_property
+    @property
     def sees_unrouted_feedback(self) -> bool:
-        if self.department_ids is None:
-            return True
-        triage = departments.triage_department_id(self._db)
-        return triage is not None and triage in self.department_ids
+        """An administrator, or a member of the triage department (read with the departments)."""
+        return self._memberships is None or any(triage for _department, _lead, triage in self._memberships)
 
     def sees_request_of(self, department_id: int) -> bool:
         return self.department_ids is None or department_id in self.department_ids

@@ -178,6 +178,20 @@ def test_the_triage_group_also_sees_unrouted_feedback(db, departments_scene):
     assert robin.sees_feedback_of(None)
 
 
+def test_the_triage_group_is_read_with_the_departments_and_again_when_it_moves(db, departments_scene):
+    scene = departments_scene
+    admin = factories.make_admin(db)
+    feedback.set_triage_department(db, admin, scene.b.id, now=scene.now)
+    db.commit()
+    robin = scope.for_staff(db, scene.robin)
+    assert not robin.sees_unrouted_feedback and not robin.sees_feedback_of(None)
+    assert scene.unrouted.id not in {f.id for f in db.scalars(robin.feedback())}
+
+    feedback.set_triage_department(db, admin, scene.a.id, now=scene.now)
+    assert scope.for_staff(db, scene.robin).sees_unrouted_feedback
+    assert scope.for_staff(db, admin).sees_unrouted_feedback
+
+
 def test_one_scope_serves_a_session_until_a_membership_changes(db, departments_scene):
     """A page asks for the scope several times (its queue, the pinned safety items, the
     family's other requests): the departments are read once, and read again after any

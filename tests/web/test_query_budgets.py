@@ -81,10 +81,12 @@ STAFF_QUEUE = 6
 # statement), notes, their revisions with authors (one statement), forms, call-back, the
 # saved replies offered; the other open requests with their departments (one statement)
 STAFF_REQUEST_PAGE = 14
-# own departments (the topic filter's choices too), triage, the other filters' choices,
-# count, the page with its tags and safety marks (one statement), pinned items
-FEEDBACK_QUEUE = 9
-FEEDBACK_PAGE = 9  # own departments, feedback joined + tags, history, comments with authors (one), form choices
+# own departments with the triage department (the topic filter's choices too), the other
+# filters' choices, count, the page with its tags and safety marks (one statement), pinned items
+FEEDBACK_QUEUE = 8
+# own departments with the triage department, feedback joined + tags, history, comments with
+# their authors (one statement), form choices
+FEEDBACK_PAGE = 8
 # household with its members (one statement), access log, contacts with their subscriptions
 # (one statement), family notes with their history (two), internal notes with their authors
 # (one); the staff member's departments (does the menu offer metrics and saved replies?)
