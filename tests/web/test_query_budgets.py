@@ -59,7 +59,7 @@ MANY = 20
 # open requests and new answers with their departments (one statement)
 FAMILY_HOME = 3
 ACCOUNT_CONTACT = 3  # the guardian's preference and its topics
-ACCOUNT_NOTES = 4  # household id, notes, revisions with their authors (one statement)
+ACCOUNT_NOTES = 3  # household id, notes with their revisions and the revisions' authors (one statement)
 MY_REQUESTS = 3  # count, page with the departments (one statement)
 # request joined to department/student/author, messages with their authors, the call-back
 # (none), the number and language the call-back form offers
@@ -78,9 +78,9 @@ STAFF_QUEUE = 6
 # The first look at a household in 10 minutes is written to the access log (SELECT + INSERT);
 # these two budgets are for that first look.
 # request joined (its household too), conversation, contacts with their subscriptions (one
-# statement), notes, their revisions with authors (one statement), forms, call-back, the
+# statement), notes with their revisions and authors (one statement), forms, call-back, the
 # saved replies offered; the other open requests with their departments (one statement)
-STAFF_REQUEST_PAGE = 14
+STAFF_REQUEST_PAGE = 13
 # own departments with the triage department (the topic filter's choices too), the other
 # filters' choices, count, the page with its tags and safety marks (one statement), pinned items
 FEEDBACK_QUEUE = 8
@@ -88,9 +88,9 @@ FEEDBACK_QUEUE = 8
 # their authors (one statement), form choices
 FEEDBACK_PAGE = 8
 # household with its members (one statement), access log, contacts with their subscriptions
-# (one statement), family notes with their history (two), internal notes with their authors
+# (one statement), family notes with their history (one), internal notes with their authors
 # (one); the staff member's departments (does the menu offer metrics and saved replies?)
-HOUSEHOLD_PAGE = 9
+HOUSEHOLD_PAGE = 8
 
 _sequence = itertools.count(1)
 

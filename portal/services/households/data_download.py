@@ -128,7 +128,9 @@ def _collect(db: Session, household: Household, *, staff: scope.StaffScope | Non
                 },
             }
         )
-    family_notes = db.scalars(notes.with_history(select(AccountNote).where(AccountNote.household_id == household.id)))
+    family_notes = db.scalars(
+        notes.with_history(select(AccountNote).where(AccountNote.household_id == household.id))
+    ).unique()
     events = (
         staff.household_events(household.id)
         if staff

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.catalogs import lazy_gettext as _l
@@ -29,9 +29,10 @@ class NoteEdit:
     reason: str = ""
 
 
-# A note's revisions with their authors: one statement for all the notes read (an author
-# is one row's columns, joined, not a statement of its own).
-HISTORY = selectinload(AccountNote.revisions).joinedload(AccountNoteRevision.author)
+# A note's revisions with their authors, joined to the notes: a household has a handful of
+# notes, each with a few revisions, so one statement reads them all (a row per revision).
+# Results read with scalars() need unique(): a note comes once per revision.
+HISTORY = joinedload(AccountNote.revisions).joinedload(AccountNoteRevision.author)
 
 
 def with_history(statement: Select[AccountNote]) -> Select[AccountNote]:
@@ -40,7 +41,7 @@ def with_history(statement: Select[AccountNote]) -> Select[AccountNote]:
 
 def notes_for_family(db: Session, actor: User) -> list[AccountNote]:
     statement = scope.family_select(actor, AccountNote).order_by(AccountNote.updated_at.desc(), AccountNote.id.desc())
-    return list(db.scalars(with_history(statement)))
+    return list(db.scalars(with_history(statement)).unique())
 
 
 def note_for_family(db: Session, actor: User, note_id: int) -> AccountNote:
@@ -54,7 +55,7 @@ def notes_for_staff(db: Session, actor: User, household_id: int) -> list[Account
         .where(AccountNote.household_id == household_id)
         .order_by(AccountNote.updated_at.desc(), AccountNote.id.desc())
     )
-    return list(db.scalars(with_history(statement)))
+    return list(db.scalars(with_history(statement)).unique())
 
 
 def note_for_staff(db: Session, actor: User, household_id: int, note_id: int) -> AccountNote:
