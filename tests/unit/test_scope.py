@@ -181,15 +181,18 @@ def test_the_triage_group_also_sees_unrouted_feedback(db, departments_scene):
 def test_the_triage_group_is_read_with_the_departments_and_again_when_it_moves(db, departments_scene):
     scene = departments_scene
     admin = factories.make_admin(db)
+    sam = factories.make_staff(db)
+    db.add(DepartmentMember(department_id=scene.b.id, user_id=sam.id))
     feedback.set_triage_department(db, admin, scene.b.id, now=scene.now)
     db.commit()
     robin = scope.for_staff(db, scene.robin)
     assert not robin.sees_unrouted_feedback and not robin.sees_feedback_of(None)
     assert scene.unrouted.id not in {f.id for f in db.scalars(robin.feedback())}
+    assert scope.for_staff(db, sam).sees_unrouted_feedback
 
     feedback.set_triage_department(db, admin, scene.a.id, now=scene.now)
     assert scope.for_staff(db, scene.robin).sees_unrouted_feedback
-    assert scope.for_staff(db, admin).sees_unrouted_feedback
+    assert not scope.for_staff(db, sam).sees_unrouted_feedback
 
 
 def test_one_scope_serves_a_session_until_a_membership_changes(db, departments_scene):

@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from portal.models import AuditEvent, Notification, User
+from portal.models import AccountNote, AuditEvent, Notification, User
 from portal.services.accounts import email_change
 from portal.services.errors import InvalidToken
 from tests import factories
@@ -128,6 +128,16 @@ def test_a_family_downloads_all_its_data_as_json_and_csv(db, household, guardian
     assert rows[0] == ["household", "section", "item", "field", "value"]
     texts = [row[4] for row in rows if row[1] == "notes" and row[3] == "text"]
     assert texts == ['\'=HYPERLINK("http://x") grandma picks up']  # neutralized for spreadsheets
+
+
+def test_a_download_lists_notes_as_written_each_with_its_newest_revision_first(db, family):
+    for text in ("First note.", "Second note.", "Third note."):
+        family.submit("/account/notes", {"category": "pickup", "text": text})
+    third = db.scalar(select(AccountNote).where(AccountNote.text == "Third note."))
+    family.submit(f"/account/notes/{third.id}", {"version": "1", "category": "pickup", "text": "Third, edited."})
+    (data,) = json.loads(family.get("/account/data.json").get_data(as_text=True))["households"]
+    assert [note["text"] for note in data["notes"]] == ["First note.", "Second note.", "Third, edited."]
+    assert [r["version"] for r in data["notes"][2]["revisions"]] == [2, 1]
 
 
 def test_another_households_data_is_never_in_a_download(db, family):

@@ -129,7 +129,11 @@ def _collect(db: Session, household: Household, *, staff: scope.StaffScope | Non
             }
         )
     family_notes = db.scalars(
-        notes.with_history(select(AccountNote).where(AccountNote.household_id == household.id))
+        notes.with_history(
+            select(AccountNote)
+            .where(AccountNote.household_id == household.id)
+            .order_by(AccountNote.created_at, AccountNote.id)
+        )
     ).unique()
     events = (
         staff.household_events(household.id)
