@@ -609,6 +609,22 @@ def test_a_new_department_keeps_an_assignee_who_is_a_member_of_both(db, district
     assert request.assignee_id == district.colleague.id
 
 
+def test_the_update_form_offers_every_department_once_and_the_active_members_of_its_own(db, district):
+    leaver = factories.make_staff(db, name="Lee Leaver")
+    join(db, district.transport, leaver)
+    leaver.is_active = False
+    db.commit()
+    choices = requests.update_choices(db, district.transport.id)
+    assert [d.name for d in choices.departments] == ["Enrollment", "Legal", "Transportation"]
+    # Supervisors first, then by name; a member whose account is closed is not offered.
+    assert [u.display_name for u in choices.assignees] == ["Sue Supervisor", "Cam Colleague", "Sam Staff"]
+    assert [u.display_name for u in requests.update_choices(db, district.enrollment.id).assignees] == [
+        "Cam Colleague",
+        "Eve Enroller",
+    ]
+    assert requests.update_choices(db, district.legal.id).assignees == []
+
+
 def test_an_unknown_department_is_refused(db, district):
     request = submit(db, district, at=nov(16, 10))
     with pytest.raises(InvalidInput) as refused:

@@ -78,9 +78,10 @@ STAFF_QUEUE = 6
 # The first look at a household in 10 minutes is written to the access log (SELECT + INSERT);
 # these two budgets are for that first look.
 # request joined (its household too), conversation, contacts with their subscriptions (one
-# statement), notes with their revisions and authors (one statement), forms, call-back, the
-# saved replies offered; the other open requests with their departments (one statement)
-STAFF_REQUEST_PAGE = 13
+# statement), notes with their revisions and authors (one statement), the update form's
+# departments and assignees (one statement), call-back, the saved replies offered; the other
+# open requests with their departments (one statement)
+STAFF_REQUEST_PAGE = 12
 # own departments with the triage department (the topic filter's choices too), the other
 # filters' choices, count, the page with its tags and safety marks (one statement), pinned items
 FEEDBACK_QUEUE = 8

@@ -135,10 +135,11 @@ def _update_form(found: Request) -> RequestUpdateForm:
         if request.method == "GET"
         else None
     )
-    form.department_id.choices = _department_choices(only_mine=False)
-    form.assignee_id.choices = [SelectChoice(0, _("Nobody yet"))] + [
-        SelectChoice(user.id, user.display_name)
-        for user in requests.assignee_choices(get_session(), found.department_id)
+    choices = requests.update_choices(get_session(), found.department_id)
+    form.department_id.choices = [SelectChoice(d.id, translated_field(d)) for d in choices.departments]
+    form.assignee_id.choices = [
+        SelectChoice(0, _("Nobody yet")),
+        *(SelectChoice(user.id, user.display_name) for user in choices.assignees),
     ]
     return form
 

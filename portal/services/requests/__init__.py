@@ -63,13 +63,14 @@ from portal.services.requests.satisfaction import (
 )
 from portal.services.requests.staff_queue import (
     QueueFilter,
+    UpdateChoices,
     assign,
-    assignee_choices,
     change_department,
     change_priority,
     other_open_requests,
     queue,
     request_for_staff,
+    update_choices,
 )
 
 __all__ = [
@@ -83,9 +84,9 @@ __all__ = [
     "Promise",
     "QueueFilter",
     "SendingLimit",
+    "UpdateChoices",
     "all_messages",
     "assign",
-    "assignee_choices",
     "business_time",
     "callbacks",
     "can_rate",
@@ -115,4 +116,5 @@ __all__ = [
     "running_clocks",
     "submit_request",
     "typical_first_reply",
+    "update_choices",
 ]

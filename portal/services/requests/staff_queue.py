@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, false, select, union
+from sqlalchemy import Select, and_, false, select, union
 from sqlalchemy.orm import Session, aliased, immediateload, joinedload, undefer
 
 from portal.catalogs import lazy_gettext as _l
@@ -22,7 +22,7 @@ from portal.models import (
     User,
 )
 from portal.models.request import REFERENCE_PREFIX
-from portal.services import audit, departments, notifications, scope
+from portal.services import audit, notifications, scope
 from portal.services.calendar import district_calendar
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.pagination import Page, paginate
@@ -266,5 +266,29 @@ def change_department(
     )
 
 
-def assignee_choices(db: Session, department_id: int) -> list[User]:
-    return [user for _member, user in departments.members_of(db, department_id) if user.is_active]
+@dataclass(frozen=True)
+class UpdateChoices:
+    """What the update form of a request offers: every department to send it to, and the
+    active members of its own department to give it to (supervisors first)."""
+
+    departments: list[Department]
+    assignees: list[User]
+
+
+def update_choices(db: Session, department_id: int) -> UpdateChoices:
+    """Both lists in one statement: every department, the request's own one joined to its
+    active members (one row each) and the others to nobody."""
+    statement = (
+        select(Department, User)
+        .outerjoin(
+            DepartmentMember,
+            and_(DepartmentMember.department_id == Department.id, Department.id == department_id),
+        )
+        .outerjoin(User, and_(User.id == DepartmentMember.user_id, User.is_active.is_(True)))
+        .order_by(Department.name, Department.id, DepartmentMember.is_supervisor.desc(), User.display_name)
+    )
+    rows = db.execute(statement).all()
+    return UpdateChoices(
+        departments=list(dict.fromkeys(department for department, _user in rows)),
+        assignees=[user for _department, user in rows if user is not None],
+    )
