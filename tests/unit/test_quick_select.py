@@ -7,14 +7,35 @@ from werkzeug.datastructures import MultiDict
 from wtforms import Form, SelectChoice
 from wtforms import SelectField as WTFormsSelectField
 from wtforms.validators import DataRequired
+from wtforms.widgets import html_params
 
-from portal.blueprints.forms import QuickSelect, SelectField
+from portal.blueprints.forms import QuickSelect, SelectField, quick_html_params
 
 # Hostile text too: markup, quotes, ampersands, control characters, other scripts.
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
 # Values already marked safe too: their quotes must still be escaped inside the attribute.
 VALUES = TEXT | TEXT.map(Markup)
 CHOICES = st.lists(st.builds(SelectChoice, VALUES, TEXT), min_size=1, max_size=8, unique_by=lambda choice: choice.value)
+
+
+# Attribute names as views pass them: "class_", "aria_describedby", "data_x_y"; values of
+# every kind a view passes (text, markup, numbers, None, True for a bare attribute, False
+# for none).
+NAMES = st.from_regex(r"\A(?:(?:data|aria)_)?[a-z][a-z_]{0,12}\Z")
+ATTRIBUTE_VALUES = VALUES | st.integers() | st.none() | st.booleans()
+
+
+@given(attributes=st.dictionaries(NAMES, ATTRIBUTE_VALUES, max_size=6))
+def test_the_attributes_are_wtforms_own(attributes):  # type: ignore[no-untyped-def]
+    written = quick_html_params(**attributes)
+    assert written == html_params(**attributes)
+    assert isinstance(written, Markup)
+
+
+def test_a_quote_in_an_attribute_marked_safe_cannot_end_it():
+    hostile = {"class_": Markup('a" onmouseover="x'), "aria_label": 'b" onclick="y'}
+    assert quick_html_params(**hostile) == html_params(**hostile)
+    assert quick_html_params(**hostile) == 'aria-label="b&#34; onclick=&#34;y" class="a&quot; onmouseover=&quot;x"'
 
 
 def both(choices, *, required):  # type: ignore[no-untyped-def]
