@@ -1,10 +1,12 @@
 """One page of a list, and the count behind it."""
 
+import functools
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Column, Select, Table, func, select
+from sqlalchemy import Column, ColumnElement, Select, Table, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.visitors import iterate
@@ -42,6 +44,7 @@ def paginate(
     size: int,
     rows: bool = False,
     then_load: Sequence[ExecutableOption] = (),
+    counted_apart: Sequence[ColumnElement[bool]] = (),
 ) -> Page[Any]:
     """Run `statement` for page `number` (from 1); out-of-range numbers are clamped.
     Items are the first column's objects, or whole rows with `rows=True`.
@@ -49,8 +52,13 @@ def paginate(
     With `then_load` (joins of what each row shows), the page's ids are chosen first,
     sorted and limited on the list's own index, and only those rows are joined: joined
     in one step, the database would join every matching row before sorting. One
-    statement does both when the list is sorted on its own columns, two otherwise."""
-    total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    statement does both when the list is sorted on its own columns, two otherwise.
+
+    `counted_apart`: conditions that split the statement's rows with no overlap (the two
+    sides of an OR in its WHERE, say); the total is the sum of their counts, in the same
+    one statement. PostgreSQL counts an OR of two index ranges by visiting every matching
+    row of the table, and each range alone from the index only."""
+    total = db.scalar(_count(statement.order_by(None), counted_apart)) or 0
     last_page = max(1, -(-total // size))
     number = min(max(1, number), last_page, MAX_PAGE)
     if then_load:
@@ -61,6 +69,13 @@ def paginate(
     else:
         items = list(db.execute(limited).all() if rows else db.scalars(limited))
     return Page(items=items, number=number, size=size, total=total)
+
+
+def _count(statement: Select[*tuple[Any, ...]], parts: Sequence[ColumnElement[bool]]) -> Select[int]:
+    if not parts:
+        return select(func.count()).select_from(statement.subquery())
+    counts = [select(func.count()).select_from(statement.where(part).subquery()).scalar_subquery() for part in parts]
+    return select(functools.reduce(operator.add, counts))
 
 
 def _ending_with_the_id(statement: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:

@@ -152,6 +152,13 @@ class StaffScope:
     def _requests_of(department_ids: list[int]) -> ColumnElement[bool]:
         return Request.department_id.in_(department_ids)
 
+    def feedback_parts(self) -> list[ColumnElement[bool]]:
+        """The feedback this staff member sees, split with no overlap where it is an OR
+        (their departments' and the unrouted): counted apart, each is one index range."""
+        if self.department_ids is None or not self.sees_unrouted_feedback:
+            return []
+        return [Feedback.department_id.in_(self.department_ids), Feedback.department_id.is_(None)]
+
     def _feedback_of(self, department_ids: list[int]) -> ColumnElement[bool]:
         # A list OR-ed with "unrouted" lets PostgreSQL combine two lookups in the review
         # index, where a subquery would be tested row by row.

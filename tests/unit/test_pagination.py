@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.models import School, Student
@@ -187,3 +187,31 @@ def test_rows_that_tie_on_every_sort_key_are_each_on_exactly_one_page(db, join):
 def sorts_sent(db, run) -> list[str]:  # type: ignore[no-untyped-def]
     """The ORDER BY clauses of the statements sent while `run` runs."""
     return [sort for sql in sql_sent(db, run) for sort in re.findall(r"ORDER BY ([\w., ]+?)\s*(?:LIMIT|\)|$)", sql)]
+
+
+@pytest.mark.parametrize("grade", [None, "2", "9"], ids=["every grade", "grade 2", "no one"])
+def test_a_total_counted_apart_is_the_total_of_the_whole_list(db, grade):
+    """The two sides of "at these schools, or at none" counted one by one add up to the
+    rows of the list, whatever else the list asks for, in the same one statement."""
+    oak, elm, ash = (factories.make_school(db, name=name) for name in ("Oak", "Elm", "Ash"))
+    household = factories.make_household(db, students=0)
+    for number, school in enumerate([oak, elm, ash, None, oak, None, ash, elm, None, oak]):
+        db.add(
+            Student(
+                household_id=household.id,
+                first_name=f"Student {number}",
+                last_name="R",
+                school_id=school.id if school else None,
+                grade=str(number % 3),
+            )
+        )
+    db.commit()
+    mine, unplaced = Student.school_id.in_([oak.id, elm.id]), Student.school_id.is_(None)
+    statement = select(Student).where(or_(mine, unplaced)).order_by(Student.id)
+    if grade is not None:
+        statement = statement.where(Student.grade == grade)
+    plain = paginate(db, statement, number=1, size=3)
+    apart = paginate(db, statement, number=1, size=3, counted_apart=[mine, unplaced])
+    assert apart.total == plain.total == len(db.scalars(statement).all())
+    assert [s.id for s in apart.items] == [s.id for s in plain.items]
+    assert statements_of(db, lambda: paginate(db, statement, number=1, size=3, counted_apart=[mine, unplaced])) == 2

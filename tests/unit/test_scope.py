@@ -176,6 +176,12 @@ def test_the_triage_group_also_sees_unrouted_feedback(db, departments_scene):
     robin = scope.for_staff(db, scene.robin)
     assert sorted(f.id for f in db.scalars(robin.feedback())) == sorted([scene.feedback_a.id, scene.unrouted.id])
     assert robin.sees_feedback_of(None)
+    # The queue counts the two sides apart; together they are what the scope sees.
+    page = feedback.review_queue(
+        db, scene.robin, feedback.ReviewFilter(status="all"), time_zone="America/Los_Angeles", page=1, page_size=25
+    )
+    assert page.total == len(page.items) == 2
+    assert len(robin.feedback_parts()) == 2 and scope.for_staff(db, factories.make_staff(db)).feedback_parts() == []
 
 
 def test_the_triage_group_is_read_with_the_departments_and_again_when_it_moves(db, departments_scene):

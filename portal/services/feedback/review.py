@@ -106,6 +106,7 @@ def review_queue(
         statement.order_by(*_order(wanted.sort)),
         number=page,
         size=page_size,
+        counted_apart=staff_scope.feedback_parts(),
         then_load=(
             joinedload(Feedback.assignee),
             joinedload(Feedback.school),
