@@ -13,7 +13,7 @@ from babel import Locale
 from babel.dates import format_date
 from babel.dates import format_time as format_time_of_day
 from flask_babel import format_timedelta, get_locale
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from portal.blueprints import district
 from portal.catalogs import gettext, ngettext
@@ -24,11 +24,15 @@ SHORT_WEEKDAY = re.compile(r"(?<!E)E(?!E)")
 ENGLISH = Locale("en")
 
 
-def _local(moment: datetime) -> datetime:
-    """`moment` (UTC when it carries no zone, as the database's columns are) in the district's zone."""
+def _zone() -> ZoneInfo:
+    return ZoneInfo(district.time_zone())
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> datetime:
+    """`moment` (UTC when it carries no zone, as the database's columns are) in `zone`."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(ZoneInfo(district.time_zone()))
+    return moment.astimezone(zone)
 
 
 @lru_cache(maxsize=2048)
@@ -48,28 +52,36 @@ def _locale() -> Locale:
     return get_locale() or ENGLISH
 
 
+# Each function below reads the zone and the language once: a queue shows a time a row,
+# and each read goes through the request's context.
+
+
 def day(moment: datetime) -> str:
     """The weekday in full, the day and the month, in the locale's own order:
     "Tuesday, November 24", "martes, 24 de noviembre"."""
-    return _day_text(_local(moment).date(), _locale())
+    return _day_text(_local(moment, _zone()).date(), _locale())
 
 
-def _clock(local: datetime) -> str:
-    return _time_text(local.time().replace(second=0, microsecond=0), _locale())
+def _clock(local: datetime, locale: Locale) -> str:
+    return _time_text(local.time().replace(second=0, microsecond=0), locale)
+
+
+def _when(local: datetime, locale: Locale) -> str:
+    return gettext("%(day)s at %(time)s", day=_day_text(local.date(), locale), time=_clock(local, locale))
 
 
 def when(moment: datetime) -> str:
     """The day and the time: "Tuesday, November 24 at 10:30 AM"."""
-    local = _local(moment)
-    return gettext("%(day)s at %(time)s", day=_day_text(local.date(), _locale()), time=_clock(local))
+    return _when(_local(moment, _zone()), _locale())
 
 
 def when_from(moment: datetime, now: datetime) -> str:
     """Only the time when it is today, else the day and the time."""
-    local = _local(moment)
-    if local.date() == _local(now).date():
-        return _clock(local)
-    return when(moment)
+    zone, locale = _zone(), _locale()
+    local = _local(moment, zone)
+    if local.date() == _local(now, zone).date():
+        return _clock(local, locale)
+    return _when(local, locale)
 
 
 def time_left(moment: datetime, now: datetime) -> str:
@@ -84,7 +96,7 @@ def due_badge(promise: Promise | None, now: datetime) -> Markup:
         return Markup()
     if promise.is_overdue(now):
         overdue = gettext("Overdue since %(when)s", when=when_from(promise.due_at, now))
-        return Markup('<span class="badge badge--overdue">{}</span>').format(overdue)
+        return Markup(f'<span class="badge badge--overdue">{escape(overdue)}</span>')  # noqa: S704 (escaped)
     left = time_left(promise.due_at, now)
     if promise.kind == "reply":
         text = gettext("Reply due in %(time)s", time=left)
@@ -92,7 +104,7 @@ def due_badge(promise: Promise | None, now: datetime) -> Markup:
         text = gettext("Call due in %(time)s", time=left)
     else:
         text = gettext("Resolution due in %(time)s", time=left)
-    return Markup('<span class="badge">{}</span>').format(text)
+    return Markup(f'<span class="badge">{escape(text)}</span>')  # noqa: S704 (escaped)
 
 
 def business_duration(duration: timedelta) -> str:
