@@ -458,6 +458,33 @@ def test_the_pager_keeps_the_filters(app, db, admin, guardian, transport):
 # --- bulk changes -----------------------------------------------------------
 
 
+def people_offered(page: str, name: str) -> list[str]:
+    select = re.search(rf'<select [^>]*name="{name}"[^>]*>(.*?)</select>', page, re.S)
+    assert select is not None
+    return re.findall(r"<option [^>]*>(.*?)</option>", select.group(1))
+
+
+def test_the_queue_offers_only_the_people_who_can_be_given_its_feedback(
+    db, desk, admin, guardian, transport, special_ed
+):
+    colleague = factories.make_staff(db, name="Sam Park")
+    factories.join(db, colleague, transport)
+    elsewhere = factories.make_staff(db, name="Lee Elsewhere")
+    factories.join(db, elsewhere, special_ed)
+    send(db, guardian, transport)
+    page = queue_page(desk)
+    for name in ("assignee", "assignee_id"):
+        offered = people_offered(page, name)
+        assert "Sam Park" in offered and "Robin Ortiz" in offered and admin.display_name in offered
+        assert "Lee Elsewhere" not in offered
+    # An administrator may give feedback to anyone on the staff.
+    assert "Lee Elsewhere" in people_offered(queue_page(browser_for(desk.app, admin)), "assignee")
+    # Nor can the bulk form give feedback to someone it does not offer.
+    ours = db.scalar(select(Feedback.id))
+    bulk(desk, [ours], "assign", assignee_id=str(elsewhere.id))
+    assert reload(db, ours).assignee_id is None
+
+
 @pytest.fixture
 def three(db, guardian, transport):  # type: ignore[no-untyped-def]
     return [send(db, guardian, transport, f"Bus {number} was late.") for number in range(3)]

@@ -94,8 +94,9 @@ def _review_row(item: Feedback) -> ReviewRow:
     )
 
 
-def _staff() -> list[SelectChoice]:
-    return [SelectChoice(str(user.id), user.display_name) for user in feedback.staff_choices(get_session())]
+def _staff(staff_scope: scope.StaffScope) -> list[SelectChoice]:
+    offered = feedback.staff_choices(get_session(), staff_scope)
+    return [SelectChoice(str(user.id), user.display_name) for user in offered]
 
 
 @bp.get("/")
@@ -115,7 +116,7 @@ def queue() -> str:
         for school in households.list_schools(db, include_inactive=True)
     ]
     form.tag.choices = [SelectChoice("", _("Any tag"))] + [SelectChoice(name, name) for name in feedback.all_tags(db)]
-    staff = _staff()
+    staff = _staff(staff_scope)
     form.assignee.choices = [
         SelectChoice("", _("Anyone")),
         SelectChoice("me", _("Me")),
@@ -166,7 +167,7 @@ def queue() -> str:
 @staff_required
 def bulk() -> Response:
     form = BulkForm()
-    form.assignee_id.choices = [SelectChoice("", _("Nobody")), *_staff()]
+    form.assignee_id.choices = [SelectChoice("", _("Nobody")), *_staff(scope.for_staff(get_session(), current_user))]
     back = request.form.get("back", "")
     target = back if is_safe_path(back) and back.startswith("/staff/feedback/") else url_for("staff_feedback.queue")
     if not form.validate_on_submit():

@@ -255,11 +255,13 @@ def assignee_choices(db: Session, department_id: int | None) -> list[User]:
     return list(db.scalars(statement.order_by(User.display_name)))
 
 
-def staff_choices(db: Session) -> list[User]:
-    return list(
-        db.scalars(
-            select(User)
-            .where(User.role.in_([Role.STAFF, Role.ADMIN]), User.is_active.is_(True))
-            .order_by(User.display_name)
-        )
-    )
+def staff_choices(db: Session, staff_scope: scope.StaffScope) -> list[User]:
+    """Whom the queue offers to filter by and to assign to: the administrators and the
+    members of the departments whose feedback this staff member sees (the triage group
+    among them), who alone can be given that feedback; every active staff member for an
+    administrator. A district's whole staff would be hundreds of options, twice a page."""
+    statement = select(User).where(User.role.in_([Role.STAFF, Role.ADMIN]), User.is_active.is_(True))
+    if staff_scope.department_ids is not None:
+        members = select(DepartmentMember.user_id).where(DepartmentMember.department_id.in_(staff_scope.department_ids))
+        statement = statement.where(or_(User.role == Role.ADMIN, User.id.in_(members.scalar_subquery())))
+    return list(db.scalars(statement.order_by(User.display_name)))
