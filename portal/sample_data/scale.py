@@ -22,6 +22,7 @@ from portal.models import (
     FeedbackKind,
     FeedbackSource,
     FeedbackStatus,
+    FeedbackTag,
     GuardianRelationship,
     Guardianship,
     Household,
@@ -37,6 +38,7 @@ from portal.models import (
     TopicSubscription,
     User,
 )
+from portal.models.feedback import feedback_tagging
 from portal.services import departments
 from portal.services.feedback import sentiment
 from portal.services.households import contacts
@@ -47,6 +49,16 @@ BATCH = 2000
 # Per request: about one household in two asks something in a year.
 HOUSEHOLDS_PER_REQUEST = 0.5
 FEEDBACK_PER_REQUEST = 0.2
+# A district's size follows: at 100 000 requests (about 100 000 students), 67 schools of
+# about 1 500 students and 100 staff answering families. The demo's schools and staff
+# count towards these.
+REQUESTS_PER_SCHOOL = 1500
+REQUESTS_PER_STAFF_MEMBER = 1000
+TAGS = [
+    "bus", "late bus", "driver", "cafeteria", "allergy", "menu", "bullying", "safety", "thanks", "website",
+    "registration", "transfer", "laptop", "homework", "attendance", "front office", "parking", "events",
+]  # fmt: skip
+TAGGED_SHARE = 0.3
 STUDENTS_PER_HOUSEHOLD = (1, 3)
 EMAIL_DOMAIN = "scale.example.org"
 HISTORY_DAYS = 365
@@ -132,6 +144,8 @@ def generate(
     district's departments, schools and staff must exist already (seed-demo)."""
     rng = random.Random(seed)  # noqa: S311 - synthetic data, reproducible by seed
     department_ids = list(db.scalars(select(Department.id).order_by(Department.id)))
+    if department_ids:
+        grow_district(db, rng, requests=requests, department_ids=department_ids, password_hash=password_hash)
     school_ids = list(db.scalars(select(School.id).order_by(School.id)))
     members: dict[int, list[int]] = {}
     for department_id, user_id in db.execute(select(DepartmentMember.department_id, DepartmentMember.user_id)):
@@ -251,6 +265,17 @@ def generate(
         )
     )
     _insert(db, Feedback.__table__, iter(feedback_rows))
+    tag_ids = list(db.scalars(select(FeedbackTag.id)))
+    _insert(
+        db,
+        feedback_tagging,
+        (
+            {"feedback_id": row["id"], "tag_id": tag_id}
+            for row in feedback_rows
+            if rng.random() < TAGGED_SHARE
+            for tag_id in rng.sample(tag_ids, rng.randint(1, 2))
+        ),
+    )
     _advance_sequences(db, [Household, User, Student, Request, RequestMessage, Feedback])
     # Rows inserted directly have no metrics facts: build them as for a database from before them.
     backfill.backfill(db, calendar=calendar)
@@ -262,6 +287,33 @@ def generate(
         messages=len(message_rows),
         feedback=len(feedback_rows),
     )
+
+
+def grow_district(
+    db: Session, rng: random.Random, *, requests: int, department_ids: list[int], password_hash: str
+) -> None:
+    """Schools, staff (each in a department, some in two) and feedback tags in proportion
+    to the requests, beside the demo's own: the staff pages list them in their filters."""
+    schools = db.scalar(select(func.count()).select_from(School)) or 0
+    for number in range(schools, round(requests / REQUESTS_PER_SCHOOL)):
+        db.add(School(name=f"{LAST_NAMES[number % len(LAST_NAMES)]} School {number + 1}", code=f"S{number + 1:03d}"))
+    staff = db.scalar(select(func.count()).select_from(User).where(User.role != Role.FAMILY)) or 0
+    for number in range(staff, round(requests / REQUESTS_PER_STAFF_MEMBER)):
+        first, last = FIRST_NAMES[number % len(FIRST_NAMES)], LAST_NAMES[number % len(LAST_NAMES)]
+        member = User(
+            email=f"staff{number + 1}@{EMAIL_DOMAIN}",
+            password_hash=password_hash,
+            display_name=f"{first} {last} {number + 1}",
+            role=Role.STAFF,
+            language="en",
+        )
+        db.add(member)
+        db.flush()
+        for department_id in rng.sample(department_ids, 2 if rng.random() < 0.1 else 1):
+            db.add(DepartmentMember(department_id=department_id, user_id=member.id))
+    known = set(db.scalars(select(FeedbackTag.name)))
+    db.add_all(FeedbackTag(name=name) for name in TAGS if name not in known)
+    db.flush()
 
 
 def _requests(

@@ -1,17 +1,23 @@
 """The scale generator: `seed-demo --scale N` makes the sizes asked for, with rows the
 portal's own rules would accept."""
 
+import random
+
 from sqlalchemy import func, select
 
 from portal.models import (
     ACTIVE_STATUSES,
     ContactPreference,
+    Department,
+    DepartmentMember,
     Feedback,
+    FeedbackTag,
     Guardianship,
     Household,
     Request,
     RequestMessage,
     Role,
+    School,
     Student,
     TopicSubscription,
     User,
@@ -78,3 +84,24 @@ def test_generating_twice_adds_to_the_district_without_clashing_ids(db, runner):
     again = runner.invoke(args=["seed-demo", "--scale", "50"])
     assert again.exit_code == 0, again.output
     assert count(db, Request) == 5 + 100
+
+
+def test_a_larger_district_has_more_schools_staff_and_tags_and_growing_again_adds_none(db, runner):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    departments = list(db.scalars(select(Department.id)))
+    staff = (User.role != Role.FAMILY,)
+    for _ in range(2):
+        scale.grow_district(db, random.Random(3), requests=12_000, department_ids=departments, password_hash="x")
+        db.commit()
+        assert count(db, School) == 12_000 // scale.REQUESTS_PER_SCHOOL
+        assert count(db, User, *staff) == 12_000 // scale.REQUESTS_PER_STAFF_MEMBER
+        assert set(db.scalars(select(FeedbackTag.name))) >= set(scale.TAGS)
+    # Every generated staff member answers for one department or two.
+    generated = select(User.id).where(User.email.like(f"staff%@{scale.EMAIL_DOMAIN}"))
+    memberships = db.execute(
+        select(DepartmentMember.user_id, func.count())
+        .where(DepartmentMember.user_id.in_(generated))
+        .group_by(DepartmentMember.user_id)
+    ).all()
+    assert memberships and all(1 <= number <= 2 for _user, number in memberships)
+    assert len(memberships) == count(db, User, User.id.in_(generated))
