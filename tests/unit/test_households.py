@@ -21,6 +21,7 @@ from portal.models import (
 from portal.services import accounts, households
 from portal.services.errors import DomainError, InvalidInput, InvalidToken, NotAllowed, NotFound
 from portal.services.households import sis_import
+from portal.services.translated import translated
 from tests import factories
 
 NOW = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
@@ -319,6 +320,15 @@ def test_only_the_schools_the_sis_still_lists_are_offered(db):
     assert [s.name for s in households.list_schools(db)] == ["Open"]
     assert [s.name for s in households.list_schools(db, include_inactive=True)] == ["Closed", "Open"]
     assert open_school.is_active
+    # The forms' choices are the same schools, as rows, and read in Spanish where named so.
+    open_school.translations = {"es": {"name": "Abierta"}}
+    db.commit()
+    for include_inactive in (False, True):
+        rows = households.school_choices(db, include_inactive=include_inactive)
+        schools = households.list_schools(db, include_inactive=include_inactive)
+        assert [(row.id, row.name) for row in rows] == [(school.id, school.name) for school in schools]
+    (row,) = households.school_choices(db)
+    assert translated(row, "name", "es") == "Abierta" and translated(row, "name", "en") == "Open"
 
 
 def test_a_family_gets_not_found_for_another_households_student(db):

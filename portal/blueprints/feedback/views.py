@@ -30,7 +30,7 @@ def _set_choices(form: FeedbackForm) -> None:
         SelectChoice(department.id, translated_field(department)) for department in requests.public_departments(db)
     ]
     form.school_id.choices = [SelectChoice(0, _("No school in particular"))] + [
-        SelectChoice(school.id, translated_field(school)) for school in households.list_schools(db)
+        SelectChoice(school.id, translated_field(school)) for school in households.school_choices(db)
     ]
     if not form.is_submitted():
         form.submission_key.data = secrets.token_urlsafe(24)

@@ -36,7 +36,9 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 def _set_choices(form: HouseholdForm | GuardianForm | StudentForm) -> None:
     """Fill the choices that come from the configuration and the database."""
     schools = [SelectChoice(0, _("Not known yet"))]
-    schools += [SelectChoice(school.id, translated_field(school)) for school in households.list_schools(get_session())]
+    schools += [
+        SelectChoice(school.id, translated_field(school)) for school in households.school_choices(get_session())
+    ]
     if isinstance(form, HouseholdForm):
         guardians, students = [e.form for e in form.guardians], [e.form for e in form.students]
     else:

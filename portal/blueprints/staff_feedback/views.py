@@ -113,7 +113,7 @@ def queue() -> str:
     form.department_id.choices += _departments(staff_scope.departments)
     form.school_id.choices = [SelectChoice(0, _("Any school"))] + [
         SelectChoice(school.id, translated_field(school))
-        for school in households.list_schools(db, include_inactive=True)
+        for school in households.school_choices(db, include_inactive=True)
     ]
     form.tag.choices = [SelectChoice("", _("Any tag"))] + [SelectChoice(name, name) for name in feedback.all_tags(db)]
     staff = _staff(staff_scope)

@@ -88,7 +88,7 @@ def queue() -> str:
     form.department_id.choices = [SelectChoice(0, _("All my departments")), *_department_choices(only_mine=True)]
     form.school_id.choices = [SelectChoice(0, _("Any school"))] + [
         SelectChoice(school.id, translated_field(school))
-        for school in households.list_schools(db, include_inactive=True)
+        for school in households.school_choices(db, include_inactive=True)
     ]
     validate_filters(form)
     wanted = requests.QueueFilter(
