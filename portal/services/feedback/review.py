@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Row, Select, false, or_, select
 from sqlalchemy.orm import Session, immediateload, joinedload, selectinload, undefer
 
 from portal.catalogs import lazy_gettext as _l
@@ -255,13 +255,16 @@ def assignee_choices(db: Session, department_id: int | None) -> list[User]:
     return list(db.scalars(statement.order_by(User.display_name)))
 
 
-def staff_choices(db: Session, staff_scope: scope.StaffScope) -> list[User]:
-    """Whom the queue offers to filter by and to assign to: the administrators and the
-    members of the departments whose feedback this staff member sees (the triage group
-    among them), who alone can be given that feedback; every active staff member for an
-    administrator. A district's whole staff would be hundreds of options, twice a page."""
-    statement = select(User).where(User.role.in_([Role.STAFF, Role.ADMIN]), User.is_active.is_(True))
+def staff_choices(db: Session, staff_scope: scope.StaffScope) -> list[Row[int, str]]:
+    """Whom the queue offers to filter by and to assign to, as (id, display_name) rows:
+    the administrators and the members of the departments whose feedback this staff
+    member sees (the triage group among them), who alone can be given that feedback;
+    every active staff member for an administrator. A district's whole staff would be
+    hundreds of options, twice a page."""
+    statement = select(User.id, User.display_name).where(
+        User.role.in_([Role.STAFF, Role.ADMIN]), User.is_active.is_(True)
+    )
     if staff_scope.department_ids is not None:
         members = select(DepartmentMember.user_id).where(DepartmentMember.department_id.in_(staff_scope.department_ids))
         statement = statement.where(or_(User.role == Role.ADMIN, User.id.in_(members.scalar_subquery())))
-    return list(db.scalars(statement.order_by(User.display_name)))
+    return list(db.execute(statement.order_by(User.display_name)).all())
