@@ -18,6 +18,7 @@ import pytest
 from alembic import command as alembic_command
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import create_engine, make_url, select, text
 from sqlalchemy.exc import OperationalError
@@ -31,6 +32,10 @@ from portal.models import User
 from tests import factories
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Properties, not timings: an example that runs slowly on a loaded machine is not a
+# failure (Hypothesis's default fails any example slower than 200 ms).
+settings.register_profile("portal", deadline=None)
+settings.load_profile("portal")
 # Under pytest-xdist each worker process ("gw0", "gw1", ...) gets a PostgreSQL database
 # and a Redis database of its own, so that workers never see each other's rows or counts.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")

@@ -88,11 +88,12 @@ def quick_html_params(**attributes: Any) -> Markup:
     attribute with `Markup.format`, which is slow, and a filter bar has a dozen selects."""
     written = []
     for name, value in sorted(attributes.items()):
-        name = clean_key(name)
+        # As html_params does: the name escaped, and a value already marked safe still has
+        # its quotes escaped.
+        name = str(escape(clean_key(name)))
         if value is True:
             written.append(name)
         elif value is not False:
-            # As html_params does: a value already marked safe still has its quotes escaped.
             written.append(f'{name}="{str(escape(value)).replace(chr(34), "&quot;")}"')
     return Markup(" ".join(written))  # noqa: S704 (every value escaped; the names are the view's own)
 

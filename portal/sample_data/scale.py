@@ -5,8 +5,9 @@ Rows are written with multi-row INSERTs in batches (no ORM objects, no audit tra
 this is synthetic data), so 100 000 requests take minutes, not hours. Every due time
 is computed with the same business-time arithmetic as real requests."""
 
+import itertools
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -265,7 +266,7 @@ def generate(
         )
     )
     _insert(db, Feedback.__table__, iter(feedback_rows))
-    tag_ids = list(db.scalars(select(FeedbackTag.id)))
+    tag_ids = list(db.scalars(select(FeedbackTag.id).order_by(FeedbackTag.id)))
     _insert(
         db,
         feedback_tagging,
@@ -293,27 +294,38 @@ def grow_district(
     db: Session, rng: random.Random, *, requests: int, department_ids: list[int], password_hash: str
 ) -> None:
     """Schools, staff (each in a department, some in two) and feedback tags in proportion
-    to the requests, beside the demo's own: the staff pages list them in their filters."""
+    to the district's requests once these `requests` are added, beside what it has: the
+    staff pages list them in their filters. A name, code or email already taken is skipped."""
+    total = (db.scalar(select(func.count()).select_from(Request)) or 0) + requests
     schools = db.scalar(select(func.count()).select_from(School)) or 0
-    for number in range(schools, round(requests / REQUESTS_PER_SCHOOL)):
-        db.add(School(name=f"{LAST_NAMES[number % len(LAST_NAMES)]} School {number + 1}", code=f"S{number + 1:03d}"))
+    taken = set(db.scalars(select(School.name))) | {code for code in db.scalars(select(School.code)) if code}
+    numbers = _unused(lambda n: f"{LAST_NAMES[n % len(LAST_NAMES)]} School {n}" in taken or f"S{n:03d}" in taken)
+    for number in itertools.islice(numbers, max(0, round(total / REQUESTS_PER_SCHOOL) - schools)):
+        db.add(School(name=f"{LAST_NAMES[number % len(LAST_NAMES)]} School {number}", code=f"S{number:03d}"))
     staff = db.scalar(select(func.count()).select_from(User).where(User.role != Role.FAMILY)) or 0
-    for number in range(staff, round(requests / REQUESTS_PER_STAFF_MEMBER)):
-        first, last = FIRST_NAMES[number % len(FIRST_NAMES)], LAST_NAMES[number % len(LAST_NAMES)]
+    emails = set(db.scalars(select(User.email).where(User.email.like(f"staff%@{EMAIL_DOMAIN}"))))
+    numbers = _unused(lambda n: f"staff{n}@{EMAIL_DOMAIN}" in emails)
+    for number in itertools.islice(numbers, max(0, round(total / REQUESTS_PER_STAFF_MEMBER) - staff)):
         member = User(
-            email=f"staff{number + 1}@{EMAIL_DOMAIN}",
+            email=f"staff{number}@{EMAIL_DOMAIN}",
             password_hash=password_hash,
-            display_name=f"{first} {last} {number + 1}",
+            display_name=f"{FIRST_NAMES[number % len(FIRST_NAMES)]} {LAST_NAMES[number % len(LAST_NAMES)]} {number}",
             role=Role.STAFF,
             language="en",
         )
         db.add(member)
         db.flush()
-        for department_id in rng.sample(department_ids, 2 if rng.random() < 0.1 else 1):
+        joined = 2 if rng.random() < 0.1 else 1
+        for department_id in rng.sample(department_ids, min(joined, len(department_ids))):
             db.add(DepartmentMember(department_id=department_id, user_id=member.id))
     known = set(db.scalars(select(FeedbackTag.name)))
     db.add_all(FeedbackTag(name=name) for name in TAGS if name not in known)
     db.flush()
+
+
+def _unused(taken: Callable[[int], bool]) -> Iterator[int]:
+    """1, 2, 3... without the numbers `taken` says are in use."""
+    return (number for number in itertools.count(1) if not taken(number))
 
 
 def _requests(

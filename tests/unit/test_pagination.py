@@ -214,4 +214,6 @@ def test_a_total_counted_apart_is_the_total_of_the_whole_list(db, grade):
     apart = paginate(db, statement, number=1, size=3, counted_apart=[mine, unplaced])
     assert apart.total == plain.total == len(db.scalars(statement).all())
     assert [s.id for s in apart.items] == [s.id for s in plain.items]
-    assert statements_of(db, lambda: paginate(db, statement, number=1, size=3, counted_apart=[mine, unplaced])) == 2
+    # One statement for the count, which counts each side on its own, and one for the page.
+    count, _page = sql_sent(db, lambda: paginate(db, statement, number=1, size=3, counted_apart=[mine, unplaced]))
+    assert count.count("count(*)") == 2

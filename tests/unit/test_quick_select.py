@@ -18,10 +18,11 @@ VALUES = TEXT | TEXT.map(Markup)
 CHOICES = st.lists(st.builds(SelectChoice, VALUES, TEXT), min_size=1, max_size=8, unique_by=lambda choice: choice.value)
 
 
-# Attribute names as views pass them: "class_", "aria_describedby", "data_x_y"; values of
+# Attribute names as views pass them: "class_", "aria_describedby", "data_x_y", and any
+# text at all, markup included; values of
 # every kind a view passes (text, markup, numbers, None, True for a bare attribute, False
 # for none).
-NAMES = st.from_regex(r"\A(?:(?:data|aria)_)?[a-z][a-z_]{0,12}\Z")
+NAMES = st.from_regex(r"\A(?:(?:data|aria)_)?[a-z][a-z_]{0,12}\Z") | TEXT.filter(bool)
 ATTRIBUTE_VALUES = VALUES | st.integers() | st.none() | st.booleans()
 
 

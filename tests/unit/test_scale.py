@@ -23,6 +23,7 @@ from portal.models import (
     User,
 )
 from portal.sample_data import scale
+from tests import factories
 from tests.conftest import Browser
 
 
@@ -105,3 +106,18 @@ def test_a_larger_district_has_more_schools_staff_and_tags_and_growing_again_add
     ).all()
     assert memberships and all(1 <= number <= 2 for _user, number in memberships)
     assert len(memberships) == count(db, User, User.id.in_(generated))
+
+
+def test_growing_skips_the_names_codes_and_emails_already_taken(db):
+    """A district with one department, whose import already used a generated school code
+    and a generated staff email: growing it clashes with neither."""
+    department = factories.make_department(db, "Transportation")
+    db.add(School(name="Imported", code="S001"))
+    factories.make_user(db, email=f"staff1@{scale.EMAIL_DOMAIN}")
+    db.commit()
+    scale.grow_district(db, random.Random(5), requests=6_000, department_ids=[department.id], password_hash="x")
+    db.commit()
+    assert count(db, School) == 6_000 // scale.REQUESTS_PER_SCHOOL
+    assert count(db, User, User.role == Role.STAFF) == 6_000 // scale.REQUESTS_PER_STAFF_MEMBER
+    assert count(db, School, School.code == "S001") == 1
+    assert count(db, DepartmentMember) == count(db, User, User.role == Role.STAFF)

@@ -177,10 +177,14 @@ def test_the_triage_group_also_sees_unrouted_feedback(db, departments_scene):
     assert sorted(f.id for f in db.scalars(robin.feedback())) == sorted([scene.feedback_a.id, scene.unrouted.id])
     assert robin.sees_feedback_of(None)
     # The queue counts the two sides apart; together they are what the scope sees.
-    page = feedback.review_queue(
-        db, scene.robin, feedback.ReviewFilter(status="all"), time_zone="America/Los_Angeles", page=1, page_size=25
-    )
-    assert page.total == len(page.items) == 2
+    for wanted, total in (
+        (feedback.ReviewFilter(status="all"), 2),
+        (feedback.ReviewFilter(status="all", department_id=-1), 1),
+        (feedback.ReviewFilter(status="all", department_id=scene.a.id), 1),
+        (feedback.ReviewFilter(status="closed"), 0),
+    ):
+        page = feedback.review_queue(db, scene.robin, wanted, time_zone="America/Los_Angeles", page=1, page_size=25)
+        assert page.total == len(page.items) == total
     assert len(robin.feedback_parts()) == 2 and scope.for_staff(db, factories.make_staff(db)).feedback_parts() == []
 
 
