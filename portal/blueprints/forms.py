@@ -95,7 +95,7 @@ def quick_html_params(**attributes: Any) -> Markup:
             written.append(name)
         elif value is not False:
             written.append(f'{name}="{str(escape(value)).replace(chr(34), "&quot;")}"')
-    return Markup(" ".join(written))  # noqa: S704 (every value escaped; the names are the view's own)
+    return Markup(" ".join(written))  # noqa: S704 (every name and value escaped)
 
 
 class QuickSelect(Select):
