@@ -7,6 +7,7 @@ adding a catalog is all a new language needs (README, "Adding a language").
 
 Templates translate through `portal.catalogs`, as the rest of the portal does."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -66,6 +67,13 @@ def translated_field(obj: Any, field: str = "name") -> str:
     """The field of district data in the page's (or email's) language: for the choices a
     view builds; templates use the `translated` filter, which is this."""
     return translated.translated(obj, field, get_locale())
+
+
+def translator(field: str = "name") -> Callable[[Any], str]:
+    """`translated_field` for the many rows and options of one page, the page's language
+    read once: reading it costs 2-3 µs a call, the translation itself under 1."""
+    locale = get_locale()
+    return lambda obj: translated.translated(obj, field, locale)
 
 
 def _language_name(code: str | None) -> str:

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.db import utcnow
-from portal.models import AuditEvent, Closure, Department, School
-from portal.services import requests
+from portal.models import AuditEvent, Closure, Department, FeedbackTag, School
+from portal.services import feedback, requests
 from portal.services.calendar import district_calendar
 from tests import factories
 from tests.conftest import Browser
@@ -201,6 +201,34 @@ def test_staff_reading_in_spanish_see_the_spanish_names(app, db, spanish_family,
     page = page_of(desk.get(f"/staff/requests/{created.id}"))
     assert "Transporte escolar" in page
     assert "español" in page  # the family's language, named in the reader's language
+
+
+def test_staff_reading_in_spanish_see_the_spanish_names_in_both_queues(
+    app, db, spanish_family, spanish_transport, spanish_school, staff
+):
+    """Every row, filter option and tag of the queues, named in the reader's language."""
+    _family, guardian = spanish_family
+    created = ask(db, guardian, spanish_transport)
+    created.school_id = spanish_school.id
+    sent = feedback.submit_from_family(
+        db,
+        guardian,
+        feedback.NewFeedback("concern", spanish_transport.id, school_id=spanish_school.id, rating=None, body="Tarde."),
+        now=utcnow(),
+    )
+    feedback.set_tags(db, staff, feedback.feedback_for_staff(db, staff, sent.id), ["late"], now=utcnow())
+    db.scalar(select(FeedbackTag).where(FeedbackTag.name == "late")).translations = {"es": {"name": "tarde"}}
+    staff.language = "es"
+    db.commit()
+    desk = Browser(app.test_client(), app)
+    desk.sign_in(staff.email)
+    for path in ("/staff/requests/", "/staff/feedback/"):
+        page = desk.get(path).get_data(as_text=True)
+        row = page[page.index("<tbody>") :]
+        assert "Transporte escolar" in row and "Escuela Primaria Lincoln" in row, path
+        assert f'<option value="{spanish_school.id}">Escuela Primaria Lincoln</option>' in page, path
+        assert "Transportation" not in row and ">Lincoln Elementary<" not in page, path
+    assert '<span class="tag">tarde</span>' in desk.get("/staff/feedback/").get_data(as_text=True)
 
 
 def test_a_closure_that_moved_a_promise_is_named_in_spanish(db, spanish_family, spanish_transport, sign_in):

@@ -1,7 +1,9 @@
 """Staff triage feedback: a review queue with filters and bulk actions, and the
 feedback page with its history, internal comments, the answer and follow-up."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -30,7 +32,7 @@ from portal.blueprints.staff_feedback.forms import (
 from portal.catalogs import gettext as _
 from portal.catalogs import ngettext
 from portal.db import get_session, utcnow
-from portal.i18n import translated_field
+from portal.i18n import translator
 from portal.labels import SentimentLabel, label
 from portal.models import Department, Feedback, FeedbackStatus
 from portal.services import departments, feedback, households, scope
@@ -49,7 +51,8 @@ def _departments(shown: list[Department] | None = None) -> list[SelectChoice]:
     """Departments as choices: `shown`, or every one."""
     if shown is None:
         shown = departments.list_departments(get_session())
-    return [SelectChoice(department.id, translated_field(department)) for department in shown]
+    name_of = translator()
+    return [SelectChoice(department.id, name_of(department)) for department in shown]
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class ReviewRow:
     assignee: str | None
 
 
-def _review_row(item: Feedback) -> ReviewRow:
+def _review_row(item: Feedback, name_of: Callable[[Any], str]) -> ReviewRow:
     return ReviewRow(
         id=item.id,
         url=url_for("staff_feedback.detail", feedback_id=item.id),
@@ -82,10 +85,10 @@ def _review_row(item: Feedback) -> ReviewRow:
         reference=item.reference,
         excerpt=do_truncate(current_app.jinja_env, item.body, 90),
         received=dates.day(item.created_at) if item.sender_unknown else dates.when(item.created_at),
-        tags=[translated_field(tag) for tag in item.tags],
+        tags=[name_of(tag) for tag in item.tags],
         flagged=item.flagged,
-        department=translated_field(item.department) if item.department else None,
-        school=translated_field(item.school) if item.school else None,
+        department=name_of(item.department) if item.department else None,
+        school=name_of(item.school) if item.school else None,
         rating=item.rating,
         reading=_reading(item),
         sentiment_language=item.sentiment_language,
@@ -111,9 +114,9 @@ def queue() -> str:
     if staff_scope.sees_unrouted_feedback:
         form.department_id.choices.append(SelectChoice(-1, _("Not routed yet")))
     form.department_id.choices += _departments(staff_scope.departments)
+    name_of = translator()
     form.school_id.choices = [SelectChoice(0, _("Any school"))] + [
-        SelectChoice(school.id, translated_field(school))
-        for school in households.school_choices(db, include_inactive=True)
+        SelectChoice(school.id, name_of(school)) for school in households.school_choices(db, include_inactive=True)
     ]
     form.tag.choices = [SelectChoice("", _("Any tag"))] + [SelectChoice(name, name) for name in feedback.all_tags(db)]
     staff = _staff(staff_scope)
@@ -155,7 +158,7 @@ def queue() -> str:
         "staff_feedback/queue.html",
         form=form,
         page=page,
-        rows=[_review_row(item) for item in page.items],
+        rows=[_review_row(item, name_of) for item in page.items],
         filters=filters,
         bulk_form=bulk_form,
         pinned=pinned,

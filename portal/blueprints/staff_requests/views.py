@@ -1,8 +1,10 @@
 """Staff work the requests of their departments: a queue sorted by what is due next,
 and a request page with everything about the family on one screen."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -23,7 +25,7 @@ from portal.blueprints.staff_requests.forms import (
 from portal.catalogs import gettext as _
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
-from portal.i18n import translated_field
+from portal.i18n import translated_field, translator
 from portal.labels import label
 from portal.models import CallOutcome, Priority, Request, RequestStatus
 from portal.services import departments, households, requests, scope
@@ -62,7 +64,7 @@ class QueueRow:
     due_when: str | None  # the due time, unless the badge says it is overdue
 
 
-def _queue_row(item: Request, promise: Promise | None, now: datetime) -> QueueRow:
+def _queue_row(item: Request, promise: Promise | None, now: datetime, name_of: Callable[[Any], str]) -> QueueRow:
     return QueueRow(
         url=url_for("staff_requests.detail", request_id=item.id),
         reference=item.reference,
@@ -71,8 +73,8 @@ def _queue_row(item: Request, promise: Promise | None, now: datetime) -> QueueRo
         flagged=item.flagged,
         calls_back=item.callback_due_at is not None,
         family=item.household.name,
-        school=translated_field(item.school) if item.school else None,
-        department=translated_field(item.department),
+        school=name_of(item.school) if item.school else None,
+        department=name_of(item.department),
         status=str(label(item.status)),
         assignee=item.assignee.display_name if item.assignee else None,
         due_badge=dates.due_badge(promise, now),
@@ -86,9 +88,9 @@ def queue() -> str:
     db = get_session()
     form = QueueFilterForm(request.args)
     form.department_id.choices = [SelectChoice(0, _("All my departments")), *_department_choices(only_mine=True)]
+    name_of = translator()
     form.school_id.choices = [SelectChoice(0, _("Any school"))] + [
-        SelectChoice(school.id, translated_field(school))
-        for school in households.school_choices(db, include_inactive=True)
+        SelectChoice(school.id, name_of(school)) for school in households.school_choices(db, include_inactive=True)
     ]
     validate_filters(form)
     wanted = requests.QueueFilter(
@@ -112,7 +114,7 @@ def queue() -> str:
     filters = {key: value for key, value in request.args.items() if key != "page" and key in form.data}
     # Flagged requests first, above any filter: a child may be in danger.
     pinned = alerts.flagged_requests(db, scope.for_staff(db, current_user).requests_where())
-    rows = [_queue_row(item, requests.promise_of(item), now) for item in page.items]
+    rows = [_queue_row(item, requests.promise_of(item), now, name_of) for item in page.items]
     return render_template(
         "staff_requests/queue.html",
         form=form,
