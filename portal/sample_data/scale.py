@@ -299,9 +299,14 @@ def grow_district(
     total = (db.scalar(select(func.count()).select_from(Request)) or 0) + requests
     schools = db.scalar(select(func.count()).select_from(School)) or 0
     taken = set(db.scalars(select(School.name))) | {code for code in db.scalars(select(School.code)) if code}
-    numbers = _unused(lambda n: f"{LAST_NAMES[n % len(LAST_NAMES)]} School {n}" in taken or f"S{n:03d}" in taken)
+
+    def name_and_code(number: int) -> tuple[str, str]:
+        return f"{LAST_NAMES[number % len(LAST_NAMES)]} School {number}", f"S{number:03d}"
+
+    numbers = _unused(lambda n: not taken.isdisjoint(name_and_code(n)))
     for number in itertools.islice(numbers, max(0, round(total / REQUESTS_PER_SCHOOL) - schools)):
-        db.add(School(name=f"{LAST_NAMES[number % len(LAST_NAMES)]} School {number}", code=f"S{number:03d}"))
+        name, code = name_and_code(number)
+        db.add(School(name=name, code=code))
     staff = db.scalar(select(func.count()).select_from(User).where(User.role != Role.FAMILY)) or 0
     emails = set(db.scalars(select(User.email).where(User.email.like(f"staff%@{EMAIL_DOMAIN}"))))
     numbers = _unused(lambda n: f"staff{n}@{EMAIL_DOMAIN}" in emails)

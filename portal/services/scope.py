@@ -155,15 +155,17 @@ class StaffScope:
     def feedback_parts(self) -> list[ColumnElement[bool]]:
         """The feedback this staff member sees, split with no overlap where it is an OR
         (their departments' and the unrouted): counted apart, each is one index range."""
-        if self.department_ids is None or not self.sees_unrouted_feedback:
-            return []
-        return [Feedback.department_id.in_(self.department_ids), Feedback.department_id.is_(None)]
+        parts = [] if self.department_ids is None else self._feedback_parts(self.department_ids)
+        return parts if len(parts) > 1 else []
+
+    def _feedback_parts(self, department_ids: list[int]) -> list[ColumnElement[bool]]:
+        routed = Feedback.department_id.in_(department_ids)
+        return [routed, Feedback.department_id.is_(None)] if self.sees_unrouted_feedback else [routed]
 
     def _feedback_of(self, department_ids: list[int]) -> ColumnElement[bool]:
         # A list OR-ed with "unrouted" lets PostgreSQL combine two lookups in the review
         # index, where a subquery would be tested row by row.
-        routed = Feedback.department_id.in_(department_ids)
-        return or_(routed, Feedback.department_id.is_(None)) if self.sees_unrouted_feedback else routed
+        return or_(*self._feedback_parts(department_ids))
 
     def requests(self) -> Select[Request]:
         """SELECT the requests this staff member may see."""

@@ -175,7 +175,12 @@ def test_the_queue_shows_only_the_staff_members_departments(db, desk, guardian, 
 
 
 def topics_offered(page: str) -> list[str]:
-    select = re.search(r'<select [^>]*name="department_id"[^>]*>(.*?)</select>', page, re.S)
+    return options_of(page, "department_id")
+
+
+def options_of(page: str, name: str) -> list[str]:
+    """The labels of the options of the page's select named `name`."""
+    select = re.search(rf'<select [^>]*name="{name}"[^>]*>(.*?)</select>', page, re.S)
     assert select is not None
     return re.findall(r"<option [^>]*>(.*?)</option>", select.group(1))
 
@@ -458,12 +463,6 @@ def test_the_pager_keeps_the_filters(app, db, admin, guardian, transport):
 # --- bulk changes -----------------------------------------------------------
 
 
-def people_offered(page: str, name: str) -> list[str]:
-    select = re.search(rf'<select [^>]*name="{name}"[^>]*>(.*?)</select>', page, re.S)
-    assert select is not None
-    return re.findall(r"<option [^>]*>(.*?)</option>", select.group(1))
-
-
 def test_the_queue_offers_only_the_people_who_can_be_given_its_feedback(
     db, desk, admin, guardian, transport, special_ed
 ):
@@ -474,11 +473,11 @@ def test_the_queue_offers_only_the_people_who_can_be_given_its_feedback(
     send(db, guardian, transport)
     page = queue_page(desk)
     for name in ("assignee", "assignee_id"):
-        offered = people_offered(page, name)
+        offered = options_of(page, name)
         assert "Sam Park" in offered and "Robin Ortiz" in offered and admin.display_name in offered
         assert "Lee Elsewhere" not in offered
     # An administrator may give feedback to anyone on the staff.
-    assert "Lee Elsewhere" in people_offered(queue_page(browser_for(desk.app, admin)), "assignee")
+    assert "Lee Elsewhere" in options_of(queue_page(browser_for(desk.app, admin)), "assignee")
     # Nor can the bulk form give feedback to someone it does not offer.
     ours = db.scalar(select(Feedback.id))
     bulk(desk, [ours], "assign", assignee_id=str(elsewhere.id))

@@ -3,6 +3,7 @@ invitations, students; households found for staff and for their family, and sear
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, Row, Select, and_, literal_column, or_, select, union
@@ -340,12 +341,16 @@ def school_choices(db: Session, *, include_inactive: bool = False) -> list[Row[i
     """The schools a form offers, as list_schools has them, as (id, name, translations)
     rows: a queue's filter lists every school of the district, and rows are read in two
     thirds of the time whole objects take (0.57 against 0.88 ms for 67 schools)."""
-    statement = select(School.id, School.name, School.translations).order_by(School.name)
-    return list(db.execute(statement if include_inactive else statement.where(School.is_active)).all())
+    statement = select(School.id, School.name, School.translations)
+    return list(db.execute(_offered_schools(statement, include_inactive)).all())
 
 
 def list_schools(db: Session, *, include_inactive: bool = False) -> list[School]:
     """The schools to choose from: those the SIS still lists. `include_inactive` adds the ones
     it no longer lists, for what looks back (a filter of older requests, the admin's list)."""
-    statement = select(School).order_by(School.name)
-    return list(db.scalars(statement if include_inactive else statement.where(School.is_active)))
+    return list(db.scalars(_offered_schools(select(School), include_inactive)))
+
+
+def _offered_schools(statement: Select[*tuple[Any, ...]], include_inactive: bool) -> Select[*tuple[Any, ...]]:
+    statement = statement.order_by(School.name)
+    return statement if include_inactive else statement.where(School.is_active)
