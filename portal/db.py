@@ -87,8 +87,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
+        if value is None or value.tzinfo is UTC:  # PostgreSQL's, on the UTC sessions make_engine opens
+            return value
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
@@ -142,7 +142,9 @@ def make_engine(url: str, *, connect_timeout_seconds: int = 5) -> Engine:
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=5,
-        connect_args={"connect_timeout": connect_timeout_seconds},
+        # Sessions in UTC, as every time here is: the driver then hands times over with
+        # datetime.UTC itself, which UTCDateTime passes on untouched (a page reads hundreds).
+        connect_args={"connect_timeout": connect_timeout_seconds, "options": "-c TimeZone=UTC"},
     )
 
 

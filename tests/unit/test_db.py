@@ -4,7 +4,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import StatementError
 
@@ -76,3 +78,31 @@ def test_sqlite_gets_naive_utc_and_postgresql_gets_aware_utc():
     value = datetime(2026, 1, 1, 4, 0, tzinfo=timezone(timedelta(hours=-8)))
     assert UTCDateTime().process_bind_param(value, sqlite.dialect()) == datetime(2026, 1, 1, 12, 0)
     assert UTCDateTime().process_bind_param(value, postgresql.dialect()) == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def test_postgresql_sessions_run_in_utc_so_times_pass_through_untouched(db):
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite keeps no zone: its times are put back in UTC on read")
+    assert db.scalar(text("SHOW TimeZone")) == "UTC"
+    stored = db.scalar(select(text("TIMESTAMPTZ '2026-03-08 01:30:00-08'")))
+    assert stored.tzinfo is UTC
+    assert UTCDateTime().process_result_value(stored, db.get_bind().dialect) is stored
+
+
+# Every example overwrites the same user's time: the one database serves them all.
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    moment=st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1)),
+    offset_minutes=st.integers(min_value=-14 * 60, max_value=14 * 60),
+)
+def test_any_aware_time_comes_back_as_the_same_instant_in_utc(db, moment, offset_minutes):
+    aware = moment.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    user = db.scalar(select(User).where(User.email == "times@example.org")) or factories.make_user(
+        db, email="times@example.org"
+    )
+    user.last_sign_in_at = aware
+    db.commit()
+    db.expire_all()
+    stored = db.scalar(select(User.last_sign_in_at).where(User.id == user.id))
+    assert stored.tzinfo is UTC
+    assert stored == aware  # to the microsecond, on both databases
