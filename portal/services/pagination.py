@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Column, ColumnElement, Select, Table, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.visitors import iterate
@@ -50,9 +50,12 @@ def paginate(
     Items are the first column's objects, or whole rows with `rows=True`.
 
     With `then_load` (joins of what each row shows), the page's ids are chosen first,
-    sorted and limited on the list's own index, and only those rows are joined: joined
-    in one step, the database would join every matching row before sorting. One
-    statement does both when the list is sorted on its own columns, two otherwise.
+    sorted and limited on the list's own index, and only those rows are joined, in a
+    second statement: joined in one step, the database would join every matching row
+    before sorting. Two statements, not one with the ids as a subquery, for PostgreSQL's
+    plan cache: reading rows by their ids is the same plan for any ids, so a connection
+    plans it once; the one statement, whose page size is a parameter, was planned again
+    at every request (the staff queue's: 0.7-1.0 ms of planning for 0.6 ms of work).
 
     `counted_apart`: conditions that split the statement's rows with no overlap (the two
     sides of an OR in its WHERE, say); the total is the sum of their counts, in the same
@@ -87,23 +90,10 @@ def _ending_with_the_id(statement: Select[*tuple[Any, ...]]) -> Select[*tuple[An
 
 def _load_in_order(db: Session, limited: Select[*tuple[Any, ...]], options: Sequence[ExecutableOption]) -> list[Any]:
     model = limited.column_descriptions[0]["entity"]
-    page_ids = limited.with_only_columns(model.id)
-    order = limited._order_by_clauses
-    if _sorted_on_own_columns(order, model.__table__):
-        # The same sort again, on the page's rows only: one statement.
-        joined = select(model).where(model.id.in_(page_ids.scalar_subquery())).options(*options).order_by(*order)
-        return list(db.scalars(joined).unique())
-    ids: list[Any] = list(db.scalars(page_ids))
+    ids: list[Any] = list(db.scalars(limited.with_only_columns(model.id)))
     if not ids:
         return []
-    found: list[Any] = list(db.scalars(select(model).where(model.id.in_(ids)).options(*options)))
+    found: list[Any] = list(db.scalars(select(model).where(model.id.in_(ids)).options(*options)).unique())
     loaded = {item.id: item for item in found}
     # A row deleted between the two statements is left out, not an error.
     return [loaded[item_id] for item_id in ids if item_id in loaded]
-
-
-def _sorted_on_own_columns(order: Sequence[Any], table: Table) -> bool:
-    """True when the sort reads columns and all of them are `table`'s: sorting the page's
-    rows again then needs no join."""
-    columns = [element for clause in order for element in iterate(clause) if isinstance(element, Column)]
-    return bool(columns) and all(column.table is table for column in columns)

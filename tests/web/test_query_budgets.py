@@ -60,7 +60,7 @@ MANY = 20
 FAMILY_HOME = 3
 ACCOUNT_CONTACT = 3  # the guardian's preference and its topics
 ACCOUNT_NOTES = 3  # household id, notes with their revisions and the revisions' authors (one statement)
-MY_REQUESTS = 3  # count, page with the departments (one statement)
+MY_REQUESTS = 4  # count, the page's ids, its rows with their departments (one statement)
 # request joined to department/student/author, messages with their authors, the call-back
 # (none), the number and language the call-back form offers
 REQUEST_PAGE = 5
@@ -68,13 +68,14 @@ REQUEST_PAGE = 5
 # few minutes), the call-back's number and language, and the district calendar (its business
 # hours and closures): the chosen department's promise by the button is a time
 NEW_REQUEST = 8
-MY_FEEDBACK = 3  # count, page with the departments and schools (one statement)
+MY_FEEDBACK = 4  # count, the page's ids, its rows with their departments and schools (one statement)
 # The queues: and the safety-flagged items pinned above them (which of the page's rows are
 # flagged comes with the page). A page reads the staff member's departments once: one scope per
 # session.
-# own departments (with the memberships: choices and ids), schools, count, the page (its ids
-# chosen inside the statement; the rows' departments taken from the session), pinned items
-STAFF_QUEUE = 6
+# own departments (with the memberships: choices and ids), schools, count, the page's ids, its
+# rows (their departments taken from the session), pinned items. The ids apart from the rows:
+# PostgreSQL plans a statement that reads rows by their ids once (pagination.py).
+STAFF_QUEUE = 7
 # The first look at a household in 10 minutes is written to the access log (SELECT + INSERT);
 # these two budgets are for that first look.
 # request joined (its household too), conversation, contacts with their subscriptions (one
@@ -83,8 +84,9 @@ STAFF_QUEUE = 6
 # open requests with their departments (one statement)
 STAFF_REQUEST_PAGE = 12
 # own departments with the triage department (the topic filter's choices too), the other
-# filters' choices, count, the page with its tags and safety marks (one statement), pinned items
-FEEDBACK_QUEUE = 8
+# filters' choices, count, the page's ids, its rows with their tags and safety marks (one
+# statement), pinned items
+FEEDBACK_QUEUE = 9
 # own departments with the triage department, feedback joined + tags, history, comments with
 # their authors (one statement), form choices
 FEEDBACK_PAGE = 8
