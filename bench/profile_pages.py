@@ -5,6 +5,12 @@ database that bench/bench.py (or `flask seed-demo --scale N`) filled.
     PORTAL_SECRET_KEY=... PORTAL_BASE_URL=http://127.0.0.1:8097 PORTAL_REDIS_URL=redis://127.0.0.1:6379/15 \\
         .venv/bin/python bench/profile_pages.py [--requests 200] [--top 25]
 
+First, two yardsticks measured the same way: the reference page (bench/reference_app.py,
+what bench/bench.py compares every page with under load) and the signed-in floor, a
+family page that shows nothing, so costs what every signed-in page pays before its
+content (the session check, the CSRF token, the header and menu, the cookie). Each page
+is then given as a share of the reference, as bench/bench.py gives it under load.
+
 For each page: the milliseconds of one request without a profiler, then one run under
 cProfile whose shares split that time into the session and sign-in check, the view's
 own work, SQL (the ORM around it and the wait for PostgreSQL, timed by the driver's
@@ -22,11 +28,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import reference_app
+from flask import render_template
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 
 import bench
 from portal import create_app
+from portal.blueprints.access import family_required
 from portal.db import get_engine
 
 # (label, file path ends with, function name): cumulative time of these functions.
@@ -50,6 +59,12 @@ PARTS: list[tuple[str, str, str]] = [
     ("cookie session open/save", "flask/sessions.py", "open_session"),
 ]
 
+# The signed-in floor: base.html around an empty page, for a signed-in family.
+FLOOR_PATH = "/bench/floor"
+FLOOR_TEMPLATE = (
+    '{% extends "base.html" %}{% block title %}Floor{% endblock %}{% block content %}<h1>Floor</h1>{% endblock %}'
+)
+
 STAFF_PAGES = ("staff queue", "staff request page", "feedback queue", "household page", "household search")
 
 
@@ -69,6 +84,26 @@ def sign_in(app: Any, email: str, *, second_factor: bool) -> FlaskClient:
     return client
 
 
+def add_floor_page(app: Any) -> None:
+    """The signed-in floor's page, on this in-process app only."""
+    template = app.jinja_env.from_string(FLOOR_TEMPLATE)
+
+    @family_required
+    def floor() -> str:
+        return render_template(template)
+
+    app.add_url_rule(FLOOR_PATH, "bench_floor", floor)
+
+
+def reference_client() -> FlaskClient:
+    """The reference page's app on its own database, beside the portal's (filled once)."""
+    portal = make_url(os.environ["PORTAL_DATABASE_URL"])
+    admin = portal.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    url = bench.fresh_database(admin, bench.REFERENCE_DATABASE)
+    reference_app.fill(url)
+    return reference_app.create_app(url).test_client()
+
+
 def _cumulative(stats: pstats.Stats, path_end: str, name: str) -> tuple[float, int]:
     seconds, calls = 0.0, 0
     for (filename, _line, function), (_cc, nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
@@ -78,10 +113,24 @@ def _cumulative(stats: pstats.Stats, path_end: str, name: str) -> tuple[float, i
     return seconds, calls
 
 
+def time_requests(get: Callable[[], Any], count: int) -> float:
+    """ms a request, the best of 3 runs of `count` (after a warm-up: caches, compiled
+    statements and templates)."""
+    for _ in range(10):
+        assert get().status_code == 200
+    best = float("inf")
+    for _ in range(3):
+        begin = time.perf_counter()
+        for _ in range(count):
+            get()
+        best = min(best, (time.perf_counter() - begin) * 1000 / count)
+    return best
+
+
 def profile_page(
     engine: Any, get: Callable[[], Any], count: int, top: int, dump: str = ""
 ) -> tuple[float, float, float, list[tuple[str, float, float]], str]:
-    """ms per request unprofiled; SQL statements and ms waiting for PostgreSQL per request;
+    """ms per request unprofiled (time_requests); SQL statements and ms waiting for PostgreSQL per request;
     the parts (label, share of the profiled time, calls per request); the top functions."""
     waited = [0.0, 0]
     started: list[float] = []
@@ -93,14 +142,11 @@ def profile_page(
         waited[0] += time.perf_counter() - started.pop()
         waited[1] += 1
 
-    for _ in range(10):  # warm up: caches, compiled statements and templates
-        assert get().status_code == 200
+    plain_ms = time_requests(get, count)
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
-    begin = time.perf_counter()
     for _ in range(count):
         get()
-    plain_ms = (time.perf_counter() - begin) * 1000 / count
     event.remove(engine, "before_cursor_execute", before)
     event.remove(engine, "after_cursor_execute", after)
     database_ms, statements = waited[0] * 1000 / count, waited[1] / count
@@ -138,6 +184,7 @@ def main() -> None:
     parser.add_argument("--pages", default="", help="comma-separated page names (default: staff pages, family home)")
     args = parser.parse_args()
     app = create_app()
+    add_floor_page(app)
     wanted = set(args.pages.split(",")) if args.pages else {*STAFF_PAGES, "family home"}
     # No app context held here: each test request pushes its own, as a served request does.
     family = sign_in(app, bench.FAMILY, second_factor=False)
@@ -145,6 +192,11 @@ def main() -> None:
     chosen = [page for page in bench.pages(dict(os.environ), family, staff) if page[0] in wanted]  # type: ignore[arg-type]
     with app.app_context():
         engine = get_engine()
+    reference = reference_client()
+    reference_ms = time_requests(lambda: reference.get("/"), args.requests)
+    floor_ms = time_requests(lambda: family.get(FLOOR_PATH), args.requests)
+    print(f"reference page: {reference_ms:.2f} ms a request")
+    print(f"signed-in floor: {floor_ms:.2f} ms a request, {reference_ms / floor_ms:.0%} of the reference")
     for name, _kind, path, client in chosen:
         plain_ms, statements, database_ms, parts, listing = profile_page(
             engine,
@@ -154,7 +206,8 @@ def main() -> None:
             f"{args.dump}/{name.replace(' ', '_')}.pstats" if args.dump else "",
         )
         print(
-            f"\n## {name} ({path}): {plain_ms:.2f} ms a request, {statements:.0f} SQL statements, "
+            f"\n## {name} ({path}): {plain_ms:.2f} ms a request ({reference_ms / plain_ms:.0%} of the reference, "
+            f"{plain_ms - floor_ms:.2f} ms above the floor), {statements:.0f} SQL statements, "
             f"{database_ms:.2f} ms of them waiting for PostgreSQL ({database_ms / plain_ms:.0%})"
         )
         for label, share, calls in parts:
