@@ -109,10 +109,6 @@ def sql_sent(db, run) -> list[str]:  # type: ignore[no-untyped-def]
     return sent
 
 
-def statements_of(db, run) -> int:  # type: ignore[no-untyped-def]
-    return len(sql_sent(db, run))
-
-
 @pytest.fixture
 def five_students(db):  # type: ignore[no-untyped-def]
     school = factories.make_school(db, name="Lincoln Elementary")
