@@ -87,7 +87,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None or value.tzinfo is UTC:  # PostgreSQL's, on the UTC sessions make_engine opens
+        if value is None or value.tzinfo is UTC:  # PostgreSQL's, on the UTC sessions _configure_postgresql sets
             return value
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
@@ -137,15 +137,26 @@ def make_engine(url: str, *, connect_timeout_seconds: int = 5) -> Engine:
     # noticed and replaced when it is taken from the pool, so the first request after a
     # restart is served instead of failing. The connect timeout makes an unreachable server
     # a prompt "unavailable" instead of a request that hangs.
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=5,
-        # Sessions in UTC, as every time here is: the driver then hands times over with
-        # datetime.UTC itself, which UTCDateTime passes on untouched (a page reads hundreds).
-        connect_args={"connect_timeout": connect_timeout_seconds, "options": "-c TimeZone=UTC"},
+        connect_args={"connect_timeout": connect_timeout_seconds},
     )
+    event.listen(engine, "connect", _configure_postgresql)
+    return engine
+
+
+def _configure_postgresql(dbapi_connection: Any, _record: Any) -> None:
+    """Sessions in UTC, as every time here is: the driver then hands times over with
+    datetime.UTC itself, which UTCDateTime passes on untouched (a page reads hundreds).
+    A SET once a connection rather than a startup option, which poolers such as PgBouncer
+    refuse; where a pooler loses it, times are converted as they are read instead."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    dbapi_connection.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.autocommit = autocommit
 
 
 # The Session.info keys that carry settings to the services: DISTRICT_TIMEZONE, and
