@@ -74,6 +74,23 @@ def paginate(
     return Page(items=items, number=number, size=size, total=total)
 
 
+def paginate_search(db: Session, statement: Select[*tuple[Any, ...]], *, number: int, size: int) -> Page[Any]:
+    """`paginate` for a list whose WHERE costs more than its rows, a text search: the page
+    and its total in one statement (each row carries `count(*) OVER ()`), so that
+    PostgreSQL plans and runs the search once instead of once for the count and again for
+    the page. Items are the first column's objects. A page past the end has no row to
+    carry the total: the list is then counted and its last page read, as `paginate` does."""
+    number = min(max(1, number), MAX_PAGE)
+    counted = statement.add_columns(func.count().over())
+    found = db.execute(counted.limit(size).offset((number - 1) * size)).all()
+    if not found and number > 1:
+        total = db.scalar(_count(statement.order_by(None), ())) or 0
+        number = max(1, -(-total // size))
+        found = db.execute(counted.limit(size).offset((number - 1) * size)).all() if total else []
+    total = found[0][-1] if found else 0
+    return Page(items=[row[0] for row in found], number=number, size=size, total=total)
+
+
 def _count(statement: Select[*tuple[Any, ...]], parts: Sequence[ColumnElement[bool]]) -> Select[int]:
     if not parts:
         return select(func.count()).select_from(statement.subquery())

@@ -3,11 +3,13 @@
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, event, or_, select, text
 from sqlalchemy.orm import joinedload
 
 from portal.models import School, Student
-from portal.services.pagination import MAX_PAGE, Page, paginate
+from portal.services.pagination import MAX_PAGE, Page, paginate, paginate_search
 from tests import factories
 
 
@@ -238,3 +240,45 @@ def test_a_total_counted_apart_is_the_total_of_the_whole_list(db, grade):
     # One statement for the count, which counts each side on its own, and one for the page.
     count, _page = sql_sent(db, lambda: paginate(db, statement, number=1, size=3, counted_apart=[mine, unplaced]))
     assert count.count("count(*)") == 2
+
+
+# paginate_search: the page and its total in one statement ------------------------------
+
+
+def _schools_named(db, count: int) -> None:  # type: ignore[no-untyped-def]
+    db.execute(delete(School))
+    db.add_all(School(name=f"{'Oak' if n % 3 else 'Elm'} school {n:03d}") for n in range(count))
+    db.commit()
+
+
+OAK_SCHOOLS = select(School).where(School.name.ilike("%oak%")).order_by(School.name, School.id)
+
+
+# The same database for every example: each one writes its own schools first.
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(count=st.integers(0, 40), size=st.integers(1, 12), number=st.integers(-3, 12) | st.just(10**18))
+def test_a_search_page_is_the_page_paginate_gives(db, count, size, number):
+    _schools_named(db, count)
+    searched = paginate_search(db, OAK_SCHOOLS, number=number, size=size)
+    counted = paginate(db, OAK_SCHOOLS, number=number, size=size)
+    assert ([s.id for s in searched.items], searched.number, searched.total) == (
+        [s.id for s in counted.items],
+        counted.number,
+        counted.total,
+    )
+
+
+def test_a_search_page_inside_the_list_is_one_statement(db):
+    _schools_named(db, 30)
+    assert len(sql_sent(db, lambda: paginate_search(db, OAK_SCHOOLS, number=2, size=5))) == 1
+    # Nothing found: the first page says so without a count.
+    nothing = select(School).where(School.name.ilike("%pine%")).order_by(School.name, School.id)
+    assert len(sql_sent(db, lambda: paginate_search(db, nothing, number=1, size=5))) == 1
+
+
+def test_a_search_page_past_the_end_counts_and_reads_the_last_page(db):
+    _schools_named(db, 30)  # 20 oaks
+    sent = sql_sent(db, lambda: paginate_search(db, OAK_SCHOOLS, number=9, size=6))
+    assert len(sent) == 3  # the empty page, the count, the last page
+    page = paginate_search(db, OAK_SCHOOLS, number=9, size=6)
+    assert (page.number, page.total, len(page.items)) == (4, 20, 2)

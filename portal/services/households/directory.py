@@ -17,7 +17,7 @@ from portal.services import accounts, audit, scope
 from portal.services.accounts import InvitationSettings as InvitationSettings  # re-exported
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.households import contacts
-from portal.services.pagination import Page, paginate
+from portal.services.pagination import Page, paginate, paginate_search
 
 GRADES = ("PK", "K", *(str(n) for n in range(1, 13)))
 
@@ -321,8 +321,9 @@ def search_households(db: Session, actor: User, query: str, *, page: int, page_s
         name_match = select(Household.id).where(Household.name.ilike(pattern, escape="\\"))
         # One id list from three searches, each served by trigram indexes on PostgreSQL.
         statement = statement.where(Household.id.in_(union(guardian_match, student_match, name_match)))
-    result = paginate(db, _with_members(statement), number=page, size=page_size)
-    return result
+        return paginate_search(db, _with_members(statement), number=page, size=page_size)
+    # Every household, by name: the name index hands over a page, and counts them apart.
+    return paginate(db, _with_members(statement), number=page, size=page_size)
 
 
 def _student_full_name() -> ColumnElement[str]:
