@@ -85,7 +85,7 @@ def paginate_search(db: Session, statement: Select[*tuple[Any, ...]], *, number:
     found = db.execute(counted.limit(size).offset((number - 1) * size)).all()
     if not found and number > 1:
         total = db.scalar(_count(statement.order_by(None), ())) or 0
-        number = max(1, -(-total // size))
+        number = min(max(1, -(-total // size)), MAX_PAGE)
         found = db.execute(counted.limit(size).offset((number - 1) * size)).all() if total else []
     total = found[0][-1] if found else 0
     return Page(items=[row[0] for row in found], number=number, size=size, total=total)
