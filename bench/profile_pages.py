@@ -96,7 +96,8 @@ def add_floor_page(app: Any) -> None:
 
 
 def reference_client() -> FlaskClient:
-    """The reference page's app on its own database, beside the portal's (filled once)."""
+    """The reference page's app on its own database beside the portal's, made afresh
+    (as bench/bench.py makes it: do not run both at once)."""
     portal = make_url(os.environ["PORTAL_DATABASE_URL"])
     admin = portal.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
     url = bench.fresh_database(admin, bench.REFERENCE_DATABASE)
@@ -130,8 +131,9 @@ def time_requests(get: Callable[[], Any], count: int) -> float:
 def profile_page(
     engine: Any, get: Callable[[], Any], count: int, top: int, dump: str = ""
 ) -> tuple[float, float, float, list[tuple[str, float, float]], str]:
-    """ms per request unprofiled (time_requests); SQL statements and ms waiting for PostgreSQL per request;
-    the parts (label, share of the profiled time, calls per request); the top functions."""
+    """ms per request unprofiled (time_requests); SQL statements a request and the share of
+    a request spent waiting for PostgreSQL (from a run of its own, with the statements
+    timed); the parts (label, share of the profiled time, calls per request); the top functions."""
     waited = [0.0, 0]
     started: list[float] = []
 
@@ -145,11 +147,13 @@ def profile_page(
     plain_ms = time_requests(get, count)
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
+    begin = time.perf_counter()
     for _ in range(count):
         get()
+    timed_seconds = time.perf_counter() - begin
     event.remove(engine, "before_cursor_execute", before)
     event.remove(engine, "after_cursor_execute", after)
-    database_ms, statements = waited[0] * 1000 / count, waited[1] / count
+    database_share, statements = waited[0] / timed_seconds, waited[1] / count
 
     profiler = cProfile.Profile()
     profiler.enable()
@@ -173,7 +177,7 @@ def profile_page(
         listing.append(
             f"    {tt / total:6.1%} own {ct / total:6.1%} cum {nc / count:7.1f} calls  {short}:{line} {function}"
         )
-    return plain_ms, statements, database_ms, parts, "\n".join(listing)
+    return plain_ms, statements, database_share, parts, "\n".join(listing)
 
 
 def main() -> None:
@@ -198,7 +202,7 @@ def main() -> None:
     print(f"reference page: {reference_ms:.2f} ms a request")
     print(f"signed-in floor: {floor_ms:.2f} ms a request, {reference_ms / floor_ms:.0%} of the reference")
     for name, _kind, path, client in chosen:
-        plain_ms, statements, database_ms, parts, listing = profile_page(
+        plain_ms, statements, database_share, parts, listing = profile_page(
             engine,
             lambda client=client, path=path: client.get(path),
             args.requests,
@@ -208,7 +212,7 @@ def main() -> None:
         print(
             f"\n## {name} ({path}): {plain_ms:.2f} ms a request ({reference_ms / plain_ms:.0%} of the reference, "
             f"{plain_ms - floor_ms:.2f} ms above the floor), {statements:.0f} SQL statements, "
-            f"{database_ms:.2f} ms of them waiting for PostgreSQL ({database_ms / plain_ms:.0%})"
+            f"{database_share * plain_ms:.2f} ms of them waiting for PostgreSQL ({database_share:.0%})"
         )
         for label, share, calls in parts:
             if share >= 0.005:

@@ -155,8 +155,11 @@ def _configure_postgresql(dbapi_connection: Any, _record: Any) -> None:
     refuse; where a pooler loses it, times are converted as they are read instead."""
     autocommit = dbapi_connection.autocommit
     dbapi_connection.autocommit = True
-    dbapi_connection.execute("SET TIME ZONE 'UTC'")
-    dbapi_connection.autocommit = autocommit
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+    finally:
+        dbapi_connection.autocommit = autocommit
 
 
 # The Session.info keys that carry settings to the services: DISTRICT_TIMEZONE, and

@@ -79,7 +79,10 @@ def paginate_search(db: Session, statement: Select[*tuple[Any, ...]], *, number:
     and its total in one statement (each row carries `count(*) OVER ()`), so that
     PostgreSQL plans and runs the search once instead of once for the count and again for
     the page. Items are the first column's objects. A page past the end has no row to
-    carry the total: the list is then counted and its last page read, as `paginate` does."""
+    carry the total: the list is then counted and its last page read, as `paginate` does.
+
+    For a statement with a row per item: no joined collections (load them with
+    selectinload) and no DISTINCT, which the window would count before removing."""
     number = min(max(1, number), MAX_PAGE)
     counted = statement.add_columns(func.count().over())
     found = db.execute(counted.limit(size).offset((number - 1) * size)).all()
@@ -87,8 +90,9 @@ def paginate_search(db: Session, statement: Select[*tuple[Any, ...]], *, number:
         total = db.scalar(_count(statement.order_by(None), ())) or 0
         number = min(max(1, -(-total // size)), MAX_PAGE)
         found = db.execute(counted.limit(size).offset((number - 1) * size)).all() if total else []
-    total = found[0][-1] if found else 0
-    return Page(items=[row[0] for row in found], number=number, size=size, total=total)
+    if not found:  # an empty list, or one emptied between the count and the page
+        return Page(items=[], number=1, size=size, total=0)
+    return Page(items=[row[0] for row in found], number=number, size=size, total=found[0][-1])
 
 
 def _count(statement: Select[*tuple[Any, ...]], parts: Sequence[ColumnElement[bool]]) -> Select[int]:

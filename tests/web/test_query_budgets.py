@@ -94,6 +94,10 @@ FEEDBACK_PAGE = 8
 # (one statement), family notes with their history (one), internal notes with their authors
 # (one); the staff member's departments (does the menu offer metrics and saved replies?)
 HOUSEHOLD_PAGE = 8
+# the staff member's departments (the menu), the search's page with its total (one statement:
+# pagination.paginate_search), the households' guardians with their users, their students with
+# their schools
+HOUSEHOLD_SEARCH = 5
 
 _sequence = itertools.count(1)
 
@@ -435,6 +439,16 @@ def household_page(db: Session, size: int) -> Scene:
     return Scene(viewer, f"/staff/households/{household.id}", f"Staff note {size}")
 
 
+def household_search(db: Session, size: int) -> Scene:
+    viewer = factories.make_staff(db)
+    for index in range(size):
+        household = factories.make_household(db, name=f"Okafor family {size}-{index + 1}", guardians=2, students=2)
+        for student, school in zip(students_of(db, household), make_schools(db, 2), strict=True):
+            student.school_id = school.id
+    db.commit()
+    return Scene(viewer, "/staff/households?q=okafor", f"Okafor family {size}-{size}")
+
+
 PAGES = [
     pytest.param(family_home, FAMILY_HOME, id="family-home"),
     pytest.param(account_contact, ACCOUNT_CONTACT, id="account-contact"),
@@ -448,6 +462,7 @@ PAGES = [
     pytest.param(feedback_queue, FEEDBACK_QUEUE, id="feedback-queue"),
     pytest.param(feedback_page, FEEDBACK_PAGE, id="feedback-page"),
     pytest.param(household_page, HOUSEHOLD_PAGE, id="household-page"),
+    pytest.param(household_search, HOUSEHOLD_SEARCH, id="household-search"),
 ]
 
 

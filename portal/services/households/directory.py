@@ -322,7 +322,8 @@ def search_households(db: Session, actor: User, query: str, *, page: int, page_s
         # One id list from three searches, each served by trigram indexes on PostgreSQL.
         statement = statement.where(Household.id.in_(union(guardian_match, student_match, name_match)))
         return paginate_search(db, _with_members(statement), number=page, size=page_size)
-    # Every household, by name: the name index hands over a page, and counts them apart.
+    # Every household, by name: the name index hands over a page; the count is a statement
+    # of its own (a window count would read every household).
     return paginate(db, _with_members(statement), number=page, size=page_size)
 
 
