@@ -25,7 +25,7 @@ class Page(Generic[ItemT]):
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
+        return _last_page(self.total, self.size)
 
     @property
     def has_previous(self) -> bool:
@@ -62,8 +62,7 @@ def paginate(
     one statement. PostgreSQL counts an OR of two index ranges by visiting every matching
     row of the table, and each range alone from the index only."""
     total = db.scalar(_count(statement.order_by(None), counted_apart)) or 0
-    last_page = max(1, -(-total // size))
-    number = min(max(1, number), last_page, MAX_PAGE)
+    number = min(max(1, number), _last_page(total, size), MAX_PAGE)
     if then_load:
         statement = _ending_with_the_id(statement)
     limited = statement.limit(size).offset((number - 1) * size)
@@ -83,16 +82,24 @@ def paginate_search(db: Session, statement: Select[*tuple[Any, ...]], *, number:
 
     For a statement with a row per item: no joined collections (load them with
     selectinload) and no DISTINCT, which the window would count before removing."""
-    number = min(max(1, number), MAX_PAGE)
     counted = statement.add_columns(func.count().over())
-    found = db.execute(counted.limit(size).offset((number - 1) * size)).all()
+
+    def read(number: int) -> list[Any]:
+        return list(db.execute(counted.limit(size).offset((number - 1) * size)).all())
+
+    number = min(max(1, number), MAX_PAGE)
+    found = read(number)
     if not found and number > 1:
         total = db.scalar(_count(statement.order_by(None), ())) or 0
-        number = min(max(1, -(-total // size)), MAX_PAGE)
-        found = db.execute(counted.limit(size).offset((number - 1) * size)).all() if total else []
+        number = min(_last_page(total, size), MAX_PAGE)
+        found = read(number) if total else []
     if not found:  # an empty list, or one emptied between the count and the page
         return Page(items=[], number=1, size=size, total=0)
     return Page(items=[row[0] for row in found], number=number, size=size, total=found[0][-1])
+
+
+def _last_page(total: int, size: int) -> int:
+    return max(1, -(-total // size))
 
 
 def _count(statement: Select[*tuple[Any, ...]], parts: Sequence[ColumnElement[bool]]) -> Select[int]:
