@@ -12,6 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from portal.text_search import FOLDING_FUNCTION, fold_accents
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -27,21 +29,22 @@ RowT = TypeVar("RowT")
 MAX_ROW_ID = 2**31 - 1
 
 
-# Indexes that exist on PostgreSQL only, made by migrations (9b1f3c2d7e40, c4e8a1f0b2d3):
-# GIN trigram indexes for "contains" search. The models leave them out, since an index
-# declared for one dialect would have Alembic propose dropping it on the other.
+# Indexes that exist on PostgreSQL only, made by migrations (9b1f3c2d7e40, c4e8a1f0b2d3,
+# d7a3f1c9e5b2): GIN trigram indexes for "contains" search, most of them on text folded by
+# portal_fold (portal/text_search.py). The models leave them out, since an index declared
+# for one dialect would have Alembic propose dropping it on the other.
 POSTGRESQL_TRIGRAM_INDEXES = frozenset(
     {
-        "ix_request_subject_trgm",
-        "ix_request_message_body_trgm",
-        "ix_household_name_trgm",
-        "ix_feedback_body_trgm",
-        "ix_user_display_name_trgm",
+        "ix_request_subject_folded_trgm",
+        "ix_request_message_body_folded_trgm",
+        "ix_household_name_folded_trgm",
+        "ix_feedback_body_folded_trgm",
+        "ix_user_display_name_folded_trgm",
         "ix_user_email_trgm",
         "ix_user_phone_trgm",
-        "ix_student_first_name_trgm",
-        "ix_student_last_name_trgm",
-        "ix_student_full_name_trgm",
+        "ix_student_first_name_folded_trgm",
+        "ix_student_last_name_folded_trgm",
+        "ix_student_full_name_folded_trgm",
     }
 )
 
@@ -56,11 +59,6 @@ def get_row(db: Session, model: type[RowT], row_id: int | None) -> RowT | None:
     if not isinstance(row_id, int) or not 0 < row_id <= MAX_ROW_ID:
         return None
     return db.get(model, row_id)
-
-
-def contains_pattern(text: str) -> str:
-    """A LIKE pattern matching `text` anywhere, with its %, _ and \\ taken literally (ESCAPE '\\')."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def utcnow() -> datetime:
@@ -118,6 +116,10 @@ def _unicode_lower(text: Any) -> Any:
     return text.lower() if isinstance(text, str) else text
 
 
+def _fold_accents(text: Any) -> Any:
+    return fold_accents(text) if isinstance(text, str) else text
+
+
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -126,6 +128,8 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # SQLite's own lower() knows ASCII only; searches (ILIKE) must find "AUTOBÚS" for "autobús",
     # as they do on PostgreSQL.
     dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+    # Searches ignore accents (portal/text_search.py); PostgreSQL has the function by migration.
+    dbapi_connection.create_function(FOLDING_FUNCTION, 1, _fold_accents, deterministic=True)
 
 
 def make_engine(url: str, *, connect_timeout_seconds: int = 5) -> Engine:

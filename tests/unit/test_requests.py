@@ -1445,6 +1445,21 @@ def test_the_queue_search_finds_a_household_name(db, district, queued):
     assert len(found) == 3
 
 
+def test_the_queue_search_ignores_accents_in_subjects_messages_and_household_names(db, district):
+    pena = factories.make_household(db, name="Familia Peña")
+    accented = submit(
+        db,
+        district,
+        at=nov(16, 9),
+        guardian=factories.guardians_of(db, pena)[0],
+        subject="Autobús tardío",
+        body="La niña espera en la esquina.",
+    )
+    searches = ["autobus tardio", "AUTOBÚS", "nina espera", "pena", "PEÑA"]
+    found = {text: ids(queue_of(db, district.staff, status="all", text=text)) for text in searches}
+    assert {text: ids_found for text, ids_found in found.items() if ids_found != [accented.id]} == {}
+
+
 def test_the_queue_search_does_not_reach_other_departments(db, district, queued):
     assert queue_of(db, district.staff, text="Enrollment papers") == []
     assert queue_of(db, district.staff, text=queued.papers.reference) == []

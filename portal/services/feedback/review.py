@@ -11,7 +11,7 @@ from sqlalchemy import Row, Select, false, or_, select
 from sqlalchemy.orm import Session, immediateload, joinedload, selectinload, undefer
 
 from portal.catalogs import lazy_gettext as _l
-from portal.db import MAX_ROW_ID, contains_pattern
+from portal.db import MAX_ROW_ID
 from portal.models import (
     AuditEvent,
     DepartmentMember,
@@ -29,6 +29,7 @@ from portal.services.feedback import sentiment
 from portal.services.feedback.routing import triage_department_id
 from portal.services.pagination import Page, paginate
 from portal.services.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
+from portal.text_search import contains
 
 TAG_MAX_LENGTH = 40
 MAX_TAGS = 10
@@ -156,8 +157,7 @@ def _matches(text: str) -> Any:
     reference = text.upper().removeprefix("F-")
     if reference.isascii() and reference.isdigit():
         return Feedback.id == int(reference) if len(reference) <= 9 else false()
-    pattern = contains_pattern(text)
-    return Feedback.body.ilike(pattern, escape="\\")
+    return contains(Feedback.body, text)
 
 
 def feedback_for_staff(db: Session, actor: User, feedback_id: int) -> Feedback:

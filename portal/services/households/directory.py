@@ -10,7 +10,6 @@ from sqlalchemy import ColumnElement, Row, Select, and_, literal_column, or_, se
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.catalogs import lazy_gettext as _l
-from portal.db import contains_pattern
 from portal.models import GuardianRelationship, Guardianship, Household, Role, School, Student, User
 from portal.models.district import Translations
 from portal.services import accounts, audit, scope
@@ -18,6 +17,7 @@ from portal.services.accounts import InvitationSettings as InvitationSettings  #
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.households import contacts
 from portal.services.pagination import Page, paginate, paginate_search
+from portal.text_search import contains, contains_pattern
 
 GRADES = ("PK", "K", *(str(n) for n in range(1, 13)))
 
@@ -289,36 +289,32 @@ def student_for_family(db: Session, actor: User, student_id: int) -> Student:
     return scope.family_get(db, actor, Student, student_id, selectinload(Student.school))
 
 
-def _like(text: str) -> str:
-    return contains_pattern(text.lower())
-
-
 def search_households(db: Session, actor: User, query: str, *, page: int, page_size: int) -> Page[Household]:
-    """Households whose guardian name, email or phone, or student name, matches `query`."""
+    """Households whose guardian name, email or phone, or student name, matches `query`
+    (names whatever their accents: "garcia" finds "García")."""
     scope.require_staff(actor)
     query = " ".join(query.split())[:100]
     statement = select(Household).order_by(Household.name, Household.id)
     if query:
-        pattern = _like(query)
         guardian_match = (
             select(Guardianship.household_id)
             .join(User)
             .where(
                 or_(
-                    User.display_name.ilike(pattern, escape="\\"),
-                    User.email.like(pattern, escape="\\"),
+                    contains(User.display_name, query),
+                    User.email.like(contains_pattern(query.lower()), escape="\\"),
                     *_phone_conditions(query),
                 )
             )
         )
         student_match = select(Student.household_id).where(
             or_(
-                Student.first_name.ilike(pattern, escape="\\"),
-                Student.last_name.ilike(pattern, escape="\\"),
-                _student_full_name().ilike(pattern, escape="\\"),
+                contains(Student.first_name, query),
+                contains(Student.last_name, query),
+                contains(_student_full_name(), query),
             )
         )
-        name_match = select(Household.id).where(Household.name.ilike(pattern, escape="\\"))
+        name_match = select(Household.id).where(contains(Household.name, query))
         # One id list from three searches, each served by trigram indexes on PostgreSQL.
         statement = statement.where(Household.id.in_(union(guardian_match, student_match, name_match)))
         return paginate_search(db, _with_members(statement), number=page, size=page_size)

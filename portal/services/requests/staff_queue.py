@@ -9,7 +9,7 @@ from sqlalchemy import Select, and_, false, select, union
 from sqlalchemy.orm import Session, aliased, immediateload, joinedload, undefer
 
 from portal.catalogs import lazy_gettext as _l
-from portal.db import MAX_ROW_ID, contains_pattern, get_row
+from portal.db import MAX_ROW_ID, get_row
 from portal.models import (
     ACTIVE_STATUSES,
     Department,
@@ -28,6 +28,7 @@ from portal.services.errors import InvalidInput, NotFound
 from portal.services.pagination import Page, paginate
 from portal.services.requests.business_time import Calendar
 from portal.services.requests.promises import recompute_due_times, set_targets
+from portal.text_search import contains
 
 MAX_REFERENCE_DIGITS = 9
 
@@ -96,22 +97,22 @@ def queue(db: Session, actor: User, wanted: QueueFilter, *, now: datetime, page:
 
 
 def _matches(text: str) -> Any:
-    """A reference number, or words in the subject, a message, or the household's name."""
+    """A reference number, or words in the subject, a message, or the household's name
+    (whatever their accents)."""
     reference = text.upper().removeprefix(REFERENCE_PREFIX)
     if reference.isascii() and reference.isdigit():
         # Longer than any id (and than the database's integers): matches nothing.
         return Request.id == int(reference) if len(reference) <= MAX_REFERENCE_DIGITS else false()
-    pattern = contains_pattern(text)
     # One id list from three searches, each of which a trigram index serves on PostgreSQL;
     # the database then joins it to the requests. (OR-ed EXISTS would test every request.)
     by_subject = aliased(Request)
     in_household = aliased(Request)
     matching_ids = union(
-        select(by_subject.id).where(by_subject.subject.ilike(pattern, escape="\\")),
-        select(RequestMessage.request_id).where(RequestMessage.body.ilike(pattern, escape="\\")),
+        select(by_subject.id).where(contains(by_subject.subject, text)),
+        select(RequestMessage.request_id).where(contains(RequestMessage.body, text)),
         select(in_household.id)
         .join(Household, Household.id == in_household.household_id)
-        .where(Household.name.ilike(pattern, escape="\\")),
+        .where(contains(Household.name, text)),
     )
     return Request.id.in_(matching_ids)
 

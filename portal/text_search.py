@@ -1,0 +1,50 @@
+"""Searching for words in text, with accents ignored: "garcia" finds "García", "José" finds "Jose".
+
+Both sides are folded alike: the words staff type, here, and the searched column, in the
+database, by the SQL function portal_fold(text). On PostgreSQL a migration (d7a3f1c9e5b2)
+creates it, written with the same rule, and the trigram indexes are built on it; every
+SQLite connection is given `fold_accents` itself under that name (portal.db).
+
+The rule: text all ASCII is kept as it is (most text, and the cheapest test); other text
+is decomposed (NFKD, which also makes "ﬁ" two letters and a full-width A a plain one), its
+combining diacritical marks (U+0300 to U+036F) are dropped, and the letters whose mark
+Unicode does not decompose are replaced (the stroke of "Đ" in Vietnamese, of "Ø" and "Ł",
+Turkish's dotless i...). Text and its decomposed form fold alike. PostgreSQL does each
+step with a C function of its own (`normalize`, `regexp_replace`, `replace`): a 470-letter
+Spanish text in 29 µs, against 670 µs for `translate` with a table of every accented
+letter. Changing the rule needs a migration that recreates the function and its indexes;
+a test holds the two to the same results.
+"""
+
+import re
+import unicodedata
+
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, String, func
+
+FOLDING_FUNCTION = "portal_fold"  # the name `folded` calls
+
+UNDECOMPOSED_LETTERS = "ĐđØøŁłĦħŦŧıƀƗƚ"
+THEIR_PLAIN_LETTERS = "DdOoLlHhTtibIl"
+_UNDECOMPOSED = str.maketrans(UNDECOMPOSED_LETTERS, THEIR_PLAIN_LETTERS)
+COMBINING_MARKS = re.compile("[\u0300-\u036f]")
+
+
+def fold_accents(text: str) -> str:
+    if text.isascii():
+        return text
+    return COMBINING_MARKS.sub("", unicodedata.normalize("NFKD", text)).translate(_UNDECOMPOSED)
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with its %, _ and \\ taken literally (ESCAPE '\\')."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def folded(text: ColumnExpressionArgument[str]) -> ColumnElement[str]:
+    """`text` folded in the database, as the trigram indexes on it are written."""
+    return func.portal_fold(text, type_=String())
+
+
+def contains(text: ColumnExpressionArgument[str], words: str) -> ColumnElement[bool]:
+    """`text` holds `words`, whatever their case and accents."""
+    return folded(text).ilike(contains_pattern(fold_accents(words)), escape="\\")
