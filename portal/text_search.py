@@ -20,6 +20,7 @@ import re
 import unicodedata
 
 from sqlalchemy import ColumnElement, ColumnExpressionArgument, String, func
+from sqlalchemy.orm import QueryableAttribute
 
 FOLDING_FUNCTION = "portal_fold"  # the name `folded` calls
 
@@ -48,3 +49,8 @@ def folded(text: ColumnExpressionArgument[str]) -> ColumnElement[str]:
 def contains(text: ColumnExpressionArgument[str], words: str) -> ColumnElement[bool]:
     """`text` holds `words`, whatever their case and accents."""
     return folded(text).ilike(contains_pattern(fold_accents(words)), escape="\\")
+
+
+def folded_text_contains(folded_text: QueryableAttribute[str] | ColumnElement[str], words: str) -> ColumnElement[bool]:
+    """`folded_text`, a column stored folded, holds `words`, whatever their case and accents."""
+    return folded_text.ilike(contains_pattern(fold_accents(words)), escape="\\")

@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, true
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
@@ -31,6 +31,9 @@ class Household(Base):
     # The family's key in the student information system, for imports.
     sis_id: Mapped[str | None] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What staff search a family by: the household's, guardians' and students' names, accents
+    # folded, a line each; written by services/households/search_text.py, never read into pages.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="", deferred=True)
 
     guardianships: Mapped[list["Guardianship"]] = relationship(
         back_populates="household", lazy="raise", order_by="Guardianship.id"

@@ -42,7 +42,7 @@ from portal.models import (
 from portal.models.feedback import feedback_tagging
 from portal.services import departments
 from portal.services.feedback import sentiment
-from portal.services.households import contacts
+from portal.services.households import contacts, search_text
 from portal.services.metrics import backfill
 from portal.services.requests.business_time import Calendar, add_business_time
 
@@ -218,6 +218,8 @@ def generate(
     _insert(db, User.__table__, iter(guardians))
     _insert(db, Guardianship.__table__, iter(guardianships))
     _insert(db, Student.__table__, iter(students))
+    # Rows inserted as rows: the households' search text is written for them here.
+    search_text.refresh(db.connection(), select(Household.id).where(Household.id >= first_household))
     # Each guardian starts with the default preferences, as guardians the portal creates do.
     channels = sorted(contacts.default_channels(User(), ContactPreference(mobile_phone="+1")))
     _insert(

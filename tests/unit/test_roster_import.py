@@ -24,10 +24,11 @@ from portal.models import (
     Student,
     User,
 )
-from portal.services import accounts
+from portal.services import accounts, households
 from portal.services.households import oneroster, roster_import, roster_write
 from tests import factories
 from tests.oneroster_exports import USER_HEADER, files, guardian, manifest, student, table
+from tests.search_text import stale_households
 
 SETTINGS = accounts.InvitationSettings(secret_key="k" * 40, valid_days=14)
 
@@ -378,3 +379,35 @@ def test_a_delta_adding_a_child_to_one_known_guardian_joins_that_guardians_house
     write(db, result)
     assert db.scalar(select(Student.household_id).where(Student.sis_id == "stu-6")) == household_id
     assert db.scalar(select(func.count()).select_from(Household)) == 3
+
+
+# --- the households' search text follows names written with UPDATE statements ----------
+
+
+def staff_finds(db: Session, query: str) -> list[int]:
+    staff = db.scalar(select(User).where(User.role == Role.STAFF)) or factories.make_staff(db)
+    page = households.search_households(db, staff, query, page=1, page_size=25)
+    return [household.id for household in page.items]
+
+
+def test_the_search_text_follows_renamed_moved_and_departed_people(db):
+    import_export(db, FAMILIES)
+    assert stale_households(db) == {}
+    first = staff_finds(db, "maria garcia")
+    rows = [{**row, "givenName": "Mariela"} if row["sourcedId"] == "par-1" else row for row in FAMILIES]
+    rows = [{**row, "givenName": "Évangeline"} if row["sourcedId"] == "stu-3" else row for row in rows]
+    # Jose leaves the family; Luis, a student, moves to Bob Jones's.
+    rows = [{**row, "agentSourcedIds": "par-1"} if row["sourcedId"] == "stu-1" else row for row in rows]
+    rows = [{**row, "agentSourcedIds": "par-4"} if row["sourcedId"] == "stu-2" else row for row in rows]
+    rows = [row for row in rows if row["sourcedId"] != "par-2"] + [
+        {**guardian("par-2", givenName="Jose"), "agentSourcedIds": ""}
+    ]
+    write(db, plan_of(db, rows))
+    assert stale_households(db) == {}
+    assert staff_finds(db, "maria garcia") == []
+    assert staff_finds(db, "mariela garcia") == first
+    assert staff_finds(db, "eva smith") == []  # renamed: the old name is gone
+    assert len(staff_finds(db, "evangeline smith")) == 1
+    assert staff_finds(db, "jose garcia") == []
+    [luis_household] = staff_finds(db, "luis")
+    assert luis_household not in first and luis_household in staff_finds(db, "bob jones")

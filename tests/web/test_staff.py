@@ -120,6 +120,18 @@ def test_staff_search_households_by_guardian_email_phone_and_student(client, sta
     assert "No household matches" in text(client.get("/staff/households", query_string={"q": "nobody at all"}))
 
 
+def test_staff_find_a_family_by_its_names_typed_with_or_without_accents(db, client, staff, district):
+    pena = factories.make_household(db, name="Peña family", students=0)
+    factories.guardians_of(db, pena)[0].display_name = "José Peña"
+    db.add(Student(household_id=pena.id, first_name="Iñaki", last_name="Peña", grade="4"))
+    db.commit()
+    found = {}
+    for query in ("jose pena", "PEÑA", "inaki", "Iñaki Peña"):
+        response = client.get("/staff/households", query_string={"q": query})
+        found[query] = (listed(response), input_value(text(response), "q"))
+    assert found == {query: (["Peña family"], query) for query in found}
+
+
 @pytest.mark.parametrize("app_config", [{"PAGE_SIZE": 2}])
 def test_the_household_list_pages_through_results(db, client, staff, app_config):
     for letter in "EDCBA":

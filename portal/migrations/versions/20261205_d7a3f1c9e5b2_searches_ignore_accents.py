@@ -8,10 +8,10 @@ Staff searching "garcia" must find "García" (portal/text_search.py, which says 
 portal_fold(text) keeps ASCII text as it is; otherwise it decomposes the text (NFKD), drops
 the combining marks and replaces the letters whose mark Unicode does not decompose. It
 is SQL and IMMUTABLE, so PostgreSQL inlines it, and an index on portal_fold(column) serves
-a search written the same way. The trigram indexes on the searched names and texts are
-rebuilt on the folded text (emails and phone numbers are searched as they are, and keep
-theirs). SQLite connections are given the function by the app. normalize() needs a UTF8
-database, PostgreSQL's default.
+a search written the same way. The trigram indexes on request subjects and messages,
+household names and feedback are rebuilt on the folded text (the household search's
+names move to a column of their own in the next revision). SQLite connections are given
+the function by the app. normalize() needs a UTF8 database, PostgreSQL's default.
 """
 
 from collections.abc import Sequence
@@ -43,15 +43,6 @@ SEARCHED = [
     ("request_message", "body", "ix_request_message_body_trgm", "ix_request_message_body_folded_trgm"),
     ("household", "name", "ix_household_name_trgm", "ix_household_name_folded_trgm"),
     ("feedback", "body", "ix_feedback_body_trgm", "ix_feedback_body_folded_trgm"),
-    ("user", "display_name", "ix_user_display_name_trgm", "ix_user_display_name_folded_trgm"),
-    ("student", "first_name", "ix_student_first_name_trgm", "ix_student_first_name_folded_trgm"),
-    ("student", "last_name", "ix_student_last_name_trgm", "ix_student_last_name_folded_trgm"),
-    (
-        "student",
-        "first_name || ' ' || last_name",
-        "ix_student_full_name_trgm",
-        "ix_student_full_name_folded_trgm",
-    ),
 ]
 
 

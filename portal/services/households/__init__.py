@@ -7,12 +7,13 @@
 - `sis_import`: households from the student information system's CSV export.
 - `data_download`: everything held about a household, as the family or staff download it.
 - `access_log`: who looked at a household.
+- `search_text`: the names a household is searched by, kept on it as they change.
 
 Blueprints call the directory's names below as `households.household_for_staff(...)`
 and import the other modules by name (`from portal.services.households import notes`).
 """
 
-from portal.services.households import access_log, contacts, data_download, notes, phones, sis_import
+from portal.services.households import access_log, contacts, data_download, notes, phones, search_text, sis_import
 from portal.services.households.directory import (
     GRADES,
     FamilyHousehold,
@@ -54,6 +55,7 @@ __all__ = [
     "reinvite_guardian",
     "school_choices",
     "search_households",
+    "search_text",
     "sis_import",
     "student_for_family",
     "students_to_ask_about",

@@ -2,7 +2,9 @@
 each so that the caller commits and shows progress: a district's export is written in
 many short transactions. An interrupted write is finished by importing the same export
 again, since every record is found by its key. New guardians are invited (their emails
-queued); every change is in the audit trail, against its household.
+queued); every change is in the audit trail, against its household. Names written with
+UPDATE statements are followed by the households' search text here (what is written
+through the ORM, by search_text's flush listener).
 """
 
 from collections.abc import Iterator
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 from portal.catalogs import lazy_gettext as _l
 from portal.models import GuardianRelationship, Guardianship, Household, Role, School, Student, User
 from portal.services import accounts, audit
-from portal.services.households import contacts
+from portal.services.households import contacts, search_text
 from portal.services.households.oneroster import RosterGuardian
 from portal.services.households.roster_import import Progress, RosterPlan
 
@@ -116,6 +118,7 @@ class _Writer:
         )
         for batch in _batches(result.guardians):
             created: list[tuple[User, RosterGuardian]] = []
+            updated: list[int] = []
             for planned in batch:
                 record = planned.record
                 if planned.user_id is None:
@@ -139,9 +142,12 @@ class _Writer:
                 if planned.set_email:
                     values["email"] = record.email
                 db.execute(update(User).where(User.id == planned.user_id).values(**values))
+                updated.append(planned.user_id)
                 self.user_ids[record.sourced_id] = planned.user_id
                 self.record("guardian.updated", User, planned.user_id, None, **{k: str(v) for k, v in values.items()})
             db.flush()
+            if updated:
+                search_text.refresh_for_guardians(db.connection(), updated)
             for user, record in created:
                 self.user_ids[record.sourced_id] = user.id
                 contacts.start_preferences(db, user, mobile_phone=user.phone)
@@ -163,8 +169,12 @@ class _Writer:
         schools = dict(db.execute(select(School.sis_id, School.id).where(School.sis_id.is_not(None))).all())
         household_of = {student: h.key for h in result.roster.households for student in h.student_ids}
         for batch in _batches(result.students):
+            known_ids = [known_id for known_id, _student in batch if known_id is not None]
+            # The households the batch's students leave, and those they join.
+            touched = set(db.scalars(select(Student.household_id).where(Student.id.in_(known_ids))))
             for known_id, student in batch:
                 household_id = self.household_ids[household_of[student.sourced_id]]
+                touched.add(household_id)
                 values = {
                     "first_name": student.given_name,
                     "last_name": student.family_name,
@@ -181,6 +191,7 @@ class _Writer:
                 name = f"{student.given_name} {student.family_name}"
                 self.record("student.updated", Student, known_id, household_id, name=name, grade=student.grade)
             db.flush()
+            search_text.refresh(db.connection(), touched)
             yield self.progress(phase, len(batch))
         for ids in _batches(result.students_deactivated):
             rows = db.execute(
@@ -219,4 +230,5 @@ class _Writer:
                     )
                 )
                 self.record("guardian.left", User, user_id, household_id)
+            search_text.refresh(db.connection(), {household_id for household_id, _user_id in removed})
             yield self.progress(phase, len(removed))
