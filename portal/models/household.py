@@ -51,7 +51,11 @@ class Guardianship(Base):
     __tablename__ = "guardianship"
     __table_args__ = (UniqueConstraint("household_id", "user_id", name="uq_guardianship_household_user"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"), index=True)
+    # active_history: the household a row leaves is known when it moves, loaded or not, so
+    # that both households' search text is rewritten (services/households/search_text.py).
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("household.id", ondelete="CASCADE"), index=True, active_history=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     relationship_to_students: Mapped[GuardianRelationship] = mapped_column(default=GuardianRelationship.PARENT)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -64,7 +68,11 @@ class Student(Base):
     __tablename__ = "student"
     __table_args__ = (Index("ix_student_name", "last_name", "first_name"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"), index=True)
+    # active_history: the household a row leaves is known when it moves, loaded or not, so
+    # that both households' search text is rewritten (services/households/search_text.py).
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("household.id", ondelete="CASCADE"), index=True, active_history=True
+    )
     first_name: Mapped[str] = mapped_column(String(80))
     last_name: Mapped[str] = mapped_column(String(80))
     school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"), index=True)

@@ -102,3 +102,15 @@ def test_a_change_rolled_back_leaves_the_search_text_as_it_was(db, families):
     db.rollback()
     assert stale_households(db) == {}
     assert found(db, "quintana") == [] and found(db, "alex rivera") == [rivera.id]
+
+
+def test_a_row_moved_before_it_was_loaded_again_rewrites_the_household_it_left(db, families):
+    rivera, other = families
+    student = db.scalar(select(Student).where(Student.household_id == rivera.id))
+    membership = db.scalar(select(Guardianship).where(Guardianship.household_id == rivera.id))
+    db.expire(student)
+    db.expire(membership)
+    student.household_id = membership.household_id = other.id
+    db.commit()
+    assert stale_households(db) == {}
+    assert found(db, "sofia") == found(db, "alex") == [other.id]

@@ -60,8 +60,7 @@ def _search_text() -> sa.ColumnElement[str]:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("household") as batch_op:
-        batch_op.add_column(sa.Column("search_text", sa.Text(), server_default="", nullable=False))
+    op.add_column("household", sa.Column("search_text", sa.Text(), server_default="", nullable=False))
     op.execute(household.update().values(search_text=_search_text()))
     if op.get_bind().dialect.name != "postgresql":
         return
@@ -75,5 +74,6 @@ def downgrade() -> None:
         for name, (table, expression) in NAME_INDEXES.items():
             op.execute(f'CREATE INDEX {name} ON "{table}" USING gin (({expression}) gin_trgm_ops)')
         op.execute("DROP INDEX ix_household_search_text_trgm")
-    with op.batch_alter_table("household") as batch_op:
-        batch_op.drop_column("search_text")
+    # ALTER TABLE ... DROP COLUMN on SQLite too (3.35 and newer): a batch would copy the table
+    # and drop the old one, which with foreign keys on deletes every row that cascades from it.
+    op.drop_column("household", "search_text")

@@ -23,8 +23,16 @@ LINE = "\n"  # typed words never hold one, so no match runs from one name into t
 
 
 def refresh(connection: Connection, household_ids: Collection[int] | Select[Any]) -> None:
-    """Write the search text of the households `household_ids` lists (ids or a statement)."""
-    connection.execute(update(Household).where(Household.id.in_(household_ids)).values(search_text=current_text()))
+    """Write the search text of the households `household_ids` lists (ids or a statement).
+
+    The households are locked first, in id order, by a statement of their own: the UPDATE
+    then reads the names as they are once any other writer of these households has
+    committed (under READ COMMITTED, an UPDATE that waits for a row reads its subqueries as
+    of when it started, and could write a name another transaction had just changed)."""
+    locked = select(Household.id).where(Household.id.in_(household_ids)).order_by(Household.id).with_for_update()
+    ids = list(connection.scalars(locked))
+    if ids:
+        connection.execute(update(Household).where(Household.id.in_(ids)).values(search_text=current_text()))
 
 
 def refresh_for_guardians(connection: Connection, user_ids: Collection[int]) -> None:
