@@ -48,7 +48,7 @@ def folded(text: ColumnExpressionArgument[str]) -> ColumnElement[str]:
 
 def contains(text: ColumnExpressionArgument[str], words: str) -> ColumnElement[bool]:
     """`text` holds `words`, whatever their case and accents."""
-    return folded(text).ilike(contains_pattern(fold_accents(words)), escape="\\")
+    return folded_text_contains(folded(text), words)
 
 
 def folded_text_contains(folded_text: QueryableAttribute[str] | ColumnElement[str], words: str) -> ColumnElement[bool]:
