@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal import calendar_feed, mail, roster_jobs
-from portal.db import close_session, get_engine, get_session, utcnow
+from portal.db import close_session, get_engine, get_session, schema_change, utcnow
 from portal.faults import DATABASE, Outages, unavailable_dependency
 from portal.models import Channel, GuardianRelationship, ImportJob, ImportStatus, Topic
 from portal.sample_data import demo
@@ -44,7 +44,7 @@ def alembic_config() -> AlembicConfig:
 def init_db() -> None:
     """Bring the database to the newest schema."""
     config = alembic_config()
-    with get_engine().begin() as connection:
+    with schema_change(get_engine()) as connection:
         config.attributes["connection"] = connection
         alembic_command.upgrade(config, "head")
     click.echo("The database is at the newest schema.")

@@ -1,13 +1,14 @@
 """The database: declarative base, engine and one session per app context."""
 
 import enum
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g
 from sqlalchemy import JSON, DateTime, Enum, MetaData, create_engine, event
-from sqlalchemy.engine import CursorResult, Dialect, Engine, Result
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine, Result
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -148,6 +149,31 @@ def make_engine(url: str, *, connect_timeout_seconds: int = 5) -> Engine:
     )
     event.listen(engine, "connect", _configure_postgresql)
     return engine
+
+
+@contextmanager
+def schema_change(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction for the migrations. On SQLite, foreign keys are off
+    while it lasts, as SQLite's own procedure for changing a table has it: Alembic changes a
+    table there by copying it and dropping the old one, and with foreign keys on, that drop
+    deletes every row that cascades from it. Before the commit, every reference must still
+    hold."""
+    with engine.connect() as connection:
+        on_sqlite = connection.dialect.name == "sqlite"
+        if on_sqlite:  # outside any transaction, or SQLite ignores it
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                yield connection
+                if on_sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the schema change broke {len(broken)} references, first: {broken[0]}")
+        finally:
+            if on_sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def _configure_postgresql(dbapi_connection: Any, _record: Any) -> None:

@@ -27,7 +27,7 @@ if connection is not None:
     run_migrations(connection)
 else:
     from portal import create_app
-    from portal.db import get_engine
+    from portal.db import get_engine, schema_change
 
-    with create_app().app_context(), get_engine().begin() as app_connection:
+    with create_app().app_context(), schema_change(get_engine()) as app_connection:
         run_migrations(app_connection)
