@@ -1,10 +1,11 @@
-"""Checks that every household's search text says what its names say now."""
+"""Checks that the search text stored beside each searched text says what that text says now."""
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import Household
+from portal.models import Feedback, Household, Request, RequestMessage
 from portal.services.households.search_text import LINE, current_text
+from portal.text_search import search_form
 
 
 def stale_households(db: Session) -> dict[int, tuple[list[str], list[str]]]:
@@ -16,3 +17,15 @@ def stale_households(db: Session) -> dict[int, tuple[list[str], list[str]]]:
         for household_id, stored, now in rows
         if sorted(stored.split(LINE)) != sorted(now.split(LINE))
     }
+
+
+def stale_search_texts(db: Session) -> dict[tuple[str, int], tuple[str, str]]:
+    """Requests, messages and feedback whose stored search text is not their text's search
+    form: {(table, id): (stored, expected)}."""
+    stale = {}
+    searched_texts = ((Request, Request.subject), (RequestMessage, RequestMessage.body), (Feedback, Feedback.body))
+    for model, searched in searched_texts:
+        for row_id, text, stored in db.execute(select(model.id, searched, model.search_text)):
+            if stored != search_form(text):
+                stale[(model.__tablename__, row_id)] = (stored, search_form(text))
+    return stale

@@ -48,6 +48,7 @@ from portal.services.errors import InvalidInput, NotAllowed, NotFound
 from portal.services.feedback import NewFeedback, ReviewFilter
 from portal.services.requests.business_time import Calendar
 from tests import factories
+from tests.search_text import stale_search_texts
 
 NOW = datetime(2026, 11, 16, 18, 0, tzinfo=UTC)
 DISTRICT = Calendar(ZoneInfo("America/Los_Angeles"), {day: ((time(8), time(16, 30)),) for day in range(5)})
@@ -913,6 +914,7 @@ def test_the_search_ignores_case_and_accents(db, world):
     assert queue(db, world.admin, text="ESCUELA CERRÓ") == [closed.id]
     assert queue(db, world.admin, text="escuela cerro") == [closed.id]
     assert queue(db, world.admin, text="LLEGO TARDE") == [late.id]
+    assert stale_search_texts(db) == {}
 
 
 def test_the_search_stays_within_the_staff_members_scope(db, world):

@@ -41,6 +41,7 @@ from portal.services.errors import InvalidInput, InvalidToken, NotAllowed, NotFo
 from portal.services.requests import NewRequest, Promise, QueueFilter, intake
 from portal.services.requests.business_time import Calendar
 from tests import factories
+from tests.search_text import stale_search_texts
 
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 WEEKDAYS_8_TO_1630 = {day: ((time(8), time(16, 30)),) for day in range(5)}
@@ -1458,6 +1459,18 @@ def test_the_queue_search_ignores_accents_in_subjects_messages_and_household_nam
     searches = ["autobus tardio", "AUTOBÚS", "nina espera", "pena", "PEÑA"]
     found = {text: ids(queue_of(db, district.staff, status="all", text=text)) for text in searches}
     assert {text: ids_found for text, ids_found in found.items() if ids_found != [accented.id]} == {}
+    assert stale_search_texts(db) == {}
+
+
+def test_the_queue_search_finds_the_words_of_every_reply_whatever_their_case_and_accents(db, district):
+    asked = submit(db, district, at=nov(16, 9), subject="Horario", body="¿A qué hora?")
+    family_reply(db, district, asked, at=nov(16, 10), body="¿Y el MIÉRCOLES también?")
+    staff_reply(db, district, asked, at=nov(16, 11))
+    staff_reply(db, district, asked, at=nov(16, 12), internal=True)
+    searches = ["miercoles tambien", "Miércoles", "FROM MONDAY", "que hora", "HORARIO"]
+    found = {text: ids(queue_of(db, district.staff, status="all", text=text)) for text in searches}
+    assert {text: ids_found for text, ids_found in found.items() if ids_found != [asked.id]} == {}
+    assert stale_search_texts(db) == {}
 
 
 def test_the_queue_search_does_not_reach_other_departments(db, district, queued):

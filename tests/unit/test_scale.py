@@ -25,7 +25,7 @@ from portal.models import (
 from portal.sample_data import scale
 from tests import factories
 from tests.conftest import Browser
-from tests.search_text import stale_households
+from tests.search_text import stale_households, stale_search_texts
 
 
 def count(db, model, *conditions) -> int:  # type: ignore[no-untyped-def]
@@ -87,6 +87,7 @@ def test_generating_twice_adds_to_the_district_without_clashing_ids(db, runner):
     assert again.exit_code == 0, again.output
     assert count(db, Request) == 5 + 100
     assert stale_households(db) == {}, "the demo's and both generations' households are searchable"
+    assert stale_search_texts(db) == {}, "and so are their requests, messages and feedback"
 
 
 def test_a_larger_district_has_more_schools_staff_and_tags_and_growing_again_adds_none(db, runner):
