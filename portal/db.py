@@ -153,27 +153,38 @@ def make_engine(url: str, *, connect_timeout_seconds: int = 5) -> Engine:
 
 @contextmanager
 def schema_change(engine: Engine) -> Iterator[Connection]:
-    """A connection in a transaction for the migrations. On SQLite, foreign keys are off
-    while it lasts, as SQLite's own procedure for changing a table has it: Alembic changes a
-    table there by copying it and dropping the old one, and with foreign keys on, that drop
-    deletes every row that cascades from it. Before the commit, every reference must still
-    hold."""
+    """A connection in one transaction for the migrations, DDL included.
+
+    On SQLite, foreign keys are off while it lasts, as SQLite's own procedure for changing a
+    table has it: Alembic changes a table there by copying it and dropping the old one, and
+    with foreign keys on, that drop deletes every row that cascades from it. Every reference
+    must still hold before the commit. The driver's own transaction handling is set aside
+    for it: left to itself, Python's sqlite3 commits a CREATE or ALTER at once, so a failed
+    migration would leave half a schema behind."""
     with engine.connect() as connection:
-        on_sqlite = connection.dialect.name == "sqlite"
-        if on_sqlite:  # outside any transaction, or SQLite ignores it
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.commit()
-        try:
+        if connection.dialect.name != "sqlite":
             with connection.begin():
                 yield connection
-                if on_sqlite:
-                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-                    if broken:
-                        raise RuntimeError(f"the schema change broke {len(broken)} references, first: {broken[0]}")
+            return
+        driver = connection.connection.driver_connection
+        isolation_level = driver.isolation_level
+        driver.isolation_level = None  # no implicit BEGIN or COMMIT: the ones below only
+        try:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # outside a transaction, or SQLite ignores it
+            connection.commit()
+            with connection.begin():
+                connection.exec_driver_sql("BEGIN")
+                yield connection
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the schema change broke {len(broken)} references, first: {broken[0]}")
         finally:
-            if on_sqlite:
+            try:
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 connection.commit()
+                driver.isolation_level = isolation_level
+            except SQLAlchemyError:
+                connection.invalidate()  # never back to the pool with foreign keys off
 
 
 def _configure_postgresql(dbapi_connection: Any, _record: Any) -> None:

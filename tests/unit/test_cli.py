@@ -89,20 +89,42 @@ def test_each_downgrade_keeps_the_rows_of_the_tables_it_leaves(empty_database, r
     assert after["household"] > 0 and after["student"] > 0, "the oldest schema kept the demo district"
 
 
-def test_a_schema_change_that_breaks_a_reference_on_sqlite_is_rolled_back(app, db):
+def test_a_schema_change_that_breaks_a_reference_on_sqlite_is_rolled_back_whole(app, db):
     """Foreign keys are off on SQLite while the migrations run; what they would have
-    refused is found before the commit. (PostgreSQL checks every reference as it goes.)"""
+    refused is found before the commit, and the whole change is undone, the tables it made
+    and altered too. (PostgreSQL checks every reference as it goes.)"""
     factories.make_household(db, students=1)
     db.commit()
     with app.app_context():
         engine = get_engine()
         if engine.dialect.name != "sqlite":
             pytest.skip("PostgreSQL keeps its foreign keys on through a schema change")
+        with engine.connect() as connection:
+            before = rows_in_each_table(connection)
         with pytest.raises(RuntimeError, match="broke 1 references"), schema_change(engine) as connection:
+            connection.execute(text("CREATE TABLE made_by_the_change (id INTEGER PRIMARY KEY)"))
+            connection.execute(text("ALTER TABLE household ADD COLUMN added_by_the_change INTEGER"))
             connection.execute(text("UPDATE student SET household_id = 999999"))
         with engine.connect() as connection:
-            assert connection.scalar(text("SELECT count(*) FROM student WHERE household_id = 999999")) == 0
+            assert rows_in_each_table(connection) == before
+            assert "added_by_the_change" not in {
+                column["name"] for column in inspect(connection).get_columns("household")
+            }
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_a_schema_change_on_sqlite_commits_tables_columns_and_rows_together(app):
+    with app.app_context():
+        engine = get_engine()
+        if engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's own transactions")
+        with schema_change(engine) as connection:
+            connection.execute(text("CREATE TABLE made_by_the_change (id INTEGER PRIMARY KEY)"))
+            connection.execute(text("INSERT INTO made_by_the_change (id) VALUES (1)"))
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM made_by_the_change")) == 1
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.connection.driver_connection.isolation_level == ""  # the driver's own handling, back
 
 
 def test_init_db_twice_changes_nothing(empty_database, runner):
