@@ -1,14 +1,13 @@
 """Searching for words in text, with accents and case ignored: "garcia" finds "García",
 "JOSÉ" finds "Jose".
 
-The text a search reads most is stored beside it in *search form*, folded and in lower
-case, written once when the row is: a request's subject, its messages, feedback, a
-household's names (`search_text` columns, trigram-indexed on PostgreSQL). A search then
-puts the typed words in the same form and compares with LIKE: no folding and no lower()
-at each candidate row (the request search for a word in 20,000 Spanish messages, at
-100,000 requests: 282 ms folded at each search, 70 ms stored; bench/RESULTS.md, seventh
-round). Other text (a household's name in the request search, emails, phone numbers) is
-folded in the database by the SQL function portal_fold(text). On PostgreSQL a migration
+The text a search reads most is stored beside it folded, written once when the row is: a
+request's subject, its messages, feedback, a household's names (`search_text` columns,
+trigram-indexed on PostgreSQL). A search folds the typed words the same way and compares
+with ILIKE: no folding of each candidate row (the request search for a word in 20,000
+Spanish messages, at 100,000 requests: 282 ms folded at each search, 101-106 ms stored;
+bench/RESULTS.md, seventh round). Other text (a household's name in the request search,
+emails, phone numbers) is folded in the database by the SQL function portal_fold(text). On PostgreSQL a migration
 (d7a3f1c9e5b2) creates it, written with the same rule, and the trigram indexes are built
 on it; every SQLite connection is given `fold_accents` itself under that name (portal.db).
 
@@ -60,26 +59,19 @@ def contains(text: ColumnExpressionArgument[str], words: str) -> ColumnElement[b
     return folded(text).ilike(contains_pattern(fold_accents(words)), escape="\\")
 
 
-def search_form(text: str) -> str:
-    """`text` as the `search_text` columns store it: folded, in lower case."""
-    return fold_accents(text).lower()
-
-
-def search_form_in_database(text: ColumnExpressionArgument[str]) -> ColumnElement[str]:
-    """`search_form` written in SQL, for text put together in the database."""
-    return func.lower(folded(text), type_=String())
-
-
-def search_form_of(source: str) -> Callable[[Any], str]:
-    """A column default: the search form of the row's column `source`, as it is inserted
-    (through the ORM or an INSERT statement alike)."""
+def folded_copy_of(source: str) -> Callable[[Any], str]:
+    """A column default: the row's column `source` folded, as the row is inserted (through
+    the ORM or an INSERT statement alike)."""
 
     def default(context: Any) -> str:
-        return search_form(context.get_current_parameters()[source])
+        return fold_accents(context.get_current_parameters()[source])
 
     return default
 
 
-def search_text_holds(search_text: QueryableAttribute[str] | ColumnElement[str], words: str) -> ColumnElement[bool]:
-    """`search_text`, a column stored in search form, holds `words`, whatever their case and accents."""
-    return search_text.like(contains_pattern(search_form(words)), escape="\\")
+def folded_text_contains(folded_text: QueryableAttribute[str] | ColumnElement[str], words: str) -> ColumnElement[bool]:
+    """`folded_text`, a column stored folded, holds `words`, whatever their case and accents.
+    ILIKE: the database puts both sides in lower case by one rule, its own (Python's
+    lower() differs from it for a Greek final sigma, say, and PostgreSQL's "C" locale lowers
+    ASCII only), so text stored folded is found as the folding search found it."""
+    return folded_text.ilike(contains_pattern(fold_accents(words)), escape="\\")

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import Feedback, Household, Request, RequestMessage
 from portal.services.households.search_text import LINE, current_text
-from portal.text_search import search_form
+from portal.text_search import fold_accents
 
 
 def stale_households(db: Session) -> dict[int, tuple[list[str], list[str]]]:
@@ -20,12 +20,12 @@ def stale_households(db: Session) -> dict[int, tuple[list[str], list[str]]]:
 
 
 def stale_search_texts(db: Session) -> dict[tuple[str, int], tuple[str, str]]:
-    """Requests, messages and feedback whose stored search text is not their text's search
-    form: {(table, id): (stored, expected)}."""
+    """Requests, messages and feedback whose stored search text is not their text folded:
+    {(table, id): (stored, expected)}."""
     stale = {}
     searched_texts = ((Request, Request.subject), (RequestMessage, RequestMessage.body), (Feedback, Feedback.body))
     for model, searched in searched_texts:
         for row_id, text, stored in db.execute(select(model.id, searched, model.search_text)):
-            if stored != search_form(text):
-                stale[(model.__tablename__, row_id)] = (stored, search_form(text))
+            if stored != fold_accents(text):
+                stale[(model.__tablename__, row_id)] = (stored, fold_accents(text))
     return stale

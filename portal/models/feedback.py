@@ -8,7 +8,7 @@ from portal.db import Base, UTCDateTime, utcnow
 from portal.models.district import Department, School, Translations, translations_column
 from portal.models.safety_flag import flagged_by_an_alert
 from portal.models.user import User
-from portal.text_search import search_form_of
+from portal.text_search import folded_copy_of
 
 
 class FeedbackKind(StrEnum):
@@ -79,9 +79,9 @@ class Feedback(Base):
     school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id", ondelete="SET NULL"), index=True)
     rating: Mapped[int | None]
     body: Mapped[str] = mapped_column(Text)
-    # The body as searches read it (portal/text_search.py), written with the row; never shown.
+    # The body folded, as searches read it (portal/text_search.py), written with the row; never shown.
     search_text: Mapped[str] = mapped_column(
-        Text, default=search_form_of("body"), server_default="", deferred=True, deferred_raiseload=True
+        Text, default=folded_copy_of("body"), server_default="", deferred=True, deferred_raiseload=True
     )
     language: Mapped[str] = mapped_column(String(10), default="en")
     is_anonymous: Mapped[bool] = mapped_column(default=False)

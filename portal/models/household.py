@@ -31,9 +31,8 @@ class Household(Base):
     # The family's key in the student information system, for imports.
     sis_id: Mapped[str | None] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # What staff search a family by: the household's, guardians' and students' names in search
-    # form (portal/text_search.py), a line each; written by services/households/search_text.py,
-    # never read into pages.
+    # What staff search a family by: the household's, guardians' and students' names, accents
+    # folded, a line each; written by services/households/search_text.py, never read into pages.
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="", deferred=True)
 
     guardianships: Mapped[list["Guardianship"]] = relationship(

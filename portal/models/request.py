@@ -10,7 +10,7 @@ from portal.models.district import Department, Priority, School
 from portal.models.household import Household, Student
 from portal.models.safety_flag import flagged_by_an_alert
 from portal.models.user import User
-from portal.text_search import search_form_of
+from portal.text_search import folded_copy_of
 
 
 class RequestStatus(StrEnum):
@@ -67,9 +67,9 @@ class Request(Base):
     student_id: Mapped[int | None] = mapped_column(ForeignKey("student.id", ondelete="SET NULL"))
     school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id", ondelete="SET NULL"), index=True)
     subject: Mapped[str] = mapped_column(String(150))
-    # The subject as searches read it (portal/text_search.py), written with the row; never shown.
+    # The subject folded, as searches read it (portal/text_search.py), written with the row; never shown.
     search_text: Mapped[str] = mapped_column(
-        Text, default=search_form_of("subject"), server_default="", deferred=True, deferred_raiseload=True
+        Text, default=folded_copy_of("subject"), server_default="", deferred=True, deferred_raiseload=True
     )
     priority: Mapped[Priority] = mapped_column(default=Priority.NORMAL)
     status: Mapped[RequestStatus] = mapped_column(default=RequestStatus.OPEN)
@@ -146,9 +146,9 @@ class RequestMessage(Base):
     from_staff: Mapped[bool]
     is_internal: Mapped[bool] = mapped_column(default=False)
     body: Mapped[str] = mapped_column(Text)
-    # The body as searches read it (portal/text_search.py), written with the row; never shown.
+    # The body folded, as searches read it (portal/text_search.py), written with the row; never shown.
     search_text: Mapped[str] = mapped_column(
-        Text, default=search_form_of("body"), server_default="", deferred=True, deferred_raiseload=True
+        Text, default=folded_copy_of("body"), server_default="", deferred=True, deferred_raiseload=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -413,6 +413,23 @@ def test_search_finds_names_whatever_their_accents(db, district):
     assert {query: ids for query, ids in found.items() if ids != [garcia.id]} == {}
 
 
+@pytest.mark.parametrize(
+    ("name", "queries"),
+    [
+        # Case is compared by the database's own rule on both sides, so text typed as it is
+        # stored is found in any script, a final sigma included.
+        ("ΠΑΠΑΔΟΠΟΥΛΟΣ family", ["ΠΑΠΑΔΟΠΟΥΛΟΣ", "ΠΑΠΑΔΌΠΟΥΛΟΣ", "παπαδοπουλ", "ΟΣ FAMILY"]),
+        ("Иванова family", ["Иванова", "ИВАНОВА", "иванова", "ива"]),
+        ("Ærøskøbing family", ["ærøskobing", "ÆRØSKØBING"]),
+    ],
+)
+def test_search_finds_names_in_other_scripts_typed_in_another_case(db, district, name, queries):
+    household = factories.make_household(db, name=name, students=0)
+    db.commit()
+    found = {query: [h.id for h in search(db, query).items] for query in queries}
+    assert {query: ids for query, ids in found.items() if ids != [household.id]} == {}
+
+
 def test_search_treats_like_wildcards_as_plain_characters(db, district):
     wildcards = ["%", "_", "%%", "\\", "a%n", "_lex"]
     assert {wildcard: search(db, wildcard).total for wildcard in wildcards} == dict.fromkeys(wildcards, 0)

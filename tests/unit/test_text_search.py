@@ -1,5 +1,5 @@
-"""Searches ignore accents and case: the words typed and the searched text are folded alike,
-in Python and in the database, and the search columns hold their text in search form."""
+"""Searches ignore accents: the words typed and the searched text are folded alike, in
+Python and in the database."""
 
 import string
 import unicodedata
@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import literal, select
 
-from portal.text_search import fold_accents, folded, search_form, search_form_in_database
+from portal.text_search import fold_accents, folded
 
 
 @pytest.mark.parametrize(
@@ -84,39 +84,3 @@ STORABLE = st.text(
 @given(STORABLE)
 def test_the_database_folds_any_text_as_python_does(db, text):
     assert db.scalar(select(folded(literal(text)))) == fold_accents(text)
-
-
-@pytest.mark.parametrize(
-    ("text", "form"),
-    [
-        ("Autobús TARDÍO", "autobus tardio"),
-        ("İSTANBUL", "istanbul"),  # Python lowers "İ" to "i" and a dot above: folded first
-        ("ΕΛΈΝΗ Аня", "ελενη аня"),
-        ("Straße", "straße"),
-        ("50% off_now", "50% off_now"),
-    ],
-)
-def test_the_search_form_is_folded_and_in_lower_case(text, form):
-    assert search_form(text) == form
-
-
-@given(STORABLE)
-def test_the_search_form_of_text_in_search_form_is_itself(text):
-    assert search_form(search_form(text)) == search_form(text)
-
-
-# The scripts district families write in whose letters have case: Latin (with Vietnamese),
-# Greek and Cyrillic. Rows are put in search form by Python when written; the migration
-# that added the columns, and a household's names, are put in it by the database.
-CASED = st.text(
-    alphabet=string.ascii_letters
-    + " "
-    + "".join(map(chr, chain(range(0xC0, 0x250), range(0x1E00, 0x1F00), range(0x391, 0x3CA), range(0x400, 0x460)))),
-    max_size=40,
-)
-
-
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(CASED)
-def test_the_database_puts_text_in_search_form_as_python_does(db, text):
-    assert db.scalar(select(search_form_in_database(literal(text)))) == search_form(text)

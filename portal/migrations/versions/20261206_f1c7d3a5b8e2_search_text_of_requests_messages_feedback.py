@@ -1,16 +1,14 @@
-"""search text of requests, messages and feedback: their text stored in search form
+"""search text of requests, messages and feedback: their text stored folded
 
 Revision ID: f1c7d3a5b8e2
 Revises: e8b4c2a9d6f1
 Create Date: 2026-12-06 03:30:00
 
 The request queue's and the feedback queue's searches read a request's subject, its
-messages and feedback. Each row now carries that text in search form, accents folded and
-in lower case (portal/text_search.py), written with the row, and the searches compare it
-with LIKE: no folding and no lower() of every candidate row at every search. Its trigram
-index replaces the one on portal_fold(text) (d7a3f1c9e5b2). The household's search text,
-folded since e8b4c2a9d6f1, is put in lower case too, so that every search column is in
-the same form.
+messages and feedback. Each row now carries that text with its accents folded
+(portal/text_search.py), written with the row, so that a search no longer folds every
+candidate row again. Its trigram index replaces the one on portal_fold(text)
+(d7a3f1c9e5b2). On PostgreSQL the tables are rewritten and locked while this runs.
 """
 
 from collections.abc import Sequence
@@ -31,26 +29,18 @@ SEARCHED = [
 ]
 
 
-def _search_form(text: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
-    """portal/text_search.py's search form, as this revision wrote it."""
-    return sa.func.lower(sa.func.portal_fold(text))
-
-
 def upgrade() -> None:
     on_postgresql = op.get_bind().dialect.name == "postgresql"
     for table, column, folded_index, index in SEARCHED:
         op.add_column(table, sa.Column("search_text", sa.Text(), server_default="", nullable=False))
         searched = sa.table(table, sa.column(column, sa.Text), sa.column("search_text", sa.Text))
-        op.execute(searched.update().values(search_text=_search_form(searched.c[column])))
+        op.execute(searched.update().values(search_text=sa.func.portal_fold(searched.c[column])))
         if on_postgresql:
             op.execute(f"DROP INDEX {folded_index}")
             op.execute(f'CREATE INDEX {index} ON "{table}" USING gin (search_text gin_trgm_ops)')
-    household = sa.table("household", sa.column("search_text", sa.Text))
-    op.execute(household.update().values(search_text=sa.func.lower(household.c.search_text)))
 
 
 def downgrade() -> None:
-    # The household's search text stays in lower case: e8b4c2a9d6f1's search (ILIKE) finds it.
     on_postgresql = op.get_bind().dialect.name == "postgresql"
     for table, column, folded_index, index in SEARCHED:
         if on_postgresql:

@@ -29,7 +29,7 @@ from portal.services.feedback import sentiment
 from portal.services.feedback.routing import triage_department_id
 from portal.services.pagination import Page, paginate
 from portal.services.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
-from portal.text_search import search_text_holds
+from portal.text_search import folded_text_contains
 
 TAG_MAX_LENGTH = 40
 MAX_TAGS = 10
@@ -157,7 +157,7 @@ def _matches(text: str) -> Any:
     reference = text.upper().removeprefix("F-")
     if reference.isascii() and reference.isdigit():
         return Feedback.id == int(reference) if len(reference) <= 9 else false()
-    return search_text_holds(Feedback.search_text, text)
+    return folded_text_contains(Feedback.search_text, text)
 
 
 def feedback_for_staff(db: Session, actor: User, feedback_id: int) -> Feedback:

@@ -17,7 +17,7 @@ from portal.services.accounts import InvitationSettings as InvitationSettings  #
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.households import contacts
 from portal.services.pagination import Page, paginate, paginate_search
-from portal.text_search import contains_pattern, search_text_holds
+from portal.text_search import contains_pattern, folded_text_contains
 
 GRADES = ("PK", "K", *(str(n) for n in range(1, 13)))
 
@@ -298,7 +298,7 @@ def search_households(db: Session, actor: User, query: str, *, page: int, page_s
     if query:
         # Names from the household's search text (services/households/search_text.py), emails
         # and phone numbers from the guardians: each served by a trigram index on PostgreSQL.
-        by_name = select(Household.id).where(search_text_holds(Household.search_text, query))
+        by_name = select(Household.id).where(folded_text_contains(Household.search_text, query))
         by_contact = (
             select(Guardianship.household_id)
             .join(User)

@@ -1,9 +1,8 @@
 """A household's search text: its name, its guardians' names and its students' names, a
-line each, in search form: accents folded, lower case (portal/text_search.py). Staff
-searching for a name then read one trigram index instead of five (on PostgreSQL), and
-check each match against text folded once, when it was written, instead of at every
-search: a common surname at 100,000 requests went from 41.5 to 9.4 ms in the database
-(bench/RESULTS.md, sixth round).
+line each, accents folded (portal/text_search.py). Staff searching for a name then read
+one trigram index instead of five (on PostgreSQL), and check each match against text
+folded once, when it was written, instead of at every search: a common surname at
+100,000 requests went from 41.5 to 9.4 ms in the database (bench/RESULTS.md, sixth round).
 
 Every change made through the ORM is followed here, by a flush listener; the roster
 import, which writes names with UPDATE statements, refreshes the households it touched
@@ -18,7 +17,7 @@ from sqlalchemy import ColumnElement, Connection, Select, event, func, inspect, 
 from sqlalchemy.orm import Session
 
 from portal.models import Guardianship, Household, Student, User
-from portal.text_search import search_form_in_database
+from portal.text_search import folded
 
 LINE = "\n"  # typed words never hold one, so no match runs from one name into the next
 
@@ -53,9 +52,7 @@ def current_text() -> ColumnElement[str]:
         .where(Student.household_id == Household.id)
         .scalar_subquery()
     )
-    return search_form_in_database(
-        Household.name + LINE + func.coalesce(guardian_names, "") + LINE + func.coalesce(student_names, "")
-    )
+    return folded(Household.name + LINE + func.coalesce(guardian_names, "") + LINE + func.coalesce(student_names, ""))
 
 
 @event.listens_for(Session, "after_flush")

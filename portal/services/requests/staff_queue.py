@@ -28,7 +28,7 @@ from portal.services.errors import InvalidInput, NotFound
 from portal.services.pagination import Page, paginate
 from portal.services.requests.business_time import Calendar
 from portal.services.requests.promises import recompute_due_times, set_targets
-from portal.text_search import contains, search_text_holds
+from portal.text_search import contains, folded_text_contains
 
 MAX_REFERENCE_DIGITS = 9
 
@@ -108,8 +108,8 @@ def _matches(text: str) -> Any:
     by_subject = aliased(Request)
     in_household = aliased(Request)
     matching_ids = union(
-        select(by_subject.id).where(search_text_holds(by_subject.search_text, text)),
-        select(RequestMessage.request_id).where(search_text_holds(RequestMessage.search_text, text)),
+        select(by_subject.id).where(folded_text_contains(by_subject.search_text, text)),
+        select(RequestMessage.request_id).where(folded_text_contains(RequestMessage.search_text, text)),
         select(in_household.id)
         .join(Household, Household.id == in_household.household_id)
         .where(contains(Household.name, text)),
