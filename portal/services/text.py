@@ -8,14 +8,17 @@ from portal.catalogs import lazy_gettext as _l
 from portal.services.errors import InvalidInput
 
 # Tab and line breaks belong in a multi-line text box; no other control character
-# belongs anywhere (NUL, for one, cannot even be stored in PostgreSQL).
+# belongs anywhere (NUL, for one, cannot even be stored in PostgreSQL). Nor does half of
+# a UTF-16 pair (U+D800 to U+DFFF), which Python strings can hold but no UTF-8 text can.
 MULTILINE_ALLOWED = frozenset("\t\n\r")
 CONTROL_CHARACTERS_MESSAGE = _l("Remove the invisible control characters from this field.")
 
 
 def has_control_characters(text: str, *, multiline: bool) -> bool:
     allowed = MULTILINE_ALLOWED if multiline else frozenset()
-    return any((ord(ch) < 32 or 127 <= ord(ch) < 160) and ch not in allowed for ch in text)
+    return any(
+        (ord(ch) < 32 or 127 <= ord(ch) < 160 or 0xD800 <= ord(ch) < 0xE000) and ch not in allowed for ch in text
+    )
 
 
 def clean_text(text: str, *, field: str, limit: int, missing: Any = None, one_line: bool = False) -> str:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -85,6 +85,8 @@ long_text = st.tuples(st.text(typed, max_size=10), st.integers(min_value=4990, m
     subject=st.one_of(st.text(typed, max_size=200), st.text(typed, max_size=3).map(lambda text: text * 60)),
     body=st.one_of(st.text(typed, max_size=300), long_text),
 )
+@example(subject="0", body="\ud800")  # half of a UTF-16 pair: no database can store it
+@example(subject="\udfff bus", body="Elm Street?")
 def test_any_subject_and_body_are_saved_cleaned_or_refused_as_invalid_input(db, world, subject, body):
     cleaned_subject, cleaned_body = " ".join(subject.split()), body.strip()
     subject_ok = 0 < len(cleaned_subject) <= requests.SUBJECT_MAX_LENGTH and not has_control_characters(

@@ -10,7 +10,11 @@ from portal.services.text import CONTROL_CHARACTERS_MESSAGE, clean_text, has_con
 LIMIT = 40
 
 
-@given(st.text(max_size=80), st.booleans())
+# Any character a Python string holds, halves of UTF-16 pairs (category Cs) included.
+ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=80)
+
+
+@given(ANY_TEXT, st.booleans())
 def test_saved_text_is_trimmed_within_its_limit_and_free_of_control_characters(typed, one_line):
     try:
         saved = clean_text(typed, field="body", limit=LIMIT, missing="Write something.", one_line=one_line)
@@ -20,11 +24,12 @@ def test_saved_text_is_trimmed_within_its_limit_and_free_of_control_characters(t
     assert saved and saved == saved.strip()
     assert len(saved) <= LIMIT
     assert not has_control_characters(saved, multiline=not one_line)
+    assert saved.encode("utf-8")  # storable: UTF-8 has no halves of pairs
     if one_line:
         assert "  " not in saved and not set(saved) & set("\t\n\r")
 
 
-@pytest.mark.parametrize("typed", ["Ana\x00Lee", "Ana\x1b[2J", "Ana\x85Lee", "\x7f"])
+@pytest.mark.parametrize("typed", ["Ana\x00Lee", "Ana\x1b[2J", "Ana\x85Lee", "\x7f", "\ud800", "Ana\udfffLee"])
 def test_control_characters_are_refused_not_removed(typed):
     with pytest.raises(InvalidInput) as refused:
         clean_text(typed, field="subject", limit=LIMIT, missing="Write something.")
