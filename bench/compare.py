@@ -4,16 +4,20 @@ at an earlier commit and at this checkout, measured in turns.
     .venv/bin/python bench/compare.py BEFORE [--pages "staff queue,feedback queue"]
         [--pairs 4] [--requests 60]
 
-BEFORE is checked out in a temporary worktree with a venv of its own (set up once, then
-reused). Each turn runs the portal in-process (bench/profile_pages.py's sign-in and
-bench/bench.py's pages, on the database the environment names: see profile_pages.py)
-and takes the process's CPU time for 5 batches of N requests a page, the median batch
-counted. Turns alternate, BEFORE then this checkout, so a slow spell of the machine
-falls on both; what is claimed from the output is a ratio that holds across the pairs.
+BEFORE is checked out in a temporary worktree (made once, then reused) and run with this
+checkout's venv, its code first on the path: the same installed packages on both sides,
+only the code differs (a worktree with a venv of its own ran the unchanged family home
+10-35 % slower: bench/RESULTS.md, seventh round). Each turn runs the portal in-process
+(bench/profile_pages.py's sign-in and bench/bench.py's pages, on the database the
+environment names: see profile_pages.py) and takes the process's CPU time for 5 batches
+of N requests a page, the median batch counted. Turns alternate, BEFORE then this
+checkout, so a slow spell of the machine falls on both; what is claimed from the output
+is a ratio that holds across the pairs.
 """
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -23,7 +27,7 @@ from pathlib import Path
 
 import bench
 
-# A turn, run with the measured tree's own Python, from the tree's root.
+# A turn, run from the measured tree's root with its code first on the path.
 TURN = """
 import json, os, statistics, sys, time
 sys.path.insert(0, "bench")
@@ -54,25 +58,25 @@ TOTP_STEP_SECONDS = 30
 
 
 def worktree(commit: str) -> Path:
-    """The commit's worktree with its venv, made the first time it is asked for."""
+    """The commit's worktree, made the first time it is asked for."""
     resolved = subprocess.run(
         ["git", "rev-parse", "--short", commit], cwd=bench.ROOT, check=True, capture_output=True, text=True
     ).stdout.strip()
     tree = Path(tempfile.gettempdir()) / f"portal-compare-{resolved}"
-    if not (tree / ".venv" / "bin" / "python").exists():
+    if not (tree / "portal").exists():
         subprocess.run(
             ["git", "worktree", "add", "--force", "--detach", str(tree), resolved], cwd=bench.ROOT, check=True
         )
-        subprocess.run([sys.executable, "-m", "venv", str(tree / ".venv")], check=True)
-        subprocess.run([str(tree / ".venv/bin/pip"), "install", "--quiet", "-e", ".[bench]"], cwd=tree, check=True)
     return tree
 
 
 def turn(tree: Path, pages: str, requests: int) -> dict[str, float]:
+    """One turn of `tree`'s code, with this venv's packages: the tree is first on the path."""
     time.sleep(TOTP_STEP_SECONDS - time.time() % TOTP_STEP_SECONDS + 1)
     done = subprocess.run(
-        [str(tree / ".venv/bin/python"), "-c", TURN, pages, str(requests)],
+        [sys.executable, "-c", TURN, pages, str(requests)],
         cwd=tree,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), os.environ.get("PYTHONPATH", "")])},
         check=True,
         capture_output=True,
         text=True,
