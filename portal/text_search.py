@@ -7,9 +7,10 @@ trigram-indexed on PostgreSQL). A search folds the typed words the same way and 
 with ILIKE: no folding of each candidate row (the request search for a word in 20,000
 Spanish messages, at 100,000 requests: 282 ms folded at each search, 101-106 ms stored;
 bench/RESULTS.md, seventh round). Other text (a household's name in the request search,
-emails, phone numbers) is folded in the database by the SQL function portal_fold(text). On PostgreSQL a migration
-(d7a3f1c9e5b2) creates it, written with the same rule, and the trigram indexes are built
-on it; every SQLite connection is given `fold_accents` itself under that name (portal.db).
+emails, phone numbers) is folded in the database by the SQL function portal_fold(text).
+On PostgreSQL a migration (d7a3f1c9e5b2) creates it, written with the same rule, and the
+trigram indexes are built on it; every SQLite connection is given `fold_accents` itself
+under that name (portal.db).
 
 The rule: text all ASCII is kept as it is (most text, and the cheapest test); other text
 is decomposed (NFKD, which also makes "ﬁ" two letters and a full-width A a plain one), its
