@@ -104,13 +104,18 @@ class QuickSelect(Select):
     `html_params` on each rendering; the staff queues' filters have about sixty options."""
 
     def __call__(self, field: Field, **kwargs: Any) -> Markup:
-        if self.multiple or field.has_groups():  # type: ignore[attr-defined]
+        plain = None if self.multiple else _plain_choices(field)
+        if plain is None and (self.multiple or field.has_groups()):  # type: ignore[attr-defined]
             return super().__call__(field, **kwargs)
         kwargs.setdefault("id", field.id)
         for flag in self.validation_attrs:
             if flag not in kwargs and getattr(field.flags, flag, False):
                 kwargs[flag] = getattr(field.flags, flag)
-        options = "".join(self.render_option(choice) for choice in field._iter_choices_normalized())  # type: ignore[attr-defined]
+        if plain is None:
+            chosen: Iterable[SelectChoice] = field._iter_choices_normalized()  # type: ignore[attr-defined]
+            options = "".join(self.render_option(choice) for choice in chosen)
+        else:
+            options = "".join(_option(choice.value, choice.label, selected) for choice, selected in plain)
         # Every part escaped: quick_html_params escapes, and so does render_option.
         return Markup(f"<select {quick_html_params(name=field.name, **kwargs)}>{options}</select>")  # noqa: S704
 
@@ -118,21 +123,44 @@ class QuickSelect(Select):
     def render_option(cls, choice: SelectChoice, **kwargs: Any) -> Markup:
         if choice.render_kw or kwargs:
             return super().render_option(choice, **kwargs)
-        value = str(choice.value) if isinstance(choice.value, bool) else choice.value
-        # html_params' order: attributes sorted by name.
-        selected = "selected " if choice.selected else ""
-        label = escape(choice.label or choice.value)
-        # As html_params does: a value already marked safe still has its quotes escaped
-        # (escape leaves none in any other value). Plain text here: a filter bar has
-        # about two hundred options, and every Markup operation makes another object.
-        quoted = str(escape(value)).replace('"', "&quot;")
-        return Markup(f'<option {selected}value="{quoted}">{label}</option>')  # noqa: S704 (both escaped)
+        return Markup(_option(choice.value, choice.label, choice.selected))  # noqa: S704 (escaped by _option)
+
+
+def _option(value: Any, label: Any, selected: bool) -> str:
+    """An option as WTForms writes it, its value and label escaped. Plain text: a filter
+    bar has about two hundred options, and every Markup operation makes another object."""
+    value = str(value) if isinstance(value, bool) else value
+    # As html_params does: attributes sorted by name, and a value already marked safe still
+    # has its quotes escaped (escape leaves none in any other value).
+    quoted = str(escape(value)).replace('"', "&quot;")
+    return f'<option {"selected " if selected else ""}value="{quoted}">{escape(label or value)}</option>'
+
+
+def _plain_choices(field: Field) -> Iterator[tuple[SelectChoice, bool]] | None:
+    """Each choice with whether it is the field's value, as WTForms' SelectField works it
+    out, when the choices are a list of SelectChoice without groups or attributes (every
+    select of ours): WTForms otherwise copies each choice twice over, at each rendering and
+    again at each validation. None for any other choices."""
+    choices = field.choices  # type: ignore[attr-defined]
+    if not isinstance(choices, list) or type(field).iter_choices is not wtforms.SelectField.iter_choices:
+        return None
+    if not all(type(choice) is SelectChoice and choice.optgroup is None and not choice.render_kw for choice in choices):
+        return None
+    coerce, data = field.coerce, field.data  # type: ignore[attr-defined]
+    return ((choice, coerce(choice.value) == data) for choice in choices)
 
 
 class SelectField(wtforms.SelectField):
     """A select, written out by QuickSelect."""
 
     widget = QuickSelect()
+
+    def pre_validate(self, form: Form) -> None:
+        plain = _plain_choices(self) if self.validate_choice and not self.process_errors else None
+        if plain is None:
+            super().pre_validate(form)
+        elif not any(selected for _choice, selected in plain):
+            raise wtforms.ValidationError(self.invalid_choice_message or self.gettext("Not a valid choice."))
 
 
 class NumberSelectField(SelectField):
@@ -205,7 +233,10 @@ class PortalForm(FlaskForm):
 
 def validate_filters(form: Form) -> None:
     """Check a search form: a filter with a bad value shows its error and is left out
-    (back to its default); the other filters still apply."""
+    (back to its default); the other filters still apply. A form given no filter at all
+    (a queue opened from the menu) holds its defaults, which need no check."""
+    if not any(field.raw_data for field in form):
+        return
     form.validate()
     for field in form:
         if field.errors:

@@ -9,7 +9,14 @@ from wtforms import SelectField as WTFormsSelectField
 from wtforms.validators import DataRequired
 from wtforms.widgets import html_params
 
-from portal.blueprints.forms import QuickSelect, SelectField, quick_html_params
+from portal.blueprints.forms import (
+    NOT_AN_OPTION,
+    NumberSelectField,
+    QuickSelect,
+    SelectField,
+    quick_html_params,
+    whole_number,
+)
 
 # Hostile text too: markup, quotes, ampersands, control characters, other scripts.
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
@@ -58,6 +65,37 @@ def test_the_html_is_wtforms_own(choices, picked, required, css):  # type: ignor
     quick, plain = quick_form(sent).field, plain_form(sent).field
     assert quick() == plain()
     assert quick(class_=css, aria_invalid="true") == plain(class_=css, aria_invalid="true")
+
+
+NUMBER_CHOICES = st.lists(
+    st.builds(SelectChoice, st.integers(min_value=-1, max_value=99), TEXT), min_size=1, max_size=8
+)
+
+
+@given(
+    choices=CHOICES | NUMBER_CHOICES,
+    sent=st.none() | TEXT | st.integers(min_value=-2, max_value=100).map(str),
+    picked=st.none() | st.integers(min_value=0, max_value=9),
+)
+def test_a_choice_is_checked_as_wtforms_checks_it(choices, sent, picked):  # type: ignore[no-untyped-def]
+    """Whatever is sent (a choice, any text, nothing): the same field value, the same
+    verdict and message, and the same option marked selected."""
+    numbers = isinstance(choices[0].value, int)
+    options = {"coerce": whole_number, "invalid_value_message": NOT_AN_OPTION} if numbers else {}
+
+    class Quick(Form):
+        field = (NumberSelectField if numbers else SelectField)("Field", choices=choices)
+
+    class Plain(Form):
+        field = WTFormsSelectField("Field", choices=choices, **options)
+
+    value = str(choices[picked % len(choices)].value) if picked is not None else sent
+    data = MultiDict() if value is None else MultiDict({"field": value})
+    quick, plain = Quick(data), Plain(data)
+    assert quick.validate() == plain.validate()
+    assert quick.field.data == plain.field.data
+    assert [str(error) for error in quick.field.errors] == [str(error) for error in plain.field.errors]
+    assert quick.field() == plain.field()
 
 
 def test_options_with_their_own_attributes_and_groups_go_through_wtforms():
