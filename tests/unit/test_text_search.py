@@ -8,9 +8,10 @@ from itertools import chain
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import literal, select
+from sqlalchemy import Integer, cast, false, literal, literal_column, null, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
 
-from portal.text_search import fold_accents, folded
+from portal.text_search import fold_accents, folded, one_of_found
 
 
 @pytest.mark.parametrize(
@@ -84,3 +85,27 @@ STORABLE = st.text(
 @given(STORABLE)
 def test_the_database_folds_any_text_as_python_does(db, text):
     assert db.scalar(select(folded(literal(text)))) == fold_accents(text)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    found=st.lists(st.integers(min_value=-3, max_value=3) | st.none(), max_size=5),
+    value=st.integers(min_value=-3, max_value=3),
+)
+def test_one_of_found_is_in_on_every_database(db, found, value):
+    """`one_of_found` (an array on PostgreSQL, IN elsewhere) answers as IN does, whatever
+    the list: empty, with repeats, with NULL."""
+    rows = [select(cast(null() if item is None else literal(item), Integer)) for item in found]
+    listed = (union_all(*rows) if rows else select(cast(literal(0), Integer)).where(false())).subquery()
+    column = cast(literal(value), Integer)
+    in_list = column.in_(select(listed.c[0]))
+    assert db.scalar(select(one_of_found(column, select(listed.c[0]).scalar_subquery()))) == db.scalar(select(in_list))
+
+
+def test_one_of_found_is_written_for_the_index_on_postgresql():
+    ids = select(literal(1)).scalar_subquery()
+    column = literal_column("household_id")
+    assert str(one_of_found(column, ids).compile(dialect=postgresql.dialect())) == (
+        "household_id = ANY(ARRAY(SELECT %(param_1)s::INTEGER AS anon_1))"
+    )
+    assert str(one_of_found(column, ids).compile(dialect=sqlite.dialect())) == "household_id IN (SELECT ? AS anon_1)"

@@ -28,7 +28,7 @@ from portal.services.errors import InvalidInput, NotFound
 from portal.services.pagination import Page, paginate
 from portal.services.requests.business_time import Calendar
 from portal.services.requests.promises import recompute_due_times, set_targets
-from portal.text_search import contains, folded_text_contains
+from portal.text_search import contains, folded_text_contains, one_of_found
 
 MAX_REFERENCE_DIGITS = 9
 
@@ -110,9 +110,11 @@ def _matches(text: str) -> Any:
     matching_ids = union(
         select(by_subject.id).where(folded_text_contains(by_subject.search_text, text)),
         select(RequestMessage.request_id).where(folded_text_contains(RequestMessage.search_text, text)),
-        select(in_household.id)
-        .join(Household, Household.id == in_household.household_id)
-        .where(contains(Household.name, text)),
+        select(in_household.id).where(
+            one_of_found(
+                in_household.household_id, select(Household.id).where(contains(Household.name, text)).scalar_subquery()
+            )
+        ),
     )
     return Request.id.in_(matching_ids)
 
