@@ -160,7 +160,7 @@ class SelectField(wtforms.SelectField):
         if plain is None:
             super().pre_validate(form)
         elif not any(selected for _choice, selected in plain):
-            raise wtforms.ValidationError(self.invalid_choice_message or self.gettext("Not a valid choice."))
+            super().pre_validate(form)  # not a choice: WTForms' own error, in its own words
 
 
 class NumberSelectField(SelectField):
