@@ -1,7 +1,8 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
@@ -85,6 +86,11 @@ class Student(Base):
     household: Mapped[Household] = relationship(back_populates="students", lazy="raise")
     school: Mapped[School | None] = relationship(lazy="raise")
 
-    @property
+    @hybrid_property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @full_name.inplace.expression
+    @classmethod
+    def _full_name_in_sql(cls) -> ColumnElement[str]:
+        return cls.first_name + " " + cls.last_name

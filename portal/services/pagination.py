@@ -73,12 +73,15 @@ def paginate(
     return Page(items=items, number=number, size=size, total=total)
 
 
-def paginate_search(db: Session, statement: Select[*tuple[Any, ...]], *, number: int, size: int) -> Page[Any]:
+def paginate_search(
+    db: Session, statement: Select[*tuple[Any, ...]], *, number: int, size: int, rows: bool = False
+) -> Page[Any]:
     """`paginate` for a list whose WHERE costs more than its rows, a text search: the page
     and its total in one statement (each row carries `count(*) OVER ()`), so that
     PostgreSQL plans and runs the search once instead of once for the count and again for
-    the page. Items are the first column's objects. A page past the end has no row to
-    carry the total: the list is then counted and its last page read, as `paginate` does.
+    the page. Items are the first column's objects, or the statement's rows with
+    `rows=True`. A page past the end has no row to carry the total: the list is then
+    counted and its last page read, as `paginate` does.
 
     For a statement with a row per item: no joined collections (load them with
     selectinload) and no DISTINCT, which the window would count before removing."""
@@ -95,7 +98,8 @@ def paginate_search(db: Session, statement: Select[*tuple[Any, ...]], *, number:
         found = read(number) if total else []
     if not found:  # an empty list, or one emptied between the count and the page
         return Page(items=[], number=1, size=size, total=0)
-    return Page(items=[row[0] for row in found], number=number, size=size, total=found[0][-1])
+    items = [row[:-1] if rows else row[0] for row in found]
+    return Page(items=items, number=number, size=size, total=found[0][-1])
 
 
 def _last_page(total: int, size: int) -> int:

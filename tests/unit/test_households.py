@@ -435,11 +435,29 @@ def test_search_treats_like_wildcards_as_plain_characters(db, district):
     assert {wildcard: search(db, wildcard).total for wildcard in wildcards} == dict.fromkeys(wildcards, 0)
 
 
-def test_search_results_load_guardians_and_students_for_the_list(db, district):
+def test_search_results_carry_guardians_and_students_names_for_the_list(db, district):
     found = search(db, "rivera")
     [household] = found.items
-    assert [m.user.display_name for m in household.guardianships] == ["Alex Rivera"]
-    assert [s.full_name for s in household.students] == ["Sofia Rivera"]
+    assert (household.id, household.name) == (district["rivera"], "Rivera family")
+    assert (household.guardian_names, household.student_names) == (["Alex Rivera"], ["Sofia Rivera"])
+
+
+def test_each_card_has_its_own_members_in_the_order_they_joined(db):
+    """A page of cards is read in three statements; every household keeps its own guardians
+    and students, in the order a household page lists them, and one without students
+    has none."""
+    full = factories.make_household(db, name="Ortiz family", guardians=3, students=0)
+    empty = factories.make_household(db, name="Ortiz-Lee family", students=0)
+    for first in ("Zoe", "Ana", "Luis"):
+        db.add(Student(household_id=full.id, first_name=first, last_name="Ortiz", grade="3"))
+    db.commit()
+    cards = {card.id: card for card in search(db, "ortiz").items}
+    assert cards.keys() == {full.id, empty.id}
+    assert cards[full.id].guardian_names == [g.display_name for g in factories.guardians_of(db, full)]
+    assert len(cards[full.id].guardian_names) == 3
+    assert cards[full.id].student_names == ["Zoe Ortiz", "Ana Ortiz", "Luis Ortiz"]
+    assert cards[empty.id].guardian_names == [g.display_name for g in factories.guardians_of(db, empty)]
+    assert cards[empty.id].student_names == []
 
 
 def test_search_pages_through_results_in_name_order(db):

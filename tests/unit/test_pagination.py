@@ -268,6 +268,12 @@ def test_a_search_page_is_the_page_paginate_gives(db, count, size, number):
         counted.number,
         counted.total,
     )
+    # The same page as rows, less the count each row carried.
+    rows = OAK_SCHOOLS.with_only_columns(School.id, School.name)
+    searched_rows = paginate_search(db, rows, number=number, size=size, rows=True)
+    counted_rows = paginate(db, rows, number=number, size=size, rows=True)
+    assert [tuple(row) for row in searched_rows.items] == [tuple(row) for row in counted_rows.items]
+    assert (searched_rows.number, searched_rows.total) == (counted_rows.number, counted_rows.total)
 
 
 def test_a_search_page_inside_the_list_is_one_statement(db):

@@ -276,14 +276,23 @@ def test_a_long_value_is_explained_next_to_its_field_and_the_rest_is_kept(app, d
 def test_markup_typed_into_a_name_is_shown_as_text_everywhere(app, db, accounts):
     staff = browser_for(app, accounts, "staff")
     form = FORMS["new household"].data(next(_numbers))
-    form.update({"name": HOSTILE_SCRIPT, "guardians-0-display_name": HOSTILE["attribute"]})
+    form.update(
+        {
+            "name": HOSTILE_SCRIPT,
+            "guardians-0-display_name": HOSTILE["attribute"],
+            "students-0-first_name": HOSTILE_SCRIPT,
+        }
+    )
     created = staff.post(
         "/staff/households/new", data={"csrf_token": csrf_token(staff, "/staff/households/new"), **form}
     )
     assert created.status_code == 200
     household_id = db.scalar(select(Household.id).where(Household.name == HOSTILE_SCRIPT))
     assert household_id is not None
-    for page in (created, staff.get(f"/staff/households/{household_id}")):
+    # The list shows the household's, its guardian's and its student's names on a card.
+    listed = staff.get("/staff/households", query_string={"q": form["guardians-0-email"]})
+    assert f"/staff/households/{household_id}" in text(listed)
+    for page in (created, staff.get(f"/staff/households/{household_id}"), listed):
         html = text(page)
         assert HOSTILE_SCRIPT not in html
         assert HOSTILE["attribute"] not in html

@@ -95,8 +95,7 @@ FEEDBACK_PAGE = 8
 # (one); the staff member's departments (does the menu offer metrics and saved replies?)
 HOUSEHOLD_PAGE = 8
 # the staff member's departments (the menu), the search's page with its total (one statement:
-# pagination.paginate_search), the households' guardians with their users, their students with
-# their schools
+# pagination.paginate_search), the names of the households' guardians, and of their students
 HOUSEHOLD_SEARCH = 5
 
 _sequence = itertools.count(1)
