@@ -120,12 +120,21 @@ class Feedback(Base):
 
     @property
     def reference(self) -> str:
-        return f"F-{self.id:06d}"
+        return feedback_reference(self.id)
 
     @property
     def sender_unknown(self) -> bool:
-        """Nothing says who sent it: only the day it was sent is kept."""
-        return self.author_id is None and not self.contact_email
+        return sender_unknown(self.author_id, self.contact_email)
+
+
+def feedback_reference(feedback_id: int) -> str:
+    """The number a family and staff quote: F-000042."""
+    return f"F-{feedback_id:06d}"
+
+
+def sender_unknown(author_id: int | None, contact_email: str | None) -> bool:
+    """Nothing says who sent it: only the day it was sent is kept."""
+    return author_id is None and not contact_email
 
 
 # The review queue sorted by rating, lowest first and unrated last (then newest first): a

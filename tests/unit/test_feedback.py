@@ -957,6 +957,58 @@ def test_the_queue_pages(db, world):
     assert (page.total, page.pages) == (5, 3)
 
 
+def test_the_queue_lists_each_piece_as_it_is_saved(db, world):
+    """The queue reads values, not objects: every field it shows is the saved piece's, with
+    its department's, school's and tags' names (and their translations), its assignee's
+    name, whether it is flagged and whether its sender is unknown."""
+    world.school.translations = {"es": {"name": "Escuela Lincoln"}}
+    pieces = [
+        send(db, world, POSITIVE, school=world.school, rating=5, at=minutes_later(1)),
+        send(db, world, NEGATIVE, department=None, at=minutes_later(2)),
+        send_public(db, world, "A kid brought a knife on the bus", anonymous=True, at=minutes_later(3)),
+        send_public(db, world, NEUTRAL, contact_email="ana@example.org", kind="question", at=minutes_later(4)),
+        send(db, world, SPANISH, department=world.enrollment, at=minutes_later(5)),
+    ]
+    for piece, names in ((pieces[0], ["late", "bus", "driver"]), (pieces[4], ["bus"])):
+        found = feedback.feedback_for_staff(db, world.admin, piece.id)
+        feedback.set_tags(db, world.admin, found, names, now=minutes_later(6))
+    tag = db.scalar(select(FeedbackTag).where(FeedbackTag.name == "bus"))
+    tag.translations = {"es": {"name": "autobús"}}
+    pieces[1].assignee_id = world.triager.id
+    pieces[4].assignee_id = world.enroller.id
+    db.commit()
+    page = feedback.review_queue(
+        db, world.admin, ReviewFilter(status="all"), time_zone="America/Los_Angeles", page=1, page_size=25
+    )
+    listed = {item.id: item for item in page.items}
+    assert listed.keys() == {piece.id for piece in pieces}
+    db.expunge_all()
+    for piece in pieces:
+        saved = feedback.feedback_for_staff(db, world.admin, piece.id)
+        item = listed[piece.id]
+        flagged = db.scalar(select(Feedback.flagged).where(Feedback.id == piece.id))
+        named = lambda thing: None if thing is None else (thing.name, thing.translations)  # noqa: E731
+        assert (item.kind, item.body, item.created_at, item.rating, item.status) == (
+            saved.kind,
+            saved.body,
+            saved.created_at,
+            saved.rating,
+            saved.status,
+        )
+        assert (item.sentiment, item.sentiment_language) == (saved.sentiment, saved.sentiment_language)
+        assert (item.reference, item.sender_unknown, item.flagged) == (saved.reference, saved.sender_unknown, flagged)
+        assert named(item.department) == named(saved.department)
+        assert named(item.school) == named(saved.school)
+        assert [named(t) for t in item.tags] == [named(t) for t in saved.tags]
+        assert item.assignee_name == (saved.assignee.display_name if saved.assignee else None)
+    # What the fixtures above were for: each case is there.
+    assert [len(listed[piece.id].tags) for piece in pieces] == [3, 0, 0, 0, 1]
+    assert [listed[piece.id].sender_unknown for piece in pieces] == [False, False, True, False, False]
+    assert [listed[piece.id].flagged for piece in pieces] == [False, False, True, False, False]
+    assert listed[pieces[0].id].school == ("Lincoln Elementary", {"es": {"name": "Escuela Lincoln"}})
+    assert listed[pieces[1].id].department is None
+
+
 # --- responding ------------------------------------------------------------------------------
 
 

@@ -77,7 +77,7 @@ class ReviewRow:
     assignee: str | None
 
 
-def _review_row(item: Feedback, name_of: Callable[[Any], str]) -> ReviewRow:
+def _review_row(item: feedback.QueueItem, name_of: Callable[[Any], str]) -> ReviewRow:
     return ReviewRow(
         id=item.id,
         url=url_for("staff_feedback.detail", feedback_id=item.id),
@@ -93,7 +93,7 @@ def _review_row(item: Feedback, name_of: Callable[[Any], str]) -> ReviewRow:
         reading=_reading(item),
         sentiment_language=item.sentiment_language,
         status=str(label(item.status)),
-        assignee=item.assignee.display_name if item.assignee else None,
+        assignee=item.assignee_name,
     )
 
 

@@ -31,6 +31,7 @@ from portal.services.feedback.intake import (
 )
 from portal.services.feedback.review import (
     MAX_TAGS,
+    QueueItem,
     ReviewFilter,
     all_tags,
     assignee_choices,
@@ -58,6 +59,7 @@ __all__ = [
     "MAX_TAGS",
     "RESPONSE_MAX_LENGTH",
     "NewFeedback",
+    "QueueItem",
     "ReviewFilter",
     "add_comment",
     "add_rule",
