@@ -8,13 +8,27 @@ name is always wholly one language, never half of each. A third language needs o
 catalog (portal/translations/) — the column takes any language code."""
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from portal.models.district import Translations
 from portal.services.text import clean_text
 
 # The language of the row's own columns.
 SOURCE_LANGUAGE = "en"
+
+
+class DistrictName(NamedTuple):
+    """A name of district data with its translations, read as values with a list's rows
+    (a department's, school's or tag's beside the feedback or request that names it):
+    `translated` reads it as it reads the row."""
+
+    name: str
+    translations: Translations
+
+
+def named(name: str | None, translations: Translations | None) -> DistrictName | None:
+    """The name of an outer-joined row, None where there is no row."""
+    return None if name is None else DistrictName(name, translations or {})
 
 
 def translated(obj: Any, field: str, locale: object) -> str:

@@ -1363,7 +1363,7 @@ def test_staff_see_only_their_departments_requests_due_first_and_undated_last(db
     found = queue_of(db, district.staff)
     assert ids(found)[:3] == [queued.late_bus.id, queued.bus_stop.id, queued.form.id]
     assert found[-1].id == queued.waiting.id
-    assert {request.department_id for request in found} == {district.transport.id}
+    assert {request.department.name for request in found} == {district.transport.name}
     assert ids(queue_of(db, district.enroller)) == [queued.papers.id]
 
 
@@ -1442,7 +1442,7 @@ def test_the_queue_search_finds_a_reference(db, district, queued):
 
 def test_the_queue_search_finds_a_household_name(db, district, queued):
     found = queue_of(db, district.staff, status="all", text="nguyen")
-    assert {request.household_id for request in found} == {queued.late_bus.household_id}
+    assert {request.family for request in found} == {db.get(Household, queued.late_bus.household_id).name}
     assert len(found) == 3
 
 
@@ -1482,6 +1482,48 @@ def test_the_queue_search_does_not_reach_other_departments(db, district, queued)
 @pytest.mark.parametrize("text", ["R-3000000000", "R-" + "9" * 40, "9" * 100, "²", "R-²"])
 def test_a_reference_search_no_id_can_match_finds_nothing_rather_than_failing(db, district, queued, text):
     assert queue_of(db, district.staff, status="all", text=text) == []
+
+
+def test_the_queue_lists_each_request_as_it_is_saved(db, district, queued):
+    """The queue reads values, not objects: every field it shows is the saved request's,
+    with its family's, department's (and its translations), school's and assignee's
+    names, whether it is flagged, and the promise its clocks give."""
+    district.transport.translations = {"es": {"name": "Transporte"}}
+    queued.late_bus.assignee_id = district.staff.id
+    knife = submit(db, district, at=nov(16, 11), subject="On the bus", body="A kid brought a knife on the bus.")
+    db.commit()
+    listed = {item.id: item for item in queue_of(db, district.staff, status="all")}
+    assert knife.id in listed and queued.bus_stop.id in listed
+    db.expunge_all()
+    for request_id, item in listed.items():
+        saved = requests.request_for_staff(db, district.staff, request_id)
+        flagged = db.scalar(select(Request.flagged).where(Request.id == request_id))
+        assert (item.reference, item.subject, item.priority, item.status, item.flagged) == (
+            saved.reference,
+            saved.subject,
+            saved.priority,
+            saved.status,
+            flagged,
+        )
+        assert (item.family, item.assignee_name) == (
+            saved.household.name,
+            saved.assignee.display_name if saved.assignee else None,
+        )
+        assert (item.department.name, item.department.translations) == (
+            saved.department.name,
+            saved.department.translations,
+        )
+        assert item.school == (None if saved.school is None else (saved.school.name, saved.school.translations))
+        assert (requests.running_clocks(item), requests.promise_of(item), item.is_active) == (
+            requests.running_clocks(saved),
+            requests.promise_of(saved),
+            saved.is_active,
+        )
+    # What the fixtures above were for: each case is there.
+    assert listed[knife.id].flagged and not listed[queued.late_bus.id].flagged
+    assert listed[queued.late_bus.id].assignee_name == district.staff.display_name
+    assert listed[queued.bus_stop.id].school is not None and listed[queued.late_bus.id].school is None
+    assert listed[queued.lunchbox.id].is_active is False and requests.promise_of(listed[queued.lunchbox.id]) is None
 
 
 def test_the_queue_is_paginated(db, district, queued):

@@ -64,7 +64,9 @@ class QueueRow:
     due_when: str | None  # the due time, unless the badge says it is overdue
 
 
-def _queue_row(item: Request, promise: Promise | None, now: datetime, name_of: Callable[[Any], str]) -> QueueRow:
+def _queue_row(
+    item: requests.QueueRequest, promise: Promise | None, now: datetime, name_of: Callable[[Any], str]
+) -> QueueRow:
     return QueueRow(
         url=url_for("staff_requests.detail", request_id=item.id),
         reference=item.reference,
@@ -72,11 +74,11 @@ def _queue_row(item: Request, promise: Promise | None, now: datetime, name_of: C
         priority=str(label(item.priority)) if item.priority in (Priority.HIGH, Priority.URGENT) else None,
         flagged=item.flagged,
         calls_back=item.callback_due_at is not None,
-        family=item.household.name,
+        family=item.family,
         school=name_of(item.school) if item.school else None,
         department=name_of(item.department),
         status=str(label(item.status)),
-        assignee=item.assignee.display_name if item.assignee else None,
+        assignee=item.assignee_name,
         due_badge=dates.due_badge(promise, now),
         due_when=dates.when(promise.due_at) if promise and not promise.is_overdue(now) else None,
     )

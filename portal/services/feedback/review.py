@@ -4,7 +4,7 @@ be given it."""
 
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, Select, false, or_, select
@@ -25,7 +25,6 @@ from portal.models import (
     School,
     User,
 )
-from portal.models.district import Translations
 from portal.models.feedback import feedback_reference, feedback_tagging, sender_unknown
 from portal.services import audit, scope
 from portal.services.errors import InvalidInput, NotFound
@@ -33,6 +32,7 @@ from portal.services.feedback import sentiment
 from portal.services.feedback.routing import triage_department_id
 from portal.services.pagination import Page, paginate
 from portal.services.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
+from portal.services.translated import DistrictName, named
 from portal.text_search import folded_text_contains
 
 TAG_MAX_LENGTH = 40
@@ -100,10 +100,9 @@ def review_queue(
     text = " ".join(wanted.text.split())[:100]
     if text:
         statement = statement.where(_matches(text))
-    # Routed feedback is routed to a department the staff member works in, which the scope
-    # holds in the session: the rows take theirs from there instead of a join. Without
-    # departments, only the unrouted feedback can be theirs (an administrator's, before
-    # the district has set up any department).
+    # Without departments, only the unrouted feedback can be theirs (an administrator's,
+    # before the district has set up any department); without that either, there is none
+    # to read (the page's filters have read the departments already).
     if not staff_scope.departments and not staff_scope.sees_unrouted_feedback:
         return Page(items=[], number=1, size=page_size, total=0)
     ids = paginate(
@@ -114,13 +113,6 @@ def review_queue(
         counted_apart=staff_scope.feedback_parts(),
     )
     return replace(ids, items=_queue_items(db, ids.items))
-
-
-class DistrictName(NamedTuple):
-    """A department's, school's or tag's name, with its translations (services/translated.py)."""
-
-    name: str
-    translations: Translations
 
 
 @dataclass(frozen=True)
@@ -145,10 +137,6 @@ class QueueItem:
     @property
     def reference(self) -> str:
         return feedback_reference(self.id)
-
-
-def _named(name: str | None, translations: Translations | None) -> DistrictName | None:
-    return None if name is None else DistrictName(name, translations or {})
 
 
 def _queue_items(db: Session, ids: list[int]) -> list[QueueItem]:
@@ -198,8 +186,8 @@ def _queue_items(db: Session, ids: list[int]) -> list[QueueItem]:
                 created_at=row.created_at,
                 sender_unknown=sender_unknown(row.author_id, row.contact_email),
                 flagged=row.flagged,
-                department=_named(row.department_name, row.department_translations),
-                school=_named(row.school_name, row.school_translations),
+                department=named(row.department_name, row.department_translations),
+                school=named(row.school_name, row.school_translations),
                 rating=row.rating,
                 sentiment=row.sentiment,
                 sentiment_language=row.sentiment_language,
@@ -207,7 +195,7 @@ def _queue_items(db: Session, ids: list[int]) -> list[QueueItem]:
                 assignee_name=row.assignee_name,
                 tags=[],
             )
-        tag = _named(row.tag_name, row.tag_translations)
+        tag = named(row.tag_name, row.tag_translations)
         if tag is not None:
             item.tags.append(tag)
     # A piece deleted between the two statements is left out, not an error.

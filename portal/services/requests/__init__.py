@@ -63,6 +63,7 @@ from portal.services.requests.satisfaction import (
 )
 from portal.services.requests.staff_queue import (
     QueueFilter,
+    QueueRequest,
     UpdateChoices,
     assign,
     change_department,
@@ -83,6 +84,7 @@ __all__ = [
     "NewRequest",
     "Promise",
     "QueueFilter",
+    "QueueRequest",
     "SendingLimit",
     "UpdateChoices",
     "all_messages",

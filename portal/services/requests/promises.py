@@ -16,7 +16,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Protocol, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -50,6 +50,26 @@ def business_seconds(start: datetime, end: datetime, calendar: Calendar) -> int:
     return int(business_time_between(start, end, calendar).total_seconds()) if end > start else 0
 
 
+class Clocks(Protocol):
+    """What a request's running clocks are read from: the request, or a list's row of it
+    (staff_queue.QueueRequest)."""
+
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def first_replied_at(self) -> datetime | None: ...
+    @property
+    def first_reply_due_at(self) -> datetime | None: ...
+    @property
+    def next_reply_due_at(self) -> datetime | None: ...
+    @property
+    def resolution_paused_at(self) -> datetime | None: ...
+    @property
+    def resolution_due_at(self) -> datetime | None: ...
+    @property
+    def callback_due_at(self) -> datetime | None: ...
+
+
 def refresh_due_at(request: Request) -> None:
     request.due_at = min(
         (due for kind, due in running_clocks(request) if due is not None),
@@ -57,7 +77,7 @@ def refresh_due_at(request: Request) -> None:
     )
 
 
-def running_clocks(request: Request) -> list[tuple[str, datetime]]:
+def running_clocks(request: Clocks) -> list[tuple[str, datetime]]:
     """The clocks running now, as (kind, due time): "first_reply", "next_reply", "resolution",
     and "callback" while a call-back is awaited."""
     if not request.is_active:
@@ -74,7 +94,7 @@ def running_clocks(request: Request) -> list[tuple[str, datetime]]:
     return clocks
 
 
-def promise_of(request: Request) -> Promise | None:
+def promise_of(request: Clocks) -> Promise | None:
     """The one promise the family sees: the earliest running due time."""
     clocks = running_clocks(request)
     if not clocks:
