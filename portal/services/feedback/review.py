@@ -142,7 +142,7 @@ class QueueItem:
 def _queue_items(db: Session, ids: list[int]) -> list[QueueItem]:
     """The page's feedback by its ids (chosen and sorted on the queue's indexes), read as
     values with its names and tags (a row per tag): whole objects with their assignee,
-    school and department cost the queue 1.3-1.8 ms more of the app's time a page
+    school and department cost the queue 0.9-2.0 ms more of the app's time a page
     (bench/RESULTS.md, ninth round)."""
     if not ids:
         return []
