@@ -1,6 +1,6 @@
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
@@ -30,7 +30,27 @@ class RequestChannel(StrEnum):
     FEEDBACK = "feedback"  # opened by staff to follow up a family's feedback
 
 
-class Request(Base):
+class RequestBasics:
+    """What a request and a list's row of it (services/requests/staff_queue.QueueRequest)
+    both say: its reference and whether it is still open."""
+
+    if TYPE_CHECKING:
+
+        @property
+        def id(self) -> int: ...
+        @property
+        def status(self) -> RequestStatus: ...
+
+    @property
+    def reference(self) -> str:
+        return reference_of(self.id)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class Request(RequestBasics, Base):
     """A family's question to a department, with the clocks of the promised reply times.
 
     Each clock keeps its start and its target (business minutes, fixed when the
@@ -118,14 +138,6 @@ class Request(Base):
     messages: Mapped[list["RequestMessage"]] = relationship(
         back_populates="request", lazy="raise", order_by="RequestMessage.id"
     )
-
-    @property
-    def reference(self) -> str:
-        return reference_of(self.id)
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
 
 
 REFERENCE_PREFIX = "R-"

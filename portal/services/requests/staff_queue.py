@@ -22,7 +22,7 @@ from portal.models import (
     School,
     User,
 )
-from portal.models.request import REFERENCE_PREFIX, reference_of
+from portal.models.request import REFERENCE_PREFIX, RequestBasics
 from portal.services import audit, notifications, scope
 from portal.services.calendar import district_calendar
 from portal.services.errors import InvalidInput, NotFound
@@ -88,7 +88,7 @@ def queue(db: Session, actor: User, wanted: QueueFilter, *, now: datetime, page:
 
 
 @dataclass(frozen=True)
-class QueueRequest:
+class QueueRequest(RequestBasics):
     """A request as the staff queue lists it, with the clocks its promise is read from
     (promises.promise_of)."""
 
@@ -107,14 +107,6 @@ class QueueRequest:
     resolution_paused_at: datetime | None
     resolution_due_at: datetime | None
     callback_due_at: datetime | None
-
-    @property
-    def reference(self) -> str:
-        return reference_of(self.id)
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
 
 
 def _queue_requests(db: Session, ids: list[int]) -> list[QueueRequest]:
