@@ -115,11 +115,26 @@ def test_the_promise_is_a_time_the_offices_are_open_and_the_family_wants_the_cal
     try:
         due = callback_due(start, target, OFFICE, window)
     except CallbackWindowError:
-        assert not _ever_meets(window, start)
+        # None at or after the written reply's due time, inside the search from `start`: a
+        # window may meet the offices only before then (for the last time before a change
+        # of daylight saving time moves it out of office hours).
+        assert not _ever_meets(window, add_business_time(start, target, OFFICE), until=start + timedelta(days=42))
         return
     assert is_open_at(due, OFFICE)
     assert in_window(due, window)
     assert due >= add_business_time(start, target, OFFICE), "never sooner than a written reply would be due"
+
+
+def test_a_window_met_only_before_the_written_reply_is_due_has_no_call_back_time():
+    """Found by the property above: Monday and Wednesday 00:00-05:15 in Honolulu meets Los
+    Angeles' office hours (08:00-08:15) only while Los Angeles keeps summer time. Asked on the
+    Tuesday evening before the change, a written reply is due Wednesday 08:16: no later
+    time is inside both, and the form says so."""
+    window = CallWindow(frozenset({0, 2}), time(0), time(5, 15), ZoneInfo("Pacific/Honolulu"))
+    start = datetime(2026, 10, 28, 0, 0, tzinfo=UTC)
+    with pytest.raises(CallbackWindowError):
+        callback_due(start, timedelta(minutes=16), OFFICE, window)
+    assert callback_due(start, timedelta(minutes=10), OFFICE, window) == local(2026, 10, 28, 8, 10)
 
 
 @settings(max_examples=200, deadline=None)
@@ -137,12 +152,12 @@ def test_a_window_around_all_office_hours_promises_what_a_written_reply_would(st
     assert callback_due(start, target, OFFICE, whole_day) == add_business_time(start, target, OFFICE)
 
 
-def _ever_meets(window: CallWindow, start: datetime) -> bool:
-    """Brute force, in the middle of every quarter of an hour for six weeks (windows and
-    hours are on that grid): is there a time, not a mere touch, inside both?"""
+def _ever_meets(window: CallWindow, start: datetime, *, until: datetime) -> bool:
+    """Brute force, in the middle of every quarter of an hour from `start` to `until`
+    (windows and hours are on that grid): is there a time, not a mere touch, inside both?"""
     moment = start.replace(minute=start.minute // 15 * 15, second=0, microsecond=0) + timedelta(minutes=7)
-    for _ in range(42 * 24 * 4):
-        moment += timedelta(minutes=15)
-        if is_open_at(moment, OFFICE) and in_window(moment, window):
+    while moment < until:
+        if moment >= start and is_open_at(moment, OFFICE) and in_window(moment, window):
             return True
+        moment += timedelta(minutes=15)
     return False
