@@ -1473,6 +1473,34 @@ def test_the_queue_search_finds_the_words_of_every_reply_whatever_their_case_and
     assert stale_search_texts(db) == {}
 
 
+FILTERS_TO_SEARCH_WITHIN = [
+    {},
+    {"status": "all"},
+    {"status": "resolved"},
+    {"status": "waiting_on_family"},
+    {"assignee": "me"},
+    {"assignee": "none"},
+    {"overdue_only": True},
+    {"callbacks_only": True},
+]
+
+
+@pytest.mark.parametrize("filters", FILTERS_TO_SEARCH_WITHIN)
+@pytest.mark.parametrize("text", ["bus", "umbrella", "nguyen", "missing", "enrollment", "nothing-like-it"])
+def test_a_search_within_filters_finds_the_filtered_requests_the_search_finds(db, district, queued, filters, text):
+    """The search runs within the queue's scope and filters (for PostgreSQL to start from
+    the narrower side): it must find exactly the requests both find apart, for a word of a
+    subject, of a message or of a household's name, for staff and for an administrator
+    (whose scope is every department), in the queue's order."""
+    requests.assign(db, district.staff, queued.bus_stop, district.staff.id, now=nov(16, 10))
+    db.commit()
+    for actor in (district.staff, district.admin):
+        filtered = queue_of(db, actor, now=nov(16, 12), **filters)
+        found_anywhere = set(ids(queue_of(db, actor, now=nov(16, 12), status="all", text=text)))
+        expected = [request.id for request in filtered if request.id in found_anywhere]
+        assert ids(queue_of(db, actor, now=nov(16, 12), text=text, **filters)) == expected, actor.email
+
+
 def test_the_queue_search_does_not_reach_other_departments(db, district, queued):
     assert queue_of(db, district.staff, text="Enrollment papers") == []
     assert queue_of(db, district.staff, text=queued.papers.reference) == []
