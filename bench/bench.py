@@ -300,6 +300,7 @@ def pages(env: dict[str, str], family: httpx.Client, staff: httpx.Client) -> lis
         ("request page", "family", f"/requests/{family_request}", family),
         ("new request form", "family", "/requests/new", family),
         ("staff queue", "staff", "/staff/requests/", staff),
+        ("staff queue search", "staff", "/staff/requests/?q=bus", staff),
         ("staff request page", "staff", f"/staff/requests/{staff_request}", staff),
         ("feedback queue", "staff", "/staff/feedback/", staff),
         ("household page", "staff", f"/staff/households/{household}", staff),

@@ -65,7 +65,14 @@ FLOOR_TEMPLATE = (
     '{% extends "base.html" %}{% block title %}Floor{% endblock %}{% block content %}<h1>Floor</h1>{% endblock %}'
 )
 
-STAFF_PAGES = ("staff queue", "staff request page", "feedback queue", "household page", "household search")
+STAFF_PAGES = (
+    "staff queue",
+    "staff queue search",
+    "staff request page",
+    "feedback queue",
+    "household page",
+    "household search",
+)
 
 
 def sign_in(app: Any, email: str, *, second_factor: bool) -> FlaskClient:

@@ -1501,6 +1501,18 @@ def test_a_search_within_filters_finds_the_filtered_requests_the_search_finds(db
         assert ids(queue_of(db, actor, now=nov(16, 12), text=text, **filters)) == expected, actor.email
 
 
+def test_a_search_is_paged_with_its_total_and_a_page_past_the_end_shows_the_last(db, district, queued):
+    def search_page(number: int) -> tuple[list[int], int, int]:
+        wanted = QueueFilter(text="missing")
+        found = requests.queue(db, district.staff, wanted, now=nov(16, 9), page=number, page_size=1)
+        return ids(found.items), found.number, found.total
+
+    first, second = search_page(1), search_page(2)
+    assert {first[0][0], second[0][0]} == {queued.form.id, queued.similar_form.id}
+    assert (first[1:], second[1:]) == ((1, 2), (2, 2))
+    assert search_page(9) == second
+
+
 def test_the_queue_search_does_not_reach_other_departments(db, district, queued):
     assert queue_of(db, district.staff, text="Enrollment papers") == []
     assert queue_of(db, district.staff, text=queued.papers.reference) == []

@@ -26,7 +26,7 @@ from portal.models.request import REFERENCE_PREFIX, RequestBasics
 from portal.services import audit, notifications, scope
 from portal.services.calendar import district_calendar
 from portal.services.errors import InvalidInput, NotFound
-from portal.services.pagination import Page, paginate
+from portal.services.pagination import Page, paginate, paginate_search
 from portal.services.requests.business_time import Calendar
 from portal.services.requests.promises import recompute_due_times, set_targets
 from portal.services.translated import DistrictName, named
@@ -83,7 +83,10 @@ def queue(db: Session, actor: User, wanted: QueueFilter, *, now: datetime, page:
     # to read (the page's filters have read the departments already).
     if not staff_scope.departments:
         return Page(items=[], number=1, size=page_size, total=0)
-    ids = paginate(db, statement.with_only_columns(Request.id), number=page, size=page_size)
+    ids_statement = statement.with_only_columns(Request.id)
+    # A search costs more than its rows: searched once for the page and its total.
+    read_page = paginate_search if text else paginate
+    ids = read_page(db, ids_statement, number=page, size=page_size)
     return replace(ids, items=_queue_requests(db, ids.items))
 
 
