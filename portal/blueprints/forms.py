@@ -231,6 +231,20 @@ class PortalForm(FlaskForm):
         return valid
 
 
+class Searchable:
+    """A search box's validator: words the service would not search (`searchable`, its
+    rule: too short for its index) are refused with `message`, so that the page says why
+    the list is not searched."""
+
+    def __init__(self, searchable: Callable[[str], bool], message: str) -> None:
+        self.searchable = searchable
+        self.message = message
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data and not self.searchable(field.data):
+            raise wtforms.validators.ValidationError(str(self.message))
+
+
 def validate_filters(form: Form) -> None:
     """Check a search form: a filter with a bad value shows its error and is left out
     (back to its default); the other filters still apply. A form given no filter at all

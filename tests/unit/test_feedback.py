@@ -895,10 +895,10 @@ def test_the_queue_finds_feedback_by_words_ignoring_case_and_extra_spaces(db, wo
     ("search", "matching", "not_matching"),
     [
         ("100%", "We are 100% sure the bus was late.", "We are 100 percent sure the bus was late."),
-        ("A_1", "Room A_1 is cold all day.", "Room AB1 is cold all day."),
-        ("%", "Only 5% of the buses run.", "No buses run at all."),
-        ("_", "The snake_case sign fell.", "The sign fell down."),
-        ("a\\b", "Path a\\b is wrong.", "Path a/b is wrong."),
+        ("A_1 is cold", "Room A_1 is cold all day.", "Room AB1 is cold all day."),
+        ("% of the", "Only 5% of the buses run.", "Only 5 of the buses run."),
+        ("snake_case", "The snake_case sign fell.", "The snakeXcase sign fell."),
+        ("path a\\b", "Path a\\b is wrong.", "Path a/b is wrong."),
     ],
 )
 def test_percent_underscore_and_backslash_in_a_search_are_literal(db, world, search, matching, not_matching):

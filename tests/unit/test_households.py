@@ -431,8 +431,27 @@ def test_search_finds_names_in_other_scripts_typed_in_another_case(db, district,
 
 
 def test_search_treats_like_wildcards_as_plain_characters(db, district):
-    wildcards = ["%", "_", "%%", "\\", "a%n", "_lex"]
+    factories.make_household(db, name="Garcia family", students=0)
+    assert search(db, "garcia").total == 1
+    wildcards = ["ga%cia", "gar_ia", "%arcia", "_arcia", "\\garcia", "_lex"]
     assert {wildcard: search(db, wildcard).total for wildcard in wildcards} == dict.fromkeys(wildcards, 0)
+
+
+@pytest.mark.parametrize("query", ["a", "é", "%", "_", "%%", "\\", "a%n", "a b c", "@", "5-5-5", "\x00"])
+def test_a_search_without_two_letters_or_digits_in_a_row_is_not_searched(db, district, query):
+    """It would read every household and guardian and match nearly all (text_search.has_run_of):
+    the list is the unsearched one (the search box says why)."""
+    assert not households.searchable(query)
+    assert search(db, query) == search(db, "")
+
+
+@pytest.mark.parametrize("query", ["wu", "NG", "Ng", "Wú"])
+def test_a_short_surname_of_two_letters_is_searched(db, district, query):
+    le = factories.make_household(db, name="Lê Wu Ng family", students=0)
+    smith = factories.make_household(db, name="Smith family", students=0)
+    assert households.searchable(query)
+    found = [card.id for card in search(db, query, page_size=100).items]
+    assert le.id in found and smith.id not in found
 
 
 def test_search_results_carry_guardians_and_students_names_for_the_list(db, district):

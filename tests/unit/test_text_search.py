@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Integer, cast, false, literal, literal_column, null, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 
-from portal.text_search import fold_accents, folded, one_of_found
+from portal.text_search import fold_accents, folded, has_run_of, one_of_found
 
 
 @pytest.mark.parametrize(
@@ -109,3 +109,19 @@ def test_one_of_found_is_written_for_the_index_on_postgresql():
         "household_id = ANY(ARRAY(SELECT %(param_1)s::INTEGER AS anon_1))"
     )
     assert str(one_of_found(column, ids).compile(dialect=sqlite.dialect())) == "household_id IN (SELECT ? AS anon_1)"
+
+
+@given(words=st.text(max_size=30), length=st.integers(min_value=1, max_value=4))
+def test_a_run_is_that_many_letters_or_digits_in_a_row_whatever_their_accents(words, length):
+    plain = fold_accents(words)
+    in_a_row = any(all(ch.isalnum() for ch in plain[i : i + length]) for i in range(len(plain) - length + 1))
+    assert has_run_of(words, length) == in_a_row
+
+
+@pytest.mark.parametrize(
+    ("words", "runs"),
+    [("bus", 3), ("Peña", 4), ("R-12", 2), ("a_b_c", 1), ("5% of", 2), ("李小龙", 3), ("", 0), ("x" * 200, 200)],
+)
+def test_runs_of_some_words(words, runs):
+    assert has_run_of(words, runs) or runs == 0
+    assert not has_run_of(words, runs + 1)

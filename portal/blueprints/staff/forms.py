@@ -2,9 +2,10 @@ from wtforms import EmailField, FieldList, Form, FormField, SelectChoice, String
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal import labels
-from portal.blueprints.forms import NumberSelectField, PortalForm, SelectField
+from portal.blueprints.forms import NumberSelectField, PortalForm, Searchable, SelectField
 from portal.catalogs import lazy_gettext as _l
 from portal.models import GuardianRelationship
+from portal.services import households
 from portal.services.households import GRADES
 
 
@@ -63,5 +64,10 @@ class HouseholdSearchForm(PortalForm):
         csrf = False  # a GET search changes nothing
 
     q = StringField(
-        _l("Search by guardian name, email, phone or student name"), validators=[Optional(), Length(max=100)]
+        _l("Search by guardian name, email, phone or student name"),
+        validators=[
+            Optional(),
+            Length(max=100),
+            Searchable(households.searchable, _l("Type at least two letters or digits in a row.")),
+        ],
     )

@@ -40,6 +40,7 @@ from portal.services.feedback.review import (
     history_of,
     parse_tags,
     review_queue,
+    searchable,
     set_tags,
     staff_choices,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "respond",
     "review_queue",
     "routing_rules",
+    "searchable",
     "sentiment",
     "set_tags",
     "set_triage_department",

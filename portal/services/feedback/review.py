@@ -33,7 +33,7 @@ from portal.services.feedback.routing import triage_department_id
 from portal.services.pagination import Page, paginate
 from portal.services.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 from portal.services.translated import DistrictName, named
-from portal.text_search import folded_text_contains
+from portal.text_search import folded_text_contains, has_run_of
 
 TAG_MAX_LENGTH = 40
 MAX_TAGS = 10
@@ -98,6 +98,8 @@ def review_queue(
     if wanted.received_to:
         statement = statement.where(Feedback.created_at < _start_of(wanted.received_to + timedelta(days=1), zone))
     text = " ".join(wanted.text.split())[:100]
+    if not searchable(text):
+        text = ""  # the search box says why (the form's validator calls searchable too)
     if text:
         statement = statement.where(_matches(text))
     # Without departments, only the unrouted feedback can be theirs (an administrator's,
@@ -237,9 +239,21 @@ def _order(sort: str) -> tuple[Any, ...]:
     return (Feedback.created_at.desc(), Feedback.id.desc())
 
 
+def searchable(text: str) -> bool:
+    """Whether the queue searches `text`: a reference number, or words with three letters
+    or digits in a row (text_search.has_run_of: shorter ones are tested against every
+    piece of feedback)."""
+    return _reference_digits(text) is not None or has_run_of(text, 3)
+
+
+def _reference_digits(text: str) -> str | None:
+    reference = text.strip().upper().removeprefix("F-")
+    return reference if reference.isascii() and reference.isdigit() else None
+
+
 def _matches(text: str) -> Any:
-    reference = text.upper().removeprefix("F-")
-    if reference.isascii() and reference.isdigit():
+    reference = _reference_digits(text)
+    if reference is not None:
         return Feedback.id == int(reference) if len(reference) <= 9 else false()
     return folded_text_contains(Feedback.search_text, text)
 

@@ -30,6 +30,7 @@ from portal.services.households.directory import (
     reinvite_guardian,
     school_choices,
     search_households,
+    searchable,
     student_for_family,
     students_to_ask_about,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "school_choices",
     "search_households",
     "search_text",
+    "searchable",
     "sis_import",
     "student_for_family",
     "students_to_ask_about",

@@ -18,7 +18,7 @@ from portal.services.accounts import InvitationSettings as InvitationSettings  #
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.households import contacts
 from portal.services.pagination import Page, paginate, paginate_search
-from portal.text_search import contains_pattern, folded_text_contains
+from portal.text_search import contains_pattern, folded_text_contains, has_run_of
 
 GRADES = ("PK", "K", *(str(n) for n in range(1, 13)))
 
@@ -283,6 +283,14 @@ def student_for_family(db: Session, actor: User, student_id: int) -> Student:
     return scope.family_get(db, actor, Student, student_id, selectinload(Student.school))
 
 
+def searchable(query: str) -> bool:
+    """Whether the household search searches `query`: two letters or digits in a row, for
+    the short surnames (Le, Li, Wu, Ng) a family is found by. Two are found by reading every
+    household (50-80 ms at 50,000 households, against 1-6 ms for three, which a trigram index
+    serves); one would match nearly all of them (text_search.has_run_of)."""
+    return has_run_of(query, 2)
+
+
 @dataclass(frozen=True)
 class HouseholdCard:
     """A household as a list of them shows it: its name, its guardians' and its students'."""
@@ -298,6 +306,8 @@ def search_households(db: Session, actor: User, query: str, *, page: int, page_s
     (names whatever their accents: "garcia" finds "García"); every household without one."""
     scope.require_staff(actor)
     query = " ".join(query.split())[:100]
+    if not searchable(query):
+        query = ""  # the search box says why (the form's validator calls searchable too)
     if query:
         # Names from the household's search text (services/households/search_text.py), emails
         # and phone numbers from the guardians: each served by a trigram index on PostgreSQL.

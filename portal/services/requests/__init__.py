@@ -71,6 +71,7 @@ from portal.services.requests.staff_queue import (
     other_open_requests,
     queue,
     request_for_staff,
+    searchable,
     update_choices,
 )
 
@@ -116,6 +117,7 @@ __all__ = [
     "request_for_staff",
     "requests_for_family",
     "running_clocks",
+    "searchable",
     "submit_request",
     "typical_first_reply",
     "update_choices",

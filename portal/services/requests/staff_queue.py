@@ -30,7 +30,7 @@ from portal.services.pagination import Page, paginate, paginate_search
 from portal.services.requests.business_time import Calendar
 from portal.services.requests.promises import recompute_due_times, set_targets
 from portal.services.translated import DistrictName, named
-from portal.text_search import contains, folded_text_contains, one_of_found
+from portal.text_search import contains, folded_text_contains, has_run_of, one_of_found
 
 MAX_REFERENCE_DIGITS = 9
 
@@ -74,6 +74,8 @@ def queue(db: Session, actor: User, wanted: QueueFilter, *, now: datetime, page:
     if wanted.callbacks_only:
         statement = statement.where(Request.callback_due_at.is_not(None))
     text = " ".join(wanted.text.split())[:100]
+    if not searchable(text):
+        text = ""  # the search box says why (the form's validator calls searchable too)
     if text:
         statement = statement.where(_matches(statement, text))
     # What is due next first, those without a due time last: the order of the indexes on
@@ -169,12 +171,24 @@ def _queue_requests(db: Session, ids: list[int]) -> list[QueueRequest]:
     return [found[request_id] for request_id in ids if request_id in found]
 
 
+def searchable(text: str) -> bool:
+    """Whether the queue searches `text`: a reference number, or words with three letters
+    or digits in a row (text_search.has_run_of; "R-", "a" or "le" would be tested against
+    every request and message of the district)."""
+    return _reference_digits(text) is not None or has_run_of(text, 3)
+
+
+def _reference_digits(text: str) -> str | None:
+    reference = text.strip().upper().removeprefix(REFERENCE_PREFIX)
+    return reference if reference.isascii() and reference.isdigit() else None
+
+
 def _matches(filtered: Select[Request], text: str) -> Any:
     """Among the `filtered` requests (the queue's scope and filters), those with a reference
     number, or words in the subject, a message, or the household's name (whatever their
     accents)."""
-    reference = text.upper().removeprefix(REFERENCE_PREFIX)
-    if reference.isascii() and reference.isdigit():
+    reference = _reference_digits(text)
+    if reference is not None:
         # Longer than any id (and than the database's integers): matches nothing.
         return Request.id == int(reference) if len(reference) <= MAX_REFERENCE_DIGITS else false()
     # One id list from three searches, each of which a trigram index serves on PostgreSQL,
