@@ -56,6 +56,13 @@ def has_run_of(words: str, length: int) -> bool:
     return re.search(rf"[^\W_]{{{length}}}", fold_accents(words)) is not None
 
 
+def reference_digits(words: str, prefix: str) -> str | None:
+    """The digits of a reference number typed as a search, its `prefix` ("R-") optional
+    and in any case; None when `words` are not one."""
+    digits = words.strip().upper().removeprefix(prefix)
+    return digits if digits.isascii() and digits.isdigit() else None
+
+
 def contains_pattern(text: str) -> str:
     """A LIKE pattern matching `text` anywhere, with its %, _ and \\ taken literally (ESCAPE '\\')."""
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

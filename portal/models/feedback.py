@@ -127,9 +127,12 @@ class Feedback(Base):
         return sender_unknown(self.author_id, self.contact_email)
 
 
+REFERENCE_PREFIX = "F-"
+
+
 def feedback_reference(feedback_id: int) -> str:
     """The number a family and staff quote: F-000042."""
-    return f"F-{feedback_id:06d}"
+    return f"{REFERENCE_PREFIX}{feedback_id:06d}"
 
 
 def sender_unknown(author_id: int | None, contact_email: str | None) -> bool:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Integer, cast, false, literal, literal_column, null, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 
-from portal.text_search import fold_accents, folded, has_run_of, one_of_found
+from portal.text_search import fold_accents, folded, has_run_of, one_of_found, reference_digits
 
 
 @pytest.mark.parametrize(
@@ -125,3 +125,19 @@ def test_a_run_is_that_many_letters_or_digits_in_a_row_whatever_their_accents(wo
 def test_runs_of_some_words(words, runs):
     assert has_run_of(words, runs) or runs == 0
     assert not has_run_of(words, runs + 1)
+
+
+@pytest.mark.parametrize(
+    ("words", "digits"),
+    [
+        ("R-12", "12"),
+        (" r-000042 ", "000042"),
+        ("12", "12"),
+        ("R-", None),
+        ("R-²", None),
+        ("F-12", None),
+        ("R-1 2", None),
+    ],
+)
+def test_the_digits_of_a_reference_typed_as_a_search(words, digits):
+    assert reference_digits(words, "R-") == digits

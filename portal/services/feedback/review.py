@@ -25,7 +25,7 @@ from portal.models import (
     School,
     User,
 )
-from portal.models.feedback import feedback_reference, feedback_tagging, sender_unknown
+from portal.models.feedback import REFERENCE_PREFIX, feedback_reference, feedback_tagging, sender_unknown
 from portal.services import audit, scope
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.feedback import sentiment
@@ -33,7 +33,7 @@ from portal.services.feedback.routing import triage_department_id
 from portal.services.pagination import Page, paginate
 from portal.services.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 from portal.services.translated import DistrictName, named
-from portal.text_search import folded_text_contains, has_run_of
+from portal.text_search import folded_text_contains, has_run_of, reference_digits
 
 TAG_MAX_LENGTH = 40
 MAX_TAGS = 10
@@ -243,16 +243,11 @@ def searchable(text: str) -> bool:
     """Whether the queue searches `text`: a reference number, or words with three letters
     or digits in a row (text_search.has_run_of: shorter ones are tested against every
     piece of feedback)."""
-    return _reference_digits(text) is not None or has_run_of(text, 3)
-
-
-def _reference_digits(text: str) -> str | None:
-    reference = text.strip().upper().removeprefix("F-")
-    return reference if reference.isascii() and reference.isdigit() else None
+    return reference_digits(text, REFERENCE_PREFIX) is not None or has_run_of(text, 3)
 
 
 def _matches(text: str) -> Any:
-    reference = _reference_digits(text)
+    reference = reference_digits(text, REFERENCE_PREFIX)
     if reference is not None:
         return Feedback.id == int(reference) if len(reference) <= 9 else false()
     return folded_text_contains(Feedback.search_text, text)

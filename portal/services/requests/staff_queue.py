@@ -30,7 +30,7 @@ from portal.services.pagination import Page, paginate, paginate_search
 from portal.services.requests.business_time import Calendar
 from portal.services.requests.promises import recompute_due_times, set_targets
 from portal.services.translated import DistrictName, named
-from portal.text_search import contains, folded_text_contains, has_run_of, one_of_found
+from portal.text_search import contains, folded_text_contains, has_run_of, one_of_found, reference_digits
 
 MAX_REFERENCE_DIGITS = 9
 
@@ -175,19 +175,14 @@ def searchable(text: str) -> bool:
     """Whether the queue searches `text`: a reference number, or words with three letters
     or digits in a row (text_search.has_run_of; "R-", "a" or "le" would be tested against
     every request and message of the district)."""
-    return _reference_digits(text) is not None or has_run_of(text, 3)
-
-
-def _reference_digits(text: str) -> str | None:
-    reference = text.strip().upper().removeprefix(REFERENCE_PREFIX)
-    return reference if reference.isascii() and reference.isdigit() else None
+    return reference_digits(text, REFERENCE_PREFIX) is not None or has_run_of(text, 3)
 
 
 def _matches(filtered: Select[Request], text: str) -> Any:
     """Among the `filtered` requests (the queue's scope and filters), those with a reference
     number, or words in the subject, a message, or the household's name (whatever their
     accents)."""
-    reference = _reference_digits(text)
+    reference = reference_digits(text, REFERENCE_PREFIX)
     if reference is not None:
         # Longer than any id (and than the database's integers): matches nothing.
         return Request.id == int(reference) if len(reference) <= MAX_REFERENCE_DIGITS else false()
