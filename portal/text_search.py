@@ -52,7 +52,7 @@ def has_run_of(words: str, length: int) -> bool:
     """Whether `words` hold `length` letters or digits in a row (accents aside). A trigram
     index finds text by runs of three; a pattern without one is tested against every row
     of the table: a search for "a" read all 100,000 requests and their 200,000 messages
-    (0.4-0.6 s), "le" 0.2-0.3 s (bench/RESULTS.md, tenth round)."""
+    (0.4-0.65 s), "le" 0.18-0.3 s (bench/RESULTS.md, tenth round)."""
     return re.search(rf"[^\W_]{{{length}}}", fold_accents(words)) is not None
 
 

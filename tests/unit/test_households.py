@@ -445,6 +445,17 @@ def test_a_search_without_two_letters_or_digits_in_a_row_is_not_searched(db, dis
     assert search(db, query) == search(db, "")
 
 
+def test_a_two_letter_search_finds_names_not_every_email_that_holds_the_letters(db, district):
+    ma = factories.make_household(db, name="Ma family", students=0)
+    factories.guardians_of(db, ma)[0].email = "kim.ma@example.org"
+    gmail = factories.make_household(db, name="Smith family", students=0)
+    factories.guardians_of(db, gmail)[0].email = "smith@gmail.com"
+    db.commit()
+    found = [card.id for card in search(db, "ma", page_size=100).items]
+    assert ma.id in found and gmail.id not in found
+    assert [card.id for card in search(db, "gmail").items] == [gmail.id]  # three letters: emails too
+
+
 @pytest.mark.parametrize("query", ["wu", "NG", "Ng", "Wú"])
 def test_a_short_surname_of_two_letters_is_searched(db, district, query):
     le = factories.make_household(db, name="Lê Wu Ng family", students=0)

@@ -1,7 +1,7 @@
 """A search a trigram index cannot serve (a letter, a symbol, a prefix alone; two letters
 in the queues) is not run: the box says why, in the staff member's language, and the
 list is the unsearched one. Run, it would read every request and message, or every
-household, of a district (0.2-0.6 s at 100,000 requests: bench/RESULTS.md, tenth round)."""
+household, of a district (up to 0.65 s at 100,000 requests: bench/RESULTS.md, tenth round)."""
 
 import html
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, Row, Select, and_, or_, select, union
+from sqlalchemy import ColumnElement, Row, Select, and_, false, or_, select, union
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.catalogs import lazy_gettext as _l
@@ -286,8 +286,9 @@ def student_for_family(db: Session, actor: User, student_id: int) -> Student:
 def searchable(query: str) -> bool:
     """Whether the household search searches `query`: two letters or digits in a row, for
     the short surnames (Le, Li, Wu, Ng) a family is found by. Two are found by reading every
-    household (50-80 ms at 50,000 households, against 1-6 ms for three, which a trigram index
-    serves); one would match nearly all of them (text_search.has_run_of)."""
+    household (47-81 ms for two letters that match none, at 50,000 households; 2-4 ms for
+    three, which a trigram index serves); one would match nearly all of them
+    (text_search.has_run_of)."""
     return has_run_of(query, 2)
 
 
@@ -315,13 +316,14 @@ def search_households(db: Session, actor: User, query: str, *, page: int, page_s
         # joined back to the households read the table whole to join a common surname's 2,558
         # matches (12.0 against 4.6 ms at 100,000 requests; bench/RESULTS.md, eighth round).
         by_name = select(Household.id, Household.name).where(folded_text_contains(Household.search_text, query))
+        contact = [*_email_conditions(query), *_phone_conditions(query)]
         by_contact = (
             select(Household.id, Household.name)
             .join(Guardianship, Guardianship.household_id == Household.id)
             .join(User, User.id == Guardianship.user_id)
-            .where(or_(User.email.like(contains_pattern(query.lower()), escape="\\"), *_phone_conditions(query)))
+            .where(or_(false(), *contact))
         )
-        found = union(by_name, by_contact).subquery("found")
+        found = (union(by_name, by_contact) if contact else by_name).subquery("found")
         statement = select(found.c.id, found.c.name).order_by(found.c.name, found.c.id)
         rows = paginate_search(db, statement, number=page, size=page_size, rows=True)
     else:
@@ -357,6 +359,14 @@ def _cards(db: Session, households: Sequence[tuple[int, str]]) -> list[Household
         HouseholdCard(household_id, name, guardian_names[household_id], student_names[household_id])
         for household_id, name in households
     ]
+
+
+def _email_conditions(query: str) -> list[ColumnElement[bool]]:
+    """Emails are searched from three letters or digits in a row: two ("ma", a surname) are
+    in nearly every address ("gmail"), and no index serves them."""
+    if not has_run_of(query, 3):
+        return []
+    return [User.email.like(contains_pattern(query.lower()), escape="\\")]
 
 
 def _phone_conditions(query: str) -> list[ColumnElement[bool]]:

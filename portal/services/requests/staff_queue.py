@@ -190,7 +190,7 @@ def _matches(filtered: Select[Request], text: str) -> Any:
     # and each within the queue's filters: the database then starts each from whichever is
     # narrower, the staff member's requests or the search's matches, or combines both
     # indexes. Searched apart from the filters, every match in the district was joined to
-    # the queue ("bus": 14,351 requests for a staff member's 183, 24.7 ms against 4.9 ms;
+    # the queue ("bus": 14,351 requests for a staff member's 183, 24.7 ms against 1.9 ms;
     # bench/RESULTS.md, tenth round). OR-ed EXISTS would test every request.
     among = filtered.with_only_columns(Request.id).correlate(None)
     in_messages = select(RequestMessage.request_id).where(folded_text_contains(RequestMessage.search_text, text))
