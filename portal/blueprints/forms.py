@@ -245,6 +245,18 @@ class Searchable:
             raise wtforms.validators.ValidationError(str(self.message))
 
 
+def queue_search_field(searchable: Callable[[str], bool]) -> wtforms.StringField:
+    """A queue's search box: a reference number, or words the queue's `searchable` runs."""
+    return wtforms.StringField(
+        _l("Search"),
+        validators=[
+            wtforms.validators.Optional(),
+            wtforms.validators.Length(max=100),
+            Searchable(searchable, _l("Type a reference number, or at least three letters or digits in a row.")),
+        ],
+    )
+
+
 def validate_filters(form: Form) -> None:
     """Check a search form: a filter with a bad value shows its error and is left out
     (back to its default); the other filters still apply. A form given no filter at all

@@ -4,7 +4,7 @@ from wtforms import SelectChoice, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from portal import labels
-from portal.blueprints.forms import DayField, NumberSelectField, PortalForm, Searchable, SelectField
+from portal.blueprints.forms import DayField, NumberSelectField, PortalForm, SelectField, queue_search_field
 from portal.catalogs import lazy_gettext as _l
 from portal.services.feedback import COMMENT_MAX_LENGTH, RESPONSE_MAX_LENGTH, searchable
 
@@ -27,14 +27,7 @@ class ReviewFilterForm(PortalForm):
     class Meta:
         csrf = False  # a search: it changes nothing
 
-    q = StringField(
-        _l("Search"),
-        validators=[
-            Optional(),
-            Length(max=100),
-            Searchable(searchable, _l("Type a reference number, or at least three letters or digits in a row.")),
-        ],
-    )
+    q = queue_search_field(searchable)
     status = SelectField(
         _l("Status"),
         choices=[

@@ -5,7 +5,7 @@ from wtforms import BooleanField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from portal import labels
-from portal.blueprints.forms import NumberSelectField, PortalForm, Searchable, SelectField
+from portal.blueprints.forms import NumberSelectField, PortalForm, SelectField, queue_search_field
 from portal.catalogs import lazy_gettext as _l
 from portal.services.requests import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH, searchable
 from portal.services.requests.callbacks import ATTEMPT_NOTE_MAX
@@ -39,14 +39,7 @@ class QueueFilterForm(PortalForm):
     school_id = NumberSelectField(_l("School"), default=0, validators=[Optional()])
     overdue = BooleanField(_l("Overdue only"))
     callbacks = BooleanField(_l("Call-backs only"))
-    q = StringField(
-        _l("Search"),
-        validators=[
-            Optional(),
-            Length(max=100),
-            Searchable(searchable, _l("Type a reference number, or at least three letters or digits in a row.")),
-        ],
-    )
+    q = queue_search_field(searchable)
 
 
 class StaffReplyForm(PortalForm):
