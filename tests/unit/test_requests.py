@@ -1540,8 +1540,11 @@ def test_text_no_index_can_find_is_not_searched_and_sends_the_unsearched_queues_
     def sent(text: str) -> tuple[list[int], list[str]]:
         statements: list[str] = []
         connection = db.connection()
-        # The statements about requests (the staff member's departments are read once a session).
-        capture = lambda _c, _cur, statement, *_rest: "request" in statement and statements.append(statement)  # noqa: E731
+
+        def capture(_connection, _cursor, statement, *_rest) -> None:  # type: ignore[no-untyped-def]
+            if "request" in statement:  # the staff member's departments are read once a session
+                statements.append(statement)
+
         event.listen(connection, "before_cursor_execute", capture)
         try:
             found = ids(queue_of(db, district.staff, status="all", text=text))
