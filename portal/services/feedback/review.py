@@ -179,25 +179,19 @@ def _queue_items(db: Session, ids: list[int]) -> list[QueueItem]:
     )
     items: dict[int, QueueItem] = {}
     for row in rows:
+        # The columns are the item's fields, but for the names read as a name and its
+        # translations and who sent it.
+        values = row._asdict()
+        tag = named(values.pop("tag_name"), values.pop("tag_translations"))
         item = items.get(row.id)
         if item is None:
             item = items[row.id] = QueueItem(
-                id=row.id,
-                kind=row.kind,
-                body=row.body,
-                created_at=row.created_at,
-                sender_unknown=sender_unknown(row.author_id, row.contact_email),
-                flagged=row.flagged,
-                department=named(row.department_name, row.department_translations),
-                school=named(row.school_name, row.school_translations),
-                rating=row.rating,
-                sentiment=row.sentiment,
-                sentiment_language=row.sentiment_language,
-                status=row.status,
-                assignee_name=row.assignee_name,
+                sender_unknown=sender_unknown(values.pop("author_id"), values.pop("contact_email")),
+                department=named(values.pop("department_name"), values.pop("department_translations")),
+                school=named(values.pop("school_name"), values.pop("school_translations")),
                 tags=[],
+                **values,
             )
-        tag = named(row.tag_name, row.tag_translations)
         if tag is not None:
             item.tags.append(tag)
     # A piece deleted between the two statements is left out, not an error.

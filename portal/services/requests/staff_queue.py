@@ -147,28 +147,17 @@ def _queue_requests(db: Session, ids: list[int]) -> list[QueueRequest]:
         .outerjoin(User, User.id == Request.assignee_id)
         .where(Request.id.in_(ids))
     )
-    found = {
-        row.id: QueueRequest(
-            id=row.id,
-            subject=row.subject,
-            priority=row.priority,
-            status=row.status,
-            flagged=row.flagged,
-            family=row.family,
-            department=DistrictName(row.department_name, row.department_translations or {}),
-            school=named(row.school_name, row.school_translations),
-            assignee_name=row.assignee_name,
-            first_replied_at=row.first_replied_at,
-            first_reply_due_at=row.first_reply_due_at,
-            next_reply_due_at=row.next_reply_due_at,
-            resolution_paused_at=row.resolution_paused_at,
-            resolution_due_at=row.resolution_due_at,
-            callback_due_at=row.callback_due_at,
-        )
-        for row in rows
-    }
+    found = {row.id: _queue_request(row._asdict()) for row in rows}
     # A request deleted between the two statements is left out, not an error.
     return [found[request_id] for request_id in ids if request_id in found]
+
+
+def _queue_request(values: dict[str, Any]) -> QueueRequest:
+    """The columns are the request's fields, but for the names read as a name and its
+    translations."""
+    department = DistrictName(values.pop("department_name"), values.pop("department_translations") or {})
+    school = named(values.pop("school_name"), values.pop("school_translations"))
+    return QueueRequest(department=department, school=school, **values)
 
 
 def searchable(text: str) -> bool:
