@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, Row, Select, and_, false, or_, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, Row, Select, and_, or_, select, union
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.catalogs import lazy_gettext as _l
@@ -316,14 +316,16 @@ def search_households(db: Session, actor: User, query: str, *, page: int, page_s
         # joined back to the households read the table whole to join a common surname's 2,558
         # matches (12.0 against 4.6 ms at 100,000 requests; bench/RESULTS.md, eighth round).
         by_name = select(Household.id, Household.name).where(folded_text_contains(Household.search_text, query))
-        contact = [*_email_conditions(query), *_phone_conditions(query)]
-        by_contact = (
-            select(Household.id, Household.name)
-            .join(Guardianship, Guardianship.household_id == Household.id)
-            .join(User, User.id == Guardianship.user_id)
-            .where(or_(false(), *contact))
-        )
-        found = (union(by_name, by_contact) if contact else by_name).subquery("found")
+        matched: Select[int, str] | CompoundSelect[int, str] = by_name
+        if contact := [*_email_conditions(query), *_phone_conditions(query)]:
+            by_contact = (
+                select(Household.id, Household.name)
+                .join(Guardianship, Guardianship.household_id == Household.id)
+                .join(User, User.id == Guardianship.user_id)
+                .where(or_(*contact))
+            )
+            matched = union(by_name, by_contact)
+        found = matched.subquery("found")
         statement = select(found.c.id, found.c.name).order_by(found.c.name, found.c.id)
         rows = paginate_search(db, statement, number=page, size=page_size, rows=True)
     else:
