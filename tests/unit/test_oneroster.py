@@ -575,6 +575,19 @@ def test_a_damaged_export_is_read_or_refused(changes):
     assert isinstance(read_or_refuse(bytes(data)) or Roster(), Roster)
 
 
+def test_an_export_whose_entries_lost_their_names_is_read_or_refused():
+    """zipfile cuts a name at its first NUL: a damaged central directory can give a file no
+    name at all (zipfile's is_dir() then raised IndexError: Hypothesis found it). Each
+    entry's name starting with NUL, alone and all together."""
+    headers = [index for index in range(len(SMALL_EXPORT)) if SMALL_EXPORT.startswith(b"PK\x01\x02", index)]
+    assert headers
+    for chosen in [[header] for header in headers] + [headers]:
+        data = bytearray(SMALL_EXPORT)
+        for header in chosen:
+            data[header + 46] = 0  # the file name's first byte
+        assert isinstance(read_or_refuse(bytes(data)) or Roster(), Roster)
+
+
 @QUICK
 @given(st.text(max_size=300), st.sampled_from(["utf-8", "cp1252", "utf-16"]))
 def test_any_users_csv_is_read_or_refused(text, encoding):

@@ -58,7 +58,7 @@ def export_files(source: bytes | Mapping[str, bytes]) -> dict[str, Opener]:
     found: dict[str, Opener] = {}
     for member in members:
         name = member.filename.replace("\\", "/").rpartition("/")[2].lower()
-        if member.is_dir() or not name:
+        if not name:  # a folder ("schools/"), or a damaged entry with no name at all
             continue
         if name in found:
             raise refusal(_l("The zip holds %(file)s twice. Export it again.", file=name))
