@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from portal.services.district_cache import STORE, DistrictCache
 from portal.text_search import FOLDING_FUNCTION, fold_accents
 
 NAMING_CONVENTION = {
@@ -225,9 +226,10 @@ def use_database(app: Flask, url: str) -> None:
     app.config["DATABASE_URL"] = url
     app.extensions["portal.engine"] = engine
     # Every session carries the configured time zone, for the services that read the
-    # district's calendar (services/calendar/district_calendar.py: current).
+    # district's calendar (services/calendar/district_calendar.py: current), and the
+    # district data this process keeps of this database (services/district_cache.py).
     app.extensions["portal.sessionmaker"] = sessionmaker(
-        bind=engine, expire_on_commit=False, info=_settings_of(app.config)
+        bind=engine, expire_on_commit=False, info={**_settings_of(app.config), STORE: DistrictCache()}
     )
 
 

@@ -235,7 +235,11 @@ def app(
     with app.app_context():
         engine = get_engine()
         if external_database is not None:
-            tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+            # All but the district data's version, the schema's own row (models/district_data.py),
+            # raised by the TRUNCATE of the district's tables.
+            tables = ", ".join(
+                f'"{table.name}"' for table in Base.metadata.sorted_tables if table.name != "district_data_version"
+            )
             with engine.begin() as connection:
                 connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         engine.dispose()

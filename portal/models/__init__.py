@@ -5,6 +5,7 @@ from portal.models.calendar import BusinessHours, CalendarFeed, Closure
 from portal.models.callback import CallAttempt, Callback, CallbackStatus, CallOutcome
 from portal.models.contact import Channel, ContactPreference, Topic, TopicSubscription
 from portal.models.district import Department, DepartmentMember, Priority, ReplyTarget, School
+from portal.models.district_data import DistrictDataVersion
 from portal.models.feedback import (
     Feedback,
     FeedbackComment,
@@ -56,6 +57,7 @@ __all__ = [
     "ContactPreference",
     "Department",
     "DepartmentMember",
+    "DistrictDataVersion",
     "DistrictSetting",
     "EmailChange",
     "Feedback",

@@ -4,6 +4,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import ScalarSelect, delete, select, update
 from sqlalchemy.orm import Session
@@ -11,7 +12,8 @@ from sqlalchemy.orm import Session
 from portal.catalogs import lazy_gettext as _l
 from portal.db import rows_matched
 from portal.models import Department, DepartmentMember, DistrictSetting, Priority, ReplyTarget, Role, User
-from portal.services import audit, scope, translated
+from portal.models.district import Translations
+from portal.services import audit, district_cache, scope, translated
 from portal.services.errors import InvalidInput, NotFound
 
 
@@ -59,21 +61,56 @@ _TRIAGE_DEPARTMENT_ID: ScalarSelect[int | None] = (
 )
 
 
-def memberships_of(db: Session, actor: User) -> list[tuple[Department, bool, bool]] | None:
+class DepartmentChoice(NamedTuple):
+    """A department as a filter or a form offers it, read as values: kept between
+    requests (district_cache) and shared by them, never changed in place."""
+
+    id: int
+    name: str
+    translations: Translations
+
+
+class StaffChoice(NamedTuple):
+    """A staff member as a filter or a form offers them (to filter by, to give work to)."""
+
+    id: int
+    display_name: str
+
+
+_DEPARTMENT_CHOICE = (Department.id, Department.name, Department.translations)
+
+
+def memberships_of(db: Session, actor: User) -> list[tuple[DepartmentChoice, bool, bool]] | None:
     """The departments whose requests and feedback a staff member works, by name, each
     with whether they supervise it and whether it is the triage department (which routes
     the feedback sent as "not sure", read in the same statement); None for an
-    administrator: all of them."""
+    administrator: all of them. Kept between requests (district_cache): a staff page
+    reads them on every request."""
     scope.require_staff(actor)
     if actor.is_admin:
         return None
+    return list(district_cache.kept(db, ("memberships", actor.id), lambda: _memberships(db, actor.id)))
+
+
+def _memberships(db: Session, user_id: int) -> tuple[tuple[DepartmentChoice, bool, bool], ...]:
     rows = db.execute(
-        select(Department, DepartmentMember.is_supervisor, _TRIAGE_DEPARTMENT_ID)
+        select(*_DEPARTMENT_CHOICE, DepartmentMember.is_supervisor, _TRIAGE_DEPARTMENT_ID)
         .join(DepartmentMember, DepartmentMember.department_id == Department.id)
-        .where(DepartmentMember.user_id == actor.id)
+        .where(DepartmentMember.user_id == user_id)
         .order_by(Department.name)
     )
-    return [(department, is_supervisor, department.id == triage) for department, is_supervisor, triage in rows]
+    return tuple(
+        (DepartmentChoice(department_id, name, translations), lead, department_id == triage)
+        for department_id, name, translations, lead, triage in rows
+    )
+
+
+def department_choices(db: Session) -> tuple[DepartmentChoice, ...]:
+    """Every department, by name, as filters and forms offer them: kept between requests."""
+    statement = select(*_DEPARTMENT_CHOICE).order_by(Department.name)
+    return district_cache.kept(
+        db, "departments", lambda: tuple(DepartmentChoice(*row) for row in db.execute(statement))
+    )
 
 
 def triage_department_id(db: Session) -> int | None:

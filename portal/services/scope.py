@@ -12,6 +12,7 @@ which), and only the history events about those. Every staff page, search and
 download of family data goes through it.
 """
 
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -20,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from portal.models import (
     AuditEvent,
-    Department,
     DepartmentMember,
     DistrictSetting,
     Feedback,
@@ -103,7 +103,7 @@ class StaffScope:
         self.actor = actor
 
     @cached_property
-    def _memberships(self) -> list[tuple[Department, bool, bool]] | None:
+    def _memberships(self) -> list[tuple[departments.DepartmentChoice, bool, bool]] | None:
         return departments.memberships_of(self._db, self.actor)
 
     @cached_property
@@ -114,11 +114,11 @@ class StaffScope:
         )
 
     @cached_property
-    def departments(self) -> list[Department]:
+    def departments(self) -> Sequence[departments.DepartmentChoice]:
         """The departments worked in, by name (read with the memberships): every one for
         an administrator."""
         if self._memberships is None:
-            return departments.list_departments(self._db)
+            return departments.department_choices(self._db)
         return [department for department, _lead, _triage in self._memberships]
 
     @property

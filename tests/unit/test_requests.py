@@ -623,7 +623,7 @@ def test_the_update_form_offers_every_department_once_and_the_active_members_of_
         "Cam Colleague",
         "Eve Enroller",
     ]
-    assert requests.update_choices(db, district.legal.id).assignees == []
+    assert requests.update_choices(db, district.legal.id).assignees == ()
 
 
 def test_an_unknown_department_is_refused(db, district):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from portal.db import get_engine, utcnow
@@ -29,6 +29,7 @@ from portal.models import (
     Channel,
     Department,
     DepartmentMember,
+    DistrictDataVersion,
     FeedbackStatus,
     Household,
     NoteCategory,
@@ -133,8 +134,11 @@ class Scene:
 def statements_of_page(app: Flask, scene: Scene) -> list[str]:
     browser = Browser(app.test_client(), app)
     browser.sign_in(scene.user.email)
-    # Each measurement is a worker's first view: forget what a worker keeps between requests.
+    # Each measurement is a worker's first view: forget what a worker keeps between requests,
+    # the district data among it, as a change to it does.
     app.extensions.pop("portal.measured_speed", None)
+    with app.app_context(), get_engine().begin() as connection:
+        connection.execute(update(DistrictDataVersion).values(version=DistrictDataVersion.version + 1))
     with statements_sent(app) as sent:
         response = browser.get(scene.url)
     assert response.status_code == 200, f"{scene.url} answered {response.status_code}"
@@ -473,3 +477,40 @@ def test_page_sends_a_fixed_number_of_statements_however_many_rows(
     many = statements_of_page(app, build(db, MANY))
     assert len(many) == len(few), growth(few, many)
     assert len(many) <= budget, f"{len(many)} statements, over the budget of {budget}:\n" + "\n".join(many)
+
+
+# Staff pages opened again, the district data they show kept from the pages before
+# (services/district_cache.py): the queues without the staff member's departments, the
+# schools (and the feedback queue without the tags and the staff it offers); a request and
+# a feedback page without the departments and staff their update forms offer; a household
+# without the departments of the menu. A page that wrote (the access log, at a first look)
+# reads them from the database: what it keeps is kept by the next one.
+FIRST_LOOK = "INSERT INTO audit_event"  # the access log, written once in 10 minutes
+KEPT = [
+    pytest.param(staff_queue, 5, ("department_member", "school"), id="staff-queue"),
+    pytest.param(feedback_queue, 5, ("department_member", "school", "feedback_tag"), id="feedback-queue"),
+    pytest.param(staff_request_page, 9, ("department_member", FIRST_LOOK), id="staff-request-page"),
+    pytest.param(
+        feedback_page, 5, ("department_member", "ORDER BY department.name", "user.display_name"), id="feedback-page"
+    ),
+    pytest.param(household_page, 6, ("department_member", FIRST_LOOK), id="household-page"),
+    pytest.param(household_search, 4, ("department_member",), id="household-search"),
+]
+
+
+@pytest.mark.parametrize(("build", "budget", "kept"), KEPT)
+def test_a_staff_page_opened_again_reads_none_of_the_district_data_it_keeps(
+    app: Flask, db: Session, build: Callable[[Session, int], Scene], budget: int, kept: tuple[str, ...]
+) -> None:
+    scene = build(db, MANY)
+    first = statements_of_page(app, scene)
+    browser = Browser(app.test_client(), app)
+    browser.sign_in(scene.user.email)
+    browser.get(scene.url)
+    with statements_sent(app) as again:
+        response = browser.get(scene.url)
+    assert scene.shown in text(response)
+    assert len(again) == budget, "\n".join(again)
+    assert set(again) <= set(first), "\n".join(set(again) - set(first))
+    for left_out in set(first) - set(again):
+        assert any(part in left_out for part in kept), left_out

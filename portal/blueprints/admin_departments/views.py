@@ -142,7 +142,7 @@ def remove_department_member(department_id: int, user_id: int) -> Response:
 
 def _feedback_routing_page(rule_form: RoutingRuleForm | None = None, triage_form: TriageGroupForm | None = None) -> str:
     db = get_session()
-    department_choices = [SelectChoice(d.id, translated_field(d)) for d in departments.list_departments(db)]
+    department_choices = [SelectChoice(d.id, translated_field(d)) for d in departments.department_choices(db)]
     rule_form = rule_form or RoutingRuleForm(formdata=None)
     rule_form.department_id.choices = department_choices
     triage_form = triage_form or TriageGroupForm(formdata=None, department_id=feedback.triage_department_id(db) or 0)

@@ -1,7 +1,7 @@
 """Staff triage feedback: a review queue with filters and bulk actions, and the
 feedback page with its history, internal comments, the answer and follow-up."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,7 @@ from portal.catalogs import ngettext
 from portal.db import get_session, utcnow
 from portal.i18n import translator
 from portal.labels import SentimentLabel, label
-from portal.models import Department, Feedback, FeedbackStatus
+from portal.models import Feedback, FeedbackStatus
 from portal.services import departments, feedback, households, scope
 from portal.services.errors import DomainError, NotFound
 from portal.services.feedback import sentiment
@@ -47,10 +47,10 @@ def _reading(item: Feedback) -> SentimentLabel:
     return SentimentLabel(sentiment.label_of(item.sentiment))
 
 
-def _departments(shown: list[Department] | None = None) -> list[SelectChoice]:
+def _departments(shown: Sequence[departments.DepartmentChoice] | None = None) -> list[SelectChoice]:
     """Departments as choices: `shown`, or every one."""
     if shown is None:
-        shown = departments.list_departments(get_session())
+        shown = departments.department_choices(get_session())
     name_of = translator()
     return [SelectChoice(department.id, name_of(department)) for department in shown]
 

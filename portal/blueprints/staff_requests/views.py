@@ -40,7 +40,7 @@ bp = Blueprint("staff_requests", __name__, url_prefix="/staff/requests")
 
 def _department_choices(*, only_mine: bool) -> list[SelectChoice]:
     db = get_session()
-    shown = scope.for_staff(db, current_user).departments if only_mine else departments.list_departments(db)
+    shown = scope.for_staff(db, current_user).departments if only_mine else departments.department_choices(db)
     return [SelectChoice(department.id, translated_field(department)) for department in shown]
 
 

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from portal.db import rows_matched
 from portal.models import User, UserSession
+from portal.models.district_data import VERSION
+from portal.services import district_cache
 from portal.services.calendar import district_calendar
 
 # last_seen_at is written at most this often, not on every page view.
@@ -62,16 +64,18 @@ def load_session_user(db: Session, token: str, lifetimes: Lifetimes, *, now: dat
     """The user of a live session, or None when it ended, expired or sat idle too long."""
     if not token or len(token) > 100:
         return None
-    # The district's time zone comes along: almost every page shows a time.
+    # The district's time zone comes along, since almost every page shows a time, and the
+    # version of the district data that this process may have kept.
     row = db.execute(
-        select(UserSession, User, district_calendar.SAVED_TIME_ZONE)
+        select(UserSession, User, district_calendar.SAVED_TIME_ZONE, VERSION)
         .join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == hash_token(token))
     ).first()
     if row is None:
         return None
-    user_session, user, saved_time_zone = row
+    user_session, user, saved_time_zone, district_data_version = row
     district_calendar.read_along(db, saved_time_zone)
+    district_cache.read_along(db, district_data_version)
     idle, _maximum = lifetimes.for_user(user)
     if not user.is_active or now >= user_session.expires_at or now - user_session.last_seen_at >= idle:
         db.delete(user_session)

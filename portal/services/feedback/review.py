@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Select, false, or_, select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.catalogs import lazy_gettext as _l
@@ -26,7 +26,8 @@ from portal.models import (
     User,
 )
 from portal.models.feedback import REFERENCE_PREFIX, feedback_reference, feedback_tagging, sender_unknown
-from portal.services import audit, scope
+from portal.services import audit, district_cache, scope
+from portal.services.departments import StaffChoice
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.feedback import sentiment
 from portal.services.feedback.routing import triage_department_id
@@ -327,31 +328,39 @@ def set_tags(db: Session, actor: User, feedback: Feedback, names: list[str], *, 
 
 
 def all_tags(db: Session) -> list[str]:
-    return list(db.scalars(select(FeedbackTag.name).order_by(FeedbackTag.name)))
+    """Every tag's name, kept between requests (district_cache): the queue's filter offers them."""
+    statement = select(FeedbackTag.name).order_by(FeedbackTag.name)
+    return list(district_cache.kept(db, "feedback tags", lambda: tuple(db.scalars(statement))))
 
 
-def assignee_choices(db: Session, department_id: int | None) -> list[User]:
+def assignee_choices(db: Session, department_id: int | None) -> tuple[StaffChoice, ...]:
     """Who may be given feedback of this department (None: unrouted): its members, or the
-    triage group's, and the administrators."""
+    triage group's, and the administrators. Kept between requests (district_cache)."""
+    return district_cache.kept(db, ("feedback assignees", department_id), lambda: _assignees(db, department_id))
+
+
+def _assignees(db: Session, department_id: int | None) -> tuple[StaffChoice, ...]:
     department_id = department_id if department_id is not None else triage_department_id(db)
     members = select(DepartmentMember.user_id).where(DepartmentMember.department_id == department_id)
-    statement = select(User).where(
+    statement = select(User.id, User.display_name).where(
         User.is_active.is_(True),
         or_(User.role == Role.ADMIN, User.id.in_(members.scalar_subquery()) if department_id else false()),
     )
-    return list(db.scalars(statement.order_by(User.display_name)))
+    return tuple(StaffChoice(*row) for row in db.execute(statement.order_by(User.display_name)))
 
 
-def staff_choices(db: Session, staff_scope: scope.StaffScope) -> list[Row[int, str]]:
+def staff_choices(db: Session, staff_scope: scope.StaffScope) -> tuple[StaffChoice, ...]:
     """Whom the queue offers to filter by and to assign to, as (id, display_name) rows:
     the administrators and the members of the departments whose feedback this staff
     member sees (the triage group among them), who alone can be given that feedback;
     every active staff member for an administrator. A district's whole staff would be
-    hundreds of options, twice a page."""
+    hundreds of options, twice a page. Kept between requests (district_cache)."""
     statement = select(User.id, User.display_name).where(
         User.role.in_([Role.STAFF, Role.ADMIN]), User.is_active.is_(True)
     )
     if staff_scope.department_ids is not None:
         members = select(DepartmentMember.user_id).where(DepartmentMember.department_id.in_(staff_scope.department_ids))
         statement = statement.where(or_(User.role == Role.ADMIN, User.id.in_(members.scalar_subquery())))
-    return list(db.execute(statement.order_by(User.display_name)).all())
+    statement = statement.order_by(User.display_name)
+    key = ("feedback staff", None if staff_scope.department_ids is None else tuple(staff_scope.department_ids))
+    return district_cache.kept(db, key, lambda: tuple(StaffChoice(*row) for row in db.execute(statement)))

@@ -23,8 +23,9 @@ from portal.models import (
     User,
 )
 from portal.models.request import REFERENCE_PREFIX, RequestBasics
-from portal.services import audit, notifications, scope
+from portal.services import audit, district_cache, notifications, scope
 from portal.services.calendar import district_calendar
+from portal.services.departments import DepartmentChoice, StaffChoice
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.pagination import Page, paginate, paginate_search
 from portal.services.requests.business_time import Calendar
@@ -344,18 +345,25 @@ def change_department(
 
 @dataclass(frozen=True)
 class UpdateChoices:
-    """What the update form of a request offers: every department to send it to, and the
-    active members of its own department to give it to (supervisors first)."""
+    """What the update form of a request offers, as values: every department to send it
+    to, and the active members of its own department to give it to (supervisors first)."""
 
-    departments: list[Department]
-    assignees: list[User]
+    departments: tuple[DepartmentChoice, ...]
+    assignees: tuple[StaffChoice, ...]
 
 
 def update_choices(db: Session, department_id: int) -> UpdateChoices:
-    """Both lists in one statement: every department, the request's own one joined to its
-    active members (one row each) and the others to nobody."""
+    """Both lists in one statement, kept between requests (district_cache): every
+    department, the request's own one joined to its active members (one row each) and
+    the others to nobody."""
+    return district_cache.kept(
+        db, ("request update choices", department_id), lambda: _update_choices(db, department_id)
+    )
+
+
+def _update_choices(db: Session, department_id: int) -> UpdateChoices:
     statement = (
-        select(Department, User)
+        select(Department.id, Department.name, Department.translations, User.id, User.display_name)
         .outerjoin(
             DepartmentMember,
             and_(DepartmentMember.department_id == Department.id, Department.id == department_id),
@@ -363,8 +371,10 @@ def update_choices(db: Session, department_id: int) -> UpdateChoices:
         .outerjoin(User, and_(User.id == DepartmentMember.user_id, User.is_active.is_(True)))
         .order_by(Department.name, Department.id, DepartmentMember.is_supervisor.desc(), User.display_name)
     )
-    rows = db.execute(statement).all()
-    return UpdateChoices(
-        departments=list(dict.fromkeys(department for department, _user in rows)),
-        assignees=[user for _department, user in rows if user is not None],
-    )
+    departments: dict[int, DepartmentChoice] = {}
+    assignees = []
+    for choice_id, name, translations, user_id, display_name in db.execute(statement):
+        departments.setdefault(choice_id, DepartmentChoice(choice_id, name, translations))
+        if user_id is not None:
+            assignees.append(StaffChoice(user_id, display_name))
+    return UpdateChoices(tuple(departments.values()), tuple(assignees))

@@ -1,0 +1,38 @@
+"""district data version: raised by triggers, read by the staff pages' cache
+
+Revision ID: a2c6e9f4b7d1
+Revises: f1c7d3a5b8e2
+Create Date: 2026-12-06 18:00:00
+
+Staff pages keep the departments, schools, feedback tags and staff they show between
+requests (portal/services/district_cache.py), under a version number that triggers raise
+in the transaction of every change to them, whoever writes it
+(portal/models/district_data.py).
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from portal.models.district_data import create_triggers, drop_triggers
+
+revision: str = "a2c6e9f4b7d1"
+down_revision: str | None = "f1c7d3a5b8e2"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "district_data_version",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_district_data_version")),
+    )
+    create_triggers(op.get_bind())
+
+
+def downgrade() -> None:
+    drop_triggers(op.get_bind())
+    op.drop_table("district_data_version")

@@ -1,0 +1,78 @@
+"""District data that staff pages show on every request and that changes a few times a
+term (the departments a staff member works in, the schools, the feedback tags, the staff
+to filter by), kept by each app process between requests.
+
+What is kept is of one version of the district data, the number that database triggers
+raise in the transaction of every change to it, whoever writes it: a page, a roster
+import, another app host, SQL an operator types (portal/models/district_data.py). The
+version is read along with the session statement (services/accounts/sessions.py), so a
+page whose data is kept sends none of its statements; a page that reads a newer version
+starts the process's store afresh. Bench/RESULTS.md has what it saves.
+
+A session trusts the store only until it writes: its own change is not in the version it
+read, so from its first flush or UPDATE on it reads the database. Kept values are shared
+by every request of the process and are never changed in place: tuples and rows.
+"""
+
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
+# Keys of Session.info: the app's store (put there by portal.db) and the version read.
+STORE = "portal.district_cache"
+_VERSION = "portal.district_data_version"
+
+ValueT = TypeVar("ValueT")
+
+
+class DistrictCache:
+    """One app process's kept values, all of one version."""
+
+    def __init__(self) -> None:
+        # Replaced whole, never changed in place but for adding a value of its version,
+        # so that a request of another thread never stores into another version's values.
+        self._kept: tuple[int | None, dict[Hashable, Any]] = (None, {})
+
+    def value(self, version: int, key: Hashable, load: Callable[[], ValueT]) -> ValueT:
+        """Any other version than the one kept starts afresh, a lower one too: a request
+        that began before a change, or a database restored from a backup. (A request of
+        the old version costs the next one of the new a load, nothing more: the versions
+        are never used twice, see models/district_data.py.)"""
+        kept_version, values = self._kept
+        if kept_version != version:
+            values = {}
+            self._kept = (version, values)
+        if key not in values:
+            values[key] = load()
+        return cast(ValueT, values[key])
+
+
+def read_along(db: Session, version: int | None) -> None:
+    """The version, read with another statement of this session (district_data.VERSION)."""
+    if version is not None:
+        db.info[_VERSION] = version
+
+
+def kept(db: Session, key: Hashable, load: Callable[[], ValueT]) -> ValueT:
+    """The value under `key` of the version this session read; `load` reads it when it
+    is not kept, or when the session has no version to trust (it read none, it changed
+    something)."""
+    store: DistrictCache | None = db.info.get(STORE)
+    version: int | None = db.info.get(_VERSION)
+    if store is None or version is None or db.new or db.dirty or db.deleted:  # changes not yet flushed
+        return load()
+    return store.value(version, key, load)
+
+
+@event.listens_for(Session, "after_flush")
+def _distrust_after_flush(db: Session, _flush_context: Any) -> None:
+    db.info.pop(_VERSION, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _distrust_after_a_write(state: ORMExecuteState) -> None:
+    # Bulk UPDATE and DELETE, and SQL text, which may write.
+    if not state.is_select:
+        state.session.info.pop(_VERSION, None)
