@@ -1,7 +1,8 @@
 """The version of the district data that staff pages keep between requests
 (services/district_cache.py): one row whose number database triggers raise, in the
-transaction that changes a department, a membership, a school, a feedback tag, the triage
-department or a staff member's name, role or standing. A trigger sees every writer: a
+transaction that changes a department, a membership, a reply target, a school, a feedback
+tag, the office hours, a closure, the triage department or a staff member's name, role or
+standing. A trigger sees every writer: a
 page, a roster import, a second app host, SQL an operator types.
 
 The triggers are made here for a schema that create_all builds (the SQLite tests), and by
@@ -35,7 +36,15 @@ _NOT_FAMILY = "{row}.role <> 'family'"
 WATCHED = [
     *(
         (table, event_name, None)
-        for table in ("department", "department_member", "school", "feedback_tag")
+        for table in (
+            "department",
+            "department_member",
+            "reply_target",
+            "school",
+            "feedback_tag",
+            "business_hours",
+            "closure",
+        )
         for event_name in ("INSERT", "UPDATE", "DELETE")
     ),
     ("district_setting", "INSERT", None),

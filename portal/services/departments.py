@@ -139,8 +139,16 @@ def targets_of(db: Session, department_id: int) -> dict[Priority, Targets]:
 
 
 def first_reply_targets(db: Session, department_ids: Iterable[int], priority: Priority) -> dict[int, timedelta]:
-    """Each department's first-reply target for one priority, in one query."""
-    ids = set(department_ids)
+    """Each department's first-reply target for one priority, in one query, kept between
+    requests (district_cache): the new-request form shows them."""
+    ids = frozenset(department_ids)
+    kept = district_cache.kept(
+        db, ("first reply targets", ids, priority), lambda: _first_reply_targets(db, ids, priority)
+    )
+    return dict(kept)
+
+
+def _first_reply_targets(db: Session, ids: frozenset[int], priority: Priority) -> dict[int, timedelta]:
     default = timedelta(hours=DEFAULT_TARGET_HOURS[priority][0])
     targets = dict.fromkeys(ids, default)
     rows = db.execute(

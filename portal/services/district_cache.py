@@ -1,6 +1,7 @@
-"""District data that staff pages show on every request and that changes a few times a
-term (the departments a staff member works in, the schools, the feedback tags, the staff
-to filter by), kept by each app process between requests.
+"""District data that pages show on every request and that changes a few times a term
+(the departments a staff member works in, the departments, schools, tags and staff that
+filters and forms offer, the departments families may ask and their reply targets, the
+calendar), kept by each app process between requests.
 
 What is kept is of one version of the district data, the number that database triggers
 raise in the transaction of every change to it, whoever writes it: a page, a roster

@@ -5,6 +5,7 @@ models/district_data.py), and a session that wrote reads the database."""
 import itertools
 import time
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 from flask import Flask
@@ -15,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from portal import session_lifetimes
 from portal.db import utcnow
-from portal.models import DistrictDataVersion, Role, School, User
+from portal.models import Closure, DistrictDataVersion, Role, School, User
 from portal.models.district_data import triggers
 from portal.services import departments, district_cache, scope
 from portal.services.accounts import sessions
+from portal.services.calendar import district_calendar
 from portal.services.feedback import review
 from portal.services.households import directory
 from tests import factories
@@ -110,6 +112,29 @@ def test_every_change_to_a_school_or_a_tag_raises_the_version(db: Session) -> No
     assert raised(db, "INSERT INTO feedback_tag (name) VALUES ('bikes')")
     assert raised(db, "UPDATE feedback_tag SET name = 'bicycles'")
     assert raised(db, "DELETE FROM feedback_tag")
+
+
+def test_every_change_to_the_calendar_or_a_reply_target_raises_the_version(db: Session) -> None:
+    department = factories.make_department(db)
+    assert raised(db, "INSERT INTO business_hours (weekday, opens, closes) VALUES (0, '08:00', '12:00')")
+    assert raised(db, "UPDATE business_hours SET closes = '13:00'")
+    assert raised(db, "DELETE FROM business_hours")
+    assert raised(
+        db,
+        "INSERT INTO closure (first_day, last_day, name, translations, created_at) "
+        "VALUES ('2027-01-04', '2027-01-04', 'Snow day', '{}', :now)",
+        now=utcnow(),
+    )
+    assert raised(db, "UPDATE closure SET name = 'Snow'")
+    assert raised(db, "DELETE FROM closure")
+    assert raised(
+        db,
+        "INSERT INTO reply_target (department_id, priority, first_reply_minutes, next_reply_minutes, "
+        "resolution_minutes) VALUES (:id, 'normal', 60, 60, 600)",
+        id=department.id,
+    )
+    assert raised(db, "UPDATE reply_target SET first_reply_minutes = 30")
+    assert raised(db, "DELETE FROM reply_target")
 
 
 @pytest.mark.parametrize("role", [Role.STAFF, Role.ADMIN])
@@ -236,6 +261,19 @@ def test_a_staff_members_departments_are_read_once_for_every_page_until_one_chan
     with request_session(app) as page:
         [(renamed, _lead, _triage)] = departments.memberships_of(page, page.get(User, staff.id)) or []
     assert renamed.name == "Buses" and counter.count("department_member") == 2
+
+
+def test_a_closure_added_by_the_calendar_feed_moves_the_next_pages_promise(app: Flask, db: Session) -> None:
+    """The calendar is kept between requests, in each time zone, until it changes."""
+    with request_session(app) as page:
+        kept = district_calendar.current(page)
+        assert kept.closures == ()
+    with request_session(app) as page:
+        assert district_calendar.current(page) is kept
+    db.add(Closure(first_day=date(2027, 1, 4), last_day=date(2027, 1, 5), name="Snow days"))
+    db.commit()
+    with request_session(app) as page:
+        assert district_calendar.current(page).closures == ((date(2027, 1, 4), date(2027, 1, 5)),)
 
 
 def test_the_session_statement_reads_the_version(app: Flask, db: Session) -> None:

@@ -483,10 +483,18 @@ def test_page_sends_a_fixed_number_of_statements_however_many_rows(
 # (services/district_cache.py): the queues without the staff member's departments, the
 # schools (and the feedback queue without the tags and the staff it offers); a request and
 # a feedback page without the departments and staff their update forms offer; a household
-# without the departments of the menu. A page that wrote (the access log, at a first look)
+# without the departments of the menu; the new-request form without the departments, their
+# reply targets, the calendar and the speed measured. A page that wrote (the access log, at a first look)
 # reads them from the database: what it keeps is kept by the next one.
 FIRST_LOOK = "INSERT INTO audit_event"  # the access log, written once in 10 minutes
+MEASURED_SPEED = "first_reply_business_seconds"  # kept by a worker for minutes
 KEPT = [
+    pytest.param(
+        new_request,
+        3,
+        ("FROM department", "reply_target", "business_hours", "closure", MEASURED_SPEED),
+        id="new-request",
+    ),
     pytest.param(staff_queue, 5, ("department_member", "school"), id="staff-queue"),
     pytest.param(feedback_queue, 5, ("department_member", "school", "feedback_tag"), id="feedback-queue"),
     pytest.param(staff_request_page, 9, ("department_member", FIRST_LOOK), id="staff-request-page"),

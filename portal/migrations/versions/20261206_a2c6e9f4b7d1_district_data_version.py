@@ -1,13 +1,13 @@
-"""district data version: raised by triggers, read by the staff pages' cache
+"""district data version: raised by triggers, read by the pages' cache
 
 Revision ID: a2c6e9f4b7d1
 Revises: f1c7d3a5b8e2
 Create Date: 2026-12-06 18:00:00
 
-Staff pages keep the departments, schools, feedback tags and staff they show between
-requests (portal/services/district_cache.py), under a version number that triggers raise
-in the transaction of every change to them, whoever writes it
-(portal/models/district_data.py).
+Pages keep the district data they show on every request (departments, schools, feedback
+tags, staff, reply targets, the calendar) between requests
+(portal/services/district_cache.py), under a version number that triggers raise in the
+transaction of every change to them, whoever writes it (portal/models/district_data.py).
 """
 
 from collections.abc import Sequence

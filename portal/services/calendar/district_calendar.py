@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from portal.catalogs import lazy_gettext as _l
 from portal.db import CONFIGURED_TIME_ZONE
 from portal.models import BusinessHours, Closure, DistrictSetting, User
-from portal.services import audit, scope, translated
+from portal.services import audit, district_cache, scope, translated
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.requests.business_time import Calendar
 
@@ -80,9 +80,11 @@ def read_along(db: Session, saved: str | None) -> None:
 
 def current(db: Session) -> Calendar:
     """The calendar that every promise of this session is computed on, with every
-    closure: read once per session, and again after `forget` or a rollback."""
+    closure: read once per session, and again after `forget` or a rollback; kept between
+    requests too (district_cache), in each time zone it was read in."""
     if _CALENDAR not in db.info:
-        db.info[_CALENDAR] = load_calendar(db, current_time_zone(db))
+        zone = current_time_zone(db)
+        db.info[_CALENDAR] = district_cache.kept(db, ("calendar", zone), lambda: load_calendar(db, zone))
     calendar: Calendar = db.info[_CALENDAR]
     return calendar
 

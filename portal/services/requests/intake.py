@@ -5,6 +5,7 @@ and start the clocks."""
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -23,7 +24,8 @@ from portal.models import (
     Student,
     User,
 )
-from portal.services import audit, scope
+from portal.models.district import Translations
+from portal.services import audit, district_cache, scope
 from portal.services.calendar import district_calendar
 from portal.services.errors import InvalidInput, NotAllowed, NotFound
 from portal.services.requests.business_time import Calendar
@@ -62,8 +64,26 @@ def clean_body(body: str, *, field: str = "body") -> str:
     return clean_text(body, field=field, limit=BODY_MAX_LENGTH, missing=_l("Write your message."))
 
 
-def public_departments(db: Session) -> list[Department]:
-    return list(db.scalars(select(Department).where(Department.is_public.is_(True)).order_by(Department.name)))
+class PublicDepartment(NamedTuple):
+    """A department families may ask, as the forms offer it, read as values: kept between
+    requests (district_cache) and shared by them, never changed in place."""
+
+    id: int
+    name: str
+    translations: Translations
+    metrics_public: bool
+
+
+def public_departments(db: Session) -> tuple[PublicDepartment, ...]:
+    """The departments families may ask, by name."""
+    statement = (
+        select(Department.id, Department.name, Department.translations, Department.metrics_public)
+        .where(Department.is_public.is_(True))
+        .order_by(Department.name)
+    )
+    return district_cache.kept(
+        db, "public departments", lambda: tuple(PublicDepartment(*row) for row in db.execute(statement))
+    )
 
 
 def _open_request(
