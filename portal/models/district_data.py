@@ -1,9 +1,9 @@
-"""The version of the district data that staff pages keep between requests
+"""The version of the district data that pages keep between requests
 (services/district_cache.py): one row whose number database triggers raise, in the
 transaction that changes a department, a membership, a reply target, a school, a feedback
 tag, the office hours, a closure, the triage department or a staff member's name, role or
-standing. A trigger sees every writer: a
-page, a roster import, a second app host, SQL an operator types.
+standing. A trigger sees every writer: a page, a roster import, the calendar feed, a
+second app host, SQL an operator types.
 
 The triggers are made here for a schema that create_all builds (the SQLite tests), and by
 migration a2c6e9f4b7d1 for one that the migrations build. On SQLite a table's triggers go

@@ -7,12 +7,13 @@ What is kept is of one version of the district data, the number that database tr
 raise in the transaction of every change to it, whoever writes it: a page, a roster
 import, another app host, SQL an operator types (portal/models/district_data.py). The
 version is read along with the session statement (services/accounts/sessions.py), so a
-page whose data is kept sends none of its statements; a page that reads a newer version
-starts the process's store afresh. Bench/RESULTS.md has what it saves.
+page whose data is kept sends none of its statements; a page that reads another version
+starts the process's store afresh. bench/RESULTS.md (twelfth round) has what it saves.
 
 A session trusts the store only until it writes: its own change is not in the version it
-read, so from its first flush or UPDATE on it reads the database. Kept values are shared
-by every request of the process and are never changed in place: tuples and rows.
+read, so from its first change on (flushed or not, a bulk UPDATE, SQL text) it reads the
+database. Kept values are shared by every request of the process and are never changed
+in place: tuples, rows, the frozen Calendar; a dict is handed out as a copy.
 """
 
 from collections.abc import Callable, Hashable
@@ -62,7 +63,7 @@ def kept(db: Session, key: Hashable, load: Callable[[], ValueT]) -> ValueT:
     something)."""
     store: DistrictCache | None = db.info.get(STORE)
     version: int | None = db.info.get(_VERSION)
-    if store is None or version is None or db.new or db.dirty or db.deleted:  # changes not yet flushed
+    if store is None or version is None or db.new or db.dirty or db.deleted:
         return load()
     return store.value(version, key, load)
 
