@@ -3,6 +3,7 @@ the version its session read, every writer raises the version (the triggers of
 models/district_data.py), and a session that wrote reads the database."""
 
 import itertools
+import threading
 import time
 from collections.abc import Callable
 from datetime import date
@@ -56,6 +57,31 @@ def test_a_request_of_an_older_version_loads_for_itself() -> None:
     assert store.value(7, "tags", lambda: "seven") == "seven"
     assert store.value(6, "tags", lambda: "six") == "six"
     assert store.value(7, "tags", lambda: "seven, loaded again") == "seven, loaded again"
+
+
+def test_threads_reading_different_versions_at_once_each_get_their_own() -> None:
+    """Requests of a threaded server, some begun before a change and some after, each
+    reading every key: no value of one version is ever handed to another."""
+    store = district_cache.DistrictCache()
+    wrong: list[tuple[int, str, object]] = []
+
+    def load(version: int, key: str) -> tuple[int, str]:
+        time.sleep(0)  # another thread runs while this one loads
+        return (version, key)
+
+    def requests_of(version: int) -> None:
+        for round_ in range(300):
+            key = "abcd"[round_ % 4]
+            found = store.value(version, key, lambda key=key: load(version, key))
+            if found != (version, key):
+                wrong.append((version, key, found))
+
+    threads = [threading.Thread(target=requests_of, args=(version,)) for version in (1, 2, 3, 2, 3, 4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
 
 
 # --- the triggers -------------------------------------------------------------------
