@@ -77,7 +77,8 @@ class StaffChoice(NamedTuple):
     display_name: str
 
 
-_DEPARTMENT_CHOICE = (Department.id, Department.name, Department.translations)
+# A DepartmentChoice's columns, in its fields' order.
+DEPARTMENT_CHOICE_COLUMNS = (Department.id, Department.name, Department.translations)
 
 
 def memberships_of(db: Session, actor: User) -> list[tuple[DepartmentChoice, bool, bool]] | None:
@@ -94,7 +95,7 @@ def memberships_of(db: Session, actor: User) -> list[tuple[DepartmentChoice, boo
 
 def _memberships(db: Session, user_id: int) -> tuple[tuple[DepartmentChoice, bool, bool], ...]:
     rows = db.execute(
-        select(*_DEPARTMENT_CHOICE, DepartmentMember.is_supervisor, _TRIAGE_DEPARTMENT_ID)
+        select(*DEPARTMENT_CHOICE_COLUMNS, DepartmentMember.is_supervisor, _TRIAGE_DEPARTMENT_ID)
         .join(DepartmentMember, DepartmentMember.department_id == Department.id)
         .where(DepartmentMember.user_id == user_id)
         .order_by(Department.name)
@@ -107,7 +108,7 @@ def _memberships(db: Session, user_id: int) -> tuple[tuple[DepartmentChoice, boo
 
 def department_choices(db: Session) -> tuple[DepartmentChoice, ...]:
     """Every department, by name, as filters and forms offer them: kept between requests."""
-    statement = select(*_DEPARTMENT_CHOICE).order_by(Department.name)
+    statement = select(*DEPARTMENT_CHOICE_COLUMNS).order_by(Department.name)
     return district_cache.kept(
         db, "departments", lambda: tuple(DepartmentChoice(*row) for row in db.execute(statement))
     )

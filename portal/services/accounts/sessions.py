@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from portal.db import rows_matched
@@ -20,6 +20,15 @@ from portal.services.calendar import district_calendar
 
 # last_seen_at is written at most this often, not on every page view.
 _TOUCH_INTERVAL = timedelta(seconds=60)
+
+# A signed-in session with its user. The district's time zone comes along, since almost
+# every page shows a time, and the version of the district data that this process may have
+# kept. Built once (portal.db, "Statements built once"): every page sends it.
+_LIVE_SESSION = (
+    select(UserSession, User, district_calendar.SAVED_TIME_ZONE, VERSION)
+    .join(User, User.id == UserSession.user_id)
+    .where(UserSession.token_hash == bindparam("token_hash"))
+)
 
 
 @dataclass(frozen=True)
@@ -64,13 +73,7 @@ def load_session_user(db: Session, token: str, lifetimes: Lifetimes, *, now: dat
     """The user of a live session, or None when it ended, expired or sat idle too long."""
     if not token or len(token) > 100:
         return None
-    # The district's time zone comes along, since almost every page shows a time, and the
-    # version of the district data that this process may have kept.
-    row = db.execute(
-        select(UserSession, User, district_calendar.SAVED_TIME_ZONE, VERSION)
-        .join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == hash_token(token))
-    ).first()
+    row = db.execute(_LIVE_SESSION, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
     user_session, user, saved_time_zone, district_data_version = row

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, bindparam, false, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.catalogs import lazy_gettext as _l
@@ -142,6 +142,38 @@ class QueueItem:
         return feedback_reference(self.id)
 
 
+# The page's feedback by its ids, a row per tag. Built once (portal.db, "Statements built once").
+_QUEUE_ROWS = (
+    select(
+        Feedback.id,
+        Feedback.kind,
+        Feedback.body,
+        Feedback.created_at,
+        Feedback.author_id,
+        Feedback.contact_email,
+        Feedback.flagged,
+        Department.name.label("department_name"),
+        Department.translations.label("department_translations"),
+        School.name.label("school_name"),
+        School.translations.label("school_translations"),
+        Feedback.rating,
+        Feedback.sentiment,
+        Feedback.sentiment_language,
+        Feedback.status,
+        User.display_name.label("assignee_name"),
+        FeedbackTag.name.label("tag_name"),
+        FeedbackTag.translations.label("tag_translations"),
+    )
+    .outerjoin(Department, Department.id == Feedback.department_id)
+    .outerjoin(School, School.id == Feedback.school_id)
+    .outerjoin(User, User.id == Feedback.assignee_id)
+    .outerjoin(feedback_tagging, feedback_tagging.c.feedback_id == Feedback.id)
+    .outerjoin(FeedbackTag, FeedbackTag.id == feedback_tagging.c.tag_id)
+    .where(Feedback.id.in_(bindparam("ids", expanding=True)))
+    .order_by(FeedbackTag.name)
+)
+
+
 def _queue_items(db: Session, ids: list[int]) -> list[QueueItem]:
     """The page's feedback by its ids (chosen and sorted on the queue's indexes), read as
     values with its names and tags (a row per tag): whole objects with their assignee,
@@ -149,35 +181,7 @@ def _queue_items(db: Session, ids: list[int]) -> list[QueueItem]:
     (bench/RESULTS.md, ninth round)."""
     if not ids:
         return []
-    rows = db.execute(
-        select(
-            Feedback.id,
-            Feedback.kind,
-            Feedback.body,
-            Feedback.created_at,
-            Feedback.author_id,
-            Feedback.contact_email,
-            Feedback.flagged,
-            Department.name.label("department_name"),
-            Department.translations.label("department_translations"),
-            School.name.label("school_name"),
-            School.translations.label("school_translations"),
-            Feedback.rating,
-            Feedback.sentiment,
-            Feedback.sentiment_language,
-            Feedback.status,
-            User.display_name.label("assignee_name"),
-            FeedbackTag.name.label("tag_name"),
-            FeedbackTag.translations.label("tag_translations"),
-        )
-        .outerjoin(Department, Department.id == Feedback.department_id)
-        .outerjoin(School, School.id == Feedback.school_id)
-        .outerjoin(User, User.id == Feedback.assignee_id)
-        .outerjoin(feedback_tagging, feedback_tagging.c.feedback_id == Feedback.id)
-        .outerjoin(FeedbackTag, FeedbackTag.id == feedback_tagging.c.tag_id)
-        .where(Feedback.id.in_(ids))
-        .order_by(FeedbackTag.name)
-    )
+    rows = db.execute(_QUEUE_ROWS, {"ids": ids})
     items: dict[int, QueueItem] = {}
     for row in rows:
         # The columns are the item's fields, but for the names read as a name and its
@@ -350,7 +354,7 @@ def _assignees(db: Session, department_id: int | None) -> tuple[StaffChoice, ...
 
 
 def staff_choices(db: Session, staff_scope: scope.StaffScope) -> tuple[StaffChoice, ...]:
-    """Whom the queue offers to filter by and to assign to, as (id, display_name) rows:
+    """Whom the queue offers to filter by and to assign to, as StaffChoice values:
     the administrators and the members of the departments whose feedback this staff
     member sees (the triage group among them), who alone can be given that feedback;
     every active staff member for an administrator. A district's whole staff would be

@@ -7,7 +7,7 @@ review who opened which household and when.
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import null, select
+from sqlalchemy import bindparam, null, select
 from sqlalchemy.orm import Session, aliased
 
 from portal.models import AuditEvent, Household, User
@@ -38,14 +38,22 @@ def record_view(db: Session, actor: User, household: Household, what: str, *, no
     )
 
 
-def _viewed_recently(db: Session, actor: User, household: Household, now: datetime) -> bool:
-    recent = select(AuditEvent.id).where(
-        AuditEvent.actor_id == actor.id,
-        AuditEvent.household_id == household.id,
+# Built once (portal.db, "Statements built once").
+_RECENT_VIEW = (
+    select(AuditEvent.id)
+    .where(
+        AuditEvent.actor_id == bindparam("actor_id"),
+        AuditEvent.household_id == bindparam("household_id"),
         AuditEvent.action == VIEW_ACTION,
-        AuditEvent.created_at > now - REPEAT_WINDOW,
+        AuditEvent.created_at > bindparam("since"),
     )
-    return db.scalar(recent.limit(1)) is not None
+    .limit(1)
+)
+
+
+def _viewed_recently(db: Session, actor: User, household: Household, now: datetime) -> bool:
+    parameters = {"actor_id": actor.id, "household_id": household.id, "since": now - REPEAT_WINDOW}
+    return db.scalar(_RECENT_VIEW, parameters) is not None
 
 
 def household_views(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -141,19 +141,22 @@ def details_for_staff(db: Session, actor: User, household_id: int, user_id: int)
     return load_details(db, guardian_for_staff(db, actor, household_id, user_id))
 
 
+# One statement however many guardians: a row per guardian and subscription (a guardian
+# without any has one row, with no topic). Built once (portal.db, "Statements built once").
+_HOUSEHOLD_DETAILS = (
+    select(User, ContactPreference, TopicSubscription.topic, TopicSubscription.channel)
+    .join(Guardianship, Guardianship.user_id == User.id)
+    .outerjoin(ContactPreference, ContactPreference.user_id == User.id)
+    .outerjoin(TopicSubscription, TopicSubscription.user_id == User.id)
+    .where(Guardianship.household_id == bindparam("household_id"))
+    .order_by(Guardianship.id)
+)
+
+
 def household_details(db: Session, actor: User, household_id: int) -> list[ContactDetails]:
     """Every guardian's preferences in one household, for its staff page."""
     scope.require_staff(actor)
-    # One statement however many guardians: a row per guardian and subscription (a guardian
-    # without any has one row, with no topic).
-    rows = db.execute(
-        select(User, ContactPreference, TopicSubscription.topic, TopicSubscription.channel)
-        .join(Guardianship, Guardianship.user_id == User.id)
-        .outerjoin(ContactPreference, ContactPreference.user_id == User.id)
-        .outerjoin(TopicSubscription, TopicSubscription.user_id == User.id)
-        .where(Guardianship.household_id == household_id)
-        .order_by(Guardianship.id)
-    ).all()
+    rows = db.execute(_HOUSEHOLD_DETAILS, {"household_id": household_id}).all()
     guardians: dict[int, tuple[User, ContactPreference | None, set[Choice]]] = {}
     for user, preference, topic, channel in rows:
         _user, _preference, chosen = guardians.setdefault(user.id, (user, preference, set()))

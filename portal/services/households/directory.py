@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, CompoundSelect, Row, Select, and_, or_, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, Row, Select, and_, bindparam, or_, select, union
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.catalogs import lazy_gettext as _l
@@ -214,10 +214,13 @@ def reinvite_guardian(
     return accounts.issue_invitation(db, actor, guardianship.user, settings, now=now, household_id=household_id)
 
 
+# Built once, as every statement a page sends each time (portal.db, "Statements built once").
+_HOUSEHOLD_WITH_MEMBERS = _joined_with_members(select(Household).where(Household.id == bindparam("household_id")))
+
+
 def household_for_staff(db: Session, actor: User, household_id: int) -> Household:
     scope.require_staff(actor)
-    statement = _joined_with_members(select(Household).where(Household.id == household_id))
-    household = db.execute(statement).unique().scalar_one_or_none()
+    household = db.execute(_HOUSEHOLD_WITH_MEMBERS, {"household_id": household_id}).unique().scalar_one_or_none()
     if household is None:
         raise NotFound()
     return household

@@ -4,7 +4,7 @@ and staff's internal notes on a household, which families never see."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -48,14 +48,17 @@ def note_for_family(db: Session, actor: User, note_id: int) -> AccountNote:
     return scope.family_get(db, actor, AccountNote, note_id, HISTORY)
 
 
+# Built once (portal.db, "Statements built once").
+_HOUSEHOLD_NOTES = with_history(
+    select(AccountNote)
+    .where(AccountNote.household_id == bindparam("household_id"))
+    .order_by(AccountNote.updated_at.desc(), AccountNote.id.desc())
+)
+
+
 def notes_for_staff(db: Session, actor: User, household_id: int) -> list[AccountNote]:
     scope.require_staff(actor)
-    statement = (
-        select(AccountNote)
-        .where(AccountNote.household_id == household_id)
-        .order_by(AccountNote.updated_at.desc(), AccountNote.id.desc())
-    )
-    return list(db.scalars(with_history(statement)).unique())
+    return list(db.scalars(_HOUSEHOLD_NOTES, {"household_id": household_id}).unique())
 
 
 def note_for_staff(db: Session, actor: User, household_id: int, note_id: int) -> AccountNote:
@@ -191,15 +194,18 @@ def revise_note(
     return note
 
 
+# Built once (portal.db, "Statements built once").
+_STAFF_NOTES = (
+    select(StaffNote)
+    .where(StaffNote.household_id == bindparam("household_id"))
+    .order_by(StaffNote.created_at.desc(), StaffNote.id.desc())
+    .options(joinedload(StaffNote.author))
+)
+
+
 def staff_notes(db: Session, actor: User, household_id: int) -> list[StaffNote]:
     scope.require_staff(actor)
-    statement = (
-        select(StaffNote)
-        .where(StaffNote.household_id == household_id)
-        .order_by(StaffNote.created_at.desc(), StaffNote.id.desc())
-        .options(joinedload(StaffNote.author))
-    )
-    return list(db.scalars(statement))
+    return list(db.scalars(_STAFF_NOTES, {"household_id": household_id}))
 
 
 def add_staff_note(db: Session, actor: User, household_id: int, text: str, *, now: datetime) -> StaffNote:

@@ -5,7 +5,7 @@ clocks and asks the family how we did; a family message reopens or resumes."""
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from portal.models import ACTIVE_STATUSES, Guardianship, Request, RequestMessage, RequestStatus, User
@@ -56,15 +56,18 @@ def public_messages(db: Session, request: Request) -> list[RequestMessage]:
     return list(db.scalars(statement))
 
 
+# Built once (portal.db, "Statements built once").
+_ALL_MESSAGES = (
+    select(RequestMessage)
+    .where(RequestMessage.request_id == bindparam("request_id"))
+    .order_by(RequestMessage.id)
+    .options(joinedload(RequestMessage.author))
+)
+
+
 def all_messages(db: Session, request: Request) -> list[RequestMessage]:
     """The whole conversation, internal notes included: for staff only."""
-    statement = (
-        select(RequestMessage)
-        .where(RequestMessage.request_id == request.id)
-        .order_by(RequestMessage.id)
-        .options(joinedload(RequestMessage.author))
-    )
-    return list(db.scalars(statement))
+    return list(db.scalars(_ALL_MESSAGES, {"request_id": request.id}))
 
 
 def reply_as_family(

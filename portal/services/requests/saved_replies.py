@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import inspect, or_, select
+from sqlalchemy import bindparam, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from portal.catalogs import lazy_gettext as _l
@@ -187,17 +187,21 @@ def family_language(db: Session, request: Request) -> str:
     return language or "en"
 
 
+# Built once (portal.db, "Statements built once").
+_OFFERED = (
+    select(SavedReply)
+    .where(
+        SavedReply.is_active.is_(True),
+        or_(SavedReply.department_id == bindparam("department_id"), SavedReply.department_id.is_(None)),
+    )
+    .order_by(SavedReply.title, SavedReply.id)
+)
+
+
 def offered_for(db: Session, request: Request, language: str) -> list[OfferedReply]:
     """The saved replies of the request's department and the district-wide ones, by title,
     each with its text in `language` when it was translated, else in English."""
-    replies = db.scalars(
-        select(SavedReply)
-        .where(
-            SavedReply.is_active.is_(True),
-            or_(SavedReply.department_id == request.department_id, SavedReply.department_id.is_(None)),
-        )
-        .order_by(SavedReply.title, SavedReply.id)
-    )
+    replies = db.scalars(_OFFERED, {"department_id": request.department_id})
     return [_offered(reply, language) for reply in replies]
 
 

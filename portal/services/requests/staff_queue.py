@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, false, select, union
+from sqlalchemy import Select, and_, bindparam, false, select, union
 from sqlalchemy.orm import Session, joinedload
 
 from portal.catalogs import lazy_gettext as _l
@@ -25,7 +25,7 @@ from portal.models import (
 from portal.models.request import REFERENCE_PREFIX, RequestBasics
 from portal.services import audit, district_cache, notifications, scope
 from portal.services.calendar import district_calendar
-from portal.services.departments import DepartmentChoice, StaffChoice
+from portal.services.departments import DEPARTMENT_CHOICE_COLUMNS, DepartmentChoice, StaffChoice
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.pagination import Page, paginate, paginate_search
 from portal.services.requests.business_time import Calendar
@@ -115,6 +115,35 @@ class QueueRequest(RequestBasics):
     callback_due_at: datetime | None
 
 
+# The page's rows by their ids. Built once (portal.db, "Statements built once").
+_QUEUE_ROWS = (
+    select(
+        Request.id,
+        Request.subject,
+        Request.priority,
+        Request.status,
+        Request.flagged,
+        Household.name.label("family"),
+        Department.name.label("department_name"),
+        Department.translations.label("department_translations"),
+        School.name.label("school_name"),
+        School.translations.label("school_translations"),
+        User.display_name.label("assignee_name"),
+        Request.first_replied_at,
+        Request.first_reply_due_at,
+        Request.next_reply_due_at,
+        Request.resolution_paused_at,
+        Request.resolution_due_at,
+        Request.callback_due_at,
+    )
+    .join(Household, Household.id == Request.household_id)
+    .join(Department, Department.id == Request.department_id)
+    .outerjoin(School, School.id == Request.school_id)
+    .outerjoin(User, User.id == Request.assignee_id)
+    .where(Request.id.in_(bindparam("ids", expanding=True)))
+)
+
+
 def _queue_requests(db: Session, ids: list[int]) -> list[QueueRequest]:
     """The page's requests by their ids (chosen and sorted on the queue's indexes), read as
     values with their family's, department's, school's and assignee's names: whole objects
@@ -122,32 +151,7 @@ def _queue_requests(db: Session, ids: list[int]) -> list[QueueRequest]:
     ninth round)."""
     if not ids:
         return []
-    rows = db.execute(
-        select(
-            Request.id,
-            Request.subject,
-            Request.priority,
-            Request.status,
-            Request.flagged,
-            Household.name.label("family"),
-            Department.name.label("department_name"),
-            Department.translations.label("department_translations"),
-            School.name.label("school_name"),
-            School.translations.label("school_translations"),
-            User.display_name.label("assignee_name"),
-            Request.first_replied_at,
-            Request.first_reply_due_at,
-            Request.next_reply_due_at,
-            Request.resolution_paused_at,
-            Request.resolution_due_at,
-            Request.callback_due_at,
-        )
-        .join(Household, Household.id == Request.household_id)
-        .join(Department, Department.id == Request.department_id)
-        .outerjoin(School, School.id == Request.school_id)
-        .outerjoin(User, User.id == Request.assignee_id)
-        .where(Request.id.in_(ids))
-    )
+    rows = db.execute(_QUEUE_ROWS, {"ids": ids})
     found = {row.id: _queue_request(row._asdict()) for row in rows}
     # A request deleted between the two statements is left out, not an error.
     return [found[request_id] for request_id in ids if request_id in found]
@@ -219,24 +223,27 @@ class OtherRequests:
     hidden_count: int
 
 
+# Built once (portal.db, "Statements built once").
+_OTHER_OPEN_REQUESTS = (
+    select(Request)
+    .where(
+        Request.household_id == bindparam("household_id"),
+        Request.id != bindparam("request_id"),
+        Request.status.in_(ACTIVE_STATUSES),
+    )
+    .order_by(Request.due_at.asc().nulls_last(), Request.id)
+    # Joined: a handful of departments, in the same statement rather than a second one.
+    .options(joinedload(Request.department, innerjoin=True))
+)
+
+
 def other_open_requests(db: Session, actor: User, request: Request) -> OtherRequests:
     """The household's other open requests: in full where they are in the staff
     member's departments, otherwise only counted, so that staff can tell the family
     another team has it. Not per department: which department a family asked can
     itself be private (special education, counselling)."""
     staff = scope.for_staff(db, actor)
-    rows = db.scalars(
-        select(Request)
-        .where(
-            Request.household_id == request.household_id,
-            Request.id != request.id,
-            Request.status.in_(ACTIVE_STATUSES),
-        )
-        .order_by(Request.due_at.asc().nulls_last(), Request.id)
-        # Joined: a handful of departments, in the same statement rather than a second one.
-        .options(joinedload(Request.department, innerjoin=True))
-    )
-    found = list(rows)
+    found = list(db.scalars(_OTHER_OPEN_REQUESTS, {"household_id": request.household_id, "request_id": request.id}))
     visible = [other for other in found if staff.sees_request_of(other.department_id)]
     return OtherRequests(visible, len(found) - len(visible))
 
@@ -363,7 +370,7 @@ def update_choices(db: Session, department_id: int) -> UpdateChoices:
 
 def _update_choices(db: Session, department_id: int) -> UpdateChoices:
     statement = (
-        select(Department.id, Department.name, Department.translations, User.id, User.display_name)
+        select(*DEPARTMENT_CHOICE_COLUMNS, User.id, User.display_name)
         .outerjoin(
             DepartmentMember,
             and_(DepartmentMember.department_id == Department.id, Department.id == department_id),
