@@ -4,6 +4,7 @@ of a view that saves (save, save_or_show_error, save_or_flash, save_or_refuse)."
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import wtforms
@@ -130,6 +131,15 @@ def _option(value: Any, label: Any, selected: bool) -> str:
     """An option as WTForms writes it, its value and label escaped. Plain text: a filter
     bar has about two hundred options, and every Markup operation makes another object."""
     value = str(value) if isinstance(value, bool) else value
+    # A lazy label is written in the request's language: the text is what is kept.
+    return _written_option(value, label if label is None or isinstance(label, str) else str(label), selected)
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _written_option(value: Any, label: str | None, selected: bool) -> str:
+    """Kept: a queue's filters write the same few hundred options at every request, and
+    escaping each costs more than finding it here. Typed, so that a value or label marked
+    safe is never taken for the same text unmarked."""
     # As html_params does: attributes sorted by name, and a value already marked safe still
     # has its quotes escaped (escape leaves none in any other value).
     quoted = str(escape(value)).replace('"', "&quot;")

@@ -22,7 +22,11 @@ from portal.blueprints.forms import (
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
 # Values already marked safe too: their quotes must still be escaped inside the attribute.
 VALUES = TEXT | TEXT.map(Markup)
-CHOICES = st.lists(st.builds(SelectChoice, VALUES, TEXT), min_size=1, max_size=8, unique_by=lambda choice: choice.value)
+# Labels marked safe too: the options are kept, and the same text marked and unmarked must
+# not be taken for each other.
+CHOICES = st.lists(
+    st.builds(SelectChoice, VALUES, VALUES), min_size=1, max_size=8, unique_by=lambda choice: choice.value
+)
 
 
 # Attribute names as views pass them: "class_", "aria_describedby", "data_x_y", and any
@@ -112,3 +116,31 @@ def test_options_with_their_own_attributes_and_groups_go_through_wtforms():
 def test_a_quote_in_a_value_marked_safe_cannot_end_the_attribute():
     quick_form, _plain = both([SelectChoice(Markup('a" onmouseover="x'), "A")], required=False)
     assert '<option value="a&quot; onmouseover=&quot;x">A</option>' in quick_form().field()
+
+
+class Translated:
+    """A label read in the request's language, as a lazy string is."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def test_an_option_is_written_in_the_language_its_label_reads_in_now():
+    label = Translated("Newest first")
+    quick_form, _plain = both([SelectChoice("newest", label)], required=False)
+    assert (
+        quick_form().field() == '<select id="field" name="field"><option value="newest">Newest first</option></select>'
+    )
+    label.text = "Lo más reciente primero"
+    assert "Lo más reciente primero</option>" in quick_form().field()
+
+
+def test_the_same_text_marked_safe_and_unmarked_is_written_each_its_own_way():
+    for _ in range(2):  # the second time from what is kept
+        marked, _plain = both([SelectChoice("a", Markup("<b>A</b>"))], required=False)
+        unmarked, _plain = both([SelectChoice("a", "<b>A</b>")], required=False)
+        assert "<b>A</b></option>" in marked().field()
+        assert "&lt;b&gt;A&lt;/b&gt;</option>" in unmarked().field()
