@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, event, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, event, or_, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
@@ -50,18 +50,52 @@ def _household_column(model: type[Any]) -> Any:
     return model.id if model is Household else model.household_id
 
 
+# The guardian of a family statement built once (portal.db, "Statements built once"): a
+# parameter that family_parameters gives at execution.
+FAMILY_USER_ID = "family_user_id"
+
+
+def _households_rows(model: type[ModelT], user_id: Any) -> Select[ModelT]:
+    own_household = select(Guardianship.household_id).where(Guardianship.user_id == user_id)
+    return select(model).where(_household_column(model).in_(own_household.scalar_subquery()))
+
+
 def family_select(actor: User, model: type[ModelT]) -> Select[ModelT]:
     """SELECT rows of `model` that belong to the actor's own household."""
     if not actor.is_family:
         raise NotAllowed()
-    own_household = select(Guardianship.household_id).where(Guardianship.user_id == actor.id)
-    return select(model).where(_household_column(model).in_(own_household.scalar_subquery()))
+    return _households_rows(model, actor.id)
+
+
+def family_statement(model: type[ModelT]) -> Select[ModelT]:
+    """family_select for a statement built once: the guardian is the parameter
+    FAMILY_USER_ID, which family_parameters gives (run without it, the statement fails)."""
+    return _households_rows(model, bindparam(FAMILY_USER_ID))
+
+
+def family_parameters(actor: User, **values: Any) -> dict[str, Any]:
+    """A family statement's parameters for the signed-in guardian, with `values` (which
+    cannot name another guardian)."""
+    if not actor.is_family:
+        raise NotAllowed()
+    return {**values, FAMILY_USER_ID: actor.id}
 
 
 def family_get(db: Session, actor: User, model: type[ModelT], object_id: int, *options: Any) -> ModelT:
     """One row of the actor's own household, or NotFound. `options` are loader options."""
     statement = family_select(actor, model).where(model.id == object_id)  # type: ignore[attr-defined]
-    found = db.scalar(statement.options(*options))
+    return _found(db, db.scalar(statement.options(*options)), model, object_id)
+
+
+def family_get_built(
+    db: Session, actor: User, statement: Select[ModelT], model: type[ModelT], object_id: int
+) -> ModelT:
+    """family_get through a family_statement built once, whose row's id is its parameter
+    "object_id"."""
+    return _found(db, db.scalar(statement, family_parameters(actor, object_id=object_id)), model, object_id)
+
+
+def _found(db: Session, found: ModelT | None, model: type[ModelT], object_id: int) -> ModelT:
     if found is None:
         raise NotFound(refused=db.get(model, object_id) is not None)
     return found

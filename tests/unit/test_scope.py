@@ -4,7 +4,8 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.exc import StatementError
 
 from portal.db import utcnow
 from portal.models import (
@@ -71,6 +72,48 @@ def test_family_get_answers_the_same_for_a_missing_row_and_another_households(db
     with pytest.raises(NotFound) as other:
         scope.family_get(db, guardian, Student, student_ids(db, theirs)[0])
     assert str(missing.value.message) == str(other.value.message)
+
+
+# A statement built once names the guardian as a parameter (portal.db, "Statements built once").
+OWN_STUDENTS = scope.family_statement(Student).order_by(Student.id)
+ONE_STUDENT = scope.family_statement(Student).where(Student.id == bindparam("object_id"))
+
+
+def test_a_family_statement_built_once_returns_only_the_guardians_own_rows(db, two_households):
+    ours, theirs = two_households
+    for household in (ours, theirs):
+        guardian = factories.guardians_of(db, household)[0]
+        found = db.scalars(OWN_STUDENTS, scope.family_parameters(guardian)).all()
+        assert [student.id for student in found] == student_ids(db, household)
+
+
+def test_a_family_statements_parameters_name_only_the_signed_in_guardian(db, two_households):
+    ours, theirs = two_households
+    guardian = factories.guardians_of(db, ours)[0]
+    other = factories.guardians_of(db, theirs)[0]
+    # A value given beside them cannot name another guardian.
+    smuggled = scope.family_parameters(guardian, **{scope.FAMILY_USER_ID: other.id})
+    assert [student.id for student in db.scalars(OWN_STUDENTS, smuggled)] == student_ids(db, ours)
+    with pytest.raises(NotAllowed):
+        scope.family_parameters(factories.make_staff(db))
+
+
+def test_a_family_statement_run_without_its_guardian_fails_rather_than_reading_every_row(db, two_households):
+    with pytest.raises(StatementError):
+        db.scalars(OWN_STUDENTS).all()
+
+
+def test_family_get_built_answers_like_family_get(db, two_households):
+    ours, theirs = two_households
+    guardian = factories.guardians_of(db, ours)[0]
+    own = student_ids(db, ours)[0]
+    assert scope.family_get_built(db, guardian, ONE_STUDENT, Student, own).id == own
+    with pytest.raises(NotFound) as missing:
+        scope.family_get_built(db, guardian, ONE_STUDENT, Student, 999_999)
+    with pytest.raises(NotFound) as other:
+        scope.family_get_built(db, guardian, ONE_STUDENT, Student, student_ids(db, theirs)[0])
+    assert str(missing.value.message) == str(other.value.message)
+    assert other.value.refused and not missing.value.refused
 
 
 def test_a_family_account_without_a_household_sees_nothing(db, two_households):

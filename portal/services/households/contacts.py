@@ -93,14 +93,23 @@ def start_preferences(db: Session, user: User, *, mobile_phone: str | None = Non
     return preference
 
 
+# Built once (portal.db, "Statements built once"): the contact page and the call-back
+# forms send them.
+_PREFERENCE = select(ContactPreference).where(ContactPreference.user_id == bindparam("user_id"))
+_SUBSCRIPTIONS = select(TopicSubscription.topic, TopicSubscription.channel).where(
+    TopicSubscription.user_id == bindparam("user_id")
+)
+_CALL_DETAILS = select(
+    ContactPreference.voice_phone, ContactPreference.mobile_phone, ContactPreference.interpreter_language
+).where(ContactPreference.user_id == bindparam("user_id"))
+
+
 def load_details(db: Session, user: User) -> ContactDetails:
-    preference = db.scalar(select(ContactPreference).where(ContactPreference.user_id == user.id))
+    preference = db.scalar(_PREFERENCE, {"user_id": user.id})
     if preference is None:
         preference = start_preferences(db, user, mobile_phone=user.phone)
         db.flush()
-    rows = db.execute(
-        select(TopicSubscription.topic, TopicSubscription.channel).where(TopicSubscription.user_id == user.id)
-    )
+    rows = db.execute(_SUBSCRIPTIONS, {"user_id": user.id})
     return ContactDetails(user, preference, frozenset((topic, channel) for topic, channel in rows))
 
 
@@ -109,11 +118,7 @@ def call_details(db: Session, actor: User) -> tuple[str, str]:
     language of its interpreter, for a call-back form: one read."""
     if not actor.is_family:
         raise NotAllowed()
-    found = db.execute(
-        select(
-            ContactPreference.voice_phone, ContactPreference.mobile_phone, ContactPreference.interpreter_language
-        ).where(ContactPreference.user_id == actor.id)
-    ).first()
+    found = db.execute(_CALL_DETAILS, {"user_id": actor.id}).first()
     voice, mobile, interpreter = found if found is not None else (None, None, "")
     return voice or mobile or actor.phone or "", interpreter or ""
 

@@ -236,16 +236,23 @@ class FamilyHousehold:
     former: list[Student]
 
 
-def _the_actors_first(actor: User) -> ColumnElement[bool]:
-    """Join condition on Guardianship for the actor's own memberships, to order by them."""
-    return and_(Guardianship.household_id == Household.id, Guardianship.user_id == actor.id)
+def _the_guardians_first(user_id: Any) -> ColumnElement[bool]:
+    """Join condition on Guardianship for the guardian's own memberships, to order by them."""
+    return and_(Guardianship.household_id == Household.id, Guardianship.user_id == user_id)
+
+
+# Built once (portal.db, "Statements built once"): the family home sends it.
+_FAMILY_HOUSEHOLDS = _joined_with_members(
+    scope.family_statement(Household)
+    .join(Guardianship, _the_guardians_first(bindparam(scope.FAMILY_USER_ID)))
+    .order_by(Guardianship.id)
+)
 
 
 def households_for_family(db: Session, actor: User) -> list[FamilyHousehold]:
     """Every household of the signed-in guardian, the first joined first: a guardian in
     shared custody belongs to each parent's household and sees them all."""
-    statement = scope.family_select(actor, Household).join(Guardianship, _the_actors_first(actor))
-    found = db.scalars(_joined_with_members(statement.order_by(Guardianship.id))).unique()
+    found = db.scalars(_FAMILY_HOUSEHOLDS, scope.family_parameters(actor)).unique()
     households = [
         FamilyHousehold(
             household,
@@ -263,23 +270,32 @@ def household_names_for_family(db: Session, actor: User) -> dict[int, str]:
     """The id and name of every household of the guardian, the first joined first."""
     statement = (
         scope.family_select(actor, Household)
-        .join(Guardianship, _the_actors_first(actor))
+        .join(Guardianship, _the_guardians_first(actor.id))
         .order_by(Guardianship.id)
         .with_only_columns(Household.id, Household.name)
     )
     return {household_id: name for household_id, name in db.execute(statement)}
 
 
+# Built once (portal.db, "Statements built once"): the new-request form sends it.
+_STUDENTS_TO_ASK_ABOUT = (
+    scope.family_statement(Student)
+    .join(
+        Guardianship,
+        and_(
+            Guardianship.household_id == Student.household_id,
+            Guardianship.user_id == bindparam(scope.FAMILY_USER_ID),
+        ),
+    )
+    .where(Student.is_active)
+    .order_by(Guardianship.id, Student.id)
+)
+
+
 def students_to_ask_about(db: Session, actor: User) -> list[Student]:
     """The students a guardian may ask about: those enrolled now, of every one of their
     households (the first joined first); a student the SIS no longer lists is not offered."""
-    statement = (
-        scope.family_select(actor, Student)
-        .join(Guardianship, and_(Guardianship.household_id == Student.household_id, Guardianship.user_id == actor.id))
-        .where(Student.is_active)
-        .order_by(Guardianship.id, Student.id)
-    )
-    return list(db.scalars(statement))
+    return list(db.scalars(_STUDENTS_TO_ASK_ABOUT, scope.family_parameters(actor)))
 
 
 def student_for_family(db: Session, actor: User, student_id: int) -> Student:

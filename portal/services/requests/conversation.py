@@ -31,29 +31,32 @@ def requests_for_family(db: Session, actor: User, *, page: int, page_size: int) 
     return paginate(db, statement, number=page, size=page_size, then_load=[joinedload(Request.department)])
 
 
-def request_for_family(db: Session, actor: User, request_id: int) -> Request:
-    """One of the household's requests with its public conversation, or NotFound."""
-    request = scope.family_get(
-        db,
-        actor,
-        Request,
-        request_id,
+# Built once (portal.db, "Statements built once"): the family's request page sends both.
+_FAMILY_REQUEST = (
+    scope.family_statement(Request)
+    .where(Request.id == bindparam("object_id"))
+    .options(
         joinedload(Request.department, innerjoin=True),
         joinedload(Request.student),
         joinedload(Request.author),
     )
-    return request
+)
+_PUBLIC_MESSAGES = (
+    select(RequestMessage)
+    .where(RequestMessage.request_id == bindparam("request_id"), RequestMessage.is_internal.is_(False))
+    .order_by(RequestMessage.id)
+    .options(joinedload(RequestMessage.author))
+)
+
+
+def request_for_family(db: Session, actor: User, request_id: int) -> Request:
+    """One of the household's requests with its public conversation, or NotFound."""
+    return scope.family_get_built(db, actor, _FAMILY_REQUEST, Request, request_id)
 
 
 def public_messages(db: Session, request: Request) -> list[RequestMessage]:
     """The conversation a family sees: never an internal note."""
-    statement = (
-        select(RequestMessage)
-        .where(RequestMessage.request_id == request.id, RequestMessage.is_internal.is_(False))
-        .order_by(RequestMessage.id)
-        .options(joinedload(RequestMessage.author))
-    )
-    return list(db.scalars(statement))
+    return list(db.scalars(_PUBLIC_MESSAGES, {"request_id": request.id}))
 
 
 # Built once (portal.db, "Statements built once").
