@@ -5,7 +5,7 @@ Statements built once: a statement that every page (the signed-in session) or a 
 bound parameters passed at execution (`db.execute(STATEMENT, {"household_id": ...})`).
 Built at each request, a statement costs its building and then its cache key, which
 SQLAlchemy works out from its whole structure at each execution unless the statement is
-the same object, which keeps its key: 0.14-0.34 ms of the app's CPU a statement,
+the same object, which keeps its key: 0.09-0.79 ms of the app's CPU a statement,
 measured in bench/RESULTS.md (thirteenth round). Statements whose shape
 changes with the filters or the staff member's scope are still built at each request.
 """
