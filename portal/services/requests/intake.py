@@ -27,6 +27,7 @@ from portal.models import (
 from portal.models.district import Translations
 from portal.services import audit, district_cache, scope
 from portal.services.calendar import district_calendar
+from portal.services.departments import DEPARTMENT_CHOICE_COLUMNS
 from portal.services.errors import InvalidInput, NotAllowed, NotFound
 from portal.services.requests.business_time import Calendar
 from portal.services.requests.promises import set_targets, start_clocks
@@ -66,7 +67,8 @@ def clean_body(body: str, *, field: str = "body") -> str:
 
 class PublicDepartment(NamedTuple):
     """A department families may ask, as the forms offer it, read as values: kept between
-    requests (district_cache) and shared by them, never changed in place."""
+    requests (district_cache) and shared by them, never changed in place. A
+    departments.DepartmentChoice, and whether its reply times are published."""
 
     id: int
     name: str
@@ -77,7 +79,7 @@ class PublicDepartment(NamedTuple):
 def public_departments(db: Session) -> tuple[PublicDepartment, ...]:
     """The departments families may ask, by name."""
     statement = (
-        select(Department.id, Department.name, Department.translations, Department.metrics_public)
+        select(*DEPARTMENT_CHOICE_COLUMNS, Department.metrics_public)
         .where(Department.is_public.is_(True))
         .order_by(Department.name)
     )
