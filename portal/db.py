@@ -6,8 +6,10 @@ bound parameters passed at execution (`db.execute(STATEMENT, {"household_id": ..
 Built at each request, a statement costs its building and then its cache key, which
 SQLAlchemy works out from its whole structure at each execution unless the statement is
 the same object, which keeps its key: 0.09-0.79 ms of the app's CPU a statement,
-measured in bench/RESULTS.md (thirteenth round). Statements whose shape
-changes with the filters or the staff member's scope are still built at each request.
+measured in bench/RESULTS.md (thirteenth round). A statement within a staff member's
+scope is built once in each of the scope's forms (portal.services.scope.requests_forms,
+feedback_forms; StaffScope.built picks one). Statements whose shape changes with the
+queues' filters are still built at each request.
 """
 
 import enum

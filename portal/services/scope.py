@@ -13,10 +13,11 @@ download of family data goes through it.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, event, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, event, or_, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
@@ -176,30 +177,31 @@ class StaffScope:
 
     def requests_where(self) -> ColumnElement[bool] | None:
         """The WHERE clause of the requests this staff member may see; None: all of them."""
-        return None if self.department_ids is None else self._requests_of(self.department_ids)
+        return None if self.department_ids is None else _requests_of(self.department_ids)
 
     def feedback_where(self) -> ColumnElement[bool] | None:
         """The WHERE clause of the feedback this staff member may see; None: all of it."""
-        return None if self.department_ids is None else self._feedback_of(self.department_ids)
+        if self.department_ids is None:
+            return None
+        return _feedback_of(self.department_ids, unrouted=self.sees_unrouted_feedback)
 
-    @staticmethod
-    def _requests_of(department_ids: list[int]) -> ColumnElement[bool]:
-        return Request.department_id.in_(department_ids)
+    def built(self, forms: "ScopeForms[ModelT]") -> tuple[Select[ModelT], dict[str, Any]]:
+        """The form of a statement built once (requests_forms, feedback_forms) for this
+        staff member, with its parameters."""
+        if self.department_ids is None:
+            return forms.every, {}
+        statement = forms.of_departments
+        if forms.with_unrouted is not None and self.sees_unrouted_feedback:
+            statement = forms.with_unrouted
+        return statement, {SCOPE_DEPARTMENT_IDS: self.department_ids}
 
     def feedback_parts(self) -> list[ColumnElement[bool]]:
         """The feedback this staff member sees, split with no overlap where it is an OR
         (their departments' and the unrouted): counted apart, each is one index range."""
-        parts = [] if self.department_ids is None else self._feedback_parts(self.department_ids)
+        if self.department_ids is None:
+            return []
+        parts = _feedback_parts(self.department_ids, unrouted=self.sees_unrouted_feedback)
         return parts if len(parts) > 1 else []
-
-    def _feedback_parts(self, department_ids: list[int]) -> list[ColumnElement[bool]]:
-        routed = Feedback.department_id.in_(department_ids)
-        return [routed, Feedback.department_id.is_(None)] if self.sees_unrouted_feedback else [routed]
-
-    def _feedback_of(self, department_ids: list[int]) -> ColumnElement[bool]:
-        # A list OR-ed with "unrouted" lets PostgreSQL combine two lookups in the review
-        # index, where a subquery would be tested row by row.
-        return or_(*self._feedback_parts(department_ids))
 
     def requests(self) -> Select[Request]:
         """SELECT the requests this staff member may see."""
@@ -226,10 +228,11 @@ class StaffScope:
         if self.department_ids is None:
             return statement
         visible_requests = select(Request.id).where(
-            Request.household_id == household_id, self._requests_of(self.department_ids)
+            Request.household_id == household_id, _requests_of(self.department_ids)
         )
         visible_feedback = select(Feedback.id).where(
-            Feedback.household_id == household_id, self._feedback_of(self.department_ids)
+            Feedback.household_id == household_id,
+            _feedback_of(self.department_ids, unrouted=self.sees_unrouted_feedback),
         )
         return statement.where(
             or_(
@@ -238,6 +241,53 @@ class StaffScope:
                 and_(AuditEvent.object_type == Feedback.__tablename__, AuditEvent.object_id.in_(visible_feedback)),
             )
         )
+
+
+# The clauses of a scope: `department_ids` a list, or the parameter of a statement built once.
+def _requests_of(department_ids: Any) -> ColumnElement[bool]:
+    return Request.department_id.in_(department_ids)
+
+
+def _feedback_parts(department_ids: Any, *, unrouted: bool) -> list[ColumnElement[bool]]:
+    routed = Feedback.department_id.in_(department_ids)
+    return [routed, Feedback.department_id.is_(None)] if unrouted else [routed]
+
+
+def _feedback_of(department_ids: Any, *, unrouted: bool) -> ColumnElement[bool]:
+    # A list OR-ed with "unrouted" lets PostgreSQL combine two lookups in the review
+    # index, where a subquery would be tested row by row.
+    return or_(*_feedback_parts(department_ids, unrouted=unrouted))
+
+
+# The departments of a staff statement built once (portal.db, "Statements built once"): a
+# parameter that StaffScope.built gives at execution.
+SCOPE_DEPARTMENT_IDS = "scope_department_ids"
+_SCOPE_DEPARTMENTS: BindParameter[int] = bindparam(SCOPE_DEPARTMENT_IDS, expanding=True)
+
+
+@dataclass(frozen=True)
+class ScopeForms(Generic[ModelT]):
+    """A statement built once in each form a staff scope gives it (StaffScope.built picks
+    one): whole, for an administrator; limited to the staff member's departments, a
+    parameter; for feedback, to those and the unrouted, for the triage group."""
+
+    every: Select[ModelT]
+    of_departments: Select[ModelT]
+    with_unrouted: Select[ModelT] | None = None
+
+
+def requests_forms(statement: Select[ModelT]) -> ScopeForms[ModelT]:
+    """`statement`, about requests, in the forms of the staff scopes."""
+    return ScopeForms(statement, statement.where(_requests_of(_SCOPE_DEPARTMENTS)))
+
+
+def feedback_forms(statement: Select[ModelT]) -> ScopeForms[ModelT]:
+    """`statement`, about feedback, in the forms of the staff scopes."""
+    return ScopeForms(
+        statement,
+        statement.where(_feedback_of(_SCOPE_DEPARTMENTS, unrouted=False)),
+        statement.where(_feedback_of(_SCOPE_DEPARTMENTS, unrouted=True)),
+    )
 
 
 _SCOPES = "portal.staff_scopes"

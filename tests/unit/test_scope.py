@@ -13,9 +13,11 @@ from portal.models import (
     AuditEvent,
     Department,
     DepartmentMember,
+    Feedback,
     Guardianship,
     Household,
     NoteCategory,
+    Request,
     Student,
 )
 from portal.services import feedback, requests, scope
@@ -282,6 +284,35 @@ def test_an_administrator_sees_every_department(db, departments_scene):
     assert len(db.scalars(admin.feedback()).all()) == 3
     everything = select(AuditEvent).where(AuditEvent.household_id == scene.household.id)
     assert len(db.scalars(admin.household_events(scene.household.id)).all()) == len(db.scalars(everything).all())
+
+
+def test_a_statement_built_once_reads_what_the_scope_reads_for_every_kind_of_staff(db, departments_scene):
+    """StaffScope.built gives each staff member the form of a statement built once that
+    reads exactly what their scope's own clauses read: an administrator everything, a
+    member their departments', the triage group theirs and the unrouted, a staff member
+    in no department nothing."""
+    scene = departments_scene
+    admin = factories.make_admin(db)
+    requests_forms = scope.requests_forms(select(Request).order_by(Request.id))
+    feedback_forms = scope.feedback_forms(select(Feedback).order_by(Feedback.id))
+
+    def read_alike(actor: object, requests_seen: int, feedback_seen: int) -> None:
+        staff_scope = scope.for_staff(db, actor)  # type: ignore[arg-type]
+        built_requests = db.scalars(*staff_scope.built(requests_forms)).all()
+        built_feedback = db.scalars(*staff_scope.built(feedback_forms)).all()
+        assert built_requests == db.scalars(staff_scope.requests().order_by(Request.id)).all()
+        assert built_feedback == db.scalars(staff_scope.feedback().order_by(Feedback.id)).all()
+        assert (len(built_requests), len(built_feedback)) == (requests_seen, feedback_seen)
+
+    read_alike(admin, 2, 3)
+    read_alike(scene.robin, 1, 1)
+    read_alike(factories.make_staff(db), 0, 0)
+    feedback.set_triage_department(db, admin, scene.a.id, now=scene.now)
+    db.commit()
+    read_alike(scene.robin, 1, 2)
+    with pytest.raises(StatementError):  # run without the scope's parameter, it fails: it does not read every row
+        db.scalars(requests_forms.of_departments).all()
+    db.rollback()
 
 
 def test_a_staff_members_household_history_leaves_out_other_departments_events(db, departments_scene):

@@ -153,7 +153,7 @@ def queue() -> str:
     bulk_form = BulkForm(formdata=None)
     bulk_form.assignee_id.choices = [SelectChoice("", _("Nobody")), *staff]
     # Flagged feedback first, above any filter: a child may be in danger.
-    pinned = alerts.flagged_feedback(db, staff_scope.feedback_where())
+    pinned = alerts.flagged_feedback(db, staff_scope)
     return render_template(
         "staff_feedback/queue.html",
         form=form,

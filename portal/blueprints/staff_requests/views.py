@@ -115,7 +115,7 @@ def queue() -> str:
     )
     filters = {key: value for key, value in request.args.items() if key != "page" and key in form.data}
     # Flagged requests first, above any filter: a child may be in danger.
-    pinned = alerts.flagged_requests(db, scope.for_staff(db, current_user).requests_where())
+    pinned = alerts.flagged_requests(db, scope.for_staff(db, current_user))
     rows = [_queue_row(item, requests.promise_of(item), now, name_of) for item in page.items]
     return render_template(
         "staff_requests/queue.html",

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, event, func, inspect, or_, select, update
+from sqlalchemy import Select, event, func, inspect, or_, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.base import NO_VALUE
 
@@ -319,28 +319,34 @@ def alert_log_rows(db: Session, actor: User) -> Iterator[LoggedAlert]:
         yield LoggedAlert(alert, ack or "", cleared or "")
 
 
-def flagged_requests(db: Session, where: ColumnElement[bool] | None) -> list[Request]:
-    """The open requests with an alert not cleared that a staff member's queue holds
-    (`where`: the queue's visibility clause), for the top of the queue."""
-    flagged_ids = select(SafetyAlert.request_id).where(SafetyAlert.cleared_at.is_(None))
-    statement = (
-        select(Request)
-        .where(Request.id.in_(flagged_ids), Request.status.in_(ACTIVE_STATUSES))
-        .order_by(Request.id.desc())
-        .limit(20)
+# The open requests and the feedback with an alert not cleared, in each staff scope's
+# form. Built once (portal.db, "Statements built once").
+_FLAGGED_REQUESTS = scope.requests_forms(
+    select(Request)
+    .where(
+        Request.id.in_(select(SafetyAlert.request_id).where(SafetyAlert.cleared_at.is_(None))),
+        Request.status.in_(ACTIVE_STATUSES),
     )
-    if where is not None:
-        statement = statement.where(where)
-    return list(db.scalars(statement))
+    .order_by(Request.id.desc())
+    .limit(20)
+)
+_FLAGGED_FEEDBACK = scope.feedback_forms(
+    select(Feedback)
+    .where(Feedback.id.in_(select(SafetyAlert.feedback_id).where(SafetyAlert.cleared_at.is_(None))))
+    .order_by(Feedback.id.desc())
+    .limit(20)
+)
 
 
-def flagged_feedback(db: Session, where: ColumnElement[bool] | None) -> list[Feedback]:
+def flagged_requests(db: Session, staff_scope: scope.StaffScope) -> list[Request]:
+    """The open requests with an alert not cleared that a staff member's queue holds, for
+    the top of the queue."""
+    return list(db.scalars(*staff_scope.built(_FLAGGED_REQUESTS)))
+
+
+def flagged_feedback(db: Session, staff_scope: scope.StaffScope) -> list[Feedback]:
     """The feedback with an alert not cleared that a staff member may see, for the top of the review queue."""
-    flagged_ids = select(SafetyAlert.feedback_id).where(SafetyAlert.cleared_at.is_(None))
-    statement = select(Feedback).where(Feedback.id.in_(flagged_ids)).order_by(Feedback.id.desc()).limit(20)
-    if where is not None:
-        statement = statement.where(where)
-    return list(db.scalars(statement))
+    return list(db.scalars(*staff_scope.built(_FLAGGED_FEEDBACK)))
 
 
 # --- The list of terms and the team, kept by administrators -------------------------------
