@@ -8,6 +8,7 @@ adding a catalog is all a new language needs (README, "Adding a language").
 Templates translate through `portal.catalogs`, as the rest of the portal does."""
 
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -27,9 +28,11 @@ def endonym(code: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+@lru_cache(maxsize=1024)
 def display_name(code: str, reader: object) -> str:
     """The language's name in the reader's language, for use inside a sentence: "Spanish"
-    for an English reader, "inglés" for a Spanish one; the code itself if Babel has none."""
+    for an English reader, "inglés" for a Spanish one; the code itself if Babel has none.
+    Kept once found (pages name the same few languages row after row)."""
     try:
         return Locale.parse(code).get_display_name(str(reader or SOURCE_LANGUAGE)) or code
     except (ValueError, UnknownLocaleError):

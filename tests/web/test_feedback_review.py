@@ -436,6 +436,25 @@ def test_a_filter_value_that_makes_no_sense_gets_an_answer_never_a_500(app, admi
     assert HOSTILE_SCRIPT not in text(response)
 
 
+def test_the_queue_and_the_page_say_how_each_piece_reads_in_the_readers_language(app, db, admin, mixed):
+    queue = text(browser_for(app, admin).get("/staff/feedback/", query_string={"status": "all"}))
+    assert '<span class="badge">Positive</span>' in queue
+    assert '<span class="badge badge--overdue">Negative</span>' in queue
+    assert '<span class="muted">Not scored: language (Spanish) not supported</span>' in queue
+    for item in mixed.values():
+        if isinstance(item, Feedback):
+            assert f'aria-label="Select {item.reference}"' in queue
+    admin.language = "es"
+    db.commit()
+    browser = browser_for(app, admin)
+    queue = text(browser.get("/staff/feedback/", query_string={"status": "all"}))
+    assert '<span class="badge">Positivo</span>' in queue
+    assert '<span class="muted">Sin evaluar: idioma no compatible (español)</span>' in queue
+    assert f'aria-label="Seleccionar {mixed["spanish"].reference}"' in queue
+    page = text(browser.get(f"/staff/feedback/{mixed['spanish'].id}"))
+    assert '<span class="muted">Sin evaluar: idioma no compatible (español)</span>' in page
+
+
 @pytest.mark.parametrize("app_config", [{"PAGE_SIZE": 2}], indirect=True)
 def test_the_pager_keeps_the_filters(app, db, admin, guardian, transport):
     concerns = [send(db, guardian, transport, f"Bus {number} was late and the children waited.") for number in range(5)]

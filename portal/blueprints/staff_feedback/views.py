@@ -5,7 +5,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from babel import Locale
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 from jinja2.filters import do_truncate
 from werkzeug.wrappers import Response
@@ -32,7 +34,7 @@ from portal.blueprints.staff_feedback.forms import (
 from portal.catalogs import gettext as _
 from portal.catalogs import ngettext
 from portal.db import get_session, utcnow
-from portal.i18n import translator
+from portal.i18n import display_name, translator
 from portal.labels import SentimentLabel, label
 from portal.models import Feedback, FeedbackStatus
 from portal.services import departments, feedback, households, scope
@@ -43,8 +45,24 @@ from portal.services.safety import alerts
 bp = Blueprint("staff_feedback", __name__, url_prefix="/staff/feedback")
 
 
-def _reading(item: Feedback) -> SentimentLabel:
-    return SentimentLabel(sentiment.label_of(item.sentiment))
+@dataclass(frozen=True)
+class SentimentShown:
+    """How a piece of feedback reads, as its badge shows it: the reading, which styles
+    the badge, and its words, or why the text was not scored."""
+
+    reading: SentimentLabel
+    text: str
+
+
+def _sentiment(score: float | None, language: str | None, locale: Locale) -> SentimentShown:
+    reading = SentimentLabel(sentiment.label_of(score))
+    if reading != SentimentLabel.UNSCORED:
+        text = str(label(reading))
+    elif language:
+        text = _("Not scored: language (%(language)s) not supported", language=display_name(language, locale))
+    else:
+        text = _("Not scored: too short to tell the language")
+    return SentimentShown(reading, text)
 
 
 def _departments(shown: Sequence[departments.DepartmentChoice] | None = None) -> list[SelectChoice]:
@@ -58,12 +76,14 @@ def _departments(shown: Sequence[departments.DepartmentChoice] | None = None) ->
 @dataclass(frozen=True)
 class ReviewRow:
     """One piece of feedback as its queue row reads, worked out here (25 rows a page, and
-    a call from a template costs more)."""
+    a call from a template costs more: a translation with a value put in, a macro's
+    call)."""
 
     id: int
     url: str
     kind: str
     reference: str
+    select_label: str  # the row's checkbox, to a screen reader
     excerpt: str
     received: str  # the day only when nothing says who sent it
     tags: list[str]
@@ -71,18 +91,18 @@ class ReviewRow:
     department: str | None
     school: str | None
     rating: int | None
-    reading: SentimentLabel
-    sentiment_language: str | None
+    sentiment: SentimentShown
     status: str
     assignee: str | None
 
 
-def _review_row(item: feedback.QueueItem, name_of: Callable[[Any], str]) -> ReviewRow:
+def _review_row(item: feedback.QueueItem, name_of: Callable[[Any], str], locale: Locale) -> ReviewRow:
     return ReviewRow(
         id=item.id,
         url=url_for("staff_feedback.detail", feedback_id=item.id),
         kind=str(label(item.kind)),
         reference=item.reference,
+        select_label=_("Select %(reference)s", reference=item.reference),
         excerpt=do_truncate(current_app.jinja_env, item.body, 90),
         received=dates.day(item.created_at) if item.sender_unknown else dates.when(item.created_at),
         tags=[name_of(tag) for tag in item.tags],
@@ -90,8 +110,7 @@ def _review_row(item: feedback.QueueItem, name_of: Callable[[Any], str]) -> Revi
         department=name_of(item.department) if item.department else None,
         school=name_of(item.school) if item.school else None,
         rating=item.rating,
-        reading=_reading(item),
-        sentiment_language=item.sentiment_language,
+        sentiment=_sentiment(item.sentiment, item.sentiment_language, locale),
         status=str(label(item.status)),
         assignee=item.assignee_name,
     )
@@ -158,7 +177,7 @@ def queue() -> str:
         "staff_feedback/queue.html",
         form=form,
         page=page,
-        rows=[_review_row(item, name_of) for item in page.items],
+        rows=[_review_row(item, name_of, get_locale()) for item in page.items],
         filters=filters,
         bulk_form=bulk_form,
         pinned=pinned,
@@ -213,7 +232,7 @@ def _page(found: Feedback, **forms: Form) -> str:
     return render_template(
         "staff_feedback/feedback.html",
         item=found,
-        reading=_reading(found),
+        sentiment=_sentiment(found.sentiment, found.sentiment_language, get_locale()),
         history=feedback.history_of(db, found),
         comments=feedback.comments_of(db, found),
         comment_form=forms.get("comment_form") or CommentForm(formdata=None),
