@@ -358,13 +358,18 @@ def staff_choices(db: Session, staff_scope: scope.StaffScope) -> tuple[StaffChoi
     the administrators and the members of the departments whose feedback this staff
     member sees (the triage group among them), who alone can be given that feedback;
     every active staff member for an administrator. A district's whole staff would be
-    hundreds of options, twice a page. Kept between requests (district_cache)."""
+    hundreds of options, twice a page. Kept between requests (district_cache); the
+    statement is built only when they are read (0.17 ms, at every page when it was built
+    before the look-up)."""
+    department_ids = None if staff_scope.department_ids is None else tuple(staff_scope.department_ids)
+    return district_cache.kept(db, ("feedback staff", department_ids), lambda: _staff_choices(db, department_ids))
+
+
+def _staff_choices(db: Session, department_ids: tuple[int, ...] | None) -> tuple[StaffChoice, ...]:
     statement = select(User.id, User.display_name).where(
         User.role.in_([Role.STAFF, Role.ADMIN]), User.is_active.is_(True)
     )
-    if staff_scope.department_ids is not None:
-        members = select(DepartmentMember.user_id).where(DepartmentMember.department_id.in_(staff_scope.department_ids))
+    if department_ids is not None:
+        members = select(DepartmentMember.user_id).where(DepartmentMember.department_id.in_(department_ids))
         statement = statement.where(or_(User.role == Role.ADMIN, User.id.in_(members.scalar_subquery())))
-    statement = statement.order_by(User.display_name)
-    key = ("feedback staff", None if staff_scope.department_ids is None else tuple(staff_scope.department_ids))
-    return district_cache.kept(db, key, lambda: tuple(StaffChoice(*row) for row in db.execute(statement)))
+    return tuple(StaffChoice(*row) for row in db.execute(statement.order_by(User.display_name)))
