@@ -133,7 +133,7 @@ def queue() -> str:
     if staff_scope.sees_unrouted_feedback:
         form.department_id.choices.append(SelectChoice(-1, _("Not routed yet")))
     form.department_id.choices += _departments(staff_scope.departments)
-    name_of = translator()
+    name_of, locale = translator(), get_locale()
     form.school_id.choices = [SelectChoice(0, _("Any school"))] + [
         SelectChoice(school.id, name_of(school)) for school in households.school_choices(db, include_inactive=True)
     ]
@@ -177,7 +177,7 @@ def queue() -> str:
         "staff_feedback/queue.html",
         form=form,
         page=page,
-        rows=[_review_row(item, name_of, get_locale()) for item in page.items],
+        rows=[_review_row(item, name_of, locale) for item in page.items],
         filters=filters,
         bulk_form=bulk_form,
         pinned=pinned,
