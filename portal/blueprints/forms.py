@@ -2,6 +2,7 @@
 typed or tampered with, showing a domain error next to its field, and the unit of work
 of a view that saves (save, save_or_show_error, save_or_flash, save_or_refuse)."""
 
+import copy
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from functools import lru_cache
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField, Field, FileField, Form, RadioField, SelectChoice
 from wtforms.widgets import Select
-from wtforms.widgets.core import clean_key
+from wtforms.widgets.core import clean_key, html_params
 
 from portal.catalogs import lazy_gettext as _l
 from portal.db import MAX_ROW_ID, get_session
@@ -97,6 +98,19 @@ def quick_html_params(**attributes: Any) -> Markup:
         elif value is not False:
             written.append(f'{name}="{str(escape(value)).replace(chr(34), "&quot;")}"')
     return Markup(" ".join(written))  # noqa: S704 (every name and value escaped)
+
+
+@lru_cache(maxsize=256)
+def quick_widget(widget: Any) -> Any:
+    """`widget` writing its attributes with quick_html_params, when it writes them through
+    its own `html_params` as WTForms' inputs and buttons do (a copy, kept: one widget
+    serves every field of its kind); any other widget as it is. The contact page has 21
+    checkboxes, and WTForms' html_params took 80 µs for each of them."""
+    if getattr(type(widget), "html_params", None) is not html_params:
+        return widget
+    quick = copy.copy(widget)
+    quick.html_params = quick_html_params
+    return quick
 
 
 class QuickSelect(Select):
@@ -229,6 +243,15 @@ class PortalForm(FlaskForm):
             if formdata is not _Auto:  # given by the view: a query string's filters, or None
                 return formdata
             return _form_text_and_own_files(form) if _is_submitted() else None
+
+        def render_field(self, field: Field, render_kw: dict[str, Any]) -> Markup:
+            """WTForms' own (the field's render_kw under the template's), through the
+            field's quick_widget: the same HTML, its attributes written faster."""
+            render_kw = {clean_key(name): value for name, value in render_kw.items()}
+            own = getattr(field, "render_kw", None)
+            if own is not None:
+                render_kw = {**{clean_key(name): value for name, value in own.items()}, **render_kw}
+            return quick_widget(field.widget)(field, **render_kw)  # type: ignore[no-any-return]
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
