@@ -3,8 +3,9 @@
 
 The text a search reads most is stored beside it folded, written once when the row is: a
 request's subject, its messages, feedback, a household's names (`search_text` columns,
-trigram-indexed on PostgreSQL). A search folds the typed words the same way and compares
-with ILIKE: no folding of each candidate row (the request search for a word in 20,000
+trigram-indexed on PostgreSQL, and kept there in lower case). A search folds the typed
+words the same way and compares them whatever their case (stored_text_contains): no
+folding of each candidate row (the request search for a word in 20,000
 Spanish messages, at 100,000 requests: 282 ms folded at each search, 101-106 ms stored;
 bench/RESULTS.md, seventh round). Other text (a household's name in the request search,
 emails, phone numbers) is folded in the database by the SQL function portal_fold(text).
@@ -28,7 +29,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, ColumnExpressionArgument, ScalarSelect, String, func
+from sqlalchemy import Boolean, ColumnElement, ColumnExpressionArgument, ScalarSelect, String, func, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -89,11 +90,42 @@ def folded_copy_of(source: str) -> Callable[[Any], str]:
 
 
 def folded_text_contains(folded_text: QueryableAttribute[str] | ColumnElement[str], words: str) -> ColumnElement[bool]:
-    """`folded_text`, a column stored folded, holds `words`, whatever their case and accents.
-    ILIKE: the database puts both sides in lower case by one rule, its own (Python's
-    lower() differs from it for a Greek final sigma, say, and PostgreSQL's "C" locale lowers
-    ASCII only), so text stored folded is found as the folding search found it."""
-    return folded_text.ilike(contains_pattern(fold_accents(words)), escape="\\")
+    """`folded_text`, a `search_text` column, holds `words`, whatever their case and accents."""
+    return stored_text_contains(folded_text, literal(contains_pattern(fold_accents(words)), String()))
+
+
+class stored_text_contains(FunctionElement[bool]):
+    """`stored` (a `search_text` column) matches the LIKE `pattern` whatever their case: both
+    are put in lower case by one rule, the database's own (Python's lower() differs from it
+    for a Greek final sigma, say), so that text stored folded is found as a search that
+    folded it at every row found it.
+
+    On SQLite, ILIKE: SQLite writes it `lower(stored) LIKE lower(pattern)`. On PostgreSQL
+    the column is stored in lower case already, by a trigger that lowers whatever any
+    writer puts there (migration b5d2e8a4c6f3), so `stored LIKE lower(pattern)`: ILIKE
+    would lower each candidate row again, much of a search's time when it matches many
+    rows (the household search for a common surname, 2,558 households: 6.5 against 9.1 ms;
+    the request queue's for "bus": 5.8 against 6.8 ms; bench/RESULTS.md, fifteenth round).
+    LIKE and ILIKE are the same to the trigram indexes."""
+
+    name = "stored_text_contains"
+    type = Boolean()
+    inherit_cache = True
+
+    def __init__(self, stored: ColumnExpressionArgument[str], pattern: ColumnExpressionArgument[str]) -> None:
+        super().__init__(stored, pattern)
+
+
+@compiles(stored_text_contains)
+def _stored_text_contains(element: stored_text_contains, compiler: SQLCompiler, **kw: Any) -> str:
+    stored, pattern = element.clauses
+    return compiler.process(stored.ilike(pattern, escape="\\"), **kw)
+
+
+@compiles(stored_text_contains, "postgresql")
+def _stored_text_contains_on_postgresql(element: stored_text_contains, compiler: SQLCompiler, **kw: Any) -> str:
+    stored, pattern = element.clauses
+    return compiler.process(stored.like(func.lower(pattern, type_=String()), escape="\\"), **kw)
 
 
 class one_of_found(FunctionElement[bool]):

@@ -8,10 +8,19 @@ from itertools import chain
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Integer, cast, false, literal, literal_column, null, select, union_all
+from sqlalchemy import Integer, cast, false, literal, literal_column, null, select, table, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 
-from portal.text_search import fold_accents, folded, has_run_of, one_of_found, reference_digits
+from portal.text_search import (
+    contains_pattern,
+    fold_accents,
+    folded,
+    folded_text_contains,
+    has_run_of,
+    one_of_found,
+    reference_digits,
+)
+from tests.search_text import as_stored
 
 
 @pytest.mark.parametrize(
@@ -85,6 +94,55 @@ STORABLE = st.text(
 @given(STORABLE)
 def test_the_database_folds_any_text_as_python_does(db, text):
     assert db.scalar(select(folded(literal(text)))) == fold_accents(text)
+
+
+def _case_changed(text: str, changes: list[bool]) -> str:
+    return "".join(letter.swapcase() if change else letter for letter, change in zip(text, changes, strict=False))
+
+
+@st.composite
+def text_and_words(draw: st.DrawFn) -> tuple[str, str]:
+    """Stored text and words to search it for: a piece of it with some letters' case
+    changed (found), or other text (found or not)."""
+    text = draw(STORABLE)
+    if text and draw(st.booleans()):
+        start = draw(st.integers(0, len(text) - 1))
+        end = draw(st.integers(start + 1, len(text)))
+        piece = text[start:end]
+        return text, _case_changed(piece, draw(st.lists(st.booleans(), min_size=len(piece), max_size=len(piece))))
+    return text, draw(STORABLE)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text_and_words())
+def test_stored_search_text_is_found_as_ilike_finds_the_folded_text(db, found):
+    """A search of text as a search_text column stores it (in lower case, on PostgreSQL)
+    answers as ILIKE of the folded text did: the same rule of case, whatever the text."""
+    text, words = found
+    stored = select(as_stored(db, literal(fold_accents(text)))).scalar_subquery()
+    searched = db.scalar(select(folded_text_contains(stored, words)))
+    assert searched == db.scalar(
+        select(literal(fold_accents(text)).ilike(contains_pattern(fold_accents(words)), escape="\\"))
+    )
+
+
+def test_stored_search_text_is_compared_with_like_on_postgresql():
+    """On PostgreSQL the column is in lower case already: only the words are lowered."""
+    condition = folded_text_contains(literal_column("search_text"), "García_%")
+    on_postgresql = condition.compile(dialect=postgresql.dialect())
+    assert str(on_postgresql) == "search_text LIKE lower(%(param_1)s::VARCHAR) ESCAPE '\\'"
+    assert on_postgresql.params == {"param_1": "%Garcia\\_\\%%"}
+    assert str(condition.compile(dialect=sqlite.dialect())) == "lower(search_text) LIKE lower(?) ESCAPE '\\'"
+
+
+def test_every_search_text_is_lowered_by_its_trigger_on_postgresql(db):
+    """Whoever writes a search_text column, PostgreSQL keeps it in lower case (what each
+    writer stores is checked in test_scale.py and test_household_search_text.py)."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL trigger; SQLite searches with ILIKE")
+    triggers = set(db.scalars(select(literal_column("tgname")).select_from(table("pg_trigger"))))
+    tables = ["household", "request", "request_message", "feedback"]
+    assert {f"{table}_lower_search_text" for table in tables} <= triggers
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
