@@ -1,5 +1,6 @@
 """Households without HTTP: created by staff, joined by invitation, found by search."""
 
+import itertools
 import unicodedata
 from datetime import UTC, datetime, timedelta
 
@@ -428,6 +429,29 @@ def test_search_finds_names_in_other_scripts_typed_in_another_case(db, district,
     db.commit()
     found = {query: [h.id for h in search(db, query).items] for query in queries}
     assert {query: ids for query, ids in found.items() if ids != [household.id]} == {}
+
+
+_searched_words = itertools.count()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.booleans(), st.lists(st.booleans(), min_size=1, max_size=3)), min_size=1, max_size=5))
+def test_a_household_found_by_its_name_and_by_its_guardians_emails_is_one_card(db, households_matching):
+    """However many of a household's name and guardians' emails hold the words, it is listed
+    and counted once; one that none holds them is not listed."""
+    word = f"kestrel{next(_searched_words)}q"  # found in this example's households only
+    expected = []
+    for index, (name_matches, emails_match) in enumerate(households_matching):
+        name = f"{word if name_matches else 'Other'} family {index}"
+        household = factories.make_household(db, name=name, guardians=len(emails_match), students=0)
+        for guardian, email_matches in zip(factories.guardians_of(db, household), emails_match, strict=True):
+            guardian.email = f"{word if email_matches else 'someone'}.{guardian.id}@example.org"
+        if name_matches or any(emails_match):
+            expected.append(household.id)
+    db.commit()
+    found = search(db, word, page_size=100)
+    assert sorted(card.id for card in found.items) == sorted(expected)
+    assert found.total == len(expected)
 
 
 def test_search_treats_like_wildcards_as_plain_characters(db, district):
