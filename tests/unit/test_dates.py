@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_time, format_timedelta
 from flask_babel import force_locale
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -78,6 +78,29 @@ def test_the_kept_formatting_says_what_babel_says_each_time(app, moment):
             format_time(moment, "short", tzinfo=zone, locale="es"),
         )
         assert dates.when(moment) == expected
+
+
+# Around every boundary the unit and its rounding change at: 90 seconds, 1.5 hours, 36
+# hours, 10.5 days, 45 days, 547.5 days, and the half units rounding goes up or down at.
+BOUNDARIES = [0, 29.5, 30, 59.9, 60, 89.5, 90, 5369, 5370, 5399.9, 5400, 129_600, 907_200, 3_888_000, 47_304_000]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seconds=st.one_of(
+        st.floats(min_value=-4e8, max_value=4e8, allow_nan=False),
+        st.sampled_from(BOUNDARIES),
+        st.sampled_from(BOUNDARIES).flatmap(lambda at: st.floats(at - 1, at + 1)),
+    ),
+    language=st.sampled_from(["en", "es"]),
+)
+def test_the_kept_time_left_says_what_babel_says_each_time(app, seconds, language):
+    """time_left chooses the unit and the number as Babel's format_timedelta does, to the
+    microsecond, in the past and the future alike."""
+    left = timedelta(seconds=seconds)
+    with app.test_request_context("/"), force_locale(language):
+        expected = format_timedelta(left, granularity="minute", threshold=dates.TIME_LEFT_THRESHOLD, locale=language)
+        assert dates.time_left(MOMENT + left, MOMENT) == expected
 
 
 @pytest.mark.parametrize(
