@@ -77,19 +77,18 @@ def queue(db: Session, actor: User, wanted: QueueFilter, *, now: datetime, page:
     text = " ".join(wanted.text.split())[:100]
     if not searchable(text):
         text = ""  # the search box says why (the form's validator calls searchable too)
-    if text:
-        statement = statement.where(_matches(statement, text))
-    # What is due next first, those without a due time last: the order of the indexes on
-    # due_at (ascending, nulls last), which then hand over one page without a sort.
-    statement = statement.order_by(Request.due_at.asc().nulls_last(), Request.id)
     # No department of theirs (or none in the district, for an administrator): no request
     # to read (the page's filters have read the departments already).
     if not staff_scope.departments:
         return Page(items=[], number=1, size=page_size, total=0)
-    ids_statement = statement.with_only_columns(Request.id)
-    # A search costs more than its rows: searched once for the page and its total.
-    read_page = paginate_search if text else paginate
-    ids = read_page(db, ids_statement, number=page, size=page_size)
+    if text:
+        # A search costs more than its rows: searched once for the page and its total.
+        ids = paginate_search(db, _matching_ids(statement, text), number=page, size=page_size)
+    else:
+        # What is due next first, those without a due time last: the order of the indexes
+        # on due_at (ascending, nulls last), which then hand over one page without a sort.
+        in_order = statement.order_by(Request.due_at.asc().nulls_last(), Request.id)
+        ids = paginate(db, in_order.with_only_columns(Request.id), number=page, size=page_size)
     return replace(ids, items=_queue_requests(db, ids.items))
 
 
@@ -172,29 +171,32 @@ def searchable(text: str) -> bool:
     return reference_digits(text, REFERENCE_PREFIX) is not None or has_run_of(text, 3)
 
 
-def _matches(filtered: Select[Request], text: str) -> Any:
-    """Among the `filtered` requests (the queue's scope and filters), those with a reference
+def _matching_ids(filtered: Select[Request], text: str) -> Select[int]:
+    """The ids of the `filtered` requests (the queue's scope and filters) with a reference
     number, or words in the subject, a message, or the household's name (whatever their
-    accents)."""
+    accents), in the queue's order."""
     reference = reference_digits(text, REFERENCE_PREFIX)
     if reference is not None:
         # Longer than any id (and than the database's integers): matches nothing.
-        return Request.id == int(reference) if len(reference) <= MAX_REFERENCE_DIGITS else false()
-    # One id list from three searches, each of which a trigram index serves on PostgreSQL,
-    # and each within the queue's filters: the database then starts each from whichever is
+        numbered = Request.id == int(reference) if len(reference) <= MAX_REFERENCE_DIGITS else false()
+        return filtered.where(numbered).with_only_columns(Request.id).order_by(Request.id)
+    # One list from three searches, each of which a trigram index serves on PostgreSQL, and
+    # each within the queue's filters: the database then starts each from whichever is
     # narrower, the staff member's requests or the search's matches, or combines both
     # indexes. Searched apart from the filters, every match in the district was joined to
     # the queue ("bus": 14,351 requests for a staff member's 183, 24.7 ms against 1.9 ms;
-    # bench/RESULTS.md, tenth round). OR-ed EXISTS would test every request.
-    among = filtered.with_only_columns(Request.id).correlate(None)
+    # bench/RESULTS.md, tenth round). OR-ed EXISTS would test every request. Each search
+    # carries the due time the list is sorted by, so that the matches are not looked up
+    # again by their ids (bench/RESULTS.md, fifteenth round).
+    among = filtered.with_only_columns(Request.id, Request.due_at)
     in_messages = select(RequestMessage.request_id).where(folded_text_contains(RequestMessage.search_text, text))
     households = select(Household.id).where(contains(Household.name, text)).scalar_subquery()
-    matching_ids = union(
+    found = union(
         among.where(folded_text_contains(Request.search_text, text)),
         among.where(Request.id.in_(in_messages)),
         among.where(one_of_found(Request.household_id, households)),
-    )
-    return Request.id.in_(matching_ids)
+    ).subquery("found")
+    return select(found.c.id).order_by(found.c.due_at.asc().nulls_last(), found.c.id)
 
 
 def request_for_staff(db: Session, actor: User, request_id: int) -> Request:
