@@ -45,14 +45,13 @@ MAX_ROW_ID = 2**31 - 1
 
 # Indexes that exist on PostgreSQL only, made by migrations (9b1f3c2d7e40, c4e8a1f0b2d3,
 # d7a3f1c9e5b2, e8b4c2a9d6f1, f1c7d3a5b8e2): GIN trigram indexes for "contains" search, on
-# the search_text columns, on a household's name folded by portal_fold (portal/text_search.py),
-# and on emails and phone numbers. The models leave them out, since an index declared for
-# one dialect would have Alembic propose dropping it on the other.
+# the search_text columns (portal/text_search.py) and on emails and phone numbers. The models
+# leave them out, since an index declared for one dialect would have Alembic propose dropping
+# it on the other.
 POSTGRESQL_TRIGRAM_INDEXES = frozenset(
     {
         "ix_request_search_text_trgm",
         "ix_request_message_search_text_trgm",
-        "ix_household_name_folded_trgm",
         "ix_feedback_search_text_trgm",
         "ix_household_search_text_trgm",
         "ix_user_email_trgm",

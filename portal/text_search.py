@@ -7,11 +7,11 @@ trigram-indexed on PostgreSQL, and kept there in lower case). A search folds the
 words the same way and compares them whatever their case (stored_text_contains): no
 folding of each candidate row (the request search for a word in 20,000
 Spanish messages, at 100,000 requests: 282 ms folded at each search, 101-106 ms stored;
-bench/RESULTS.md, seventh round). Other text (a household's name in the request search,
-emails, phone numbers) is folded in the database by the SQL function portal_fold(text).
-On PostgreSQL a migration (d7a3f1c9e5b2) creates it, written with the same rule, and the
-trigram indexes are built on it; every SQLite connection is given `fold_accents` itself
-under that name (portal.db).
+bench/RESULTS.md, seventh round). A household's search text is gathered in SQL from its
+names (services/households/search_text.py) and folded there by the SQL function
+portal_fold(text). On PostgreSQL a migration (d7a3f1c9e5b2) creates it, written with the
+same rule; every SQLite connection is given `fold_accents` itself under that name
+(portal.db).
 
 The rule: text all ASCII is kept as it is (most text, and the cheapest test); other text
 is decomposed (NFKD, which also makes "ﬁ" two letters and a full-width A a plain one), its
@@ -20,8 +20,8 @@ Unicode does not decompose are replaced (the stroke of "Đ" in Vietnamese, of "�
 Turkish's dotless i...). Text and its decomposed form fold alike. PostgreSQL does each
 step with a C function of its own (`normalize`, `regexp_replace`, `replace`): a 470-letter
 Spanish text in 29 µs, against 670 µs for `translate` with a table of every accented
-letter. Changing the rule needs a migration that recreates the function and its indexes;
-a test holds the two to the same results.
+letter. Changing the rule needs a migration that recreates the function and writes every
+search text again; a test holds the two to the same results.
 """
 
 import re
@@ -72,11 +72,6 @@ def contains_pattern(text: str) -> str:
 def folded(text: ColumnExpressionArgument[str]) -> ColumnElement[str]:
     """`text` folded in the database, as the trigram indexes on it are written."""
     return func.portal_fold(text, type_=String())
-
-
-def contains(text: ColumnExpressionArgument[str], words: str) -> ColumnElement[bool]:
-    """`text` holds `words`, whatever their case and accents (folded in the database)."""
-    return folded(text).ilike(contains_pattern(fold_accents(words)), escape="\\")
 
 
 def folded_copy_of(source: str) -> Callable[[Any], str]:

@@ -1446,6 +1446,20 @@ def test_the_queue_search_finds_a_household_name(db, district, queued):
     assert len(found) == 3
 
 
+def test_the_queue_search_finds_a_request_by_its_households_guardians_and_students(db, district, queued):
+    """Staff search by the child or the parent they were told about: each name of the
+    household finds its requests, whatever its accents and case, and only them."""
+    household = factories.make_household(db, name="Smith household", students=0)
+    guardian = factories.guardians_of(db, household)[0]
+    guardian.display_name = "Marisol Quintána"
+    db.add(Student(household_id=household.id, first_name="Zéphyrine", last_name="Smith", grade="4"))
+    db.commit()
+    asked = submit(db, district, at=nov(16, 9), guardian=guardian, subject="Lunch", body="Is there a vegetarian menu?")
+    searches = ["quintana", "MARISOL", "zephyrine", "Zéphyrine Smith", "smith household"]
+    found = {text: ids(queue_of(db, district.staff, status="all", text=text)) for text in searches}
+    assert {text: ids_found for text, ids_found in found.items() if ids_found != [asked.id]} == {}
+
+
 def test_the_queue_search_ignores_accents_in_subjects_messages_and_household_names(db, district):
     pena = factories.make_household(db, name="Familia Peña")
     accented = submit(

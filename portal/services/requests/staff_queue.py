@@ -31,7 +31,7 @@ from portal.services.pagination import Page, paginate, paginate_search
 from portal.services.requests.business_time import Calendar
 from portal.services.requests.promises import recompute_due_times, set_targets
 from portal.services.translated import DistrictName, named
-from portal.text_search import contains, folded_text_contains, has_run_of, one_of_found, reference_digits
+from portal.text_search import folded_text_contains, has_run_of, one_of_found, reference_digits
 
 MAX_REFERENCE_DIGITS = 9
 
@@ -173,8 +173,8 @@ def searchable(text: str) -> bool:
 
 def _matching_ids(filtered: Select[Request], text: str) -> Select[int]:
     """The ids of the `filtered` requests (the queue's scope and filters) with a reference
-    number, or words in the subject, a message, or the household's name (whatever their
-    accents), in the queue's order."""
+    number, or words in the subject, a message, or the names of the household, its
+    guardians or its students (whatever their accents), in the queue's order."""
     reference = reference_digits(text, REFERENCE_PREFIX)
     if reference is not None:
         # Longer than any id (and than the database's integers): matches nothing.
@@ -190,7 +190,10 @@ def _matching_ids(filtered: Select[Request], text: str) -> Select[int]:
     # again by their ids (bench/RESULTS.md, fifteenth round).
     among = filtered.with_only_columns(Request.id, Request.due_at)
     in_messages = select(RequestMessage.request_id).where(folded_text_contains(RequestMessage.search_text, text))
-    households = select(Household.id).where(contains(Household.name, text)).scalar_subquery()
+    # The household's search text: its name, its guardians' and its students' (stored folded
+    # and compared without folding each household again: a common surname's 2,558
+    # households were found in 13.3 ms folding each name, 1.8 ms from the stored text).
+    households = select(Household.id).where(folded_text_contains(Household.search_text, text)).scalar_subquery()
     found = union(
         among.where(folded_text_contains(Request.search_text, text)),
         among.where(Request.id.in_(in_messages)),
