@@ -9,7 +9,9 @@ PostgreSQL, by a trigger that lowers whatever a writer puts there (the ORM, the 
 import's UPDATE statements, SQL an operator types), so that a search compares it with
 LIKE instead of ILIKE, which lowered every candidate row at every search
 (portal/text_search.py, stored_text_contains). The trigram indexes are unchanged: they
-ignore case. SQLite keeps searching with ILIKE; nothing changes there.
+ignore case. SQLite keeps searching with ILIKE; nothing changes there. Every row with a
+capital letter in its search text is rewritten while this runs: 15 s for the benchmark's
+50,000 households, 100,000 requests, their messages and feedback.
 """
 
 from collections.abc import Sequence
