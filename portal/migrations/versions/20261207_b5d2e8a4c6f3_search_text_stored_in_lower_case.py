@@ -11,7 +11,9 @@ LIKE instead of ILIKE, which lowered every candidate row at every search
 (portal/text_search.py, stored_text_contains). The trigram indexes are unchanged: they
 ignore case. SQLite keeps searching with ILIKE; nothing changes there. Every row with a
 capital letter in its search text is rewritten while this runs: 15 s for the benchmark's
-50,000 households, 100,000 requests, their messages and feedback.
+50,000 households, 100,000 requests, their messages and feedback. Until VACUUM has been
+through these tables again (autovacuum, soon after so many changed rows, or `VACUUM
+ANALYZE` by hand), PostgreSQL counts their rows by reading them whole.
 """
 
 from collections.abc import Sequence
