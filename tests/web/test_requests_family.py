@@ -26,7 +26,16 @@ from portal.services import requests
 from portal.services.calendar import district_calendar
 from tests import factories
 from tests.conftest import Browser
-from tests.web.support import HOSTILE_SCRIPT, field_error, input_value, location, redirects_to_sign_in, submit, text
+from tests.web.support import (
+    HOSTILE_SCRIPT,
+    field_error,
+    input_value,
+    location,
+    redirects_to_sign_in,
+    submit,
+    text,
+    without_tokens,
+)
 
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
 INTERNAL_NOTE = "Internal: dad is disputing custody, do not share the new stop"
@@ -278,7 +287,7 @@ def test_the_family_history_shows_the_request_but_not_the_internal_note(db, fami
     page = html.unescape(text(family.get("/family/history")))
     assert f"sent request {asked.reference}" in page
     assert INTERNAL_NOTE not in page
-    assert "internal" not in page.lower()
+    assert "internal" not in without_tokens(page).lower()
 
 
 # --- replying, closing, reopening -------------------------------------------
