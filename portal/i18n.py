@@ -16,6 +16,9 @@ from urllib.parse import urlencode
 from babel import Locale, UnknownLocaleError
 from flask import Flask, request
 from flask_babel import get_locale
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from portal.catalogs import translate, translate_plural
 from portal.services import translated
@@ -61,9 +64,31 @@ def init_app(app: Flask) -> None:
     if not app.config.get("LANGUAGES"):
         app.config["LANGUAGES"] = catalog_languages(app.extensions["babel"].translation_directories)
     app.jinja_env.install_gettext_callables(gettext=translate, ngettext=translate_plural, newstyle=True)
+    # Jinja's own newstyle callables reach the catalog through three calls of the
+    # template's context (`_` looks `gettext` up, which calls `translate`): a staff page
+    # translates fifty strings and more, at 7 µs each where these take 4.5.
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
     app.add_template_filter(translated_field, "translated")
     app.add_template_global(_language_name, "language_name")
     app.add_template_global(this_page_without_lang)
+
+
+@pass_eval_context
+def template_gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
+    """`{{ _("...") }}` as Jinja's newstyle gettext writes it: the text in the page's
+    language, marked safe where the template escapes (so that only the variables put in
+    are escaped), and always a format string ("%%" is "%")."""
+    translated_text = translate(string)
+    # The catalog's text is the portal's own, as Jinja's gettext trusts it.
+    return (Markup(translated_text) if eval_ctx.autoescape else translated_text) % variables  # noqa: S704
+
+
+@pass_eval_context
+def template_ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, /, **variables: Any) -> str:
+    """`{{ ngettext(...) }}` as Jinja's newstyle ngettext writes it; `num` is `%(num)d`."""
+    variables.setdefault("num", num)
+    translated_text = translate_plural(singular, plural, num)
+    return (Markup(translated_text) if eval_ctx.autoescape else translated_text) % variables  # noqa: S704
 
 
 def translated_field(obj: Any, field: str = "name") -> str:
