@@ -6,6 +6,7 @@ there are only so many of either."""
 
 import math
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -23,10 +24,6 @@ from portal.services.requests.promises import Promise
 # "E" alone in a date pattern is the abbreviated weekday ("Tue"); families read it in full.
 SHORT_WEEKDAY = re.compile(r"(?<!E)E(?!E)")
 ENGLISH = Locale("en")
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(district.time_zone())
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> datetime:
@@ -53,16 +50,6 @@ def _locale() -> Locale:
     return get_locale() or ENGLISH
 
 
-# Each function below reads the zone and the language once: a queue shows a time a row,
-# and each read goes through the request's context.
-
-
-def day(moment: datetime) -> str:
-    """The weekday in full, the day and the month, in the locale's own order:
-    "Tuesday, November 24", "martes, 24 de noviembre"."""
-    return _day_text(_local(moment, _zone()).date(), _locale())
-
-
 def _clock(local: datetime, locale: Locale) -> str:
     return _time_text(local.time().replace(second=0, microsecond=0), locale)
 
@@ -71,38 +58,9 @@ def _when(local: datetime, locale: Locale) -> str:
     return gettext("%(day)s at %(time)s", day=_day_text(local.date(), locale), time=_clock(local, locale))
 
 
-def when(moment: datetime) -> str:
-    """The day and the time: "Tuesday, November 24 at 10:30 AM"."""
-    return _when(_local(moment, _zone()), _locale())
-
-
-def when_from(moment: datetime, now: datetime) -> str:
-    """Only the time when it is today, else the day and the time."""
-    zone, locale = _zone(), _locale()
-    local = _local(moment, zone)
-    if local.date() == _local(now, zone).date():
-        return _clock(local, locale)
-    return _when(local, locale)
-
-
 # How long is left is given in the largest unit that counts at least one and a half of it,
 # down to minutes ("90 minutes", then "2 hours").
 TIME_LEFT_THRESHOLD = 1.5
-
-
-def time_left(moment: datetime, now: datetime) -> str:
-    """ "3 hours", "2 days": how long until `moment`, as Babel's format_timedelta writes it
-    (down to minutes). Babel looks the locale's patterns up at every call, 10 µs a queue
-    row; the unit and the number are chosen here as Babel chooses them, and each text is
-    written once per language."""
-    seconds = abs((moment - now).total_seconds())
-    for unit, seconds_per_unit in TIMEDELTA_UNITS:
-        count = seconds / seconds_per_unit
-        if count >= TIME_LEFT_THRESHOLD or unit == "minute":
-            break
-    if unit == "minute" and count > 0:
-        count = max(1, count)  # under a minute left reads "1 minute"
-    return _duration_text(unit, round(count), _locale())
 
 
 @lru_cache(maxsize=2048)
@@ -111,22 +69,89 @@ def _duration_text(unit: str, count: int, locale: Locale) -> str:
     return format_timedelta(count * dict(TIMEDELTA_UNITS)[unit], granularity=unit, threshold=math.inf, locale=locale)
 
 
+@dataclass(frozen=True)
+class Clock:
+    """The district's time zone and the reader's language, read once: a queue writes a
+    time or two a row, and reading either goes through the request's context (5 µs for
+    both). The functions below the class read them at each call, for templates."""
+
+    zone: ZoneInfo
+    locale: Locale
+
+    def day(self, moment: datetime) -> str:
+        """The weekday in full, the day and the month, in the locale's own order:
+        "Tuesday, November 24", "martes, 24 de noviembre"."""
+        return _day_text(_local(moment, self.zone).date(), self.locale)
+
+    def when(self, moment: datetime) -> str:
+        """The day and the time: "Tuesday, November 24 at 10:30 AM"."""
+        return _when(_local(moment, self.zone), self.locale)
+
+    def when_from(self, moment: datetime, now: datetime) -> str:
+        """Only the time when it is today, else the day and the time."""
+        local = _local(moment, self.zone)
+        if local.date() == _local(now, self.zone).date():
+            return _clock(local, self.locale)
+        return _when(local, self.locale)
+
+    def time_left(self, moment: datetime, now: datetime) -> str:
+        """ "3 hours", "2 days": how long until `moment`, as Babel's format_timedelta writes
+        it (down to minutes). Babel looks the locale's patterns up at every call, 10 µs a
+        queue row; the unit and the number are chosen here as Babel chooses them, and each
+        text is written once per language."""
+        seconds = abs((moment - now).total_seconds())
+        for unit, seconds_per_unit in TIMEDELTA_UNITS:
+            count = seconds / seconds_per_unit
+            if count >= TIME_LEFT_THRESHOLD or unit == "minute":
+                break
+        if unit == "minute" and count > 0:
+            count = max(1, count)  # under a minute left reads "1 minute"
+        return _duration_text(unit, round(count), self.locale)
+
+    def due_badge(self, promise: Promise | None, now: datetime) -> Markup:
+        """A promise as a short badge, for families and staff alike: "Reply due in 3 hours",
+        "Overdue since 10:30" (written here, not in a macro: a queue shows one a row)."""
+        if promise is None:
+            return Markup()
+        if promise.is_overdue(now):
+            overdue = gettext("Overdue since %(when)s", when=self.when_from(promise.due_at, now))
+            return Markup(f'<span class="badge badge--overdue">{escape(overdue)}</span>')  # noqa: S704 (escaped)
+        left = self.time_left(promise.due_at, now)
+        if promise.kind == "reply":
+            text = gettext("Reply due in %(time)s", time=left)
+        elif promise.kind == "callback":
+            text = gettext("Call due in %(time)s", time=left)
+        else:
+            text = gettext("Resolution due in %(time)s", time=left)
+        return Markup(f'<span class="badge">{escape(text)}</span>')  # noqa: S704 (escaped)
+
+
+def clock() -> Clock:
+    """The page's Clock: for a page's many rows."""
+    return Clock(ZoneInfo(district.time_zone()), _locale())
+
+
+# For templates (filters and globals) and single values: each reads the zone and the language.
+
+
+def day(moment: datetime) -> str:
+    return clock().day(moment)
+
+
+def when(moment: datetime) -> str:
+    return clock().when(moment)
+
+
+def when_from(moment: datetime, now: datetime) -> str:
+    return clock().when_from(moment, now)
+
+
+def time_left(moment: datetime, now: datetime) -> str:
+    return clock().time_left(moment, now)
+
+
 def due_badge(promise: Promise | None, now: datetime) -> Markup:
-    """A promise as a short badge, for families and staff alike: "Reply due in 3 hours",
-    "Overdue since 10:30" (written here, not in a macro: a queue shows one a row)."""
-    if promise is None:
-        return Markup()
-    if promise.is_overdue(now):
-        overdue = gettext("Overdue since %(when)s", when=when_from(promise.due_at, now))
-        return Markup(f'<span class="badge badge--overdue">{escape(overdue)}</span>')  # noqa: S704 (escaped)
-    left = time_left(promise.due_at, now)
-    if promise.kind == "reply":
-        text = gettext("Reply due in %(time)s", time=left)
-    elif promise.kind == "callback":
-        text = gettext("Call due in %(time)s", time=left)
-    else:
-        text = gettext("Resolution due in %(time)s", time=left)
-    return Markup(f'<span class="badge">{escape(text)}</span>')  # noqa: S704 (escaped)
+    return clock().due_badge(promise, now)
 
 
 def business_duration(duration: timedelta) -> str:

@@ -13,7 +13,7 @@ from jinja2.filters import do_truncate
 from werkzeug.wrappers import Response
 from wtforms import Form, SelectChoice
 
-from portal.blueprints import dates, district
+from portal.blueprints import dates
 from portal.blueprints.access import is_safe_path, staff_required
 from portal.blueprints.forms import (
     save_or_flash,
@@ -23,6 +23,7 @@ from portal.blueprints.forms import (
     whole_number,
     whole_numbers,
 )
+from portal.blueprints.links import numbered_links
 from portal.blueprints.staff_feedback.forms import (
     BulkForm,
     CommentForm,
@@ -96,21 +97,23 @@ class ReviewRow:
     assignee: str | None
 
 
-def _review_row(item: feedback.QueueItem, name_of: Callable[[Any], str], locale: Locale) -> ReviewRow:
+def _review_row(
+    item: feedback.QueueItem, name_of: Callable[[Any], str], clock: dates.Clock, url_of: Callable[[int], str]
+) -> ReviewRow:
     return ReviewRow(
         id=item.id,
-        url=url_for("staff_feedback.detail", feedback_id=item.id),
+        url=url_of(item.id),
         kind=str(label(item.kind)),
         reference=item.reference,
         select_label=_("Select %(reference)s", reference=item.reference),
         excerpt=do_truncate(current_app.jinja_env, item.body, 90),
-        received=dates.day(item.created_at) if item.sender_unknown else dates.when(item.created_at),
+        received=clock.day(item.created_at) if item.sender_unknown else clock.when(item.created_at),
         tags=[name_of(tag) for tag in item.tags],
         flagged=item.flagged,
         department=name_of(item.department) if item.department else None,
         school=name_of(item.school) if item.school else None,
         rating=item.rating,
-        sentiment=_sentiment(item.sentiment, item.sentiment_language, locale),
+        sentiment=_sentiment(item.sentiment, item.sentiment_language, clock.locale),
         status=str(label(item.status)),
         assignee=item.assignee_name,
     )
@@ -133,7 +136,7 @@ def queue() -> str:
     if staff_scope.sees_unrouted_feedback:
         form.department_id.choices.append(SelectChoice(-1, _("Not routed yet")))
     form.department_id.choices += _departments(staff_scope.departments)
-    name_of, locale = translator(), get_locale()
+    name_of = translator()
     form.school_id.choices = [SelectChoice(0, _("Any school"))] + [
         SelectChoice(school.id, name_of(school)) for school in households.school_choices(db, include_inactive=True)
     ]
@@ -160,11 +163,12 @@ def queue() -> str:
         text=form.q.data or "",
         sort=form.sort.data or "newest",
     )
+    clock = dates.clock()
     page = feedback.review_queue(
         db,
         current_user,
         wanted,
-        time_zone=district.time_zone(),
+        time_zone=clock.zone.key,
         page=request.args.get("page", 1, type=whole_number),
         page_size=current_app.config["PAGE_SIZE"],
     )
@@ -173,11 +177,12 @@ def queue() -> str:
     bulk_form.assignee_id.choices = [SelectChoice("", _("Nobody")), *staff]
     # Flagged feedback first, above any filter: a child may be in danger.
     pinned = alerts.flagged_feedback(db, staff_scope)
+    url_of = numbered_links("staff_feedback.detail", "feedback_id")
     return render_template(
         "staff_feedback/queue.html",
         form=form,
         page=page,
-        rows=[_review_row(item, name_of, locale) for item in page.items],
+        rows=[_review_row(item, name_of, clock, url_of) for item in page.items],
         filters=filters,
         bulk_form=bulk_form,
         pinned=pinned,

@@ -15,6 +15,7 @@ from wtforms import SelectChoice
 from portal.blueprints import dates
 from portal.blueprints.access import staff_required
 from portal.blueprints.forms import save_or_show_error, validate_filters, whole_number
+from portal.blueprints.links import numbered_links
 from portal.blueprints.staff_requests.forms import (
     CallAttemptForm,
     PhoneRequestForm,
@@ -65,10 +66,15 @@ class QueueRow:
 
 
 def _queue_row(
-    item: requests.QueueRequest, promise: Promise | None, now: datetime, name_of: Callable[[Any], str]
+    item: requests.QueueRequest,
+    promise: Promise | None,
+    now: datetime,
+    name_of: Callable[[Any], str],
+    clock: dates.Clock,
+    url_of: Callable[[int], str],
 ) -> QueueRow:
     return QueueRow(
-        url=url_for("staff_requests.detail", request_id=item.id),
+        url=url_of(item.id),
         reference=item.reference,
         subject=item.subject,
         priority=str(label(item.priority)) if item.priority in (Priority.HIGH, Priority.URGENT) else None,
@@ -79,8 +85,8 @@ def _queue_row(
         department=name_of(item.department),
         status=str(label(item.status)),
         assignee=item.assignee_name,
-        due_badge=dates.due_badge(promise, now),
-        due_when=dates.when(promise.due_at) if promise and not promise.is_overdue(now) else None,
+        due_badge=clock.due_badge(promise, now),
+        due_when=clock.when(promise.due_at) if promise and not promise.is_overdue(now) else None,
     )
 
 
@@ -116,7 +122,8 @@ def queue() -> str:
     filters = {key: value for key, value in request.args.items() if key != "page" and key in form.data}
     # Flagged requests first, above any filter: a child may be in danger.
     pinned = alerts.flagged_requests(db, scope.for_staff(db, current_user))
-    rows = [_queue_row(item, requests.promise_of(item), now, name_of) for item in page.items]
+    clock, url_of = dates.clock(), numbered_links("staff_requests.detail", "request_id")
+    rows = [_queue_row(item, requests.promise_of(item), now, name_of, clock, url_of) for item in page.items]
     return render_template(
         "staff_requests/queue.html",
         form=form,
