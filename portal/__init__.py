@@ -309,7 +309,7 @@ CONTENT_SECURITY_POLICY = (
 
 
 def register_request_hooks(app: Flask) -> None:
-    from portal.blueprints import dates, navigation, numbers
+    from portal.blueprints import dates, links, navigation, numbers
     from portal.blueprints.contact_summary import contact_summary
 
     @app.after_request
@@ -343,6 +343,7 @@ def register_request_hooks(app: Flask) -> None:
     app.add_template_filter(labels.weekday_names, "weekday_names")
     app.add_template_global(public_url)
     app.add_template_global(navigation.main_menu)
+    app.add_template_global(links.numbered_links)
     app.add_template_global(contact_summary)
     for name, function in (dates.FILTERS | numbers.FILTERS).items():
         app.add_template_filter(function, name)

@@ -238,9 +238,9 @@ def test_my_feedback_lists_the_households_named_feedback_with_its_status(
     hidden = send(db, guardian, transport, anonymous=True)
     strangers = send(db, factories.guardians_of(db, factories.make_household(db))[0], transport)
     page = html.unescape(text(family.get("/feedback/")))
-    assert f"Suggestion {ours.reference}" in page
-    assert f"Question {partners.reference}" in page
-    assert f"Concern {answered.reference}" in page
+    assert f'<a href="/feedback/{ours.id}">Suggestion {ours.reference}</a>' in page
+    assert f'<a href="/feedback/{partners.id}">Question {partners.reference}</a>' in page
+    assert f'<a href="/feedback/{answered.id}">Concern {answered.reference}</a>' in page
     assert hidden.reference not in page
     assert strangers.reference not in page
     assert '<span class="status">Received</span>' in page

@@ -213,7 +213,7 @@ def test_my_requests_lists_the_households_requests_with_status_and_due_badge(db,
     stranger = factories.guardians_of(db, factories.make_household(db))[0]
     ask(db, stranger, transport, subject="Someone else's question")
     page = html.unescape(text(family.get("/requests/")))
-    assert "Bus stop change" in page and ours.reference in page
+    assert f'<a href="/requests/{ours.id}">Bus stop change</a>' in page and ours.reference in page
     assert "Someone else's question" not in page
     assert '<span class="status status--open">Sent</span>' in page
     assert "Reply due in " in page

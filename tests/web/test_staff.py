@@ -120,6 +120,14 @@ def test_staff_search_households_by_guardian_email_phone_and_student(client, sta
     assert "No household matches" in text(client.get("/staff/households", query_string={"q": "nobody at all"}))
 
 
+def test_each_household_found_links_to_its_own_page_with_its_names(client, staff, district):
+    page = text(client.get("/staff/households", query_string={"q": "family"}))
+    links = re.findall(r'<a href="/staff/households/(\d+)">([^<]+)</a>', page)
+    assert sorted(links) == sorted((str(household.id), household.name) for household in district.values())
+    assert page.count("<p>Guardians: ") == page.count("<p>Students: ") == 2
+    assert "<p>Students: Sofia Rivera</p>" in page
+
+
 def test_staff_find_a_family_by_its_names_typed_with_or_without_accents(db, client, staff, district):
     pena = factories.make_household(db, name="Peña family", students=0)
     factories.guardians_of(db, pena)[0].display_name = "José Peña"
