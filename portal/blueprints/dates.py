@@ -176,4 +176,4 @@ FILTERS = {
     "business_duration": business_duration,
     "business_seconds": business_seconds,
 }
-GLOBALS = {"when_from": when_from, "time_left": time_left, "due_badge": due_badge, "clock": clock}
+GLOBALS = {"when_from": when_from, "time_left": time_left, "due_badge": due_badge, "reader_clock": clock}
