@@ -36,11 +36,6 @@ from portal.text_search import folded_text_contains, has_run_of, one_of_found, r
 MAX_REFERENCE_DIGITS = 9
 
 
-def _staff_select(db: Session, actor: User) -> Select[Request]:
-    """Requests in the staff member's departments (scope.for_staff decides)."""
-    return scope.for_staff(db, actor).requests()
-
-
 @dataclass(frozen=True)
 class QueueFilter:
     status: str = "active"  # "active", "all" or a RequestStatus value
@@ -202,20 +197,26 @@ def _matching_ids(filtered: Select[Request], text: str) -> Select[int]:
     return select(found.c.id).order_by(found.c.due_at.asc().nulls_last(), found.c.id)
 
 
+# Built once in each form of a staff scope (portal.db, "Statements built once"): with its
+# six joined loads, building and keying it took 0.39 ms a request page.
+_REQUEST_FOR_STAFF = scope.requests_forms(
+    select(Request)
+    .where(Request.id == bindparam("request_id"))
+    .options(
+        joinedload(Request.department, innerjoin=True),
+        joinedload(Request.household, innerjoin=True),
+        joinedload(Request.student),
+        joinedload(Request.author),
+        joinedload(Request.assignee),
+        joinedload(Request.school),
+    )
+)
+
+
 def request_for_staff(db: Session, actor: User, request_id: int) -> Request:
     """A request in one of the staff member's departments, or NotFound."""
-    request = db.scalar(
-        _staff_select(db, actor)
-        .where(Request.id == request_id)
-        .options(
-            joinedload(Request.department, innerjoin=True),
-            joinedload(Request.household, innerjoin=True),
-            joinedload(Request.student),
-            joinedload(Request.author),
-            joinedload(Request.assignee),
-            joinedload(Request.school),
-        )
-    )
+    statement, parameters = scope.for_staff(db, actor).built(_REQUEST_FOR_STAFF)
+    request = db.scalar(statement, {**parameters, "request_id": request_id})
     if request is None:
         raise NotFound()
     return request
