@@ -280,7 +280,7 @@ def test_a_staff_members_departments_are_read_once_for_every_page_until_one_chan
             assert departments.memberships_of(page, actor) == [
                 (departments.DepartmentChoice(department.id, "Transportation", {}), True, False)
             ]
-            assert scope.for_staff(page, actor).department_ids == [department.id]
+            assert scope.for_staff(page, actor).department_ids == (department.id,)
     assert counter.count("department_member") == 1
     department.name = "Buses"
     db.commit()

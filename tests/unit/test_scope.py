@@ -230,7 +230,7 @@ def test_the_triage_group_also_sees_unrouted_feedback(db, departments_scene):
     ):
         page = feedback.review_queue(db, scene.robin, wanted, time_zone="America/Los_Angeles", page=1, page_size=25)
         assert page.total == len(page.items) == total
-    assert len(robin.feedback_parts()) == 2 and scope.for_staff(db, factories.make_staff(db)).feedback_parts() == []
+    assert len(robin.feedback_parts()) == 2 and scope.for_staff(db, factories.make_staff(db)).feedback_parts() == ()
 
 
 def test_the_triage_group_is_read_with_the_departments_and_again_when_it_moves(db, departments_scene):
@@ -256,7 +256,7 @@ def test_one_scope_serves_a_session_until_a_membership_changes(db, departments_s
     change to a membership, a staff member or the triage setting, and after a commit."""
     scene = departments_scene
     first = scope.for_staff(db, scene.robin)
-    assert first.department_ids == [scene.a.id]
+    assert first.department_ids == (scene.a.id,)
     assert scope.for_staff(db, scene.robin) is first
     db.add(AccountNote(household_id=scene.household.id, category=NoteCategory.OTHER, text="Call after 3."))
     db.flush()
@@ -268,7 +268,7 @@ def test_one_scope_serves_a_session_until_a_membership_changes(db, departments_s
     assert scope.for_staff(db, scene.robin) is scope.for_staff(db, scene.robin)
 
     db.execute(delete(DepartmentMember).where(DepartmentMember.department_id == scene.b.id))
-    assert scope.for_staff(db, scene.robin).department_ids == [scene.a.id]
+    assert scope.for_staff(db, scene.robin).department_ids == (scene.a.id,)
 
     shared = scope.for_staff(db, scene.robin)
     db.commit()

@@ -45,6 +45,9 @@ def staff_select(db: Session, actor: User) -> Select[Feedback]:
     return scope.for_staff(db, actor).feedback()
 
 
+_STILL_TO_HANDLE = Feedback.status.in_((FeedbackStatus.NEW, FeedbackStatus.IN_REVIEW))
+
+
 @dataclass(frozen=True)
 class ReviewFilter:
     kind: str = ""
@@ -79,7 +82,7 @@ def review_queue(
     if wanted.rating:
         statement = statement.where(Feedback.rating == wanted.rating)
     if wanted.status == "open":
-        statement = statement.where(Feedback.status.in_((FeedbackStatus.NEW, FeedbackStatus.IN_REVIEW)))
+        statement = statement.where(_STILL_TO_HANDLE)
     elif wanted.status in {status.value for status in FeedbackStatus}:
         statement = statement.where(Feedback.status == FeedbackStatus(wanted.status))
     if wanted.tag:
@@ -110,7 +113,7 @@ def review_queue(
         return Page(items=[], number=1, size=page_size, total=0)
     ids = paginate(
         db,
-        statement.with_only_columns(Feedback.id).order_by(*_order(wanted.sort)),
+        statement.with_only_columns(Feedback.id).order_by(*_ORDERS.get(wanted.sort, _ORDERS["newest"])),
         number=page,
         size=page_size,
         counted_apart=staff_scope.feedback_parts(),
@@ -222,20 +225,22 @@ def _sentiment_filter(statement: Select[Feedback], wanted: str) -> Select[Feedba
     return statement
 
 
-def _order(sort: str) -> tuple[Any, ...]:
-    if sort == "oldest":
-        return (Feedback.created_at, Feedback.id)
-    if sort == "rating_low":
-        # Unrated last: the order of the rating index, which hands a page over with the id
-        # sorted only within runs of equal keys (an incremental sort, not a full one).
-        return (Feedback.rating.asc().nulls_last(), Feedback.created_at.desc(), Feedback.id.desc())
-    if sort == "rating_high":
-        return (Feedback.rating.desc().nulls_last(), Feedback.created_at.desc(), Feedback.id.desc())
-    if sort == "sentiment_low":
-        return (Feedback.sentiment.is_(None), Feedback.sentiment, Feedback.created_at.desc(), Feedback.id.desc())
-    if sort == "sentiment_high":
-        return (Feedback.sentiment.is_(None), Feedback.sentiment.desc(), Feedback.created_at.desc(), Feedback.id.desc())
-    return (Feedback.created_at.desc(), Feedback.id.desc())
+# The queue's sorts, each built once (portal.db, "Statements built once": the clauses too).
+_ORDERS: dict[str, tuple[Any, ...]] = {
+    "newest": (Feedback.created_at.desc(), Feedback.id.desc()),
+    "oldest": (Feedback.created_at, Feedback.id),
+    # Unrated last: the order of the rating index, which hands a page over with the id
+    # sorted only within runs of equal keys (an incremental sort, not a full one).
+    "rating_low": (Feedback.rating.asc().nulls_last(), Feedback.created_at.desc(), Feedback.id.desc()),
+    "rating_high": (Feedback.rating.desc().nulls_last(), Feedback.created_at.desc(), Feedback.id.desc()),
+    "sentiment_low": (Feedback.sentiment.is_(None), Feedback.sentiment, Feedback.created_at.desc(), Feedback.id.desc()),
+    "sentiment_high": (
+        Feedback.sentiment.is_(None),
+        Feedback.sentiment.desc(),
+        Feedback.created_at.desc(),
+        Feedback.id.desc(),
+    ),
+}
 
 
 def searchable(text: str) -> bool:

@@ -36,6 +36,11 @@ from portal.text_search import folded_text_contains, has_run_of, one_of_found, r
 MAX_REFERENCE_DIGITS = 9
 
 
+# Clauses of the queue built once (portal.db, "Statements built once").
+_ACTIVE = Request.status.in_(ACTIVE_STATUSES)
+_DUE_NEXT_FIRST = (Request.due_at.asc().nulls_last(), Request.id)
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     status: str = "active"  # "active", "all" or a RequestStatus value
@@ -52,7 +57,7 @@ def queue(db: Session, actor: User, wanted: QueueFilter, *, now: datetime, page:
     staff_scope = scope.for_staff(db, actor)
     statement = staff_scope.requests()
     if wanted.status == "active":
-        statement = statement.where(Request.status.in_(ACTIVE_STATUSES))
+        statement = statement.where(_ACTIVE)
     elif wanted.status != "all":
         statement = statement.where(Request.status == RequestStatus(wanted.status))
     if wanted.department_id:
@@ -82,7 +87,7 @@ def queue(db: Session, actor: User, wanted: QueueFilter, *, now: datetime, page:
     else:
         # What is due next first, those without a due time last: the order of the indexes
         # on due_at (ascending, nulls last), which then hand over one page without a sort.
-        in_order = statement.order_by(Request.due_at.asc().nulls_last(), Request.id)
+        in_order = statement.order_by(*_DUE_NEXT_FIRST)
         ids = paginate(db, in_order.with_only_columns(Request.id), number=page, size=page_size)
     return replace(ids, items=_queue_requests(db, ids.items))
 
@@ -235,9 +240,9 @@ _OTHER_OPEN_REQUESTS = (
     .where(
         Request.household_id == bindparam("household_id"),
         Request.id != bindparam("request_id"),
-        Request.status.in_(ACTIVE_STATUSES),
+        _ACTIVE,
     )
-    .order_by(Request.due_at.asc().nulls_last(), Request.id)
+    .order_by(*_DUE_NEXT_FIRST)
     # Joined: a handful of departments, in the same statement rather than a second one.
     .options(joinedload(Request.department, innerjoin=True))
 )
