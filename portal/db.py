@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from portal import postgresql_cursor
 from portal.services.district_cache import STORE, DistrictCache
 from portal.text_search import FOLDING_FUNCTION, fold_accents
 
@@ -203,7 +204,9 @@ def _configure_postgresql(dbapi_connection: Any, _record: Any) -> None:
     """Sessions in UTC, as every time here is: the driver then hands times over with
     datetime.UTC itself, which UTCDateTime passes on untouched (a page reads hundreds).
     A SET once a connection rather than a startup option, which poolers such as PgBouncer
-    refuse; where a pooler loses it, times are converted as they are read instead."""
+    refuse; where a pooler loses it, times are converted as they are read instead. Its
+    cursors describe their results when read (portal/postgresql_cursor.py)."""
+    dbapi_connection.cursor_factory = postgresql_cursor.Cursor
     autocommit = dbapi_connection.autocommit
     dbapi_connection.autocommit = True
     try:
