@@ -282,13 +282,23 @@ def test_a_family_sees_its_own_household_with_guardians_and_students(db):
     ours = factories.make_household(db, guardians=2, students=3)
     factories.make_household(db)
     guardian = factories.guardians_of(db, ours)[1]
-    (shown,) = households.households_for_family(db, guardian)
-    found = shown.household
+    (found,) = households.households_for_family(db, guardian)
     assert found.id == ours.id
-    assert len(found.guardianships) == 2
-    assert len(found.students) == 3 == len(shown.enrolled)
-    assert shown.former == []
+    assert len(found.guardianships) == 2 and len(found.students) == 3
     assert {m.user.email for m in found.guardianships} == {g.email for g in factories.guardians_of(db, ours)}
+    # The home page reads the same household as values, members in the order they were added.
+    (shown,) = households.home_households(db, guardian)
+    assert (shown.id, shown.name, shown.former) == (ours.id, ours.name, [])
+    assert [
+        (g.user_id, g.display_name, g.email, g.relationship_to_students, g.activated_at) for g in shown.guardians
+    ] == [
+        (m.user_id, m.user.display_name, m.user.email, m.relationship_to_students, m.user.activated_at)
+        for m in found.guardianships
+    ]
+    assert [(s.id, s.full_name, s.grade) for s in shown.enrolled] == [
+        (s.id, s.full_name, s.grade) for s in found.students
+    ]
+    assert [s.school and s.school.name for s in shown.enrolled] == [s.school and s.school.name for s in found.students]
 
 
 def test_a_guardian_of_two_households_sees_both_the_first_joined_first(db):
@@ -296,7 +306,8 @@ def test_a_guardian_of_two_households_sees_both_the_first_joined_first(db):
     guardian = factories.guardians_of(db, second)[0]
     db.add(Guardianship(household_id=first.id, user_id=guardian.id))
     db.commit()
-    assert [shown.household.id for shown in households.households_for_family(db, guardian)] == [second.id, first.id]
+    assert [household.id for household in households.households_for_family(db, guardian)] == [second.id, first.id]
+    assert [shown.id for shown in households.home_households(db, guardian)] == [second.id, first.id]
     assert list(households.household_names_for_family(db, guardian)) == [second.id, first.id]
     assert other.id not in households.household_names_for_family(db, guardian)
 
@@ -308,8 +319,12 @@ def test_students_no_longer_enrolled_are_apart_and_never_offered(db):
     current, former = db.scalars(select(Student).where(Student.household_id == first.id).order_by(Student.id))
     former.is_active = False
     db.commit()
-    shown = households.households_for_family(db, guardian)[0]
+    shown, other = households.home_households(db, guardian)
     assert ([s.id for s in shown.enrolled], [s.id for s in shown.former]) == ([current.id], [former.id])
+    assert ([s.id for s in other.enrolled], other.former) == (
+        [db.scalar(select(Student.id).where(Student.household_id == second.id))],
+        [],
+    )
     offered = households.students_to_ask_about(db, guardian)
     second_student = db.scalar(select(Student.id).where(Student.household_id == second.id))
     assert [s.id for s in offered] == [current.id, second_student]
@@ -346,6 +361,8 @@ def test_a_family_gets_not_found_for_another_households_student(db):
 def test_a_family_account_without_a_household_gets_not_found(db):
     with pytest.raises(NotFound):
         households.households_for_family(db, factories.make_user(db))
+    with pytest.raises(NotFound):
+        households.home_households(db, factories.make_user(db))
 
 
 # Search ------------------------------------------------------------------------------

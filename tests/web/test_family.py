@@ -36,6 +36,8 @@ def test_a_family_sees_its_household_students_and_guardians(signed_in, household
         assert student.full_name in page
         assert f'href="/family/students/{student.id}"' in page
     assert households["other_guardian"].display_name in page
+    assert f'{households["guardian"].display_name} <span class="tag">You</span>' in page
+    assert f'{households["other_guardian"].display_name} <span class="tag">You</span>' not in page
     assert "Lincoln Elementary" in page
     assert "Nguyen family" not in page
     assert households["their_student"].full_name not in page

@@ -17,9 +17,9 @@ bp = Blueprint("family", __name__, url_prefix="/family")
 @family_required
 def home() -> str:
     db, now = get_session(), utcnow()
-    found = households.households_for_family(db, current_user)
+    found = households.home_households(db, current_user)
     requests = overview.family_overview(db, current_user, now=now)
-    names = {shown.household.id: shown.household.name for shown in found}
+    names = {shown.id: shown.name for shown in found}
     return render_template("family/home.html", households=found, household_names=names, requests=requests, now=now)
 
 

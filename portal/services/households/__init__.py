@@ -16,13 +16,13 @@ and import the other modules by name (`from portal.services.households import no
 from portal.services.households import access_log, contacts, data_download, notes, phones, search_text, sis_import
 from portal.services.households.directory import (
     GRADES,
-    FamilyHousehold,
     GuardianDetails,
     InvitationSettings,  # accounts': what create_household and add_guardian take
     StudentDetails,
     add_guardian,
     add_student,
     create_household,
+    home_households,
     household_for_staff,
     household_names_for_family,
     households_for_family,
@@ -37,7 +37,6 @@ from portal.services.households.directory import (
 
 __all__ = [
     "GRADES",
-    "FamilyHousehold",
     "GuardianDetails",
     "InvitationSettings",
     "StudentDetails",
@@ -47,6 +46,7 @@ __all__ = [
     "contacts",
     "create_household",
     "data_download",
+    "home_households",
     "household_for_staff",
     "household_names_for_family",
     "households_for_family",

@@ -27,7 +27,7 @@ def household_data(db: Session, actor: User) -> dict[str, Any]:
     """The signed-in guardian's households, the first joined first: for each, its people,
     preferences, notes and history."""
     found = directory.households_for_family(db, actor)
-    return {"households": [_collect(db, shown.household, staff=None) for shown in found]}
+    return {"households": [_collect(db, household, staff=None) for household in found]}
 
 
 def household_data_for_staff(db: Session, actor: User, household_id: int) -> tuple[Household, dict[str, Any]]:

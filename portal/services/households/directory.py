@@ -8,7 +8,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, CompoundSelect, Row, Select, and_, bindparam, not_, or_, select, union_all
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from portal.catalogs import lazy_gettext as _l
 from portal.models import GuardianRelationship, Guardianship, Household, Role, School, Student, User
@@ -18,6 +18,7 @@ from portal.services.accounts import InvitationSettings as InvitationSettings  #
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.households import contacts
 from portal.services.pagination import Page, paginate, paginate_search
+from portal.services.translated import DistrictName, named
 from portal.text_search import contains_pattern, folded_text_contains, has_run_of
 
 GRADES = ("PK", "K", *(str(n) for n in range(1, 13)))
@@ -227,13 +228,37 @@ def household_for_staff(db: Session, actor: User, household_id: int) -> Househol
 
 
 @dataclass(frozen=True)
-class FamilyHousehold:
+class HomeGuardian:
+    """A guardian of one of the signed-in guardian's households, as their home page shows it."""
+
+    user_id: int
+    display_name: str
+    email: str
+    relationship_to_students: GuardianRelationship
+    activated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class HomeStudent:
+    """A student of one of the signed-in guardian's households, as their home page shows it."""
+
+    id: int
+    full_name: str
+    school: DistrictName | None
+    grade: str
+    deactivated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class HomeHousehold:
     """One of a guardian's households as their home page shows it: the students enrolled
     now apart from those the student information system no longer lists."""
 
-    household: Household
-    enrolled: list[Student]
-    former: list[Student]
+    id: int
+    name: str
+    guardians: list[HomeGuardian]
+    enrolled: list[HomeStudent]
+    former: list[HomeStudent]
 
 
 def _the_guardians_first(user_id: Any) -> ColumnElement[bool]:
@@ -241,7 +266,7 @@ def _the_guardians_first(user_id: Any) -> ColumnElement[bool]:
     return and_(Guardianship.household_id == Household.id, Guardianship.user_id == user_id)
 
 
-# Built once (portal.db, "Statements built once"): the family home sends it.
+# Built once (portal.db, "Statements built once"): the data download sends it.
 _FAMILY_HOUSEHOLDS = _joined_with_members(
     scope.family_statement(Household)
     .join(Guardianship, _the_guardians_first(bindparam(scope.FAMILY_USER_ID)))
@@ -249,21 +274,75 @@ _FAMILY_HOUSEHOLDS = _joined_with_members(
 )
 
 
-def households_for_family(db: Session, actor: User) -> list[FamilyHousehold]:
-    """Every household of the signed-in guardian, the first joined first: a guardian in
-    shared custody belongs to each parent's household and sees them all."""
-    found = db.scalars(_FAMILY_HOUSEHOLDS, scope.family_parameters(actor)).unique()
-    households = [
-        FamilyHousehold(
-            household,
-            enrolled=[student for student in household.students if student.is_active],
-            former=[student for student in household.students if not student.is_active],
-        )
-        for household in found
-    ]
+def households_for_family(db: Session, actor: User) -> list[Household]:
+    """Every household of the signed-in guardian with its members, the first joined first:
+    a guardian in shared custody belongs to each parent's household and sees them all."""
+    households = list(db.scalars(_FAMILY_HOUSEHOLDS, scope.family_parameters(actor)).unique())
     if not households:
         raise NotFound()
     return households
+
+
+# The home page's households, read as values: a row per (guardian, student), students
+# outer-joined. Whole objects with their members cost the home page 0.3 ms more of the
+# app's time (bench/RESULTS.md, seventeenth round). Built once (portal.db).
+_member = aliased(Guardianship)
+_HOME_HOUSEHOLDS = (
+    scope.family_statement(Household)
+    .join(Guardianship, _the_guardians_first(bindparam(scope.FAMILY_USER_ID)))
+    .join(_member, _member.household_id == Household.id)
+    .join(User, User.id == _member.user_id)
+    .outerjoin(Student, Student.household_id == Household.id)
+    .outerjoin(School, School.id == Student.school_id)
+    .with_only_columns(
+        Household.id,
+        Household.name,
+        _member.id.label("membership_id"),
+        _member.user_id,
+        User.display_name,
+        User.email,
+        _member.relationship_to_students,
+        User.activated_at,
+        Student.id.label("student_id"),
+        Student.full_name.label("student_name"),
+        Student.grade,
+        Student.is_active,
+        Student.deactivated_at,
+        School.name.label("school_name"),
+        School.translations.label("school_translations"),
+    )
+    .order_by(Guardianship.id, _member.id, Student.id)
+)
+
+
+def home_households(db: Session, actor: User) -> list[HomeHousehold]:
+    """Every household of the signed-in guardian as the home page shows it, the first joined
+    first, its guardians and students in the order they were added."""
+    households: dict[int, HomeHousehold] = {}
+    guardians_seen: set[int] = set()
+    students_seen: set[int] = set()
+    for row in db.execute(_HOME_HOUSEHOLDS, scope.family_parameters(actor)):
+        household = households.get(row.id)
+        if household is None:
+            household = households[row.id] = HomeHousehold(row.id, row.name, [], [], [])
+        if row.membership_id not in guardians_seen:
+            guardians_seen.add(row.membership_id)
+            household.guardians.append(
+                HomeGuardian(row.user_id, row.display_name, row.email, row.relationship_to_students, row.activated_at)
+            )
+        if row.student_id is not None and row.student_id not in students_seen:
+            students_seen.add(row.student_id)
+            student = HomeStudent(
+                row.student_id,
+                row.student_name,
+                named(row.school_name, row.school_translations),
+                row.grade,
+                row.deactivated_at,
+            )
+            (household.enrolled if row.is_active else household.former).append(student)
+    if not households:
+        raise NotFound()
+    return list(households.values())
 
 
 def household_names_for_family(db: Session, actor: User) -> dict[int, str]:
