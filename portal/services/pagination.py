@@ -2,7 +2,7 @@
 
 import functools
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -74,26 +74,33 @@ def paginate(
 
 
 def paginate_search(
-    db: Session, statement: Select[*tuple[Any, ...]], *, number: int, size: int, rows: bool = False
+    db: Session,
+    statement: Select[*tuple[Any, ...]],
+    *,
+    number: int,
+    size: int,
+    rows: bool = False,
+    parameters: Mapping[str, Any] | None = None,
 ) -> Page[Any]:
-    """`paginate` for a list whose WHERE costs more than its rows, a text search: the page
-    and its total in one statement (each row carries `count(*) OVER ()`), so that
-    PostgreSQL plans and runs the search once instead of once for the count and again for
-    the page. Items are the first column's objects, or the statement's rows with
-    `rows=True`. A page past the end has no row to carry the total: the list is then
-    counted and its last page read, as `paginate` does.
+    """`paginate` for a list whose WHERE costs more than its rows, a text search, or whose
+    round trips cost more than its rows, a family's own requests: the page and its total
+    in one statement (each row carries `count(*) OVER ()`), so that PostgreSQL plans and
+    runs the search once instead of once for the count and again for the page. Items are
+    the first column's objects, or the statement's rows with `rows=True`; `parameters`,
+    those of a statement built once. A page past the end has no row to carry the total:
+    the list is then counted and its last page read, as `paginate` does.
 
     For a statement with a row per item: no joined collections (load them with
     selectinload) and no DISTINCT, which the window would count before removing."""
     counted = statement.add_columns(func.count().over())
 
     def read(number: int) -> list[Any]:
-        return list(db.execute(counted.limit(size).offset((number - 1) * size)).all())
+        return list(db.execute(counted.limit(size).offset((number - 1) * size), parameters).all())
 
     number = min(max(1, number), MAX_PAGE)
     found = read(number)
     if not found and number > 1:
-        total = db.scalar(_count(statement.order_by(None), ())) or 0
+        total = db.scalar(_count(statement.order_by(None), ()), parameters) or 0
         number = min(_last_page(total, size), MAX_PAGE)
         found = read(number) if total else []
     if not found:  # an empty list, or one emptied between the count and the page

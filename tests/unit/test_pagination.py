@@ -5,7 +5,7 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, event, or_, select, text
+from sqlalchemy import bindparam, delete, event, or_, select, text
 from sqlalchemy.orm import joinedload
 
 from portal.models import School, Student
@@ -254,6 +254,7 @@ def _schools_named(db, count: int) -> None:  # type: ignore[no-untyped-def]
 
 
 OAK_SCHOOLS = select(School).where(School.name.ilike("%oak%")).order_by(School.name, School.id)
+OAK_SCHOOLS_BUILT = select(School).where(School.name.ilike(bindparam("pattern"))).order_by(School.name, School.id)
 
 
 # The same database for every example: each one writes its own schools first.
@@ -274,6 +275,13 @@ def test_a_search_page_is_the_page_paginate_gives(db, count, size, number):
     counted_rows = paginate(db, rows, number=number, size=size, rows=True)
     assert [tuple(row) for row in searched_rows.items] == [tuple(row) for row in counted_rows.items]
     assert (searched_rows.number, searched_rows.total) == (counted_rows.number, counted_rows.total)
+    # A statement built once, its values given as parameters (the count past the end too).
+    built = paginate_search(db, OAK_SCHOOLS_BUILT, number=number, size=size, parameters={"pattern": "%oak%"})
+    assert ([s.id for s in built.items], built.number, built.total) == (
+        [s.id for s in counted.items],
+        counted.number,
+        counted.total,
+    )
 
 
 def test_a_search_page_inside_the_list_is_one_statement(db):

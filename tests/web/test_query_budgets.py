@@ -61,7 +61,7 @@ MANY = 20
 FAMILY_HOME = 3
 ACCOUNT_CONTACT = 3  # the guardian's preference and its topics
 ACCOUNT_NOTES = 3  # household id, notes with their revisions and the revisions' authors (one statement)
-MY_REQUESTS = 4  # count, the page's ids, its rows with their departments (one statement)
+MY_REQUESTS = 2  # the page of rows with their departments and the total (one statement)
 # request joined to department/student/author, messages with their authors, the call-back
 # (none), the number and language the call-back form offers
 REQUEST_PAGE = 5

@@ -2,17 +2,17 @@
 it moves through. Only a public staff reply stops a reply clock; resolving stops the
 clocks and asks the family how we did; a family message reopens or resumes."""
 
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from portal.models import ACTIVE_STATUSES, Guardianship, Request, RequestMessage, RequestStatus, User
+from portal.models import ACTIVE_STATUSES, Department, Guardianship, Request, RequestMessage, RequestStatus, User
 from portal.services import audit, notifications, scope
 from portal.services.calendar import district_calendar
-from portal.services.pagination import Page, paginate
-from portal.services.requests import facts
+from portal.services.pagination import Page, paginate_search
+from portal.services.requests import facts, overview
 from portal.services.requests.business_time import Calendar
 from portal.services.requests.intake import clean_body
 from portal.services.requests.promises import (
@@ -25,10 +25,24 @@ from portal.services.requests.promises import (
 )
 from portal.services.requests.satisfaction import rating_token
 
+# The family's requests, the newest first, as values. Built once (portal.db, "Statements
+# built once").
+_FAMILY_REQUESTS = (
+    scope.family_statement(Request)
+    .join(Department, Department.id == Request.department_id)
+    .with_only_columns(*overview.LISTED_COLUMNS)
+    .order_by(Request.created_at.desc(), Request.id.desc())
+)
 
-def requests_for_family(db: Session, actor: User, *, page: int, page_size: int) -> Page[Any]:
-    statement = scope.family_select(actor, Request).order_by(Request.created_at.desc(), Request.id.desc())
-    return paginate(db, statement, number=page, size=page_size, then_load=[joinedload(Request.department)])
+
+def requests_for_family(db: Session, actor: User, *, page: int, page_size: int) -> Page[overview.ListedRequest]:
+    """A page of the household's requests, the newest first, with their total: one
+    statement (a family has a few pages at most), where counting, choosing the page and
+    reading its rows took three round trips and 1.5 ms of the app's time."""
+    found = paginate_search(
+        db, _FAMILY_REQUESTS, number=page, size=page_size, rows=True, parameters=scope.family_parameters(actor)
+    )
+    return replace(found, items=[overview.listed(row) for row in found.items])
 
 
 # Built once (portal.db, "Statements built once"): the family's request page sends both.

@@ -7,7 +7,7 @@ request's latest public staff message is newer than the family's latest message 
 on a resolved or closed request, for `NEW_ANSWER_DAYS` after its last change.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,9 +28,11 @@ SHOWN_AT_MOST = 25
 
 
 @dataclass(frozen=True)
-class HomeRequest(RequestBasics):
-    """A request as the home page shows it, with the clocks its promise is read from
-    (promises.promise_of)."""
+class ListedRequest(RequestBasics):
+    """A request as the family's lists show it (the home page, My requests), read as values
+    with its department's name, and the clocks its promise is read from (promises.promise_of):
+    whole requests with their departments cost the home page 0.2 ms more of the app's time
+    (bench/RESULTS.md, seventeenth round)."""
 
     id: int
     subject: str
@@ -45,9 +47,33 @@ class HomeRequest(RequestBasics):
     callback_due_at: datetime | None
 
 
+# A ListedRequest's columns, in the order of its fields, the department's name as two.
+LISTED_COLUMNS = (
+    Request.id,
+    Request.subject,
+    Request.status,
+    Request.household_id,
+    Department.name,
+    Department.translations,
+    Request.first_replied_at,
+    Request.first_reply_due_at,
+    Request.next_reply_due_at,
+    Request.resolution_paused_at,
+    Request.resolution_due_at,
+    Request.callback_due_at,
+)
+
+
+def listed(row: Sequence[Any]) -> ListedRequest:
+    """The ListedRequest of a row that starts with LISTED_COLUMNS."""
+    request_id, subject, status, household_id, department_name, translations, *clocks = row[: len(LISTED_COLUMNS)]
+    department = DistrictName(department_name, translations or {})
+    return ListedRequest(request_id, subject, status, household_id, department, *clocks)
+
+
 @dataclass(frozen=True)
 class FamilyRequest:
-    request: HomeRequest
+    request: ListedRequest
     promise: Promise | None
     has_new_reply: bool
 
@@ -72,9 +98,8 @@ def _latest_message_id(*conditions: ColumnElement[bool]) -> ScalarSelect[Any]:
 
 def _overview_statement() -> Select[*tuple[Any, ...]]:
     """The guardian's active requests and those answered since the parameter
-    "answered_since", as values (whole requests with their departments cost the home page
-    0.2 ms more of the app's time: bench/RESULTS.md, seventeenth round), each with its
-    last staff reply's id and its family's last message's."""
+    "answered_since", as ListedRequest's columns, each with its last staff reply's id and
+    its family's last message's."""
     last_staff_reply = _latest_message_id(RequestMessage.from_staff.is_(True), RequestMessage.is_internal.is_(False))
     last_family_message = _latest_message_id(RequestMessage.from_staff.is_(False))
     new_reply = and_(last_staff_reply.is_not(None), last_staff_reply > func.coalesce(last_family_message, 0))
@@ -82,22 +107,7 @@ def _overview_statement() -> Select[*tuple[Any, ...]]:
     return (
         scope.family_statement(Request)
         .join(Department, Department.id == Request.department_id)
-        .with_only_columns(
-            Request.id,
-            Request.subject,
-            Request.status,
-            Request.household_id,
-            Department.name.label("department_name"),
-            Department.translations.label("department_translations"),
-            Request.first_replied_at,
-            Request.first_reply_due_at,
-            Request.next_reply_due_at,
-            Request.resolution_paused_at,
-            Request.resolution_due_at,
-            Request.callback_due_at,
-            last_staff_reply.label("last_staff_reply_id"),
-            last_family_message.label("last_family_message_id"),
-        )
+        .with_only_columns(*LISTED_COLUMNS, last_staff_reply, last_family_message)
         .where(or_(active, and_(Request.updated_at >= bindparam("answered_since"), new_reply)))
         .order_by(case((active, 0), else_=1), Request.due_at.is_(None), Request.due_at, Request.id)
         .limit(SHOWN_AT_MOST)
@@ -114,10 +124,8 @@ def family_overview(db: Session, actor: User, *, now: datetime) -> Overview:
     open_requests: list[FamilyRequest] = []
     answered: list[tuple[int, FamilyRequest]] = []
     for row in db.execute(_OVERVIEW, parameters):
-        values = row._asdict()
-        staff_id, family_id = values.pop("last_staff_reply_id"), values.pop("last_family_message_id")
-        department = DistrictName(values.pop("department_name"), values.pop("department_translations") or {})
-        request = HomeRequest(department=department, **values)
+        request = listed(row)
+        staff_id, family_id = row[len(LISTED_COLUMNS) :]
         has_new_reply = staff_id is not None and staff_id > (family_id or 0)
         shown = FamilyRequest(request, promise_of(request), has_new_reply)
         if request.is_active:
