@@ -725,6 +725,19 @@ def test_a_family_lists_its_households_named_feedback_only(db, world):
         page = feedback.feedback_for_family(db, guardian, page=1, page_size=20)
         assert [item.id for item in page.items] == [partners.id, mine.id]
         assert page.total == 2
+    # Read as values: what the list shows of each, as the feedback itself says it.
+    mine.response = "Thank you, we fixed it."
+    db.commit()
+    listed = feedback.feedback_for_family(db, world.guardian, page=1, page_size=20).items
+    assert [(item.reference, item.kind, item.status, item.created_at, item.answered) for item in listed] == [
+        (partners.reference, partners.kind, partners.status, partners.created_at, False),
+        (mine.reference, mine.kind, mine.status, mine.created_at, True),
+    ]
+    departments = {department.id: department.name for department in db.scalars(select(Department))}
+    assert [item.department and item.department.name for item in listed] == [
+        departments.get(partners.department_id),
+        departments.get(mine.department_id),
+    ]
 
 
 def test_a_family_cannot_open_another_households_or_an_anonymous_feedback(db, world):

@@ -69,7 +69,7 @@ REQUEST_PAGE = 5
 # few minutes), the call-back's number and language, and the district calendar (its business
 # hours and closures): the chosen department's promise by the button is a time
 NEW_REQUEST = 8
-MY_FEEDBACK = 4  # count, the page's ids, its rows with their departments and schools (one statement)
+MY_FEEDBACK = 2  # the page of rows with their departments and schools and the total (one statement)
 # The queues: and the safety-flagged items pinned above them (which of the page's rows are
 # flagged comes with the page). A page reads the staff member's departments once: one scope per
 # session.

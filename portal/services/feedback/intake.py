@@ -6,9 +6,8 @@ email or address, neither on the feedback nor in the audit trail, and only the d
 it was sent (an exact time could be matched with a session's last activity). Feedback whose
 sender was "not sure" of the department is routed by `routing`."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, joinedload
@@ -27,13 +26,15 @@ from portal.models import (
     Student,
     User,
 )
+from portal.models.feedback import feedback_reference
 from portal.services import accounts, audit, scope
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.feedback import sentiment
 from portal.services.feedback.routing import propose_department
-from portal.services.pagination import Page, paginate
+from portal.services.pagination import Page, paginate_search
 from portal.services.requests import SUBMISSION_KEY
 from portal.services.text import clean_text, has_control_characters
+from portal.services.translated import DistrictName, named
 
 BODY_MAX_LENGTH = 4000
 
@@ -194,16 +195,73 @@ def _record_sent(db: Session, feedback: Feedback, sender: User | None, *, now: d
 # --- families ---------------------------------------------------------------
 
 
-def feedback_for_family(db: Session, actor: User, *, page: int, page_size: int) -> Page[Any]:
-    """What the household sent with its name on it (never the anonymous ones)."""
-    statement = scope.family_select(actor, Feedback).order_by(Feedback.created_at.desc(), Feedback.id.desc())
-    return paginate(
-        db,
-        statement,
-        number=page,
-        size=page_size,
-        then_load=[joinedload(Feedback.department), joinedload(Feedback.school)],
+@dataclass(frozen=True)
+class SentFeedback:
+    """A piece of the household's feedback as My feedback lists it, read as values."""
+
+    id: int
+    kind: FeedbackKind
+    status: FeedbackStatus
+    created_at: datetime
+    department: DistrictName | None
+    school: DistrictName | None
+    answered: bool
+
+    @property
+    def reference(self) -> str:
+        return feedback_reference(self.id)
+
+
+# The household's feedback, the newest first, as values. Built once (portal.db,
+# "Statements built once").
+_FAMILY_FEEDBACK = (
+    scope.family_statement(Feedback)
+    .outerjoin(Department, Department.id == Feedback.department_id)
+    .outerjoin(School, School.id == Feedback.school_id)
+    .with_only_columns(
+        Feedback.id,
+        Feedback.kind,
+        Feedback.status,
+        Feedback.created_at,
+        Department.name,
+        Department.translations,
+        School.name,
+        School.translations,
+        and_(Feedback.response.is_not(None), Feedback.response != ""),
     )
+    .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+)
+
+
+def feedback_for_family(db: Session, actor: User, *, page: int, page_size: int) -> Page[SentFeedback]:
+    """What the household sent with its name on it (never the anonymous ones): a page and
+    its total in one statement, as My requests reads its page."""
+    found = paginate_search(
+        db, _FAMILY_FEEDBACK, number=page, size=page_size, rows=True, parameters=scope.family_parameters(actor)
+    )
+    items = [
+        SentFeedback(
+            feedback_id,
+            kind,
+            status,
+            created_at,
+            named(department_name, department_translations),
+            named(school_name, school_translations),
+            bool(answered),
+        )
+        for (
+            feedback_id,
+            kind,
+            status,
+            created_at,
+            department_name,
+            department_translations,
+            school_name,
+            school_translations,
+            answered,
+        ) in found.items
+    ]
+    return replace(found, items=items)
 
 
 def feedback_of_family(db: Session, actor: User, feedback_id: int) -> Feedback:
