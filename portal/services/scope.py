@@ -195,6 +195,15 @@ class StaffScope:
             statement = forms.with_unrouted
         return statement, {SCOPE_DEPARTMENT_IDS: self.department_ids}
 
+    def get_built(self, forms: "ScopeForms[ModelT]", object_id: int) -> ModelT:
+        """The row of a statement built once (requests_forms, feedback_forms) whose id is
+        its parameter "object_id", or NotFound when this staff member may not see it."""
+        statement, parameters = self.built(forms)
+        found = self._db.scalar(statement, {**parameters, "object_id": object_id})
+        if found is None:
+            raise NotFound()
+        return found
+
     def feedback_parts(self) -> tuple[ColumnElement[bool], ...]:
         """The feedback this staff member sees, split with no overlap where it is an OR
         (their departments' and the unrouted): counted apart, each is one index range."""

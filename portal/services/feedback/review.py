@@ -28,7 +28,7 @@ from portal.models import (
 from portal.models.feedback import REFERENCE_PREFIX, feedback_reference, feedback_tagging, sender_unknown
 from portal.services import audit, district_cache, scope
 from portal.services.departments import StaffChoice
-from portal.services.errors import InvalidInput, NotFound
+from portal.services.errors import InvalidInput
 from portal.services.feedback import sentiment
 from portal.services.feedback.routing import triage_department_id
 from portal.services.pagination import Page, paginate
@@ -260,7 +260,7 @@ def _matches(text: str) -> Any:
 # Built once in each form of a staff scope (portal.db, "Statements built once").
 _FEEDBACK_FOR_STAFF = scope.feedback_forms(
     select(Feedback)
-    .where(Feedback.id == bindparam("feedback_id"))
+    .where(Feedback.id == bindparam("object_id"))
     .options(
         joinedload(Feedback.department),
         joinedload(Feedback.school),
@@ -273,11 +273,7 @@ _FEEDBACK_FOR_STAFF = scope.feedback_forms(
 
 def feedback_for_staff(db: Session, actor: User, feedback_id: int) -> Feedback:
     """Feedback this staff member may see, or NotFound."""
-    statement, parameters = scope.for_staff(db, actor).built(_FEEDBACK_FOR_STAFF)
-    found = db.scalar(statement, {**parameters, "feedback_id": feedback_id})
-    if found is None:
-        raise NotFound()
-    return found
+    return scope.for_staff(db, actor).get_built(_FEEDBACK_FOR_STAFF, feedback_id)
 
 
 def history_of(db: Session, feedback: Feedback) -> list[tuple[AuditEvent, User | None]]:

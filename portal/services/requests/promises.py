@@ -70,6 +70,30 @@ class Clocks(Protocol):
     def callback_due_at(self) -> datetime | None: ...
 
 
+@dataclass(frozen=True)
+class ClockValues:
+    """A request's clocks read as values (CLOCK_COLUMNS), first in a list's row of a
+    request (staff_queue.QueueRequest, overview.ListedRequest): what promise_of reads."""
+
+    first_replied_at: datetime | None
+    first_reply_due_at: datetime | None
+    next_reply_due_at: datetime | None
+    resolution_paused_at: datetime | None
+    resolution_due_at: datetime | None
+    callback_due_at: datetime | None
+
+
+# ClockValues' columns, in the order of its fields.
+CLOCK_COLUMNS = (
+    Request.first_replied_at,
+    Request.first_reply_due_at,
+    Request.next_reply_due_at,
+    Request.resolution_paused_at,
+    Request.resolution_due_at,
+    Request.callback_due_at,
+)
+
+
 def refresh_due_at(request: Request) -> None:
     request.due_at = min(
         (due for kind, due in running_clocks(request) if due is not None),
