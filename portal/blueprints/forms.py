@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField, Field, FileField, Form, RadioField, SelectChoice
-from wtforms.widgets import Select
+from wtforms.widgets import Select, TextArea
 from wtforms.widgets.core import clean_key, html_params
 
 from portal.catalogs import lazy_gettext as _l
@@ -106,11 +106,28 @@ def quick_widget(widget: Any) -> Any:
     its own `html_params` as WTForms' inputs and buttons do (a copy, kept: one widget
     serves every field of its kind); any other widget as it is. The contact page has 21
     checkboxes, and WTForms' html_params took 80 µs for each of them."""
+    if type(widget) is TextArea:
+        return QuickTextArea()
     if getattr(type(widget), "html_params", None) is not html_params:
         return widget
     quick = copy.copy(widget)
     quick.html_params = quick_html_params
     return quick
+
+
+class QuickTextArea(TextArea):
+    """WTForms' textarea, its attributes written by quick_html_params: the same HTML. It
+    calls WTForms' module-level html_params itself, so quick_widget cannot hand it
+    quick_html_params as it does the inputs; a reply box took 60 µs to write."""
+
+    def __call__(self, field: Field, **kwargs: Any) -> Markup:
+        kwargs.setdefault("id", field.id)
+        # As TextArea does: the validators' flags it knows (maxlength, required), unless given.
+        for flag, value in vars(field.flags).items():
+            if flag in self.validation_attrs and flag not in kwargs:
+                kwargs[flag] = value
+        text = escape(field._value())  # type: ignore[attr-defined]
+        return Markup(f"<textarea {quick_html_params(name=field.name, **kwargs)}>\r\n{text}</textarea>")  # noqa: S704
 
 
 class QuickSelect(Select):

@@ -27,7 +27,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, Select, TextArea
 
-from portal.blueprints.forms import PortalForm, QuickSelect, quick_widget
+from portal.blueprints.forms import PortalForm, QuickSelect, QuickTextArea, quick_widget
 from tests.unit.test_quick_select import ATTRIBUTE_VALUES, NAMES, TEXT
 
 # Each kind of field the portal's forms declare, with the validators that set attributes
@@ -46,6 +46,7 @@ FIELDS: dict[str, Callable[[], Field]] = {
     "file": lambda: FileField("File"),
     "submit": lambda: SubmitField("Send"),
     "text area": lambda: TextAreaField("Text", validators=[Length(max=90)]),
+    "required text area": lambda: TextAreaField("Text", validators=[DataRequired(), Length(min=2, max=9000)]),
 }
 
 
@@ -82,5 +83,7 @@ def test_only_widgets_that_write_through_their_own_html_params_are_copied():
     quick = quick_widget(checkbox)
     assert quick is not checkbox and quick is quick_widget(checkbox)  # made once, then kept
     assert type(quick) is CheckboxInput and checkbox.html_params is not quick.html_params
-    for widget in (QuickSelect(), Select(), TextArea()):
+    for widget in (QuickSelect(), Select()):
         assert quick_widget(widget) is widget
+    # A textarea writes through WTForms' module-level html_params: it gets its own.
+    assert isinstance(quick_widget(TextArea()), QuickTextArea)
