@@ -158,9 +158,6 @@ def contact() -> Response | str:
         "account/contact.html",
         form=form,
         details=details,
-        topics=list(Topic),
-        channels=list(Channel),
-        field_name=choice_field_name,
         errors_in=errors_in,
         saved=session.pop(CONTACT_SAVED, None) if not form.is_submitted() else None,
     )

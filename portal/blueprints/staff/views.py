@@ -25,7 +25,7 @@ from portal.catalogs import gettext as _
 from portal.db import get_session, utcnow
 from portal.extensions import client_address
 from portal.i18n import translated_field
-from portal.models import Channel, GuardianRelationship, Topic
+from portal.models import GuardianRelationship
 from portal.services import accounts, csv_export, households
 from portal.services.errors import InvalidInput
 from portal.services.households import access_log, contacts, data_download, notes, phones
@@ -229,8 +229,6 @@ def edit_contact(household_id: int, user_id: int) -> Response | str:
         details=details,
         household=found,
         guardian=guardian,
-        topics=list(Topic),
-        channels=list(Channel),
     )
 
 
