@@ -12,7 +12,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from html.parser import HTMLParser
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,9 +47,42 @@ class Scene:
     admin: User
 
 
+def earlier_today(now: datetime, zone: ZoneInfo, *, hours: int) -> datetime:
+    """`hours` before `now`, but not before the district's last midnight: a time inside
+    every named period, whose first day may have begun minutes ago (a week on Monday, a
+    school year on 1 July). Two hours before a Monday 00:25 was last week's Sunday."""
+    midnight = datetime.combine(now.astimezone(zone).date(), time(), tzinfo=zone)
+    return max(now - timedelta(hours=hours), midnight.astimezone(UTC))
+
+
+@pytest.mark.parametrize(
+    "local",
+    [
+        datetime(2026, 12, 7, 0, 25),  # a Monday, the week minutes old
+        datetime(2026, 12, 7, 1, 59, 59),
+        datetime(2026, 12, 7, 2, 0, 1),
+        datetime(2026, 7, 1, 0, 0),  # the school year's first instant
+        datetime(2027, 1, 1, 0, 10),
+        datetime(2026, 3, 8, 3, 30),  # an hour after the clocks went forward
+        datetime(2026, 11, 1, 1, 30),  # the hour the clocks go back
+    ],
+)
+@pytest.mark.parametrize("zone_name", ["America/Los_Angeles", "Pacific/Kiritimati", "UTC"])
+def test_the_scenes_time_is_inside_every_named_period_of_its_day(local, zone_name):
+    zone = ZoneInfo(zone_name)
+    now = local.replace(tzinfo=zone).astimezone(UTC)
+    today = now.astimezone(zone).date()
+    for hours in (1, 2):
+        earlier = earlier_today(now, zone, hours=hours)
+        assert earlier <= now and earlier.astimezone(zone).date() == today
+        for name in ("week", "30days", "year"):
+            period = metrics.named_period(name, today=today)
+            assert period.start <= earlier.astimezone(zone).date() <= period.end
+
+
 @pytest.fixture
 def scene(app: Flask, db) -> Scene:  # type: ignore[no-untyped-def]
-    now = utcnow() - timedelta(hours=2)
+    now = earlier_today(utcnow(), ZoneInfo(district_calendar.current_time_zone(db)), hours=2)
     transport = factories.make_department(db, "Transportation")
     counselling = factories.make_department(db, COUNSELLING)
     lead_a, lead_b = factories.make_staff(db, name="Lee Lead"), factories.make_staff(db, name="Bo Lead")
@@ -368,7 +401,7 @@ def test_a_leads_download_holds_only_their_departments(app, scene, sign_in):
 
 def _more_of_everything(app: Flask, db, scene: Scene, round_: int) -> None:  # type: ignore[no-untyped-def]
     """Requests answered by other staff, ratings with comments, feedback from another school."""
-    now = utcnow() - timedelta(hours=1)
+    now = earlier_today(utcnow(), ZoneInfo(district_calendar.current_time_zone(db)), hours=1)
     school = factories.make_school(db, name=f"School {round_}")
     for number in range(4):
         helper = factories.make_staff(db, name=f"Helper {round_}-{number}")
