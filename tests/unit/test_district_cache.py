@@ -17,13 +17,15 @@ from sqlalchemy.orm import Session
 
 from portal import session_lifetimes
 from portal.db import utcnow
-from portal.models import Closure, DistrictDataVersion, Role, School, User
+from portal.models import Closure, Department, DistrictDataVersion, FeedbackTag, Role, School, User
 from portal.models.district_data import triggers
 from portal.services import departments, district_cache, scope
 from portal.services.accounts import sessions
 from portal.services.calendar import district_calendar
+from portal.services.district_names import district_names
 from portal.services.feedback import review
 from portal.services.households import directory
+from portal.services.translated import DistrictName
 from tests import factories
 from tests.conftest import new_app
 
@@ -313,3 +315,51 @@ def test_the_session_statement_reads_the_version(app: Flask, db: Session) -> Non
         directory.school_choices(page)
         factories.make_school(db, "Lincoln Elementary")
         assert directory.school_choices(page) == [], "kept under the version read with the session"
+
+
+# --- the district's names (services/district_names.py) ----------------------------------
+
+
+def test_lists_name_departments_schools_and_tags_from_names_kept_until_one_changes(app: Flask, db: Session) -> None:
+    department = factories.make_department(db, "Transportation")
+    department.translations = {"es": {"name": "Transporte"}}
+    school = factories.make_school(db, "Lincoln Elementary")
+    tag = FeedbackTag(name="bikes")
+    db.add(tag)
+    db.commit()
+    counter = statements_counted(app)
+    with request_session(app) as page:
+        names = district_names(page, departments={department.id}, schools={school.id, None}, tags={tag.id})
+        assert names.departments[department.id] == DistrictName("Transportation", {"es": {"name": "Transporte"}})
+        assert names.school(school.id) == DistrictName("Lincoln Elementary", {})
+        assert names.school(None) is None and names.department(None) is None
+        assert names.tags[tag.id] == DistrictName("bikes", {})
+    with request_session(app) as page:
+        assert district_names(page, departments={department.id}) is names
+    assert counter.count("feedback_tag") == 1
+    school.name = "Lincoln Academy"
+    db.commit()
+    with request_session(app) as page:
+        assert district_names(page, schools={school.id}).schools[school.id].name == "Lincoln Academy"
+    assert counter.count("feedback_tag") == 2
+
+
+@pytest.mark.parametrize("kind", ["department", "school", "tag"])
+def test_a_row_added_after_the_version_its_page_read_is_named_all_the_same(app: Flask, db: Session, kind: str) -> None:
+    """PostgreSQL shows each statement what committed before it: a page's rows may name a
+    department, school or tag added after the version its session statement read, which
+    the names kept under that version lack. The page reads the names afresh, never fails."""
+    with request_session(app) as page:
+        kept = district_names(page)
+        page.commit()  # the next statement sees what committed since, as on PostgreSQL
+        added: Department | School | FeedbackTag = {
+            "department": lambda: factories.make_department(db, "Enrollment"),
+            "school": lambda: factories.make_school(db, "Washington Middle"),
+            "tag": lambda: FeedbackTag(name="lunch"),
+        }[kind]()
+        db.add(added)
+        db.commit()
+        names = district_names(page, **{f"{kind}s": {added.id}})
+        assert names is not kept
+        assert getattr(names, f"{kind}s")[added.id].name == added.name
+        assert district_names(page) is kept, "the names read afresh are not kept under the older version"

@@ -56,12 +56,14 @@ MANY = 20
 # Statements per page, measured on SQLite and on PostgreSQL (they agree) with FEW and with
 # MANY rows (they agree too). Every page pays one for the signed-in session
 # (user_session JOIN user), which brings the district's time zone along.
-# households with their students (and schools) and guardianships (and users), one statement; the
-# open requests and new answers with their departments (one statement)
-FAMILY_HOME = 3
+# Lists name their rows' departments, schools and tags from the district's names, read in one
+# statement at a first look and kept after it (services/district_names.py; KEPT below).
+# households with their students and guardianships (and users), one statement; the open
+# requests and new answers (one statement); the names
+FAMILY_HOME = 4
 ACCOUNT_CONTACT = 3  # the guardian's preference and its topics
 ACCOUNT_NOTES = 3  # household id, notes with their revisions and the revisions' authors (one statement)
-MY_REQUESTS = 2  # the page of rows with their departments and the total (one statement)
+MY_REQUESTS = 3  # the page of rows and the total (one statement), the names
 # request joined to department/student/author, messages with their authors, the call-back
 # (none), the number and language the call-back form offers
 REQUEST_PAGE = 5
@@ -69,14 +71,15 @@ REQUEST_PAGE = 5
 # few minutes), the call-back's number and language, and the district calendar (its business
 # hours and closures): the chosen department's promise by the button is a time
 NEW_REQUEST = 8
-MY_FEEDBACK = 2  # the page of rows with their departments and schools and the total (one statement)
+MY_FEEDBACK = 3  # the page of rows and the total (one statement), the names
 # The queues: and the safety-flagged items pinned above them (which of the page's rows are
 # flagged comes with the page). A page reads the staff member's departments once: one scope per
 # session.
 # own departments (with the memberships: choices and ids), schools, count, the page's ids, its
-# rows (their departments taken from the session), pinned items. The ids apart from the rows:
-# PostgreSQL plans a statement that reads rows by their ids once (pagination.py).
-STAFF_QUEUE = 7
+# rows, the names of the district's departments, schools and tags (one statement, kept:
+# services/district_names.py), pinned items. The ids apart from the rows: PostgreSQL plans a
+# statement that reads rows by their ids once (pagination.py).
+STAFF_QUEUE = 8
 # The first look at a household in 10 minutes is written to the access log (SELECT + INSERT);
 # these two budgets are for that first look.
 # request joined (its household too), conversation, contacts with their subscriptions (one
@@ -86,8 +89,9 @@ STAFF_QUEUE = 7
 STAFF_REQUEST_PAGE = 12
 # own departments with the triage department (the topic filter's choices too), the other
 # filters' choices, count, the page's ids, its rows with their tags and safety marks (one
-# statement), pinned items
-FEEDBACK_QUEUE = 9
+# statement), the names of the district's departments, schools and tags (one statement,
+# kept), pinned items
+FEEDBACK_QUEUE = 10
 # own departments with the triage department, feedback joined + tags, history, comments with
 # their authors (one statement), form choices
 FEEDBACK_PAGE = 8
@@ -479,16 +483,21 @@ def test_page_sends_a_fixed_number_of_statements_however_many_rows(
     assert len(many) <= budget, f"{len(many)} statements, over the budget of {budget}:\n" + "\n".join(many)
 
 
-# Staff pages opened again, the district data they show kept from the pages before
-# (services/district_cache.py): the queues without the staff member's departments, the
-# schools (and the feedback queue without the tags and the staff it offers); a request and
+# Pages opened again, the district data they show kept from the pages before
+# (services/district_cache.py): the family's lists without the names of their rows'
+# departments and schools; the queues without the staff member's departments, the schools
+# and the names (and the feedback queue without the tags and the staff it offers); a request and
 # a feedback page without the departments and staff their update forms offer; a household
 # without the departments of the menu; the new-request form without the departments, their
 # reply targets, the calendar and the speed measured. A page that wrote (the access log, at a first look)
 # reads them from the database: what it keeps is kept by the next one.
 FIRST_LOOK = "INSERT INTO audit_event"  # the access log, written once in 10 minutes
 MEASURED_SPEED = "first_reply_business_seconds"  # kept by a worker for minutes
+NAMES = "FROM feedback_tag"  # the district's names (services/district_names.py)
 KEPT = [
+    pytest.param(family_home, 3, (NAMES,), id="family-home"),
+    pytest.param(my_requests, 2, (NAMES,), id="my-requests"),
+    pytest.param(my_feedback, 2, (NAMES,), id="my-feedback"),
     pytest.param(
         new_request,
         3,

@@ -28,13 +28,14 @@ from portal.models import (
 )
 from portal.models.feedback import feedback_reference
 from portal.services import accounts, audit, scope
+from portal.services.district_names import district_names
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.feedback import sentiment
 from portal.services.feedback.routing import propose_department
 from portal.services.pagination import Page, paginate_search
 from portal.services.requests import SUBMISSION_KEY
 from portal.services.text import clean_text, has_control_characters
-from portal.services.translated import DistrictName, named
+from portal.services.translated import DistrictName
 
 BODY_MAX_LENGTH = 4000
 
@@ -216,17 +217,13 @@ class SentFeedback:
 # "Statements built once").
 _FAMILY_FEEDBACK = (
     scope.family_statement(Feedback)
-    .outerjoin(Department, Department.id == Feedback.department_id)
-    .outerjoin(School, School.id == Feedback.school_id)
     .with_only_columns(
         Feedback.id,
         Feedback.kind,
         Feedback.status,
         Feedback.created_at,
-        Department.name,
-        Department.translations,
-        School.name,
-        School.translations,
+        Feedback.department_id,
+        Feedback.school_id,
         and_(Feedback.response.is_not(None), Feedback.response != ""),
     )
     .order_by(Feedback.created_at.desc(), Feedback.id.desc())
@@ -239,27 +236,19 @@ def feedback_for_family(db: Session, actor: User, *, page: int, page_size: int) 
     found = paginate_search(
         db, _FAMILY_FEEDBACK, number=page, size=page_size, rows=True, parameters=scope.family_parameters(actor)
     )
+    # (id, kind, status, created_at, department_id, school_id, answered)
+    names = district_names(db, departments={row[4] for row in found.items}, schools={row[5] for row in found.items})
     items = [
         SentFeedback(
             feedback_id,
             kind,
             status,
             created_at,
-            named(department_name, department_translations),
-            named(school_name, school_translations),
+            names.department(department_id),
+            names.school(school_id),
             bool(answered),
         )
-        for (
-            feedback_id,
-            kind,
-            status,
-            created_at,
-            department_name,
-            department_translations,
-            school_name,
-            school_translations,
-            answered,
-        ) in found.items
+        for feedback_id, kind, status, created_at, department_id, school_id, answered in found.items
     ]
     return replace(found, items=items)
 

@@ -14,7 +14,6 @@ from portal.catalogs import lazy_gettext as _l
 from portal.db import MAX_ROW_ID
 from portal.models import (
     AuditEvent,
-    Department,
     DepartmentMember,
     Feedback,
     FeedbackComment,
@@ -22,18 +21,18 @@ from portal.models import (
     FeedbackStatus,
     FeedbackTag,
     Role,
-    School,
     User,
 )
 from portal.models.feedback import REFERENCE_PREFIX, feedback_reference, feedback_tagging, sender_unknown
 from portal.services import audit, district_cache, scope
 from portal.services.departments import StaffChoice
+from portal.services.district_names import district_names
 from portal.services.errors import InvalidInput
 from portal.services.feedback import sentiment
 from portal.services.feedback.routing import triage_department_id
 from portal.services.pagination import Page, paginate
 from portal.services.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
-from portal.services.translated import DistrictName, named
+from portal.services.translated import DistrictName
 from portal.text_search import folded_text_contains, has_run_of, reference_digits
 
 TAG_MAX_LENGTH = 40
@@ -155,53 +154,54 @@ _QUEUE_ROWS = (
         Feedback.author_id,
         Feedback.contact_email,
         Feedback.flagged,
-        Department.name.label("department_name"),
-        Department.translations.label("department_translations"),
-        School.name.label("school_name"),
-        School.translations.label("school_translations"),
+        Feedback.department_id,
+        Feedback.school_id,
         Feedback.rating,
         Feedback.sentiment,
         Feedback.sentiment_language,
         Feedback.status,
         User.display_name.label("assignee_name"),
-        FeedbackTag.name.label("tag_name"),
-        FeedbackTag.translations.label("tag_translations"),
+        feedback_tagging.c.tag_id,
     )
-    .outerjoin(Department, Department.id == Feedback.department_id)
-    .outerjoin(School, School.id == Feedback.school_id)
     .outerjoin(User, User.id == Feedback.assignee_id)
     .outerjoin(feedback_tagging, feedback_tagging.c.feedback_id == Feedback.id)
-    .outerjoin(FeedbackTag, FeedbackTag.id == feedback_tagging.c.tag_id)
     .where(Feedback.id.in_(bindparam("ids", expanding=True)))
-    .order_by(FeedbackTag.name)
 )
 
 
 def _queue_items(db: Session, ids: list[int]) -> list[QueueItem]:
     """The page's feedback by its ids (chosen and sorted on the queue's indexes), read as
-    values with its names and tags (a row per tag): whole objects with their assignee,
-    school and department cost the queue 0.9-2.0 ms more of the app's time a page
-    (bench/RESULTS.md, ninth round)."""
+    values with its assignee's name and its tags (a row per tag), and its department's,
+    school's and tags' names from those kept (district_names): whole objects with their
+    assignee, school and department cost the queue 0.9-2.0 ms more of the app's time a
+    page (bench/RESULTS.md, ninth round)."""
     if not ids:
         return []
-    rows = db.execute(_QUEUE_ROWS, {"ids": ids})
+    rows = db.execute(_QUEUE_ROWS, {"ids": ids}).all()
+    names = district_names(
+        db,
+        departments={row.department_id for row in rows},
+        schools={row.school_id for row in rows},
+        tags={row.tag_id for row in rows},
+    )
     items: dict[int, QueueItem] = {}
     for row in rows:
-        # The columns are the item's fields, but for the names read as a name and its
-        # translations and who sent it.
+        # The columns are the item's fields, but for the names read by their ids and who sent it.
         values = row._asdict()
-        tag = named(values.pop("tag_name"), values.pop("tag_translations"))
+        tag_id = values.pop("tag_id")
         item = items.get(row.id)
         if item is None:
             item = items[row.id] = QueueItem(
                 sender_unknown=sender_unknown(values.pop("author_id"), values.pop("contact_email")),
-                department=named(values.pop("department_name"), values.pop("department_translations")),
-                school=named(values.pop("school_name"), values.pop("school_translations")),
+                department=names.department(values.pop("department_id")),
+                school=names.school(values.pop("school_id")),
                 tags=[],
                 **values,
             )
-        if tag is not None:
-            item.tags.append(tag)
+        if tag_id is not None:
+            item.tags.append(names.tags[tag_id])
+    for item in items.values():
+        item.tags.sort(key=lambda tag: tag.name)
     # A piece deleted between the two statements is left out, not an error.
     return [items[feedback_id] for feedback_id in ids if feedback_id in items]
 

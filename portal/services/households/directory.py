@@ -15,10 +15,11 @@ from portal.models import GuardianRelationship, Guardianship, Household, Role, S
 from portal.models.district import Translations
 from portal.services import accounts, audit, district_cache, scope
 from portal.services.accounts import InvitationSettings as InvitationSettings  # re-exported
+from portal.services.district_names import district_names
 from portal.services.errors import InvalidInput, NotFound
 from portal.services.households import contacts
 from portal.services.pagination import Page, paginate, paginate_search
-from portal.services.translated import DistrictName, named
+from portal.services.translated import DistrictName
 from portal.text_search import contains_pattern, folded_text_contains, has_run_of
 
 GRADES = ("PK", "K", *(str(n) for n in range(1, 13)))
@@ -293,7 +294,6 @@ _HOME_HOUSEHOLDS = (
     .join(_member, _member.household_id == Household.id)
     .join(User, User.id == _member.user_id)
     .outerjoin(Student, Student.household_id == Household.id)
-    .outerjoin(School, School.id == Student.school_id)
     .with_only_columns(
         Household.id,
         Household.name,
@@ -308,8 +308,7 @@ _HOME_HOUSEHOLDS = (
         Student.grade,
         Student.is_active,
         Student.deactivated_at,
-        School.name.label("school_name"),
-        School.translations.label("school_translations"),
+        Student.school_id,
     )
     .order_by(Guardianship.id, _member.id, Student.id)
 )
@@ -321,7 +320,9 @@ def home_households(db: Session, actor: User) -> list[HomeHousehold]:
     households: dict[int, HomeHousehold] = {}
     guardians_seen: set[int] = set()
     students_seen: set[int] = set()
-    for row in db.execute(_HOME_HOUSEHOLDS, scope.family_parameters(actor)):
+    rows = db.execute(_HOME_HOUSEHOLDS, scope.family_parameters(actor)).all()
+    names = district_names(db, schools={row.school_id for row in rows})
+    for row in rows:
         household = households.get(row.id)
         if household is None:
             household = households[row.id] = HomeHousehold(row.id, row.name, [], [], [])
@@ -335,7 +336,7 @@ def home_households(db: Session, actor: User) -> list[HomeHousehold]:
             student = HomeStudent(
                 row.student_id,
                 row.student_name,
-                named(row.school_name, row.school_translations),
+                names.school(row.school_id),
                 row.grade,
                 row.deactivated_at,
             )

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from portal.models import ACTIVE_STATUSES, Department, Guardianship, Request, RequestMessage, RequestStatus, User
+from portal.models import ACTIVE_STATUSES, Guardianship, Request, RequestMessage, RequestStatus, User
 from portal.services import audit, notifications, scope
 from portal.services.calendar import district_calendar
 from portal.services.pagination import Page, paginate_search
@@ -29,7 +29,6 @@ from portal.services.requests.satisfaction import rating_token
 # built once").
 _FAMILY_REQUESTS = (
     scope.family_statement(Request)
-    .join(Department, Department.id == Request.department_id)
     .with_only_columns(*overview.LISTED_COLUMNS)
     .order_by(Request.created_at.desc(), Request.id.desc())
 )
@@ -42,7 +41,7 @@ def requests_for_family(db: Session, actor: User, *, page: int, page_size: int) 
     found = paginate_search(
         db, _FAMILY_REQUESTS, number=page, size=page_size, rows=True, parameters=scope.family_parameters(actor)
     )
-    return replace(found, items=[overview.listed(row) for row in found.items])
+    return replace(found, items=overview.listed(db, found.items))
 
 
 # Built once (portal.db, "Statements built once"): the family's request page sends both.

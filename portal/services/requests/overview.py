@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from portal.models import ACTIVE_STATUSES, Department, Request, RequestMessage, RequestStatus, User
+from portal.models import ACTIVE_STATUSES, Request, RequestMessage, RequestStatus, User
 from portal.models.request import RequestBasics
 from portal.services import scope
+from portal.services.district_names import DistrictNames, district_names
 from portal.services.requests.promises import CLOCK_COLUMNS, ClockValues, Promise, promise_of
 from portal.services.translated import DistrictName
 
@@ -42,28 +43,33 @@ class ListedRequest(ClockValues, RequestBasics):
 
 
 _CLOCK_FIELDS = tuple(column.key for column in CLOCK_COLUMNS)
-# A ListedRequest's columns: its own, the department's name as two, then its clocks.
+# A ListedRequest's columns: its own, its department's id (named by district_names), then its clocks.
 LISTED_COLUMNS = (
     Request.id,
     Request.subject,
     Request.status,
     Request.household_id,
-    Department.name,
-    Department.translations,
+    Request.department_id,
     *CLOCK_COLUMNS,
 )
+_DEPARTMENT_ID = LISTED_COLUMNS.index(Request.department_id)
 
 
-def listed(row: Sequence[Any]) -> ListedRequest:
-    """The ListedRequest of a row that starts with LISTED_COLUMNS."""
-    request_id, subject, status, household_id, department_name, translations, *clocks = row[: len(LISTED_COLUMNS)]
-    department = DistrictName(department_name, translations or {})
+def listed(db: Session, rows: Sequence[Sequence[Any]]) -> list[ListedRequest]:
+    """The ListedRequests of rows that start with LISTED_COLUMNS, their departments named
+    from those kept (district_names)."""
+    names = district_names(db, departments={row[_DEPARTMENT_ID] for row in rows})
+    return [_listed(row, names) for row in rows]
+
+
+def _listed(row: Sequence[Any], names: DistrictNames) -> ListedRequest:
+    request_id, subject, status, household_id, department_id, *clocks = row[: len(LISTED_COLUMNS)]
     return ListedRequest(
         id=request_id,
         subject=subject,
         status=status,
         household_id=household_id,
-        department=department,
+        department=names.departments[department_id],
         **dict(zip(_CLOCK_FIELDS, clocks, strict=True)),
     )
 
@@ -103,7 +109,6 @@ def _overview_statement() -> Select[*tuple[Any, ...]]:
     active = Request.status.in_(ACTIVE_STATUSES)
     return (
         scope.family_statement(Request)
-        .join(Department, Department.id == Request.department_id)
         .with_only_columns(*LISTED_COLUMNS, last_staff_reply, last_family_message)
         .where(or_(active, and_(Request.updated_at >= bindparam("answered_since"), new_reply)))
         .order_by(case((active, 0), else_=1), Request.due_at.is_(None), Request.due_at, Request.id)
@@ -120,8 +125,8 @@ def family_overview(db: Session, actor: User, *, now: datetime) -> Overview:
     parameters = scope.family_parameters(actor, answered_since=now - timedelta(days=NEW_ANSWER_DAYS))
     open_requests: list[FamilyRequest] = []
     answered: list[tuple[int, FamilyRequest]] = []
-    for row in db.execute(_OVERVIEW, parameters):
-        request = listed(row)
+    rows = db.execute(_OVERVIEW, parameters).all()
+    for row, request in zip(rows, listed(db, rows), strict=True):
         staff_id, family_id = row[len(LISTED_COLUMNS) :]
         has_new_reply = staff_id is not None and staff_id > (family_id or 0)
         shown = FamilyRequest(request, promise_of(request), has_new_reply)

@@ -19,18 +19,18 @@ from portal.models import (
     Request,
     RequestMessage,
     RequestStatus,
-    School,
     User,
 )
 from portal.models.request import REFERENCE_PREFIX, RequestBasics
 from portal.services import audit, district_cache, notifications, scope
 from portal.services.calendar import district_calendar
 from portal.services.departments import DEPARTMENT_CHOICE_COLUMNS, DepartmentChoice, StaffChoice
+from portal.services.district_names import DistrictNames, district_names
 from portal.services.errors import InvalidInput
 from portal.services.pagination import Page, paginate, paginate_search
 from portal.services.requests.business_time import Calendar
 from portal.services.requests.promises import CLOCK_COLUMNS, ClockValues, recompute_due_times, set_targets
-from portal.services.translated import DistrictName, named
+from portal.services.translated import DistrictName
 from portal.text_search import folded_text_contains, has_run_of, one_of_found, reference_digits
 
 MAX_REFERENCE_DIGITS = 9
@@ -117,16 +117,12 @@ _QUEUE_ROWS = (
         Request.status,
         Request.flagged,
         Household.name.label("family"),
-        Department.name.label("department_name"),
-        Department.translations.label("department_translations"),
-        School.name.label("school_name"),
-        School.translations.label("school_translations"),
+        Request.department_id,
+        Request.school_id,
         User.display_name.label("assignee_name"),
         *CLOCK_COLUMNS,
     )
     .join(Household, Household.id == Request.household_id)
-    .join(Department, Department.id == Request.department_id)
-    .outerjoin(School, School.id == Request.school_id)
     .outerjoin(User, User.id == Request.assignee_id)
     .where(Request.id.in_(bindparam("ids", expanding=True)))
 )
@@ -134,22 +130,22 @@ _QUEUE_ROWS = (
 
 def _queue_requests(db: Session, ids: list[int]) -> list[QueueRequest]:
     """The page's requests by their ids (chosen and sorted on the queue's indexes), read as
-    values with their family's, department's, school's and assignee's names: whole objects
-    with theirs cost the queue 1.3-2.0 ms more of the app's time a page (bench/RESULTS.md,
-    ninth round)."""
+    values with their family's and assignee's names, and their department's and school's
+    from those kept (district_names): whole objects with theirs cost the queue 1.3-2.0 ms
+    more of the app's time a page (bench/RESULTS.md, ninth round)."""
     if not ids:
         return []
-    rows = db.execute(_QUEUE_ROWS, {"ids": ids})
-    found = {row.id: _queue_request(row._asdict()) for row in rows}
+    rows = db.execute(_QUEUE_ROWS, {"ids": ids}).all()
+    names = district_names(db, departments={row.department_id for row in rows}, schools={row.school_id for row in rows})
+    found = {row.id: _queue_request(row._asdict(), names) for row in rows}
     # A request deleted between the two statements is left out, not an error.
     return [found[request_id] for request_id in ids if request_id in found]
 
 
-def _queue_request(values: dict[str, Any]) -> QueueRequest:
-    """The columns are the request's fields, but for the names read as a name and its
-    translations."""
-    department = DistrictName(values.pop("department_name"), values.pop("department_translations") or {})
-    school = named(values.pop("school_name"), values.pop("school_translations"))
+def _queue_request(values: dict[str, Any], names: DistrictNames) -> QueueRequest:
+    """The columns are the request's fields, but for its department and school, named."""
+    department = names.departments[values.pop("department_id")]
+    school = names.school(values.pop("school_id"))
     return QueueRequest(department=department, school=school, **values)
 
 
