@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Exists, ForeignKey, Index, String, exists, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
@@ -49,7 +49,17 @@ class SafetyAlert(Base):
     None once acknowledged or cleared)."""
 
     __tablename__ = "safety_alert"
-    __table_args__ = (Index("ix_safety_alert_created", "created_at"),)
+    __table_args__ = (
+        Index("ix_safety_alert_created", "created_at"),
+        # The alerts not cleared: whether there is one is read with every signed-in page
+        # (UNCLEARED_ALERT), and the queues pin them.
+        Index(
+            "ix_safety_alert_uncleared",
+            "id",
+            postgresql_where=text("cleared_at IS NULL"),
+            sqlite_where=text("cleared_at IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"), index=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("request_message.id", ondelete="CASCADE"), index=True)
@@ -72,3 +82,9 @@ class SafetyAlert(Base):
     request: Mapped[Request | None] = relationship(lazy="raise")
     message: Mapped[RequestMessage | None] = relationship(lazy="raise")
     feedback: Mapped[Feedback | None] = relationship(lazy="raise")
+
+
+# Whether an alert is not cleared yet, as a column of another statement (the session
+# statement, services/accounts/sessions.py): while none is, the queues pin nothing and
+# send no statement for it (services/safety/alerts.py).
+UNCLEARED_ALERT: Exists = exists().where(SafetyAlert.cleared_at.is_(None))

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from portal import mail
 from portal.db import utcnow
 from portal.models import Notification, SafetyAlert
-from portal.services import requests
+from portal.services import requests, scope
 from portal.services.requests.intake import NewRequest
 from portal.services.safety import alerts
 from tests import factories
@@ -120,6 +120,40 @@ def test_flagged_feedback_is_pinned_above_the_review_queue(sign_in, db, admin, t
     queue = sign_in(admin).get("/staff/feedback/").get_data(as_text=True)
 
     assert "safety-heading" in queue and f"/staff/feedback/{sent.id}" in queue
+
+
+def test_the_queues_pin_an_alert_from_the_page_after_it_is_raised_until_it_is_cleared(
+    sign_in, db, guardian, transport, team_member
+):
+    """Whether an alert is not cleared comes with each page's session statement: the
+    queues pin nothing without a statement while none is, and the next page after one is
+    raised, by any session, pins it."""
+    colleague = factories.make_staff(db)
+    factories.join(db, colleague, transport)
+    browser = sign_in(colleague)
+    assert "safety-heading" not in browser.get("/staff/requests/").get_data(as_text=True)
+    assert "safety-heading" not in browser.get("/staff/feedback/").get_data(as_text=True)
+
+    requests.submit_request(db, guardian, NewRequest(transport.id, "Worried", WORDS), now=utcnow())
+    db.commit()
+    alert = db.scalar(select(SafetyAlert))
+    assert alert is not None
+    queue = browser.get("/staff/requests/").get_data(as_text=True)
+    assert f"/staff/requests/{alert.request_id}" in queue.split('id="safety-heading"')[1].split("</section>")[0]
+
+    alerts.clear(db, team_member, alert.id, "A song lyric", now=utcnow())
+    db.commit()
+    assert "safety-heading" not in browser.get("/staff/requests/").get_data(as_text=True)
+
+
+def test_a_session_that_wrote_looks_for_alerts_again(db, guardian, transport):
+    """What a session read with its session statement says nothing of what it raised itself."""
+    staff = factories.make_staff(db)
+    factories.join(db, staff, transport)
+    alerts.read_along(db, False)
+    requests.submit_request(db, guardian, NewRequest(transport.id, "Worried", WORDS), now=utcnow())
+    db.flush()
+    assert [found.subject for found in alerts.flagged_requests(db, scope.for_staff(db, staff))] == ["Worried"]
 
 
 def queue_row(page: str, path: str) -> str:
