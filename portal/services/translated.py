@@ -18,17 +18,12 @@ SOURCE_LANGUAGE = "en"
 
 
 class DistrictName(NamedTuple):
-    """A name of district data with its translations, read as values with a list's rows
-    (a department's, school's or tag's beside the feedback or request that names it):
+    """A name of district data with its translations, as values (a department's, school's
+    or tag's beside the feedback or request a list shows: services/district_names.py):
     `translated` reads it as it reads the row."""
 
     name: str
     translations: Translations
-
-
-def named(name: str | None, translations: Translations | None) -> DistrictName | None:
-    """The name of an outer-joined row, None where there is no row."""
-    return None if name is None else DistrictName(name, translations or {})
 
 
 def translated(obj: Any, field: str, locale: object) -> str:
