@@ -328,10 +328,15 @@ def run_worker(steps: Sequence[Callable[[], object]], *, stop: threading.Event) 
 
 
 def _stop_on_sigterm() -> threading.Event:
-    """Stopped by SIGTERM between two messages, never in the middle of one."""
+    """Stopped by SIGTERM between two messages, never in the middle of one.
+
+    The handler sets the event from a thread of its own. Python runs a handler in the
+    main thread between two of its steps, which may be inside `stop.wait`, holding the
+    event's lock; setting the event there waited for that lock forever, and the worker
+    never stopped."""
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda _signal, _frame: stop.set())
+        signal.signal(signal.SIGTERM, lambda _signal, _frame: threading.Thread(target=stop.set).start())
     return stop
 
 

@@ -6,6 +6,10 @@ process that dies after the server accepted a message; its claim lapses and the 
 is sent again, with the same Message-ID)."""
 
 import logging
+import random
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -457,3 +461,50 @@ def test_a_user_row_is_only_read_in_a_round_never_kept_across_rounds(app, db, sm
             db.get(User, user_id).display_name = "Renamed"  # type: ignore[union-attr]
             db.commit()
         eventually(lambda: rounds[-1] == "Renamed")
+
+
+# --- stopping: SIGTERM, whenever it arrives ------------------------------------------
+
+# A worker's stop as `deliver-notifications --loop` makes it, in a process of its own
+# (the handler is the process's): "ready" once it waits, exit 0 once stopped.
+_WAITING_WORKER = """
+import signal, sys
+from portal import cli
+stop = cli._stop_on_sigterm()
+if sys.argv[1] == "inside-wait":
+    # Where a signal may arrive: inside stop.wait, the event's lock held by this thread.
+    with stop._cond:
+        signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)
+    sys.exit(0 if stop.wait(10) else 1)
+print("ready", flush=True)
+while not stop.is_set():
+    stop.wait(0.0001)
+"""
+
+
+def _worker(how: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(  # noqa: S603 (this interpreter, this test's own script)
+        [sys.executable, "-c", _WAITING_WORKER, how], stdout=subprocess.PIPE, text=True
+    )
+
+
+def test_sigterm_inside_the_workers_wait_stops_it() -> None:
+    """Setting the event in the handler itself took the lock its own thread held: the
+    worker waited forever (a `deliver-notifications --loop` that `timeout 10` could not stop)."""
+    worker = _worker("inside-wait")
+    try:
+        assert worker.wait(20) == 0
+    finally:
+        worker.kill()
+
+
+def test_sigterm_at_any_moment_stops_a_waiting_worker() -> None:
+    for _ in range(10):
+        worker = _worker("loop")
+        try:
+            assert worker.stdout is not None and worker.stdout.readline() == "ready\n"
+            time.sleep(random.random() / 50)
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(20) == 0
+        finally:
+            worker.kill()
