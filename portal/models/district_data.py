@@ -6,10 +6,13 @@ standing. A trigger sees every writer: a page, a roster import, the calendar fee
 second app host, SQL an operator types.
 
 The triggers are made here for a schema that create_all builds (the SQLite tests), and by
-migration a2c6e9f4b7d1 for one that the migrations build. On SQLite a table's triggers go
+the migrations for one that they build: a2c6e9f4b7d1 made the first tables' and each
+table watched later has a migration of its own (a migration names the tables it makes
+triggers for, so that it makes the same whatever is watched afterwards). On SQLite a table's triggers go
 with it: a later migration that copies one of these tables (a batch change) makes its
 triggers again (tests/unit/test_district_cache.py compares both schemas' triggers)."""
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import BigInteger, ScalarSelect, event, select
@@ -44,6 +47,7 @@ WATCHED = [
             "feedback_tag",
             "business_hours",
             "closure",
+            "saved_reply",
         )
         for event_name in ("INSERT", "UPDATE", "DELETE")
     ),
@@ -69,39 +73,52 @@ _RAISE = {
 _FUNCTION = "portal_district_data_changed"
 
 
-def triggers(dialect_name: str) -> dict[str, tuple[str, str]]:
-    """The triggers that raise the version, by name: their table and CREATE TRIGGER."""
+def triggers(dialect_name: str, tables: Collection[str] | None = None) -> dict[str, tuple[str, str]]:
+    """The triggers that raise the version, by name: their table and CREATE TRIGGER; those
+    of `tables` only, when given."""
     on_postgresql = dialect_name == "postgresql"
     action = f"EXECUTE FUNCTION {_FUNCTION}()" if on_postgresql else f"BEGIN {_RAISE['sqlite']}; END"
+    watched = [watch for watch in WATCHED if tables is None or watch[0] in tables]
     made = {}
-    for table, event_name, condition in WATCHED:
+    for table, event_name, condition in watched:
         name = f"{table}_{event_name.split()[0].lower()}_district_data"
         when = f" WHEN ({condition})" if condition else ""
         made[name] = (table, f'CREATE TRIGGER {name} AFTER {event_name} ON "{table}" FOR EACH ROW{when} {action}')
     if on_postgresql:  # PostgreSQL's TRUNCATE fires no DELETE trigger, but one of its own
-        for table in dict.fromkeys(table for table, _event_name, _condition in WATCHED):
+        for table in dict.fromkeys(table for table, _event_name, _condition in watched):
             name = f"{table}_truncate_district_data"
             made[name] = (table, f'CREATE TRIGGER {name} AFTER TRUNCATE ON "{table}" FOR EACH STATEMENT {action}')
     return made
 
 
-def create_triggers(connection: Connection) -> None:
-    """The version's row and the triggers that raise it, on SQLite or PostgreSQL."""
+def create_triggers(connection: Connection, tables: Collection[str] | None = None) -> None:
+    """The version's row and the triggers that raise it (those of `tables` only, when
+    given), on SQLite or PostgreSQL."""
     connection.exec_driver_sql("INSERT INTO district_data_version (id, version) VALUES (1, 0)")
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(
             f"CREATE OR REPLACE FUNCTION {_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS "
             f"$$ BEGIN {_RAISE['postgresql']}; RETURN NULL; END $$"
         )
-    for _table, statement in triggers(connection.dialect.name).values():
+    add_triggers(connection, tables)
+
+
+def add_triggers(connection: Connection, tables: Collection[str] | None) -> None:
+    """The triggers of `tables` (of every watched table when None), the version's row and
+    PostgreSQL's function being there already."""
+    for _table, statement in triggers(connection.dialect.name, tables).values():
         connection.exec_driver_sql(statement)
 
 
-def drop_triggers(connection: Connection) -> None:
+def drop_triggers(connection: Connection, tables: Collection[str]) -> None:
     on_postgresql = connection.dialect.name == "postgresql"
-    for name, (table, _statement) in triggers(connection.dialect.name).items():
+    for name, (table, _statement) in triggers(connection.dialect.name, tables).items():
         connection.exec_driver_sql(f'DROP TRIGGER {name} ON "{table}"' if on_postgresql else f"DROP TRIGGER {name}")
-    if on_postgresql:
+
+
+def drop_function(connection: Connection) -> None:
+    """PostgreSQL's function that the triggers run, once they are gone."""
+    if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"DROP FUNCTION {_FUNCTION}()")
 
 

@@ -165,6 +165,20 @@ def test_every_change_to_the_calendar_or_a_reply_target_raises_the_version(db: S
     assert raised(db, "DELETE FROM reply_target")
 
 
+def test_every_change_to_a_saved_reply_raises_the_version(db: Session) -> None:
+    department = factories.make_department(db)
+    assert raised(
+        db,
+        "INSERT INTO saved_reply (department_id, title, body, translations, is_active, updated_at) "
+        "VALUES (:id, 'Bus stop', 'Two days.', '{}', true, :now)",
+        id=department.id,
+        now=utcnow(),
+    )
+    assert raised(db, "UPDATE saved_reply SET body = 'Three days.'")
+    assert raised(db, "UPDATE saved_reply SET is_active = false")
+    assert raised(db, "DELETE FROM saved_reply")
+
+
 @pytest.mark.parametrize("role", [Role.STAFF, Role.ADMIN])
 def test_a_staff_members_name_role_and_standing_raise_the_version(db: Session, role: Role) -> None:
     before = version(db)

@@ -36,6 +36,7 @@ from portal.models import (
     Priority,
     ReplyTarget,
     Request,
+    SavedReply,
     School,
     Student,
     Topic,
@@ -85,8 +86,8 @@ STAFF_QUEUE = 7
 # these two budgets are for that first look.
 # request joined (its household too), conversation, contacts with their subscriptions (one
 # statement), notes with their revisions and authors (one statement), the update form's
-# departments and assignees (one statement), call-back, the saved replies offered; the other
-# open requests with their departments (one statement)
+# departments and assignees (one statement), call-back, the saved replies offered (kept); the
+# other open requests with their departments (one statement)
 STAFF_REQUEST_PAGE = 12
 # own departments with the triage department (the topic filter's choices too), the other
 # filters' choices, count, the page's ids, its rows with their tags and safety marks (one
@@ -376,7 +377,9 @@ def staff_request_page(db: Session, size: int) -> Scene:
         )
         ask(db, guardians[index % size], mine)
         ask(db, guardians[index % size], elsewhere)
-    return Scene(viewer, f"/staff/requests/{asked.id}", f"Internal {size}")
+        db.add(SavedReply(department_id=mine.id, title=f"Saved reply {index + 1}", body="Yes.", updated_at=utcnow()))
+        db.commit()
+    return Scene(viewer, f"/staff/requests/{asked.id}", f"Saved reply {size}")
 
 
 def feedback_queue(db: Session, size: int) -> Scene:
@@ -491,7 +494,8 @@ def test_page_sends_a_fixed_number_of_statements_however_many_rows(
 # a feedback page without the departments and staff their update forms offer; a household
 # without the departments of the menu; the new-request form without the departments, their
 # reply targets, the calendar and the speed measured. A page that wrote (the access log, at a first look)
-# reads them from the database: what it keeps is kept by the next one.
+# reads them from the database: what it keeps is kept by the next one. The staff request page
+# keeps the saved replies it offers as well.
 FIRST_LOOK = "INSERT INTO audit_event"  # the access log, written once in 10 minutes
 MEASURED_SPEED = "first_reply_business_seconds"  # kept by a worker for minutes
 NAMES = "FROM feedback_tag"  # the district's names (services/district_names.py)
@@ -507,7 +511,7 @@ KEPT = [
     ),
     pytest.param(staff_queue, 4, ("department_member", "school"), id="staff-queue"),
     pytest.param(feedback_queue, 4, ("department_member", "school", "feedback_tag"), id="feedback-queue"),
-    pytest.param(staff_request_page, 9, ("department_member", FIRST_LOOK), id="staff-request-page"),
+    pytest.param(staff_request_page, 8, ("department_member", FIRST_LOOK, "FROM saved_reply"), id="staff-request-page"),
     pytest.param(
         feedback_page, 5, ("department_member", "ORDER BY department.name", "user.display_name"), id="feedback-page"
     ),

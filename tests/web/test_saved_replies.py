@@ -10,6 +10,7 @@ from portal.models import AuditEvent, SavedReply
 from portal.services import requests
 from portal.services.requests.intake import NewRequest
 from tests import factories
+from tests.conftest import Browser
 
 REPLY = {
     "title": "Bus stop change",
@@ -165,6 +166,26 @@ def test_the_request_page_offers_the_reply_in_the_familys_language(desk, db, hou
         page = desk.get(f"/staff/requests/{request.id}?saved_reply={value}")
         assert page.status_code == 200
         assert "Una parada nueva" not in page.get_data(as_text=True).split("<textarea", 1)[1].split("</textarea>")[0]
+
+
+def test_a_reply_changed_or_archived_is_offered_so_by_the_next_request_page(app, desk, lead, db, guardian, transport):
+    """The request page keeps the replies it offers between requests (district_cache): a
+    change by their keeper shows on the next page all the same."""
+    as_lead = Browser(app.test_client(), app)
+    as_lead.sign_in(lead.email)
+    request = ask(db, guardian, transport)
+    reply = saved(db, transport)
+    assert "Bus stop change" in desk.get(f"/staff/requests/{request.id}").get_data(as_text=True)
+    assert "Bus stop change" in desk.get(f"/staff/requests/{request.id}").get_data(as_text=True)
+
+    renamed = {**REPLY, "department_id": str(transport.id), "title": "New stop"}
+    assert as_lead.submit(f"/staff/saved-replies/{reply.id}", renamed).status_code == 302
+    page = desk.get(f"/staff/requests/{request.id}").get_data(as_text=True)
+    assert "New stop" in page and "Bus stop change" not in page
+
+    archived = as_lead.submit(f"/staff/saved-replies/{reply.id}/archive", {}, page=f"/staff/saved-replies/{reply.id}")
+    assert archived.status_code == 302
+    assert "New stop" not in desk.get(f"/staff/requests/{request.id}").get_data(as_text=True)
 
 
 def test_an_english_family_gets_the_english_text(desk, db, guardian, transport):

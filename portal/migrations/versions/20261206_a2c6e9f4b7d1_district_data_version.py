@@ -15,12 +15,26 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from portal.models.district_data import create_triggers, drop_triggers
+from portal.models.district_data import create_triggers, drop_function, drop_triggers
 
 revision: str = "a2c6e9f4b7d1"
 down_revision: str | None = "f1c7d3a5b8e2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# The tables watched when this migration was written; tables watched later have migrations
+# of their own (saved_reply: 20261207_e2a7c5f9d3b1).
+TABLES = (
+    "department",
+    "department_member",
+    "reply_target",
+    "school",
+    "feedback_tag",
+    "business_hours",
+    "closure",
+    "district_setting",
+    "user",
+)
 
 
 def upgrade() -> None:
@@ -30,9 +44,10 @@ def upgrade() -> None:
         sa.Column("version", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_district_data_version")),
     )
-    create_triggers(op.get_bind())
+    create_triggers(op.get_bind(), TABLES)
 
 
 def downgrade() -> None:
-    drop_triggers(op.get_bind())
+    drop_triggers(op.get_bind(), TABLES)
+    drop_function(op.get_bind())
     op.drop_table("district_data_version")

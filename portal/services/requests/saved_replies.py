@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, inspect, or_, select
+from sqlalchemy import Row, bindparam, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from portal.catalogs import lazy_gettext as _l
 from portal.models import Department, DepartmentMember, Guardianship, Request, SavedReply, User
-from portal.services import audit
+from portal.models.district import Translations
+from portal.services import audit, district_cache
 from portal.services.errors import InvalidInput, NotAllowed, NotFound
 from portal.services.scope import require_staff
 from portal.services.text import clean_text
@@ -189,7 +190,7 @@ def family_language(db: Session, request: Request) -> str:
 
 # Built once (portal.db, "Statements built once").
 _OFFERED = (
-    select(SavedReply)
+    select(SavedReply.id, SavedReply.title, SavedReply.body, SavedReply.translations)
     .where(
         SavedReply.is_active.is_(True),
         or_(SavedReply.department_id == bindparam("department_id"), SavedReply.department_id.is_(None)),
@@ -200,12 +201,19 @@ _OFFERED = (
 
 def offered_for(db: Session, request: Request, language: str) -> list[OfferedReply]:
     """The saved replies of the request's department and the district-wide ones, by title,
-    each with its text in `language` when it was translated, else in English."""
-    replies = db.scalars(_OFFERED, {"department_id": request.department_id})
+    each with its text in `language` when it was translated, else in English. Kept between
+    requests (district_cache): every staff request page offers them, and they change a
+    few times a term."""
+    department_id = request.department_id
+    replies = district_cache.kept(
+        db,
+        ("saved replies", department_id),
+        lambda: tuple(db.execute(_OFFERED, {"department_id": department_id})),
+    )
     return [_offered(reply, language) for reply in replies]
 
 
-def _offered(reply: SavedReply, language: str) -> OfferedReply:
+def _offered(reply: Row[int, str, str, Translations], language: str) -> OfferedReply:
     body = translated(reply, "body", language)
     return OfferedReply(
         reply.id, reply.title, body, in_family_language=language == SOURCE_LANGUAGE or body != reply.body
