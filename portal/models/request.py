@@ -2,10 +2,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
+from portal.models.callback import Callback
 from portal.models.district import Department, Priority, School
 from portal.models.household import Household, Student
 from portal.models.safety_flag import flagged_by_an_alert
@@ -128,6 +129,13 @@ class Request(RequestBasics, Base):
     # Flagged by a safety alert not cleared yet: read only by a statement that asks for it
     # (undefer: the queue's page), never behind a caller's back (raiseload).
     flagged: Mapped[bool] = column_property(flagged_by_an_alert("request_id", id), deferred=True, raiseload=True)
+    # The latest call-back's id, None while the family never asked for one: read by the
+    # request pages with the request (undefer), so that they send no statement for a
+    # call-back that is not there (services/requests/callbacks.view_of). Asking for one
+    # changes the request, and a flush expires such a property of the rows it updates.
+    latest_callback_id: Mapped[int | None] = column_property(
+        select(func.max(Callback.id)).where(Callback.request_id == id).scalar_subquery(), deferred=True, raiseload=True
+    )
 
     household: Mapped[Household] = relationship(lazy="raise")
     author: Mapped[User | None] = relationship(foreign_keys=[author_id], lazy="raise")

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from portal.models import (
     CallbackStatus,
@@ -102,6 +102,24 @@ def test_one_open_call_back_at_a_time_and_the_family_may_take_it_back(db, scene)
     assert scene["request"].callback_due_at is None
     assert callbacks.view_of(db, scene["request"]).callback.status == CallbackStatus.CANCELLED
     ask(db, scene, now=MONDAY_9 + timedelta(minutes=10))  # a new one may be asked
+
+
+def test_a_request_read_as_its_pages_read_it_shows_the_call_backs_asked_since(db, scene):
+    """The request pages read the latest call-back's id with the request (no statement for
+    a call-back while there is none); one asked for later in the session is shown."""
+    request = requests.request_for_family(db, scene["guardian"], scene["request"].id)
+    assert "latest_callback_id" not in inspect(request).unloaded
+    assert callbacks.view_of(db, request) is None
+
+    first = callbacks.ask(db, scene["guardian"], request, AFTERNOONS, region="US", now=MONDAY_9, calendar=OFFICE)
+    assert callbacks.view_of(db, request).callback is first
+    callbacks.cancel(db, scene["guardian"], request, now=MONDAY_9 + timedelta(minutes=5))
+    later = MONDAY_9 + timedelta(minutes=10)
+    second = callbacks.ask(db, scene["guardian"], request, AFTERNOONS, region="US", now=later, calendar=OFFICE)
+    assert callbacks.view_of(db, request).callback is second
+    db.commit()
+    staff_read = requests.request_for_staff(db, scene["staff"], request.id)
+    assert callbacks.view_of(db, staff_read).callback.id == second.id
 
 
 def test_reached_closes_the_call_back_and_puts_the_summary_in_the_conversation(db, scene):

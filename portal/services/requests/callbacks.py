@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from flask_babel import force_locale
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, inspect, select
+from sqlalchemy.orm import Session, joinedload
 
 from portal.catalogs import lazy_gettext as _l
 from portal.models import (
@@ -161,20 +161,27 @@ def _close(request: Request, callback: Callback, status: CallbackStatus, now: da
 
 
 # Built once (portal.db, "Statements built once"): both request pages send it.
-_LATEST_CALLBACK = (
-    select(Callback).where(Callback.request_id == bindparam("request_id")).order_by(Callback.id.desc()).limit(1)
+# Built once (portal.db, "Statements built once").
+_LATEST_CALLBACK_ID = select(func.max(Callback.id)).where(Callback.request_id == bindparam("request_id"))
+_CALLBACK_WITH_ATTEMPTS = (
+    select(Callback).where(Callback.id == bindparam("callback_id")).options(joinedload(Callback.attempts))
 )
 
 
 def view_of(db: Session, request: Request) -> CallbackView | None:
-    """The request's latest call-back with its attempts, for the family's and staff's pages."""
-    callback = db.scalar(_LATEST_CALLBACK, {"request_id": request.id})
-    if callback is None:
+    """The request's latest call-back with its attempts, for the family's and staff's pages.
+    Their requests come with the latest call-back's id (undefer(Request.latest_callback_id)),
+    so that they send no statement while there is none; it is read here for another."""
+    if "latest_callback_id" in inspect(request).unloaded:
+        latest_id = db.scalar(_LATEST_CALLBACK_ID, {"request_id": request.id})
+    else:
+        latest_id = request.latest_callback_id
+    if latest_id is None:
         return None
-    attempts = list(
-        db.scalars(select(CallAttempt).where(CallAttempt.callback_id == callback.id).order_by(CallAttempt.id))
-    )
-    return CallbackView(callback, attempts)
+    callback = db.scalars(_CALLBACK_WITH_ATTEMPTS, {"callback_id": latest_id}).unique().one_or_none()
+    if callback is None:  # deleted since, with its request
+        return None
+    return CallbackView(callback, list(callback.attempts))
 
 
 def log_attempt(

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, undefer
 
 from portal.models import ACTIVE_STATUSES, Guardianship, Request, RequestMessage, RequestStatus, User
 from portal.services import audit, notifications, scope
@@ -52,6 +52,7 @@ _FAMILY_REQUEST = (
         joinedload(Request.department, innerjoin=True),
         joinedload(Request.student),
         joinedload(Request.author),
+        undefer(Request.latest_callback_id),
     )
 )
 _PUBLIC_MESSAGES = (

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, false, select, union
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, undefer
 
 from portal.catalogs import lazy_gettext as _l
 from portal.db import MAX_ROW_ID, get_row
@@ -199,6 +199,7 @@ _REQUEST_FOR_STAFF = scope.requests_forms(
         joinedload(Request.author),
         joinedload(Request.assignee),
         joinedload(Request.school),
+        undefer(Request.latest_callback_id),
     )
 )
 
