@@ -19,12 +19,13 @@ in place: tuples, rows, the frozen Calendar; a dict is handed out as a copy.
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import Session
+
+from portal.services.read_along import forgotten_after_a_write
 
 # Keys of Session.info: the app's store (put there by portal.db) and the version read.
 STORE = "portal.district_cache"
-_VERSION = "portal.district_data_version"
+_VERSION = forgotten_after_a_write("portal.district_data_version")
 
 ValueT = TypeVar("ValueT")
 
@@ -66,15 +67,3 @@ def kept(db: Session, key: Hashable, load: Callable[[], ValueT]) -> ValueT:
     if store is None or version is None or db.new or db.dirty or db.deleted:
         return load()
     return store.value(version, key, load)
-
-
-@event.listens_for(Session, "after_flush")
-def _distrust_after_flush(db: Session, _flush_context: Any) -> None:
-    db.info.pop(_VERSION, None)
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _distrust_after_a_write(state: ORMExecuteState) -> None:
-    # Bulk UPDATE and DELETE, and SQL text, which may write.
-    if not state.is_select:
-        state.session.info.pop(_VERSION, None)

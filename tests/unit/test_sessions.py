@@ -3,12 +3,13 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from portal.db import CONFIGURED_TIME_ZONE
-from portal.models import DistrictSetting, UserSession
+from portal.models import ContactPreference, DistrictSetting, UserSession
 from portal.services.accounts import sessions
 from portal.services.calendar import district_calendar
+from portal.services.households import contacts
 from tests import factories
 
 NOW = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
@@ -188,3 +189,32 @@ def test_a_calendar_read_in_another_zone_is_read_again_when_the_session_brings_a
     calendar = district_calendar.current(db)
     sessions.load_session_user(db, token, LIFETIMES, now=NOW)
     assert district_calendar.current(db) is calendar
+
+
+# The family's call-back number and language come with the session too ------------------------
+
+
+def test_the_session_brings_the_familys_call_back_number_along_until_the_session_writes(db):
+    guardian = factories.guardians_of(db, factories.make_household(db))[0]
+    preference = contacts.start_preferences(db, guardian, mobile_phone="+13235550100")
+    preference.voice_phone, preference.interpreter_language = "+13235550188", "Spanish"
+    other = factories.guardians_of(db, factories.make_household(db))[0]
+    token = start(db, guardian)
+    user = sessions.load_session_user(db, token, LIFETIMES, now=NOW)
+    details, sent = statements_while(db, lambda: contacts.call_details(db, user))
+    assert (details, sent) == (("+13235550188", "Spanish"), 0)
+    # Another user's are theirs (the account's phone: no preferences saved), read apart.
+    assert statements_while(db, lambda: contacts.call_details(db, other)) == ((other.phone or "", ""), 1)
+
+    preference.voice_phone = None  # pending: read from the database, which it reaches first
+    assert contacts.call_details(db, user) == ("+13235550100", "Spanish")
+    db.execute(update(ContactPreference).values(interpreter_language="Tagalog"))  # a bulk write
+    assert contacts.call_details(db, user) == ("+13235550100", "Tagalog")
+
+
+def test_a_family_without_saved_preferences_is_offered_the_accounts_phone(db):
+    guardian = factories.guardians_of(db, factories.make_household(db))[0]
+    guardian.phone = "+13235550111"
+    token = start(db, guardian)
+    user = sessions.load_session_user(db, token, LIFETIMES, now=NOW)
+    assert statements_while(db, lambda: contacts.call_details(db, user)) == (("+13235550111", ""), 0)

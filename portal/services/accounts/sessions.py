@@ -13,11 +13,12 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from portal.db import rows_matched
-from portal.models import User, UserSession
+from portal.models import ContactPreference, User, UserSession
 from portal.models.district_data import VERSION
 from portal.models.safety import UNCLEARED_ALERT
 from portal.services import district_cache
 from portal.services.calendar import district_calendar
+from portal.services.households import contacts
 from portal.services.safety import alerts
 
 # last_seen_at is written at most this often, not on every page view.
@@ -25,11 +26,13 @@ _TOUCH_INTERVAL = timedelta(seconds=60)
 
 # A signed-in session with its user. The district's time zone comes along, since almost
 # every page shows a time, the version of the district data that this process may have
-# kept, and whether a safety alert is not cleared yet (the queues pin those). Built once
-# (portal.db, "Statements built once"): every page sends it.
+# kept, whether a safety alert is not cleared yet (the queues pin those), and the user's
+# call-back number and language (the family's request page and new-request form offer
+# them). Built once (portal.db, "Statements built once"): every page sends it.
 _LIVE_SESSION = (
-    select(UserSession, User, district_calendar.SAVED_TIME_ZONE, VERSION, UNCLEARED_ALERT)
+    select(UserSession, User, district_calendar.SAVED_TIME_ZONE, VERSION, UNCLEARED_ALERT, *contacts.CALL_DETAILS)
     .join(User, User.id == UserSession.user_id)
+    .outerjoin(ContactPreference, ContactPreference.user_id == User.id)
     .where(UserSession.token_hash == bindparam("token_hash"))
 )
 
@@ -79,10 +82,11 @@ def load_session_user(db: Session, token: str, lifetimes: Lifetimes, *, now: dat
     row = db.execute(_LIVE_SESSION, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
-    user_session, user, saved_time_zone, district_data_version, uncleared_alert = row
+    user_session, user, saved_time_zone, district_data_version, uncleared_alert, *call_details = row
     district_calendar.read_along(db, saved_time_zone)
     district_cache.read_along(db, district_data_version)
     alerts.read_along(db, uncleared_alert)
+    contacts.read_along(db, user.id, tuple(call_details))
     idle, _maximum = lifetimes.for_user(user)
     if not user.is_active or now >= user_session.expires_at or now - user_session.last_seen_at >= idle:
         db.delete(user_session)

@@ -20,6 +20,7 @@ from portal.catalogs import lazy_gettext as _l
 from portal.models import Channel, ContactPreference, Guardianship, Topic, TopicSubscription, User
 from portal.services import audit, notifications, scope
 from portal.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from portal.services.read_along import forgotten_after_a_write
 
 Choice = tuple[Topic, Channel]
 STALE_MESSAGE = _l(
@@ -99,9 +100,8 @@ _PREFERENCE = select(ContactPreference).where(ContactPreference.user_id == bindp
 _SUBSCRIPTIONS = select(TopicSubscription.topic, TopicSubscription.channel).where(
     TopicSubscription.user_id == bindparam("user_id")
 )
-_CALL_DETAILS = select(
-    ContactPreference.voice_phone, ContactPreference.mobile_phone, ContactPreference.interpreter_language
-).where(ContactPreference.user_id == bindparam("user_id"))
+CALL_DETAILS = (ContactPreference.voice_phone, ContactPreference.mobile_phone, ContactPreference.interpreter_language)
+_CALL_DETAILS = select(*CALL_DETAILS).where(ContactPreference.user_id == bindparam("user_id"))
 
 
 def load_details(db: Session, user: User) -> ContactDetails:
@@ -113,12 +113,27 @@ def load_details(db: Session, user: User) -> ContactDetails:
     return ContactDetails(user, preference, frozenset((topic, channel) for topic, channel in rows))
 
 
+# Session.info: the signed-in user's id and their CALL_DETAILS, read along with the session
+# statement (services/accounts/sessions.py): the family's request page and the new-request
+# form offer a call-back with them, and send no statement of their own for them.
+_CALL_DETAILS_READ = forgotten_after_a_write("portal.call_details_read")
+
+
+def read_along(db: Session, user_id: int, details: tuple[str | None, ...]) -> None:
+    db.info[_CALL_DETAILS_READ] = (user_id, details)
+
+
 def call_details(db: Session, actor: User) -> tuple[str, str]:
     """The number to call the guardian on (voice, else mobile, else the account's) and the
-    language of its interpreter, for a call-back form: one read."""
+    language of its interpreter, for a call-back form: one read, or none when they came
+    with the session statement."""
     if not actor.is_family:
         raise NotAllowed()
-    found = db.execute(_CALL_DETAILS, {"user_id": actor.id}).first()
+    read = db.info.get(_CALL_DETAILS_READ)
+    if read is not None and read[0] == actor.id and not (db.new or db.dirty or db.deleted):
+        found = read[1]
+    else:
+        found = db.execute(_CALL_DETAILS, {"user_id": actor.id}).first()
     voice, mobile, interpreter = found if found is not None else (None, None, "")
     return voice or mobile or actor.phone or "", interpreter or ""
 

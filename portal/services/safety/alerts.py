@@ -18,10 +18,9 @@ copies it into the table, and from then on the table is the list.
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Select, event, func, inspect, or_, select, update
-from sqlalchemy.orm import ORMExecuteState, Session, aliased
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.base import NO_VALUE
 
 from portal.catalogs import lazy_gettext as _l
@@ -41,6 +40,7 @@ from portal.models import (
 from portal.services import audit, notifications, scope
 from portal.services.errors import InvalidInput, NotAllowed, NotFound
 from portal.services.pagination import Page, paginate
+from portal.services.read_along import forgotten_after_a_write
 from portal.services.safety import matcher, terms
 from portal.services.text import clean_text
 
@@ -355,7 +355,7 @@ def flagged_feedback(db: Session, staff_scope: scope.StaffScope) -> list[Feedbac
 # statement: 0.3 ms of the app's time on the staff queue, 0.6 ms on the feedback queue
 # (bench/RESULTS.md, eighteenth round). Forgotten when the session writes (its own new
 # alert is not in what it read).
-_UNCLEARED_READ = "portal.uncleared_alert_read"
+_UNCLEARED_READ = forgotten_after_a_write("portal.uncleared_alert_read")
 
 
 def read_along(db: Session, uncleared_alert: bool | None) -> None:
@@ -365,17 +365,6 @@ def read_along(db: Session, uncleared_alert: bool | None) -> None:
 
 def _none_uncleared(db: Session) -> bool:
     return db.info.get(_UNCLEARED_READ) is False and not (db.new or db.dirty or db.deleted)
-
-
-@event.listens_for(Session, "after_flush")
-def _forget_uncleared_after_flush(db: Session, _flush_context: Any) -> None:
-    db.info.pop(_UNCLEARED_READ, None)
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _forget_uncleared_after_a_write(state: ORMExecuteState) -> None:
-    if not state.is_select:  # bulk UPDATE and DELETE, and SQL text, which may write
-        state.session.info.pop(_UNCLEARED_READ, None)
 
 
 # --- The list of terms and the team, kept by administrators -------------------------------

@@ -1,0 +1,33 @@
+"""Values read along with another statement of the session, the session statement
+(services/accounts/sessions.py), so that the pages that use them send none of their own:
+the district data's version, whether a safety alert is not cleared, the signed-in
+family's call-back number. Each is kept in Session.info under a key made here, and
+forgotten from the session's first write on (a flush, a bulk UPDATE or DELETE, SQL text):
+what it wrote is not in what was read, so its reader reads the database again. A reader
+also passes over its value while a change is pending, not flushed yet."""
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
+_KEYS: set[str] = set()
+
+
+def forgotten_after_a_write(key: str) -> str:
+    """`key`, a Session.info key that the session's first write removes."""
+    _KEYS.add(key)
+    return key
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_after_a_flush(db: Session, _flush_context: Any) -> None:
+    for key in _KEYS:
+        db.info.pop(key, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_after_a_write(state: ORMExecuteState) -> None:
+    if not state.is_select:  # bulk UPDATE and DELETE, and SQL text, which may write
+        for key in _KEYS:
+            state.session.info.pop(key, None)
