@@ -6,11 +6,12 @@ standing. A trigger sees every writer: a page, a roster import, the calendar fee
 second app host, SQL an operator types.
 
 The triggers are made here for a schema that create_all builds (the SQLite tests), and by
-the migrations for one that they build: a2c6e9f4b7d1 made the first tables' and each
+the migrations for one that they build: a2c6e9f4b7d1 made the first tables', and each
 table watched later has a migration of its own (a migration names the tables it makes
-triggers for, so that it makes the same whatever is watched afterwards). On SQLite a table's triggers go
-with it: a later migration that copies one of these tables (a batch change) makes its
-triggers again (tests/unit/test_district_cache.py compares both schemas' triggers)."""
+triggers for, so that it makes the same whatever is watched afterwards). On SQLite a
+table's triggers go with it: a later migration that copies one of these tables (a batch
+change) makes its triggers again (tests/unit/test_district_cache.py compares both
+schemas' triggers)."""
 
 from collections.abc import Collection
 from typing import Any
