@@ -21,7 +21,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy.orm import Session
 
-from portal.services.read_along import forgotten_after_a_write
+from portal.services.read_along import forgotten_after_a_write, recalled
 
 # Keys of Session.info: the app's store (put there by portal.db) and the version read.
 STORE = "portal.district_cache"
@@ -63,7 +63,7 @@ def kept(db: Session, key: Hashable, load: Callable[[], ValueT]) -> ValueT:
     is not kept, or when the session has no version to trust (it read none, it changed
     something)."""
     store: DistrictCache | None = db.info.get(STORE)
-    version: int | None = db.info.get(_VERSION)
-    if store is None or version is None or db.new or db.dirty or db.deleted:
+    version: int | None = recalled(db, _VERSION)
+    if store is None or version is None:
         return load()
     return store.value(version, key, load)

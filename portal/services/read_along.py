@@ -4,8 +4,9 @@ the district data's version, whether a safety alert is not cleared, the signed-i
 family's call-back number. Each is kept in Session.info under a key made here, and
 forgotten from the session's first write on (a flush, a bulk UPDATE or DELETE, SQL text):
 what it wrote is not in what was read, so its reader reads the database again. A reader
-also passes over its value while a change is pending, not flushed yet."""
+also passes over its value while a change is pending, not flushed yet (`recalled`)."""
 
+from collections.abc import Hashable
 from typing import Any
 
 from sqlalchemy import event
@@ -18,6 +19,14 @@ def forgotten_after_a_write(key: str) -> str:
     """`key`, a Session.info key that the session's first write removes."""
     _KEYS.add(key)
     return key
+
+
+def recalled(db: Session, key: Hashable) -> Any:
+    """The value read along under `key`, or None when none was read, or when a change is
+    pending that the value would not show."""
+    if db.new or db.dirty or db.deleted:
+        return None
+    return db.info.get(key)
 
 
 @event.listens_for(Session, "after_flush")

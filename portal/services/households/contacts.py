@@ -20,7 +20,7 @@ from portal.catalogs import lazy_gettext as _l
 from portal.models import Channel, ContactPreference, Guardianship, Topic, TopicSubscription, User
 from portal.services import audit, notifications, scope
 from portal.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from portal.services.read_along import forgotten_after_a_write
+from portal.services.read_along import forgotten_after_a_write, recalled
 
 Choice = tuple[Topic, Channel]
 STALE_MESSAGE = _l(
@@ -129,8 +129,8 @@ def call_details(db: Session, actor: User) -> tuple[str, str]:
     with the session statement."""
     if not actor.is_family:
         raise NotAllowed()
-    read = db.info.get(_CALL_DETAILS_READ)
-    if read is not None and read[0] == actor.id and not (db.new or db.dirty or db.deleted):
+    read = recalled(db, _CALL_DETAILS_READ)
+    if read is not None and read[0] == actor.id:
         found = read[1]
     else:
         found = db.execute(_CALL_DETAILS, {"user_id": actor.id}).first()

@@ -40,7 +40,7 @@ from portal.models import (
 from portal.services import audit, notifications, scope
 from portal.services.errors import InvalidInput, NotAllowed, NotFound
 from portal.services.pagination import Page, paginate
-from portal.services.read_along import forgotten_after_a_write
+from portal.services.read_along import forgotten_after_a_write, recalled
 from portal.services.safety import matcher, terms
 from portal.services.text import clean_text
 
@@ -364,7 +364,7 @@ def read_along(db: Session, uncleared_alert: bool | None) -> None:
 
 
 def _none_uncleared(db: Session) -> bool:
-    return db.info.get(_UNCLEARED_READ) is False and not (db.new or db.dirty or db.deleted)
+    return recalled(db, _UNCLEARED_READ) is False
 
 
 # --- The list of terms and the team, kept by administrators -------------------------------
