@@ -529,6 +529,48 @@ def test_page_sends_a_fixed_number_of_statements_however_many_rows(
     assert len(many) <= budget, f"{len(many)} statements, over the budget of {budget}:\n" + "\n".join(many)
 
 
+@contextmanager
+def transactions_run(app: Flask) -> Iterator[list[str]]:
+    """The pool's check-outs and the transactions' ends while the block runs, in order."""
+    with app.app_context():
+        engine = get_engine()
+    seen: list[str] = []
+
+    def checkout(*_arguments) -> None:  # type: ignore[no-untyped-def]
+        seen.append("checkout")
+
+    def commit(_connection) -> None:  # type: ignore[no-untyped-def]
+        seen.append("commit")
+
+    def rollback(_connection) -> None:  # type: ignore[no-untyped-def]
+        seen.append("rollback")
+
+    listeners = [(engine, "checkout", checkout), (engine, "commit", commit), (engine, "rollback", rollback)]
+    for listener in listeners:
+        event.listen(*listener)
+    try:
+        yield seen
+    finally:
+        for listener in listeners:
+            event.remove(*listener)
+
+
+@pytest.mark.parametrize(("build", "budget"), PAGES)
+def test_a_page_is_read_in_one_transaction_on_one_connection(
+    app: Flask, db: Session, build: Callable[[Session, int], Scene], budget: int
+) -> None:
+    """A page that commits before it has read all it shows (say, the access log's first look)
+    pays a second check-out, ping, BEGIN and COMMIT, and reads the rest in another snapshot."""
+    scene = build(db, FEW)
+    browser = Browser(app.test_client(), app)
+    browser.sign_in(scene.user.email)
+    for look in ("first", "again"):  # the first look writes the access log on a household's pages
+        with transactions_run(app) as seen:
+            response = browser.get(scene.url)
+        assert scene.shown in text(response)
+        assert seen == ["checkout", "commit"], f"{look} look at {scene.url}: {seen}"
+
+
 # Pages opened again, the district data they show kept from the pages before
 # (services/district_cache.py): the family's lists without the names of their rows'
 # departments and schools; the queues without the staff member's departments, the schools

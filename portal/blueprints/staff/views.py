@@ -131,8 +131,7 @@ def household(household_id: int) -> str:
     found = households.household_for_staff(db, current_user, household_id)
     access_log.record_view(db, current_user, found, "household", now=utcnow(), ip_address=client_address())
     contact_details = {details.user.id: details for details in contacts.household_details(db, current_user, found.id)}
-    db.commit()  # commit: the access log (who looked at a family, and when) is kept whatever the page does
-    return render_template(
+    page = render_template(
         "staff/household.html",
         household=found,
         contact_details=contact_details,
@@ -140,6 +139,10 @@ def household(household_id: int) -> str:
         internal_notes=notes.staff_notes(db, current_user, found.id),
         internal_form=InternalNoteForm(),
     )
+    # commit: the access log (who looked at a family, and when) is kept whatever the page does;
+    # after the page is read, so that it is read in one transaction on one connection
+    db.commit()
+    return page
 
 
 @bp.route("/households/<int:household_id>/guardians/new", methods=["GET", "POST"])
