@@ -139,9 +139,8 @@ def household(household_id: int) -> str:
         internal_notes=notes.staff_notes(db, current_user, found.id),
         internal_form=InternalNoteForm(),
     )
-    # commit: the access log (who looked at a family, and when) is kept whatever the page does;
-    # after the page is read, so that it is read in one transaction on one connection
-    db.commit()
+    # Once the page is read, so that it is read in one transaction on one connection:
+    db.commit()  # commit: the access log (who looked at a family, and when) is kept whatever the page does
     return page
 
 
