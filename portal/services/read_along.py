@@ -1,10 +1,12 @@
-"""Values read along with another statement of the session, the session statement
-(services/accounts/sessions.py), so that the pages that use them send none of their own:
+"""Values read along with another statement of the session, so that the pages that use
+them send none of their own: with the session statement (services/accounts/sessions.py),
 the district data's version, whether a safety alert is not cleared, the signed-in
-family's call-back number. Each is kept in Session.info under a key made here, and
-forgotten from the session's first write on (a flush, a bulk UPDATE or DELETE, SQL text):
-what it wrote is not in what was read, so its reader reads the database again. A reader
-also passes over its value while a change is pending, not flushed yet (`recalled`)."""
+family's call-back number; with the household a staff page shows, whether the staff
+member looked at it lately (households/access_log.py). Each is kept in Session.info
+under a key made here, and forgotten from the session's first write on (a flush, a bulk
+UPDATE or DELETE, SQL text): what it wrote is not in what was read, so its reader reads
+the database again. A reader also passes over its value while a change is pending, not
+flushed yet (`recalled`)."""
 
 from collections.abc import Hashable
 from typing import Any

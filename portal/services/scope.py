@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, event, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Row, Select, and_, bindparam, event, or_, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
@@ -200,6 +200,17 @@ class StaffScope:
         its parameter "object_id", or NotFound when this staff member may not see it."""
         statement, parameters = self.built(forms)
         found = self._db.scalar(statement, {**parameters, "object_id": object_id})
+        if found is None:
+            raise NotFound()
+        return found
+
+    def get_built_row(
+        self, forms: "ScopeForms[Any]", object_id: int, parameters: dict[str, Any]
+    ) -> Row[*tuple[Any, ...]]:
+        """get_built, for a statement of several columns (and no joined collection) with
+        other `parameters` of its own."""
+        statement, scope_parameters = self.built(forms)
+        found = self._db.execute(statement, {**scope_parameters, **parameters, "object_id": object_id}).first()
         if found is None:
             raise NotFound()
         return found

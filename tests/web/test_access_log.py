@@ -18,7 +18,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal.db import utcnow
 from portal.models import AuditEvent, Department, DepartmentMember, Household, SecurityEvent, Student, User
+from portal.services import requests
+from portal.services.calendar import district_calendar
 from portal.services.households import access_log
 from tests import factories
 from tests.conftest import Browser
@@ -109,31 +112,61 @@ def test_a_family_does_not_see_reads_of_another_household(app, db):
     assert "opened your household" not in page
 
 
-def test_a_second_view_within_ten_minutes_is_not_recorded_twice(app, db):
-    household = factories.make_household(db)
-    staff_client = signed_in(app, factories.make_staff(db))
+def household_page(db: Session, household: Household, *staff: User) -> str:
+    return f"/staff/households/{household.id}"
+
+
+def request_page(db: Session, household: Household, *staff: User) -> str:
+    """A request of the household's, asked of a department every one of `staff` works in."""
+    department = factories.make_department(db)
+    for member in staff:
+        factories.join(db, member, department)
+    new = requests.NewRequest(department_id=department.id, subject="Bus stop", body="Which stop is ours?")
+    calendar = district_calendar.load_calendar(db, "America/Los_Angeles")
+    asked, _is_new = requests.submit_request(db, guardian_of(db, household), new, calendar=calendar, now=utcnow())
+    db.commit()
+    return f"/staff/requests/{asked.id}"
+
+
+# The pages that record a look at a household (each reads whether the staff member looked
+# lately along with the household: access_log.viewed_recently).
+LOOKING_PAGES = [pytest.param(household_page, id="household-page"), pytest.param(request_page, id="request-page")]
+
+
+@pytest.mark.parametrize("page_of", LOOKING_PAGES)
+def test_a_second_view_within_ten_minutes_is_not_recorded_twice(app, db, page_of):
+    household, staff = factories.make_household(db), factories.make_staff(db)
+    url = page_of(db, household, staff)
+    staff_client = signed_in(app, staff)
     for _ in range(3):
-        assert staff_client.get(f"/staff/households/{household.id}").status_code == 200
+        assert staff_client.get(url).status_code == 200
     assert view_count(db) == 1
 
-    page = html.unescape(text(signed_in(app, guardian_of(db, household)).get("/family/history")))
-    assert page.count("opened your household's page") == 1
+    history = html.unescape(text(signed_in(app, guardian_of(db, household)).get("/family/history")))
+    assert history.count("opened your household's page") == 1
 
     # Eleven minutes later it is a new look.
     [first_view] = db.scalars(select(AuditEvent).where(AuditEvent.action == access_log.VIEW_ACTION))
     first_view.created_at -= timedelta(minutes=11)
     db.commit()
-    staff_client.get(f"/staff/households/{household.id}")
+    assert staff_client.get(url).status_code == 200
     assert view_count(db) == 2
 
 
-def test_views_of_two_households_or_by_two_staff_members_are_each_recorded(app, db):
+@pytest.mark.parametrize("page_of", LOOKING_PAGES)
+def test_views_of_two_households_or_by_two_staff_members_are_each_recorded(app, db, page_of):
     first, second = factories.make_household(db), factories.make_household(db)
-    dana, sam = signed_in(app, factories.make_staff(db)), signed_in(app, factories.make_staff(db))
-    dana.get(f"/staff/households/{first.id}")
-    dana.get(f"/staff/households/{second.id}")
-    sam.get(f"/staff/households/{first.id}")
+    dana, sam = factories.make_staff(db), factories.make_staff(db)
+    first_page, second_page = page_of(db, first, dana, sam), page_of(db, second, dana)
+    dana_client, sam_client = signed_in(app, dana), signed_in(app, sam)
+    for client, url in ((dana_client, first_page), (dana_client, second_page), (sam_client, first_page)):
+        assert client.get(url).status_code == 200
     assert view_count(db) == 3
+    # Each look is recorded as its staff member's, of its household.
+    looks = db.execute(
+        select(AuditEvent.actor_id, AuditEvent.household_id).where(AuditEvent.action == access_log.VIEW_ACTION)
+    )
+    assert sorted(looks) == sorted([(dana.id, first.id), (dana.id, second.id), (sam.id, first.id)])
 
 
 def test_a_missing_household_records_no_view(app, db):

@@ -128,8 +128,9 @@ def new_household() -> Response | str:
 @staff_required
 def household(household_id: int) -> str:
     db = get_session()
-    found = households.household_for_staff(db, current_user, household_id)
-    access_log.record_view(db, current_user, found, "household", now=utcnow(), ip_address=client_address())
+    now = utcnow()
+    found = households.household_to_show(db, current_user, household_id, now=now)
+    access_log.record_view(db, current_user, found, "household", now=now, ip_address=client_address())
     contact_details = {details.user.id: details for details in contacts.household_details(db, current_user, found.id)}
     page = render_template(
         "staff/household.html",

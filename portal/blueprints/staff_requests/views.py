@@ -204,7 +204,7 @@ def _request_page(
 @staff_required
 def detail(request_id: int) -> str:
     return _request_page(
-        requests.request_for_staff(get_session(), current_user, request_id),
+        requests.request_to_show(get_session(), current_user, request_id, now=utcnow()),
         saved_reply_id=request.args.get("saved_reply", type=int),
     )
 

@@ -7,12 +7,13 @@ review who opened which household and when.
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, null, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Exists, bindparam, exists, null, select
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from portal.models import AuditEvent, Household, User
 from portal.services import scope
 from portal.services.pagination import Page, paginate
+from portal.services.read_along import forgotten_after_a_write, recalled
 
 VIEW_ACTION = "household.viewed"
 # Reloading a page or moving between its tabs is one look, not many.
@@ -38,22 +39,40 @@ def record_view(db: Session, actor: User, household: Household, what: str, *, no
     )
 
 
-# Built once (portal.db, "Statements built once").
-_RECENT_VIEW = (
-    select(AuditEvent.id)
-    .where(
-        AuditEvent.actor_id == bindparam("actor_id"),
-        AuditEvent.household_id == bindparam("household_id"),
+def viewed_recently(household_id: ColumnElement[int] | QueryableAttribute[int]) -> Exists:
+    """Whether the staff member of `viewing_parameters` opened the household of
+    `household_id` within REPEAT_WINDOW: a column that the statement reading a page's
+    household reads along (`read_along`), so that record_view sends none of its own."""
+    return exists().where(
+        AuditEvent.actor_id == bindparam("viewer_id"),
+        AuditEvent.household_id == household_id,
         AuditEvent.action == VIEW_ACTION,
-        AuditEvent.created_at > bindparam("since"),
+        AuditEvent.created_at > bindparam("viewed_since"),
     )
-    .limit(1)
-)
+
+
+def viewing_parameters(actor: User, now: datetime) -> dict[str, Any]:
+    return {"viewer_id": actor.id, "viewed_since": now - REPEAT_WINDOW}
+
+
+# (staff member's id, household's id, viewed recently), forgotten at the session's first
+# write: the look record_view writes among them.
+_VIEWED_READ = forgotten_after_a_write("portal.household_viewed_read")
+
+
+def read_along(db: Session, actor: User, household_id: int, viewed: bool) -> None:
+    db.info[_VIEWED_READ] = (actor.id, household_id, bool(viewed))
+
+
+# Built once (portal.db, "Statements built once").
+_RECENT_VIEW = select(viewed_recently(bindparam("household_id")))
 
 
 def _viewed_recently(db: Session, actor: User, household: Household, now: datetime) -> bool:
-    parameters = {"actor_id": actor.id, "household_id": household.id, "since": now - REPEAT_WINDOW}
-    return db.scalar(_RECENT_VIEW, parameters) is not None
+    read = recalled(db, _VIEWED_READ)
+    if read is not None and read[:2] == (actor.id, household.id):
+        return bool(read[2])
+    return bool(db.scalar(_RECENT_VIEW, {"household_id": household.id, **viewing_parameters(actor, now)}))
 
 
 def household_views(

@@ -4,7 +4,7 @@ invitations, students; households found for staff and for their family, and sear
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, CompoundSelect, Row, Select, and_, bindparam, not_, or_, select, union_all
@@ -17,7 +17,7 @@ from portal.services import accounts, audit, district_cache, scope
 from portal.services.accounts import InvitationSettings as InvitationSettings  # re-exported
 from portal.services.district_names import district_names
 from portal.services.errors import InvalidInput, NotFound
-from portal.services.households import contacts
+from portal.services.households import access_log, contacts
 from portal.services.pagination import Page, paginate, paginate_search
 from portal.services.translated import DistrictName
 from portal.text_search import contains_pattern, folded_text_contains, has_run_of, one_of_found
@@ -225,6 +225,22 @@ def household_for_staff(db: Session, actor: User, household_id: int) -> Househol
     household = db.execute(_HOUSEHOLD_WITH_MEMBERS, {"household_id": household_id}).unique().scalar_one_or_none()
     if household is None:
         raise NotFound()
+    return household
+
+
+_HOUSEHOLD_TO_SHOW = _HOUSEHOLD_WITH_MEMBERS.add_columns(access_log.viewed_recently(Household.id))
+
+
+def household_to_show(db: Session, actor: User, household_id: int, *, now: datetime) -> Household:
+    """household_for_staff for the household's page, which records the look: whether this
+    staff member opened it lately comes along (access_log.record_view sends no statement)."""
+    scope.require_staff(actor)
+    parameters = {"household_id": household_id, **access_log.viewing_parameters(actor, now)}
+    found = db.execute(_HOUSEHOLD_TO_SHOW, parameters).unique().one_or_none()
+    if found is None:
+        raise NotFound()
+    household, viewed = cast(tuple[Household, bool], found)
+    access_log.read_along(db, actor, household.id, viewed)
     return household
 
 

@@ -71,6 +71,7 @@ from portal.services.requests.staff_queue import (
     other_open_requests,
     queue,
     request_for_staff,
+    request_to_show,
     searchable,
     update_choices,
 )
@@ -115,6 +116,7 @@ __all__ = [
     "request_for_family",
     "request_for_rating_token",
     "request_for_staff",
+    "request_to_show",
     "requests_for_family",
     "running_clocks",
     "searchable",

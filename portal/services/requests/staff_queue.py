@@ -3,7 +3,7 @@ what is due next first, and how staff sort one out: assignee, priority, departme
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, and_, bindparam, false, select, union
 from sqlalchemy.orm import Session, joinedload, undefer
@@ -27,6 +27,7 @@ from portal.services.calendar import district_calendar
 from portal.services.departments import DEPARTMENT_CHOICE_COLUMNS, DepartmentChoice, StaffChoice
 from portal.services.district_names import DistrictNames, district_names
 from portal.services.errors import InvalidInput
+from portal.services.households import access_log
 from portal.services.pagination import Page, paginate, paginate_search
 from portal.services.requests.business_time import Calendar
 from portal.services.requests.promises import CLOCK_COLUMNS, ClockValues, recompute_due_times, set_targets
@@ -189,7 +190,7 @@ def _matching_ids(filtered: Select[Request], text: str) -> Select[int]:
 
 # Built once in each form of a staff scope (portal.db, "Statements built once"): with its
 # six joined loads, building and keying it took 0.39 ms a request page.
-_REQUEST_FOR_STAFF = scope.requests_forms(
+_REQUEST_WITH_ITS_PARTS = (
     select(Request)
     .where(Request.id == bindparam("object_id"))
     .options(
@@ -202,11 +203,26 @@ _REQUEST_FOR_STAFF = scope.requests_forms(
         undefer(Request.latest_callback_id),
     )
 )
+_REQUEST_FOR_STAFF = scope.requests_forms(_REQUEST_WITH_ITS_PARTS)
+_REQUEST_TO_SHOW: scope.ScopeForms[Any] = scope.requests_forms(
+    _REQUEST_WITH_ITS_PARTS.add_columns(access_log.viewed_recently(Request.household_id))
+)
 
 
 def request_for_staff(db: Session, actor: User, request_id: int) -> Request:
     """A request in one of the staff member's departments, or NotFound."""
     return scope.for_staff(db, actor).get_built(_REQUEST_FOR_STAFF, request_id)
+
+
+def request_to_show(db: Session, actor: User, request_id: int, *, now: datetime) -> Request:
+    """request_for_staff for the request's page, which records a look at its household:
+    whether this staff member opened it lately comes along (access_log.record_view sends
+    no statement)."""
+    parameters = access_log.viewing_parameters(actor, now)
+    row = scope.for_staff(db, actor).get_built_row(_REQUEST_TO_SHOW, request_id, parameters)
+    found, viewed = cast(tuple[Request, bool], row)
+    access_log.read_along(db, actor, found.household_id, viewed)
+    return found
 
 
 @dataclass(frozen=True)
