@@ -21,7 +21,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy.orm import Session
 
-from portal.services.read_along import forgotten_after_a_write, recalled
+from portal.services.read_along import forgotten_after_a_write, recalled, remember
 
 # Keys of Session.info: the app's store (put there by portal.db) and the version read.
 STORE = "portal.district_cache"
@@ -55,7 +55,7 @@ class DistrictCache:
 def read_along(db: Session, version: int | None) -> None:
     """The version, read with another statement of this session (district_data.VERSION)."""
     if version is not None:
-        db.info[_VERSION] = version
+        remember(db, _VERSION, version)
 
 
 def kept(db: Session, key: Hashable, load: Callable[[], ValueT]) -> ValueT:

@@ -3,10 +3,11 @@ them send none of their own: with the session statement (services/accounts/sessi
 the district data's version, whether a safety alert is not cleared, the signed-in
 family's call-back number; with the household a staff page shows, whether the staff
 member looked at it lately (households/access_log.py). Each is kept in Session.info
-under a key made here, and forgotten from the session's first write on (a flush, a bulk
-UPDATE or DELETE, SQL text): what it wrote is not in what was read, so its reader reads
-the database again. A reader also passes over its value while a change is pending, not
-flushed yet (`recalled`)."""
+under a key made here, with what it was read about (a user, a staff member and a
+household), and forgotten from the session's first write on (a flush, a bulk UPDATE or
+DELETE, SQL text): what it wrote is not in what was read, so its reader reads the
+database again. A reader also passes over its value while a change is pending, not
+flushed yet, and when it was read about another (`recalled`)."""
 
 from collections.abc import Hashable
 from typing import Any
@@ -23,12 +24,20 @@ def forgotten_after_a_write(key: str) -> str:
     return key
 
 
-def recalled(db: Session, key: Hashable) -> Any:
-    """The value read along under `key`, or None when none was read, or when a change is
-    pending that the value would not show."""
+def remember(db: Session, key: str, value: Any, *, about: Hashable = None) -> None:
+    """Keep `value`, read along about `about` (None: about the whole district)."""
+    db.info[key] = (about, value)
+
+
+def recalled(db: Session, key: str, *, about: Hashable = None) -> Any:
+    """The value read along under `key` about `about`, or None when none was read, when it
+    was read about another, or when a change is pending that the value would not show."""
     if db.new or db.dirty or db.deleted:
         return None
-    return db.info.get(key)
+    read = db.info.get(key)
+    if read is None or read[0] != about:
+        return None
+    return read[1]
 
 
 @event.listens_for(Session, "after_flush")

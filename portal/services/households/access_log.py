@@ -13,7 +13,7 @@ from sqlalchemy.orm import QueryableAttribute, Session, aliased
 from portal.models import AuditEvent, Household, User
 from portal.services import scope
 from portal.services.pagination import Page, paginate
-from portal.services.read_along import forgotten_after_a_write, recalled
+from portal.services.read_along import forgotten_after_a_write, recalled, remember
 
 VIEW_ACTION = "household.viewed"
 # Reloading a page or moving between its tabs is one look, not many.
@@ -55,13 +55,13 @@ def viewing_parameters(actor: User, now: datetime) -> dict[str, Any]:
     return {"viewer_id": actor.id, "viewed_since": now - REPEAT_WINDOW}
 
 
-# (staff member's id, household's id, viewed recently), forgotten at the session's first
-# write: the look record_view writes among them.
+# Viewed recently, about (staff member's id, household's id); forgotten at the session's
+# first write: the look record_view writes among them.
 _VIEWED_READ = forgotten_after_a_write("portal.household_viewed_read")
 
 
 def read_along(db: Session, actor: User, household_id: int, viewed: bool) -> None:
-    db.info[_VIEWED_READ] = (actor.id, household_id, bool(viewed))
+    remember(db, _VIEWED_READ, bool(viewed), about=(actor.id, household_id))
 
 
 # Built once (portal.db, "Statements built once").
@@ -69,9 +69,9 @@ _RECENT_VIEW = select(viewed_recently(bindparam("household_id")))
 
 
 def _viewed_recently(db: Session, actor: User, household: Household, now: datetime) -> bool:
-    read = recalled(db, _VIEWED_READ)
-    if read is not None and read[:2] == (actor.id, household.id):
-        return bool(read[2])
+    viewed = recalled(db, _VIEWED_READ, about=(actor.id, household.id))
+    if viewed is not None:
+        return bool(viewed)
     return bool(db.scalar(_RECENT_VIEW, {"household_id": household.id, **viewing_parameters(actor, now)}))
 
 

@@ -20,7 +20,7 @@ from portal.catalogs import lazy_gettext as _l
 from portal.models import Channel, ContactPreference, Guardianship, Topic, TopicSubscription, User
 from portal.services import audit, notifications, scope
 from portal.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from portal.services.read_along import forgotten_after_a_write, recalled
+from portal.services.read_along import forgotten_after_a_write, recalled, remember
 
 Choice = tuple[Topic, Channel]
 STALE_MESSAGE = _l(
@@ -120,7 +120,7 @@ _CALL_DETAILS_READ = forgotten_after_a_write("portal.call_details_read")
 
 
 def read_along(db: Session, user_id: int, details: tuple[str | None, ...]) -> None:
-    db.info[_CALL_DETAILS_READ] = (user_id, details)
+    remember(db, _CALL_DETAILS_READ, details, about=user_id)
 
 
 def call_details(db: Session, actor: User) -> tuple[str, str]:
@@ -129,10 +129,8 @@ def call_details(db: Session, actor: User) -> tuple[str, str]:
     with the session statement."""
     if not actor.is_family:
         raise NotAllowed()
-    read = recalled(db, _CALL_DETAILS_READ)
-    if read is not None and read[0] == actor.id:
-        found = read[1]
-    else:
+    found = recalled(db, _CALL_DETAILS_READ, about=actor.id)
+    if found is None:
         found = db.execute(_CALL_DETAILS, {"user_id": actor.id}).first()
     voice, mobile, interpreter = found if found is not None else (None, None, "")
     return voice or mobile or actor.phone or "", interpreter or ""

@@ -40,7 +40,7 @@ from portal.models import (
 from portal.services import audit, notifications, scope
 from portal.services.errors import InvalidInput, NotAllowed, NotFound
 from portal.services.pagination import Page, paginate
-from portal.services.read_along import forgotten_after_a_write, recalled
+from portal.services.read_along import forgotten_after_a_write, recalled, remember
 from portal.services.safety import matcher, terms
 from portal.services.text import clean_text
 
@@ -360,7 +360,7 @@ _UNCLEARED_READ = forgotten_after_a_write("portal.uncleared_alert_read")
 
 def read_along(db: Session, uncleared_alert: bool | None) -> None:
     if uncleared_alert is not None:
-        db.info[_UNCLEARED_READ] = bool(uncleared_alert)
+        remember(db, _UNCLEARED_READ, bool(uncleared_alert))
 
 
 def _none_uncleared(db: Session) -> bool:
