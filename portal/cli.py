@@ -322,7 +322,7 @@ def run_worker(steps: Sequence[Callable[[], object]], *, stop: threading.Event) 
             wait_seconds = float(config["NOTIFICATION_POLL_SECONDS"])
         finally:
             # Rolls back what a failure left open; a connection the server dropped is
-            # discarded by the pool, and the next round checks out a live one (pre-ping).
+            # discarded by the pool, and the next round checks out a live one (portal.db).
             close_session()
         stop.wait(wait_seconds)
 

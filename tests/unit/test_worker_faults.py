@@ -310,7 +310,7 @@ def test_the_worker_survives_its_database_connections_being_terminated(app, db, 
         # What a PostgreSQL restart does to the worker's pooled connections, between two rounds.
         terminated = db.scalar(
             text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         )
