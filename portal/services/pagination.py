@@ -3,7 +3,7 @@
 import functools
 import operator
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -46,8 +46,15 @@ def paginate(
     then_load: Sequence[ExecutableOption] = (),
     counted_apart: Sequence[ColumnElement[bool]] = (),
 ) -> Page[Any]:
-    """Run `statement` for page `number` (from 1); out-of-range numbers are clamped.
-    Items are the first column's objects, or whole rows with `rows=True`.
+    """Run `statement` for page `number` (from 1); a number past the end reads the last
+    page. Items are the first column's objects, or the statement's rows with `rows=True`.
+
+    The page and its total in one statement: each row carries the count of the whole list,
+    a subquery of its own that PostgreSQL runs once, before the page (an InitPlan), as it
+    ran the count when it was a statement apart, and that a page no longer pays as a
+    statement and a round trip of its own (bench/RESULTS.md, twenty-first round). A page
+    past the end has no row to carry the total: the list is then counted and its last page
+    read.
 
     With `then_load` (joins of what each row shows), the page's ids are chosen first,
     sorted and limited on the list's own index, and only those rows are joined, in a
@@ -58,19 +65,17 @@ def paginate(
     at every request (the staff queue's: 0.7-1.0 ms of planning for 0.6 ms of work).
 
     `counted_apart`: conditions that split the statement's rows with no overlap (the two
-    sides of an OR in its WHERE, say); the total is the sum of their counts, in the same
-    one statement. PostgreSQL counts an OR of two index ranges by visiting every matching
-    row of the table, and each range alone from the index only."""
-    total = db.scalar(_count(statement.order_by(None), counted_apart)) or 0
-    number = min(max(1, number), _last_page(total, size), MAX_PAGE)
-    if then_load:
-        statement = _ending_with_the_id(statement)
-    limited = statement.limit(size).offset((number - 1) * size)
-    if then_load:
-        items = _load_in_order(db, limited, then_load)
-    else:
-        items = list(db.execute(limited).all() if rows else db.scalars(limited))
-    return Page(items=items, number=number, size=size, total=total)
+    sides of an OR in its WHERE, say); the total is the sum of their counts. PostgreSQL
+    counts an OR of two index ranges by visiting every matching row of the table, and each
+    range alone from the index only."""
+    count = _count(statement.order_by(None), counted_apart)
+    if not then_load:
+        counted = statement.add_columns(count.scalar_subquery())
+        return _page_and_total(db, counted, count, number=number, size=size, rows=rows)
+    model = statement.column_descriptions[0]["entity"]
+    counted = _ending_with_the_id(statement).with_only_columns(model.id, count.scalar_subquery())
+    ids = _page_and_total(db, counted, count, number=number, size=size)
+    return replace(ids, items=_load_in_order(db, model, ids.items, then_load))
 
 
 def paginate_search(
@@ -83,16 +88,29 @@ def paginate_search(
     parameters: Mapping[str, Any] | None = None,
 ) -> Page[Any]:
     """`paginate` for a list whose WHERE costs more than its rows, a text search, or whose
-    round trips cost more than its rows, a family's own requests: the page and its total
-    in one statement (each row carries `count(*) OVER ()`), so that PostgreSQL plans and
-    runs the search once instead of once for the count and again for the page. Items are
-    the first column's objects, or the statement's rows with `rows=True`; `parameters`,
-    those of a statement built once. A page past the end has no row to carry the total:
-    the list is then counted and its last page read, as `paginate` does.
+    round trips cost more than its rows, a family's own requests: each row carries
+    `count(*) OVER ()`, so that PostgreSQL runs the search once for the page and its total
+    instead of once for each. `parameters`: those of a statement built once.
 
     For a statement with a row per item: no joined collections (load them with
     selectinload) and no DISTINCT, which the window would count before removing."""
     counted = statement.add_columns(func.count().over())
+    count = _count(statement.order_by(None), ())
+    return _page_and_total(db, counted, count, number=number, size=size, rows=rows, parameters=parameters)
+
+
+def _page_and_total(
+    db: Session,
+    counted: Select[*tuple[Any, ...]],
+    count: Select[int],
+    *,
+    number: int,
+    size: int,
+    rows: bool = False,
+    parameters: Mapping[str, Any] | None = None,
+) -> Page[Any]:
+    """Page `number` of `counted`, a list whose last column is its total; `count` counts
+    it when the page is past the end and has no row to carry the total."""
 
     def read(number: int) -> list[Any]:
         return list(db.execute(counted.limit(size).offset((number - 1) * size), parameters).all())
@@ -100,7 +118,7 @@ def paginate_search(
     number = min(max(1, number), MAX_PAGE)
     found = read(number)
     if not found and number > 1:
-        total = db.scalar(_count(statement.order_by(None), ()), parameters) or 0
+        total = db.scalar(count, parameters) or 0
         number = min(_last_page(total, size), MAX_PAGE)
         found = read(number) if total else []
     if not found:  # an empty list, or one emptied between the count and the page
@@ -127,9 +145,7 @@ def _ending_with_the_id(statement: Select[*tuple[Any, ...]]) -> Select[*tuple[An
     return statement if any(element is id_column for element in sorted_by) else statement.order_by(model.id)
 
 
-def _load_in_order(db: Session, limited: Select[*tuple[Any, ...]], options: Sequence[ExecutableOption]) -> list[Any]:
-    model = limited.column_descriptions[0]["entity"]
-    ids: list[Any] = list(db.scalars(limited.with_only_columns(model.id)))
+def _load_in_order(db: Session, model: Any, ids: list[Any], options: Sequence[ExecutableOption]) -> list[Any]:
     if not ids:
         return []
     found: list[Any] = list(db.scalars(select(model).where(model.id.in_(ids)).options(*options)).unique())

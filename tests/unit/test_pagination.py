@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import bindparam, delete, event, or_, select, text
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from portal.models import School, Student
 from portal.services.pagination import MAX_PAGE, Page, paginate, paginate_search
@@ -84,7 +84,7 @@ def load_page(db, statement, number, *, deleted_between=None):  # type: ignore[n
         return paginate(db, statement, number=number, size=3, then_load=(joinedload(Student.school),))
 
     def delete_after_the_ids(_conn, _cursor, sql, *_args):  # type: ignore[no-untyped-def]
-        if sql.lstrip().startswith("SELECT student.id \nFROM") and "LIMIT" in sql:
+        if sql.lstrip().startswith("SELECT student.id, (SELECT count(*)") and "LIMIT" in sql:
             db.execute(delete(Student).where(Student.id == deleted_between))
 
     connection = db.connection()
@@ -145,12 +145,11 @@ def test_then_load_gives_the_pages_of_the_plain_list(db, statement):
 
 
 @pytest.mark.parametrize("statement", [SORTED_ON_OWN_COLUMNS, SORTED_ACROSS_A_JOIN], ids=["own columns", "join"])
-def test_a_page_is_its_count_its_ids_and_its_rows_by_id(db, five_students, statement):
+def test_a_page_is_its_ids_with_their_total_and_its_rows_by_id(db, five_students, statement):
     sent = sql_sent(db, lambda: load_page(db, statement, 1))
-    assert len(sent) == 3
-    count, ids, rows = (" ".join(sql.split()) for sql in sent)
-    assert count.startswith("SELECT count(*)")
-    assert ids.startswith("SELECT student.id FROM") and "LIMIT" in ids
+    assert len(sent) == 2
+    ids, rows = (" ".join(sql.split()) for sql in sent)
+    assert ids.startswith("SELECT student.id, (SELECT count(*)") and "LIMIT" in ids
     # The rows by their ids alone: no sort, no limit, nothing that depends on the page.
     assert "WHERE student.id IN (" in rows and "LIMIT" not in rows and "ORDER BY" not in rows
 
@@ -239,12 +238,12 @@ def test_a_total_counted_apart_is_the_total_of_the_whole_list(db, grade):
     apart = paginate(db, statement, number=1, size=3, counted_apart=[mine, unplaced])
     assert apart.total == plain.total == len(db.scalars(statement).all())
     assert [s.id for s in apart.items] == [s.id for s in plain.items]
-    # One statement for the count, which counts each side on its own, and one for the page.
-    count, _page = sql_sent(db, lambda: paginate(db, statement, number=1, size=3, counted_apart=[mine, unplaced]))
-    assert count.count("count(*)") == 2
+    # One statement: the page, with its total counted side by side.
+    [page] = sql_sent(db, lambda: paginate(db, statement, number=1, size=3, counted_apart=[mine, unplaced]))
+    assert page.count("count(*)") == 2
 
 
-# paginate_search: the page and its total in one statement ------------------------------
+# The page and its total in one statement -------------------------------------------------
 
 
 def _schools_named(db, count: int) -> None:  # type: ignore[no-untyped-def]
@@ -260,15 +259,18 @@ OAK_SCHOOLS_BUILT = select(School).where(School.name.ilike(bindparam("pattern"))
 # The same database for every example: each one writes its own schools first.
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(count=st.integers(0, 40), size=st.integers(1, 12), number=st.integers(-3, 12) | st.just(10**18))
-def test_a_search_page_is_the_page_paginate_gives(db, count, size, number):
+def test_a_page_is_its_slice_of_the_whole_list(db, count, size, number):
     _schools_named(db, count)
+    every_oak = [school.id for school in db.scalars(OAK_SCHOOLS)]
+    last = max(1, -(-len(every_oak) // size))
+    shown = min(max(1, number), last)
+    expected = (every_oak[(shown - 1) * size : shown * size], shown, len(every_oak))
     searched = paginate_search(db, OAK_SCHOOLS, number=number, size=size)
     counted = paginate(db, OAK_SCHOOLS, number=number, size=size)
-    assert ([s.id for s in searched.items], searched.number, searched.total) == (
-        [s.id for s in counted.items],
-        counted.number,
-        counted.total,
-    )
+    assert ([s.id for s in counted.items], counted.number, counted.total) == expected
+    assert ([s.id for s in searched.items], searched.number, searched.total) == expected
+    ids_first = paginate(db, OAK_SCHOOLS, number=number, size=size, then_load=(load_only(School.name),))
+    assert ([s.id for s in ids_first.items], ids_first.number, ids_first.total) == expected
     # The same page as rows, less the count each row carried.
     rows = OAK_SCHOOLS.with_only_columns(School.id, School.name)
     searched_rows = paginate_search(db, rows, number=number, size=size, rows=True)
@@ -284,17 +286,22 @@ def test_a_search_page_is_the_page_paginate_gives(db, count, size, number):
     )
 
 
-def test_a_search_page_inside_the_list_is_one_statement(db):
+PAGINATORS = [paginate, paginate_search]
+
+
+@pytest.mark.parametrize("paginator", PAGINATORS, ids=["paginate", "paginate_search"])
+def test_a_page_inside_the_list_is_one_statement(db, paginator):
     _schools_named(db, 30)
-    assert len(sql_sent(db, lambda: paginate_search(db, OAK_SCHOOLS, number=2, size=5))) == 1
+    assert len(sql_sent(db, lambda: paginator(db, OAK_SCHOOLS, number=2, size=5))) == 1
     # Nothing found: the first page says so without a count.
     nothing = select(School).where(School.name.ilike("%pine%")).order_by(School.name, School.id)
-    assert len(sql_sent(db, lambda: paginate_search(db, nothing, number=1, size=5))) == 1
+    assert len(sql_sent(db, lambda: paginator(db, nothing, number=1, size=5))) == 1
 
 
-def test_a_search_page_past_the_end_counts_and_reads_the_last_page(db):
+@pytest.mark.parametrize("paginator", PAGINATORS, ids=["paginate", "paginate_search"])
+def test_a_page_past_the_end_counts_and_reads_the_last_page(db, paginator):
     _schools_named(db, 30)  # 20 oaks
-    sent = sql_sent(db, lambda: paginate_search(db, OAK_SCHOOLS, number=9, size=6))
+    sent = sql_sent(db, lambda: paginator(db, OAK_SCHOOLS, number=9, size=6))
     assert len(sent) == 3  # the empty page, the count, the last page
-    page = paginate_search(db, OAK_SCHOOLS, number=9, size=6)
+    page = paginator(db, OAK_SCHOOLS, number=9, size=6)
     assert (page.number, page.total, len(page.items)) == (4, 20, 2)

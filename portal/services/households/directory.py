@@ -453,7 +453,7 @@ def search_households(db: Session, actor: User, query: str, *, page: int, page_s
         rows = paginate_search(db, statement, number=page, size=page_size, rows=True)
     else:
         # Every household, by name: the name index hands over a page; the count is a
-        # statement of its own (a window count would read every household).
+        # subquery of its own (a window count would read every household).
         statement = select(Household.id, Household.name).order_by(Household.name, Household.id)
         rows = paginate(db, statement, number=page, size=page_size, rows=True)
     return replace(rows, items=_cards(db, rows.items))
