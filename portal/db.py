@@ -15,7 +15,7 @@ queues' filters are still built at each request.
 import enum
 import select
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
@@ -24,7 +24,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import JSON, DateTime, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine, Result
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from portal import postgresql_cursor
@@ -163,7 +163,33 @@ def make_engine(url: str, *, connect_timeout_seconds: int = 5) -> Engine:
     )
     event.listen(engine, "connect", _configure_postgresql)
     event.listen(engine, "checkout", _replace_if_dropped)
+    event.listen(engine, "before_cursor_execute", _begin_before_writing)
     return engine
+
+
+# How SQLAlchemy writes with_for_update: a SELECT that locks the rows it reads until its
+# transaction ends.
+_LOCKING_CLAUSES = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE")
+
+
+def _begin_before_writing(
+    _connection: Connection, cursor: Any, statement: str, _parameters: Any, _context: Any, _executemany: bool
+) -> None:
+    """PostgreSQL connections are in autocommit (_configure_postgresql), and a transaction
+    begins at the first statement that is not a plain SELECT (a write, a locking read, a
+    savepoint, DDL): psycopg sends BEGIN before it, and what the unit of work writes from
+    there on is committed or rolled back as one. A plain SELECT before it runs on its
+    own, as it would have in a transaction: at PostgreSQL's READ COMMITTED each statement
+    sees the data as it is when it starts, in a transaction or not. So a request that only
+    reads (most pages) sends no BEGIN and no COMMIT, two round trips of the three a page
+    of one statement made (bench/RESULTS.md, twenty-second round). Once the transaction
+    has ended, the next plain SELECT runs on its own again."""
+    driver = cursor.connection
+    if statement.startswith("SELECT") and not any(clause in statement for clause in _LOCKING_CLAUSES):
+        if not driver.autocommit and driver.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            driver.autocommit = True
+    elif driver.autocommit:
+        driver.autocommit = False
 
 
 def _replace_if_dropped(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
@@ -225,15 +251,12 @@ def _configure_postgresql(dbapi_connection: Any, _record: Any) -> None:
     datetime.UTC itself, which UTCDateTime passes on untouched (a page reads hundreds).
     A SET once a connection rather than a startup option, which poolers such as PgBouncer
     refuse; where a pooler loses it, times are converted as they are read instead. Its
-    cursors describe their results when read (portal/postgresql_cursor.py)."""
+    cursors describe their results when read (portal/postgresql_cursor.py). The connection
+    stays in autocommit until a statement writes (_begin_before_writing)."""
     dbapi_connection.cursor_factory = postgresql_cursor.Cursor
-    autocommit = dbapi_connection.autocommit
     dbapi_connection.autocommit = True
-    try:
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute("SET TIME ZONE 'UTC'")
-    finally:
-        dbapi_connection.autocommit = autocommit
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'UTC'")
 
 
 # The Session.info keys that carry settings to the services: DISTRICT_TIMEZONE, and
@@ -284,43 +307,11 @@ def get_session() -> Session:
     return g.db
 
 
-def close_session(exception: BaseException | None = None) -> None:
-    """End the request's unit of work. What it did not commit is rolled back, except that
-    a transaction that wrote nothing ends with COMMIT: the same for the data, but
-    PostgreSQL's driver forgets the connection's prepared statements at every ROLLBACK,
-    and without them every statement of every page is planned again (most of the
-    database's time on a page: bench/RESULTS.md)."""
+def close_session(_exception: BaseException | None = None) -> None:
+    """End the request's unit of work: what it did not commit is rolled back. On
+    PostgreSQL a request that only read began no transaction (_begin_before_writing), so
+    nothing is sent, and the driver keeps the connection's prepared statements, which it
+    forgets at every ROLLBACK it sends."""
     db = g.pop("db", None)
-    if db is None:
-        return
-    if exception is None and db.in_transaction() and not wrote(db):
-        with suppress(SQLAlchemyError):  # nothing written, nothing lost: close() rolls back
-            db.commit()  # commit: a transaction that only read, to keep the prepared statements
-    db.close()
-
-
-# Session.info: set when this transaction wrote (a flush, or an INSERT, UPDATE, DELETE or
-# other statement that is not a SELECT); cleared when the outermost transaction ends.
-_WROTE = "portal.wrote"
-
-
-def wrote(db: Session) -> bool:
-    """Whether the session's transaction wrote, or holds changes it would write."""
-    return bool(db.info.get(_WROTE) or db.new or db.dirty or db.deleted)
-
-
-@event.listens_for(Session, "after_flush")
-def _flushed(db: Session, _flush_context: Any) -> None:
-    db.info[_WROTE] = True
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _executed(state: ORMExecuteState) -> None:
-    if not state.is_select:
-        state.session.info[_WROTE] = True
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _ended(db: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        db.info.pop(_WROTE, None)
+    if db is not None:
+        db.close()
