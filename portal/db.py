@@ -172,20 +172,35 @@ def make_engine(url: str, *, connect_timeout_seconds: int = 5) -> Engine:
 _LOCKING_CLAUSES = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE")
 
 
+def _plain_read(cursor: Any, statement: str, context: Any) -> bool:
+    """A SELECT that SQLAlchemy built, read at once: not SQL text (a SELECT there may call
+    anything, an advisory lock), not a server-side cursor (its DECLARE needs a
+    transaction), with no WITH (a CTE may write) and no lock."""
+    compiled = context.compiled if context is not None else None
+    return (
+        statement.startswith("SELECT")
+        and compiled is not None
+        and compiled.statement.is_select
+        and not isinstance(cursor, psycopg.ServerCursor)
+        and not any(clause in statement for clause in _LOCKING_CLAUSES)
+    )
+
+
 def _begin_before_writing(
-    _connection: Connection, cursor: Any, statement: str, _parameters: Any, _context: Any, _executemany: bool
+    _connection: Connection, cursor: Any, statement: str, _parameters: Any, context: Any, _executemany: bool
 ) -> None:
     """PostgreSQL connections are in autocommit (_configure_postgresql), and a transaction
-    begins at the first statement that is not a plain SELECT (a write, a locking read, a
-    savepoint, DDL): psycopg sends BEGIN before it, and what the unit of work writes from
-    there on is committed or rolled back as one. A plain SELECT before it runs on its
-    own, as it would have in a transaction: at PostgreSQL's READ COMMITTED each statement
-    sees the data as it is when it starts, in a transaction or not. So a request that only
-    reads (most pages) sends no BEGIN and no COMMIT, two round trips of the three a page
-    of one statement made (bench/RESULTS.md, twenty-second round). Once the transaction
-    has ended, the next plain SELECT runs on its own again."""
+    begins at the first statement that is not a plain read (_plain_read: a write, a
+    locking read, SQL text, a savepoint, DDL): psycopg sends BEGIN before it, and what the
+    unit of work writes from there on is committed or rolled back as one. A plain read
+    before it runs on its own, as it would have in a transaction: at PostgreSQL's READ
+    COMMITTED each statement sees the data as it is when it starts, in a transaction or
+    not. So a request that only reads (most pages) sends no BEGIN and no COMMIT, two
+    round trips of the three a page of one statement made (bench/RESULTS.md,
+    twenty-second round). Once the transaction has ended, the next plain read runs on its
+    own again."""
     driver = cursor.connection
-    if statement.startswith("SELECT") and not any(clause in statement for clause in _LOCKING_CLAUSES):
+    if _plain_read(cursor, statement, context):
         if not driver.autocommit and driver.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE:
             driver.autocommit = True
     elif driver.autocommit:

@@ -562,7 +562,9 @@ def test_a_page_is_read_in_one_transaction_on_one_connection(
     app: Flask, db: Session, build: Callable[[Session, int], Scene], budget: int
 ) -> None:
     """A page that commits before it has read all it shows (say, the access log's first look)
-    pays a second check-out, ping, BEGIN and COMMIT, and reads the rest in another snapshot."""
+    pays a second check-out. A page's unit of work ends once: with COMMIT when it wrote (the
+    first look at a household's pages), else with a rollback that has nothing to send (on
+    PostgreSQL it began no transaction: portal.db._begin_before_writing)."""
     scene = build(db, FEW)
     browser = Browser(app.test_client(), app)
     browser.sign_in(scene.user.email)
@@ -570,7 +572,7 @@ def test_a_page_is_read_in_one_transaction_on_one_connection(
         with transactions_run(app) as seen:
             response = browser.get(scene.url)
         assert scene.shown in text(response)
-        assert seen == ["checkout", "commit"], f"{look} look at {scene.url}: {seen}"
+        assert seen in (["checkout", "commit"], ["checkout", "rollback"]), f"{look} look at {scene.url}: {seen}"
 
 
 # Pages opened again, the district data they show kept from the pages before
