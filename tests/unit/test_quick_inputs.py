@@ -24,14 +24,14 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, Select, TextArea
 
 from portal.blueprints.forms import PortalForm, QuickSelect, QuickTextArea, quick_widget
 from tests.unit.test_quick_select import ATTRIBUTE_VALUES, NAMES, TEXT
 
 # Each kind of field the portal's forms declare, with the validators that set attributes
-# (required, maxlength).
+# (required, maxlength, min, max: the flags QuickFlags lists).
 FIELDS: dict[str, Callable[[], Field]] = {
     "text": lambda: StringField("Text", validators=[DataRequired(), Length(max=40)]),
     "password": lambda: PasswordField("Password", validators=[DataRequired()]),
@@ -42,6 +42,7 @@ FIELDS: dict[str, Callable[[], Field]] = {
     "search": lambda: SearchField("Search"),
     "phone": lambda: TelField("Phone"),
     "number": lambda: IntegerField("Number", validators=[Optional()]),
+    "ranged number": lambda: IntegerField("Number", validators=[InputRequired(), NumberRange(min=1, max=12)]),
     "radio": lambda: RadioField("Pick", choices=[SelectChoice("a", "A"), SelectChoice("b", 'B "quoted" <b>')]),
     "file": lambda: FileField("File"),
     "submit": lambda: SubmitField("Send"),

@@ -1,8 +1,8 @@
-from wtforms import EmailField, FieldList, Form, FormField, SelectChoice, StringField
+from wtforms import EmailField, FieldList, FormField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal import labels
-from portal.blueprints.forms import NumberSelectField, PortalForm, Searchable, SelectField
+from portal.blueprints.forms import NumberSelectField, PortalForm, PortalSubform, Searchable, SelectField
 from portal.catalogs import lazy_gettext as _l
 from portal.models import GuardianRelationship
 from portal.services import households
@@ -13,7 +13,7 @@ def relationship_choices() -> list[SelectChoice]:
     return [SelectChoice(member.value, labels.GUARDIAN_RELATIONSHIP[member]) for member in GuardianRelationship]
 
 
-class GuardianFields(Form):
+class GuardianFields(PortalSubform):
     display_name = StringField(
         _l("Full name"), validators=[DataRequired(_l("Enter the guardian's name.")), Length(max=120)]
     )
@@ -30,7 +30,7 @@ class GuardianFields(Form):
     language = SelectField(_l("Preferred language"))
 
 
-class StudentFields(Form):
+class StudentFields(PortalSubform):
     first_name = StringField(
         _l("First name"), validators=[DataRequired(_l("Enter the student's first name.")), Length(max=80)]
     )
