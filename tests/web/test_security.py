@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
+from portal import SECURITY_HEADERS
 from portal.db import utcnow
 from portal.models import School, Student, User, UserSession
 from tests import factories
@@ -266,8 +267,26 @@ def check_headers(response, *, signed_in: bool) -> None:
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Referrer-Policy"] in ("no-referrer", "same-origin", "strict-origin-when-cross-origin")
+    for name, _value in SECURITY_HEADERS:
+        assert len(headers.getlist(name)) == 1, name
     if signed_in:
         assert "no-store" in headers["Cache-Control"]
+        assert headers.getlist("Vary") == ["Cookie"]
+
+
+@pytest.mark.own_app  # it adds a route
+def test_a_header_a_view_sets_itself_is_kept_and_not_repeated(app: Flask, client) -> None:
+    @app.get("/own-headers")
+    def own_headers():  # type: ignore[no-untyped-def]
+        return "framed", {"X-Frame-Options": "SAMEORIGIN", "Vary": "Accept-Language"}
+
+    headers = client.get("/own-headers").headers
+    assert headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert headers.getlist("Vary") == ["Accept-Language, Cookie"]
+    assert headers["Cache-Control"] == "no-store"
+    for name, value in SECURITY_HEADERS:
+        if name != "X-Frame-Options":
+            assert headers.getlist(name) == [value]
 
 
 def check_markup(page: str) -> None:
