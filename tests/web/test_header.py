@@ -90,6 +90,27 @@ def test_a_family_sees_its_two_destinations_and_the_rest_in_the_menu(family):  #
     assert "style=" not in header and "<script" not in header
 
 
+def test_the_menu_follows_the_pages_language_and_where_the_portal_is_mounted(family):  # type: ignore[no-untyped-def]
+    """The menu's addresses and texts are kept per language and per mount point
+    (navigation._links): each page still gets its own."""
+
+    def switch_to(language: str) -> None:
+        form = language_form(header_of(family.get("/requests/")))
+        data = {"csrf_token": form["csrf_token"], "next": form["next"], "language": language}
+        assert family.client.post("/language", data=data).status_code == 302
+
+    for _ in range(2):
+        assert primary_and_menu(header_of(family.get("/requests/")))[0] == ["My requests", "Ask a question"]
+        switch_to("es")
+        header = header_of(family.get("/requests/"))
+        assert primary_and_menu(header)[0] == ["Mis solicitudes", "Hacer una pregunta"]
+        assert '<a href="/requests/" aria-current="page">Mis solicitudes</a>' in header
+        switch_to("en")
+        header = header_of(family.get("/requests/", base_url="http://localhost/portal"))
+        assert '<a href="/portal/requests/" aria-current="page">My requests</a>' in header
+        assert 'href="/requests/' not in header
+
+
 def test_the_current_page_is_marked_in_the_menu_too(family):  # type: ignore[no-untyped-def]
     header = header_of(family.get("/account/contact"))
     # In the row a wider screen shows, and in the menu a phone opens.
