@@ -47,6 +47,7 @@ class MenuItem(NamedTuple):
 # the portal is mounted (which changes the addresses), worked out the first time a page
 # shows them: url_for and the translations took 48 µs a family's page.
 _KEPT_LINKS = "portal.menu_links"
+_MOST_KEPT = 64
 
 
 def _destinations(family: bool, staff: bool, leads: bool, admin: bool) -> tuple[Destination, ...]:
@@ -65,6 +66,8 @@ def main_menu(user: User) -> list[MenuItem]:
     kept: dict[Any, list[tuple[str, str, str, bool]]] = current_app.extensions.setdefault(_KEPT_LINKS, {})
     links = kept.get(key)
     if links is None:
+        if len(kept) >= _MOST_KEPT:  # a handful in use: never more, whatever reaches the server
+            kept.clear()
         links = [(endpoint, url_for(endpoint), str(text), primary) for endpoint, text, primary in _destinations(*roles)]
         kept[key] = links
     shown = request.endpoint
