@@ -111,6 +111,13 @@ def test_the_menu_follows_the_pages_language_and_where_the_portal_is_mounted(fam
         assert 'href="/requests/' not in header
 
 
+def test_menus_kept_stay_few_whatever_mount_points_requests_name(app, family):  # type: ignore[no-untyped-def]
+    for number in range(80):
+        header = header_of(family.get("/requests/", base_url=f"http://localhost/mount{number}"))
+        assert f'<a href="/mount{number}/requests/" aria-current="page">My requests</a>' in header
+    assert len(app.extensions["portal.menu_links"]) <= 64
+
+
 def test_the_current_page_is_marked_in_the_menu_too(family):  # type: ignore[no-untyped-def]
     header = header_of(family.get("/account/contact"))
     # In the row a wider screen shows, and in the menu a phone opens.
