@@ -21,7 +21,7 @@ from typing import Any, TypeVar, cast
 
 import psycopg
 from flask import Flask, current_app, g
-from sqlalchemy import JSON, DateTime, Enum, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Enum, MetaData, Select, create_engine, event
 from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine, Result
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -173,14 +173,14 @@ _LOCKING_CLAUSES = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY
 
 
 def _plain_read(cursor: Any, statement: str, context: Any) -> bool:
-    """A SELECT that SQLAlchemy built, read at once: not SQL text (a SELECT there may call
-    anything, an advisory lock), not a server-side cursor (its DECLARE needs a
+    """A SELECT that SQLAlchemy built, read at once: not SQL text, even given its columns
+    (a SELECT there may call anything, an advisory lock), not a server-side cursor (its DECLARE needs a
     transaction), with no WITH (a CTE may write) and no lock."""
     compiled = context.compiled if context is not None else None
     return (
         statement.startswith("SELECT")
         and compiled is not None
-        and compiled.statement.is_select
+        and isinstance(compiled.statement, Select)
         and not isinstance(cursor, psycopg.ServerCursor)
         and not any(clause in statement for clause in _LOCKING_CLAUSES)
     )

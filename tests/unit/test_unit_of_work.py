@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg.pq import TransactionStatus
-from sqlalchemy import delete, event, func, select, text, update
+from sqlalchemy import column, delete, event, func, select, text, union, update
 from sqlalchemy.orm import Session
 
 from portal.db import get_engine, get_session
@@ -149,6 +149,10 @@ WRITES_OR_LOCKS: dict[str, Callable[[Session], object]] = {
     "a row read for update": lambda db: db.get(User, 1, with_for_update=True),
     # SQL text may call anything: a lock held until the transaction ends.
     "SQL text": lambda db: db.execute(text("SELECT pg_advisory_xact_lock(914003)")),
+    "SQL text given its columns": lambda db: db.execute(
+        text("SELECT pg_advisory_xact_lock(914004) AS locked").columns(column("locked"))
+    ),
+    "a union": lambda db: db.execute(union(select(User.id), select(User.id))).all(),
     "a CTE": lambda db: db.scalar(select(func.count()).select_from(select(User.id).cte("ids"))),
     "a server-side cursor": lambda db: db.execute(select(User).execution_options(yield_per=10)).all(),
     # SQLAlchemy sends the SAVEPOINT with the statement that follows it.
