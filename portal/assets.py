@@ -47,17 +47,30 @@ def load_assets(folder: Path) -> dict[str, Asset]:
     return assets
 
 
+_MOST_KEPT_URLS = 256
+
+
 def init_app(app: Flask) -> None:
     assets = load_assets(Path(app.static_folder or "static"))
     app.extensions["portal.assets"] = assets
     app.extensions["portal.assets_by_name"] = {asset.name: asset for asset in assets.values()}
+    app.extensions["portal.asset_urls"] = {}
     app.add_template_global(asset_url)
     app.register_blueprint(bp)
 
 
 def asset_url(filename: str) -> str:
-    """The fingerprinted address of a static file, for templates."""
-    return url_for("assets.serve", name=current_app.extensions["portal.assets"][filename].name)
+    """The fingerprinted address of a static file, for templates: worked out once for each
+    file and each place the portal is mounted (every page links three; url_for took 5 µs
+    each)."""
+    key = (filename, request.script_root)
+    kept: dict[tuple[str, str], str] = current_app.extensions["portal.asset_urls"]
+    url = kept.get(key)
+    if url is None:
+        if len(kept) >= _MOST_KEPT_URLS:  # a few in use: never more, whatever reaches the server
+            kept.clear()
+        url = kept[key] = url_for("assets.serve", name=current_app.extensions["portal.assets"][filename].name)
+    return url
 
 
 @bp.get("/assets/<name>")

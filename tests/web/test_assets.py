@@ -12,6 +12,7 @@ from tests.web.support import text
 
 STATIC = Path(__file__).parents[2] / "portal" / "static"
 ASSET_LINK = re.compile(r'(?:href|src)="(/assets/([a-z]+)\.([0-9a-f]{12})\.(css|js|svg))"')
+MOUNTED_ASSET_LINK = re.compile(r'(?:href|src)="([^"]*/assets/[a-z]+\.[0-9a-f]{12}\.(?:css|js|svg))"')
 
 
 def linked_assets(client) -> list[re.Match[str]]:  # type: ignore[no-untyped-def]
@@ -55,3 +56,13 @@ def test_pages_are_neither_cached_nor_compressed(client):
     response = client.get("/sign-in", headers={"Accept-Encoding": "gzip"})
     assert "no-store" in response.headers["Cache-Control"]
     assert "Content-Encoding" not in response.headers
+
+
+def test_assets_are_linked_where_the_portal_is_mounted_and_their_addresses_kept_few(app, client):
+    for number in range(300):
+        for mount in ("", f"/mount{number % 150}"):
+            page = text(client.get("/sign-in", base_url=f"http://localhost{mount}"))
+            links = MOUNTED_ASSET_LINK.findall(page)
+            assert len(links) == 3
+            assert all(link.startswith(f"{mount}/assets/") for link in links), links
+    assert len(app.extensions["portal.asset_urls"]) <= 256
