@@ -140,7 +140,7 @@ def household(household_id: int) -> str:
         internal_notes=notes.staff_notes(db, current_user, found.id),
         internal_form=InternalNoteForm(),
     )
-    # Once the page is read, so that it is read in one transaction on one connection:
+    # Once the page is read, so that it is read on one connection and its unit of work ends once:
     db.commit()  # commit: the access log (who looked at a family, and when) is kept whatever the page does
     return page
 
