@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.visitors import iterate
 
+from portal.db import read_values
+
 ItemT = TypeVar("ItemT")
 
 MAX_PAGE = 10_000
@@ -45,9 +47,12 @@ def paginate(
     rows: bool = False,
     then_load: Sequence[ExecutableOption] = (),
     counted_apart: Sequence[ColumnElement[bool]] = (),
+    values: bool = False,
 ) -> Page[Any]:
     """Run `statement` for page `number` (from 1); a number past the end reads the last
     page. Items are the first column's objects, or the statement's rows with `rows=True`.
+    `values`: the statement selects values only, no mapped object (a queue's ids, a
+    directory's ids and names), and is read without the ORM (portal.db, read_values).
 
     The page and its total in one statement: each row carries the count of the whole list,
     a subquery of its own that PostgreSQL runs once, before the page (an InitPlan), as it
@@ -71,10 +76,12 @@ def paginate(
     total = _count(statement.order_by(None), counted_apart).scalar_subquery()
     if not then_load:
         counted = statement.add_columns(total)
-        return _page_and_total(db, counted, statement, counted_apart, number=number, size=size, rows=rows)
+        return _page_and_total(
+            db, counted, statement, counted_apart, number=number, size=size, rows=rows, values=values
+        )
     model = statement.column_descriptions[0]["entity"]
     counted = _ending_with_the_id(statement).with_only_columns(model.id, total)
-    ids = _page_and_total(db, counted, statement, counted_apart, number=number, size=size)
+    ids = _page_and_total(db, counted, statement, counted_apart, number=number, size=size, values=True)
     return replace(ids, items=_load_in_order(db, model, ids.items, then_load))
 
 
@@ -86,16 +93,20 @@ def paginate_search(
     size: int,
     rows: bool = False,
     parameters: Mapping[str, Any] | None = None,
+    values: bool = False,
 ) -> Page[Any]:
     """`paginate` for a list whose WHERE costs more than its rows, a text search, or whose
     round trips cost more than its rows, a family's own requests: each row carries
     `count(*) OVER ()`, so that PostgreSQL runs the search once for the page and its total
-    instead of once for each. `parameters`: those of a statement built once.
+    instead of once for each. `parameters`: those of a statement built once; `values` as
+    for `paginate`.
 
     For a statement with a row per item: no joined collections (load them with
     selectinload) and no DISTINCT, which the window would count before removing."""
     counted = statement.add_columns(func.count().over())
-    return _page_and_total(db, counted, statement, (), number=number, size=size, rows=rows, parameters=parameters)
+    return _page_and_total(
+        db, counted, statement, (), number=number, size=size, rows=rows, parameters=parameters, values=values
+    )
 
 
 def _page_and_total(
@@ -108,13 +119,15 @@ def _page_and_total(
     size: int,
     rows: bool = False,
     parameters: Mapping[str, Any] | None = None,
+    values: bool = False,
 ) -> Page[Any]:
     """Page `number` of `counted`, `statement` with the list's total as its last column.
     A page past the end has no row to carry the total: `statement` is then counted (its
     count built only then: 20 µs that a page inside the list need not pay)."""
 
     def read(number: int) -> list[Any]:
-        return list(db.execute(counted.limit(size).offset((number - 1) * size), parameters).all())
+        page = counted.limit(size).offset((number - 1) * size)
+        return list((read_values(db, page, parameters) if values else db.execute(page, parameters)).all())
 
     number = min(max(1, number), MAX_PAGE)
     found = read(number)

@@ -277,6 +277,11 @@ def test_a_page_is_its_slice_of_the_whole_list(db, count, size, number):
     counted_rows = paginate(db, rows, number=number, size=size, rows=True)
     assert [tuple(row) for row in searched_rows.items] == [tuple(row) for row in counted_rows.items]
     assert (searched_rows.number, searched_rows.total) == (counted_rows.number, counted_rows.total)
+    # Read as values, without the ORM (portal.db.read_values): the same pages.
+    for paginator in PAGINATORS:
+        as_values = paginator(db, rows, number=number, size=size, rows=True, values=True)
+        assert [tuple(row) for row in as_values.items] == [tuple(row) for row in counted_rows.items]
+        assert (as_values.number, as_values.total) == (counted_rows.number, counted_rows.total)
     # A statement built once, its values given as parameters (the count past the end too).
     built = paginate_search(db, OAK_SCHOOLS_BUILT, number=number, size=size, parameters={"pattern": "%oak%"})
     assert ([s.id for s in built.items], built.number, built.total) == (

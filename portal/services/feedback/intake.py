@@ -234,7 +234,13 @@ def feedback_for_family(db: Session, actor: User, *, page: int, page_size: int) 
     """What the household sent with its name on it (never the anonymous ones): a page and
     its total in one statement, as My requests reads its page."""
     found = paginate_search(
-        db, _FAMILY_FEEDBACK, number=page, size=page_size, rows=True, parameters=scope.family_parameters(actor)
+        db,
+        _FAMILY_FEEDBACK,
+        number=page,
+        size=page_size,
+        rows=True,
+        parameters=scope.family_parameters(actor),
+        values=True,
     )
     # (id, kind, status, created_at, department_id, school_id, answered)
     names = district_names(db, departments={row[4] for row in found.items}, schools={row[5] for row in found.items})

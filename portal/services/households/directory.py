@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, CompoundSelect, Row, Select, and_, bindpar
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from portal.catalogs import lazy_gettext as _l
+from portal.db import read_values
 from portal.models import GuardianRelationship, Guardianship, Household, Role, School, Student, User
 from portal.models.district import Translations
 from portal.services import accounts, audit, district_cache, scope
@@ -450,12 +451,12 @@ def search_households(db: Session, actor: User, query: str, *, page: int, page_s
             matched = union_all(by_name, by_contact_only)
         found = matched.subquery("found")
         statement = select(found.c.id, found.c.name).order_by(found.c.name, found.c.id)
-        rows = paginate_search(db, statement, number=page, size=page_size, rows=True)
+        rows = paginate_search(db, statement, number=page, size=page_size, rows=True, values=True)
     else:
         # Every household, by name: the name index hands over a page; the count is a
         # subquery of its own (a window count would read every household).
         statement = select(Household.id, Household.name).order_by(Household.name, Household.id)
-        rows = paginate(db, statement, number=page, size=page_size, rows=True)
+        rows = paginate(db, statement, number=page, size=page_size, rows=True, values=True)
     return replace(rows, items=_cards(db, rows.items))
 
 
@@ -473,12 +474,12 @@ def _cards(db: Session, households: Sequence[tuple[int, str]]) -> list[Household
             .where(Guardianship.household_id.in_(ids))
             .order_by(Guardianship.id)
         )
-        for household_id, name in db.execute(guardians):
+        for household_id, name in read_values(db, guardians):
             guardian_names[household_id].append(name)
         students = (
             select(Student.household_id, Student.full_name).where(Student.household_id.in_(ids)).order_by(Student.id)
         )
-        for household_id, name in db.execute(students):
+        for household_id, name in read_values(db, students):
             student_names[household_id].append(name)
     return [
         HouseholdCard(household_id, name, guardian_names[household_id], student_names[household_id])
