@@ -26,10 +26,14 @@ from typing import Any, TypeVar, TypeVarTuple, cast
 
 import psycopg
 from flask import Flask, current_app, g
-from sqlalchemy import JSON, DateTime, Enum, MetaData, Select, create_engine, event
+from sqlalchemy import JSON, Boolean, DateTime, Enum, MetaData, Select, bindparam, create_engine, event
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine, Result
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import TypedReturnsRows
 from sqlalchemy.types import TypeDecorator
 
@@ -327,6 +331,34 @@ def read_values(
     if db.autoflush:
         db.flush()
     return db.connection().execute(statement, parameters)
+
+
+class one_of_listed(FunctionElement[bool]):
+    """`column IN :name`, the list given at execution (a page's ids). SQLAlchemy writes an
+    IN list with a parameter for each of its values, again at each execution; on
+    PostgreSQL this is `column = ANY(:name)`, the list sent as one array: a statement of
+    one text for any length of list, written once (bench/RESULTS.md, twenty-third round)."""
+
+    name = "one_of_listed"
+    type = Boolean()
+    inherit_cache = True
+    # A condition in itself, as IN is: on SQLite, not "(... IN ...) = 1", which no index serves.
+    _is_implicitly_boolean = True
+
+    def __init__(self, column: QueryableAttribute[Any], parameter: str) -> None:
+        super().__init__(column, bindparam(parameter, type_=ARRAY(column.type)))
+
+
+@compiles(one_of_listed)
+def _one_of_listed(element: one_of_listed, compiler: SQLCompiler, **kw: Any) -> str:
+    column, listed = element.clauses
+    return compiler.process(column.in_(bindparam(listed.key, expanding=True)), **kw)  # type: ignore[attr-defined]
+
+
+@compiles(one_of_listed, "postgresql")
+def _one_of_listed_on_postgresql(element: one_of_listed, compiler: SQLCompiler, **kw: Any) -> str:
+    column, listed = element.clauses
+    return f"{compiler.process(column, **kw)} = ANY({compiler.process(listed, **kw)})"
 
 
 def get_engine() -> Engine:

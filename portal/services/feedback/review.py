@@ -11,7 +11,7 @@ from sqlalchemy import Select, bindparam, false, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.catalogs import lazy_gettext as _l
-from portal.db import MAX_ROW_ID, read_values
+from portal.db import MAX_ROW_ID, one_of_listed, read_values
 from portal.models import (
     AuditEvent,
     DepartmentMember,
@@ -167,7 +167,7 @@ _QUEUE_ROWS = (
     )
     .outerjoin(User, User.id == Feedback.assignee_id)
     .outerjoin(feedback_tagging, feedback_tagging.c.feedback_id == Feedback.id)
-    .where(Feedback.id.in_(bindparam("ids", expanding=True)))
+    .where(one_of_listed(Feedback.id, "ids"))
 )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, CompoundSelect, Row, Select, and_, bindpar
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from portal.catalogs import lazy_gettext as _l
-from portal.db import read_values
+from portal.db import one_of_listed, read_values
 from portal.models import GuardianRelationship, Guardianship, Household, Role, School, Student, User
 from portal.models.district import Translations
 from portal.services import accounts, audit, district_cache, scope
@@ -460,6 +460,20 @@ def search_households(db: Session, actor: User, query: str, *, page: int, page_s
     return replace(rows, items=_cards(db, rows.items))
 
 
+# A page of households' guardians and students by name. Built once (portal.db, "Statements built once").
+_GUARDIAN_NAMES = (
+    select(Guardianship.household_id, User.display_name)
+    .join(User, User.id == Guardianship.user_id)
+    .where(one_of_listed(Guardianship.household_id, "household_ids"))
+    .order_by(Guardianship.id)
+)
+_STUDENT_NAMES = (
+    select(Student.household_id, Student.full_name)
+    .where(one_of_listed(Student.household_id, "household_ids"))
+    .order_by(Student.id)
+)
+
+
 def _cards(db: Session, households: Sequence[tuple[int, str]]) -> list[HouseholdCard]:
     """The page's households with their members' names, read as names: whole guardians and
     students (every column, each an object of the session) cost a search for a common
@@ -468,18 +482,9 @@ def _cards(db: Session, households: Sequence[tuple[int, str]]) -> list[Household
     guardian_names: dict[int, list[str]] = {household_id: [] for household_id in ids}
     student_names: dict[int, list[str]] = {household_id: [] for household_id in ids}
     if ids:
-        guardians = (
-            select(Guardianship.household_id, User.display_name)
-            .join(User, User.id == Guardianship.user_id)
-            .where(Guardianship.household_id.in_(ids))
-            .order_by(Guardianship.id)
-        )
-        for household_id, name in read_values(db, guardians):
+        for household_id, name in read_values(db, _GUARDIAN_NAMES, {"household_ids": ids}):
             guardian_names[household_id].append(name)
-        students = (
-            select(Student.household_id, Student.full_name).where(Student.household_id.in_(ids)).order_by(Student.id)
-        )
-        for household_id, name in read_values(db, students):
+        for household_id, name in read_values(db, _STUDENT_NAMES, {"household_ids": ids}):
             student_names[household_id].append(name)
     return [
         HouseholdCard(household_id, name, guardian_names[household_id], student_names[household_id])

@@ -9,7 +9,7 @@ from sqlalchemy import Select, and_, bindparam, false, select, union
 from sqlalchemy.orm import Session, joinedload, undefer
 
 from portal.catalogs import lazy_gettext as _l
-from portal.db import MAX_ROW_ID, get_row, read_values
+from portal.db import MAX_ROW_ID, get_row, one_of_listed, read_values
 from portal.models import (
     ACTIVE_STATUSES,
     Department,
@@ -126,7 +126,7 @@ _QUEUE_ROWS = (
     )
     .join(Household, Household.id == Request.household_id)
     .outerjoin(User, User.id == Request.assignee_id)
-    .where(Request.id.in_(bindparam("ids", expanding=True)))
+    .where(one_of_listed(Request.id, "ids"))
 )
 
 
