@@ -3,11 +3,12 @@ database; on PostgreSQL one array, so one statement text for any length of list.
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, event, not_, select
+from sqlalchemy import delete, not_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.db import one_of_listed
 from portal.models import School
+from tests.unit.test_pagination import sql_sent
 
 LISTED = select(School.id).where(one_of_listed(School.id, "ids")).order_by(School.id)
 NOT_LISTED = select(School.id).where(not_(one_of_listed(School.id, "ids"))).order_by(School.id)
@@ -47,19 +48,13 @@ def test_on_postgresql_a_list_is_one_array_and_on_sqlite_a_plain_in():
 
 def test_lists_of_any_length_send_one_statement_text_on_postgresql(db):
     ids = _ten_schools(db)
-    sent: list[str] = []
 
-    def capture(_connection, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
-        sent.append(statement)
-
-    engine = db.get_bind()
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    def read_lists() -> None:
         for length in (1, 2, 10):
             assert list(db.scalars(LISTED, {"ids": ids[:length]})) == ids[:length]
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    if engine.dialect.name == "postgresql":
+
+    sent = sql_sent(db, read_lists)
+    if db.get_bind().dialect.name == "postgresql":
         assert len(set(sent)) == 1
     else:  # SQLite writes each value of the list as a parameter of its own
         assert len(set(sent)) == 3
